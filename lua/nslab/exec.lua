@@ -1,0 +1,3 @@
+--- nslab.exec: placeholder until exec lands.
+-- @module nslab.exec
+return require("nslab.core").exec

@@ -1,0 +1,153 @@
+--- Spec helpers: unique names, shell and `ip -j` views independent of
+-- nslab, and the leftover guard every privileged spec installs.
+-- Loaded by busted as the helper (see .busted) and by specs with
+-- `local H = require "helper"`.
+local json = require "dkjson"
+
+local H = {}
+
+--- The project's prefix plus random hex: "nsl-1a2b3c4d".
+-- @tparam[opt="nsl"] string prefix
+-- @treturn string a name unused by other specs
+function H.name(prefix)
+  return string.format("%s-%08x", prefix or "nsl", math.random(0, 0x7fffffff))
+end
+
+--- Runs a shell command; returns stdout, success, exit code.
+-- Used for independent views (ip, /proc), never for what is tested.
+function H.sh(cmd)
+  local f = assert(io.popen(cmd .. " 2>&1", "r"))
+  local out = f:read("a")
+  local ok, _, code = f:close()
+  return out, ok == true, code
+end
+
+--- `ip -j ARGS` decoded (iproute2's JSON); raises if ip fails.
+-- @tparam string args e.g. "-n red addr show dev veth0"
+-- @treturn table
+function H.ipj(args)
+  local out, ok = H.sh("ip -j " .. args)
+  assert(ok, "ip -j " .. args .. ": " .. out)
+  if out:match("^%s*$") then return {} end
+  return assert(json.decode(out), "ip printed no JSON: " .. out)
+end
+
+--- Path of a program on PATH, or nil.
+function H.which(prog)
+  local out, ok = H.sh("command -v " .. prog)
+  return ok and out:gsub("%s+$", "") or nil
+end
+
+local function read_lines(path)
+  local t, f = {}, io.open(path)
+  if not f then return t end
+  for l in f:lines() do t[#t + 1] = l end
+  f:close()
+  return t
+end
+
+--- What a spec could leave behind, seen from this process: names in
+-- /run/netns, links in this netns and mounts under /run/netns.
+function H.snapshot()
+  local s = { netns = {}, links = {}, mounts = 0, children = {} }
+  local ls = io.popen("ls -A /run/netns 2>/dev/null")
+  for n in ls:lines() do s.netns[n] = true end
+  ls:close()
+  for _, l in ipairs(read_lines("/proc/net/dev")) do
+    local n = l:match("^%s*([^:%s]+):")
+    if n then s.links[n] = true end
+  end
+  for _, l in ipairs(read_lines("/proc/self/mountinfo")) do
+    if l:find(" /run/netns/", 1, true) then s.mounts = s.mounts + 1 end
+  end
+  return s
+end
+
+local function children_of_self()
+  -- The Lua host is single-threaded: its main task holds all children.
+  local out = {}
+  for _, l in ipairs(read_lines("/proc/" .. H.pid() .. "/task/" .. H.pid() .. "/children")) do
+    for pid in l:gmatch("%d+") do out[pid] = true end
+  end
+  return out
+end
+
+--- This process's pid (from /proc/self/stat, no fork).
+function H.pid()
+  if not H._pid then
+    local f = assert(io.open("/proc/self/stat"))
+    H._pid = f:read("n")
+    f:close()
+  end
+  return math.tointeger(H._pid)
+end
+
+--- Differences between two snapshots, as a list of strings.
+function H.leftovers(before, after)
+  local left = {}
+  for n in pairs(after.netns) do
+    if not before.netns[n] then left[#left + 1] = "netns " .. n end
+  end
+  for n in pairs(after.links) do
+    if not before.links[n] then left[#left + 1] = "link " .. n end
+  end
+  if after.mounts > before.mounts then
+    left[#left + 1] = (after.mounts - before.mounts) .. " mount(s) under /run/netns"
+  end
+  for pid in pairs(after.children or {}) do
+    if not (before.children or {})[pid] then left[#left + 1] = "process " .. pid end
+  end
+  table.sort(left)
+  return left
+end
+
+--- Installs before_each/after_each in the enclosing describe: every test
+-- must leave no netns, link, mount or child process behind.
+function H.guard()
+  -- busted gives each spec file its own environment: use the caller's.
+  local caller, env = debug.getinfo(2, "f").func, _ENV
+  for i = 1, math.huge do
+    local name, value = debug.getupvalue(caller, i)
+    if not name then break end
+    if name == "_ENV" then env = value break end
+  end
+  local before_each, after_each = env.before_each, env.after_each
+  local before
+  before_each(function()
+    before = H.snapshot()
+    before.children = children_of_self()
+  end)
+  after_each(function()
+    local after = H.snapshot()
+    after.children = children_of_self()
+    local left = H.leftovers(before, after)
+    assert(#left == 0, "left behind: " .. table.concat(left, ", "))
+  end)
+end
+
+--- Polls fn until it returns a truthy value or timeout seconds pass.
+function H.wait_for(fn, timeout)
+  local deadline = os.time() + (timeout or 5)
+  repeat
+    local v = fn()
+    if v then return v end
+    os.execute("sleep 0.05")
+  until os.time() > deadline
+  return fn()
+end
+
+--- Runs nslab (the binary under test) with a shell-quoted argument string;
+-- returns stdout+stderr, success, exit code.
+function H.nslab(args)
+  return H.sh((H.bin or "./nslab") .. " " .. args)
+end
+
+--- The host binary running these specs (busted runs under it).
+H.bin = (function()
+  local f = io.popen("readlink /proc/" .. H.pid() .. "/exe")
+  local exe = f:read("l")
+  f:close()
+  return exe
+end)()
+
+return H

@@ -1,0 +1,143 @@
+-- nslab.netns: named network namespaces, interoperable with ip-netns(8).
+local H = require "helper"
+local nslab = require "nslab"
+local netns = nslab.netns
+
+local function raises(code, fn, ...)
+  local ok, e = pcall(fn, ...)
+  assert.is_false(ok, "expected an error")
+  assert.is_true(nslab.is_error(e), "expected an nslab error object, got " .. tostring(e))
+  assert.equals(code, e.code, tostring(e))
+  return e
+end
+
+describe("netns #root", function()
+  H.guard()
+
+  describe("add", function()
+    it("creates a netns that ip netns sees and can run in", function()
+      local name = H.name()
+      netns.add(name)
+      finally(function() netns.del(name) end)
+      local out = H.sh("ip netns list")
+      assert.matches(name, out, 1, true)
+      local lo, ok = H.sh("ip netns exec " .. name .. " cat /proc/net/dev")
+      assert.is_true(ok, lo)
+      assert.matches("lo:", lo, 1, true)
+    end)
+
+    it("raises EEXIST when the netns already exists, and keeps it", function()
+      local name = H.name()
+      netns.add(name)
+      finally(function() netns.del(name) end)
+      local e = raises("EEXIST", netns.add, name)
+      assert.equals("netns.add", e.op)
+      assert.matches('netns.add "' .. name .. '"', tostring(e), 1, true)
+      assert.is_true(netns.exists(name))
+    end)
+
+    it("rejects names iproute2 rejects, before touching anything", function()
+      for _, bad in ipairs { "", ".", "..", "a/b", "../x", "../../etc/x", ("x"):rep(256) } do
+        local e = raises("EINVAL", netns.add, bad)
+        assert.matches("invalid netns name", tostring(e), 1, true)
+      end
+      assert.is_nil(io.open("/run/x"))
+    end)
+
+    it("accepts what iproute2 accepts, spaces included, unchanged", function()
+      local name = H.name() .. " with space"
+      netns.add(name)
+      finally(function() netns.del(name) end)
+      assert.is_true(netns.exists(name))
+      local f = io.open("/run/netns/" .. name)
+      assert.is_not_nil(f)
+      f:close()
+    end)
+
+    it("needs a string name", function()
+      assert.has_error(function() netns.add() end)
+      assert.has_error(function() netns.add({}) end)
+    end)
+  end)
+
+  describe("list", function()
+    it("returns the names sorted, including those made by ip netns", function()
+      local a, b = "zz-" .. H.name(), "aa-" .. H.name()
+      -- busted keeps one finally per test: it undoes both
+      finally(function()
+        pcall(netns.del, a)
+        H.sh("ip netns del " .. b)
+      end)
+      netns.add(a)
+      assert(select(2, H.sh("ip netns add " .. b)))
+      local names = netns.list()
+      local ia, ib
+      for i, n in ipairs(names) do
+        if n == a then ia = i end
+        if n == b then ib = i end
+      end
+      assert.is_not_nil(ia)
+      assert.is_not_nil(ib)
+      assert.is_true(ib < ia)
+      for i = 2, #names do assert.is_true(names[i - 1] < names[i]) end
+    end)
+  end)
+
+  describe("del", function()
+    it("removes the netns so ip netns no longer lists it", function()
+      local name = H.name()
+      netns.add(name)
+      netns.del(name)
+      assert.is_false(netns.exists(name))
+      assert.not_matches(name, H.sh("ip netns list"), 1, true)
+    end)
+
+    it("raises ENOENT for a netns that does not exist", function()
+      local e = raises("ENOENT", netns.del, H.name())
+      assert.matches("does not exist", tostring(e), 1, true)
+    end)
+
+    it("detaches stacked mounts before removing (P6)", function()
+      local name = H.name()
+      netns.add(name)
+      local path = "/run/netns/" .. name
+      assert(select(2, H.sh("mount --bind " .. path .. " " .. path)))
+      assert(select(2, H.sh("mount --bind " .. path .. " " .. path)))
+      netns.del(name)
+      assert.is_false(netns.exists(name))
+    end)
+
+    it("deletes a netns made by ip netns add", function()
+      local name = H.name()
+      assert(select(2, H.sh("ip netns add " .. name)))
+      netns.del(name)
+      assert.not_matches(name, H.sh("ip netns list"), 1, true)
+    end)
+
+    it("rejects bad names with EINVAL", function()
+      raises("EINVAL", netns.del, "../x")
+      raises("EINVAL", netns.del, "a/b")
+    end)
+  end)
+
+  describe("exists", function()
+    it("is false for an unknown name and true after add", function()
+      local name = H.name()
+      assert.is_false(netns.exists(name))
+      netns.add(name)
+      finally(function() netns.del(name) end)
+      assert.is_true(netns.exists(name))
+    end)
+  end)
+
+  it("re-creating a name after del gives a fresh namespace", function()
+    local name = H.name()
+    netns.add(name)
+    assert(select(2, H.sh("ip -n " .. name .. " link set lo up")))
+    netns.del(name)
+    netns.add(name)
+    finally(function() netns.del(name) end)
+    local links = H.ipj("-n " .. name .. " link show lo")
+    assert.equals("DOWN", links[1].operstate)
+  end)
+end)

@@ -1,0 +1,495 @@
+/*
+ * main.c - the nslab host: a Lua 5.4 interpreter with the nslab module
+ * built in. Options and behaviour follow the standalone lua(1): script and
+ * arguments, -e, -l, -i, -v, -E, -, --; plus -I DIR and NSLAB_PATH for the
+ * Lua search path.
+ *
+ * SIGINT, SIGTERM and SIGHUP set a flag that a count hook turns into a Lua
+ * error, so to-be-closed labs unwind and clean up; the host then dies of
+ * the same signal. Read: lua(1), signal(7).
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "main.h"
+#include "nslab.h"
+
+#ifndef NSLAB_LUADIR
+#define NSLAB_LUADIR "/usr/local/share/nslab/lua"
+#endif
+
+static const char *progname = "nslab";
+static volatile sig_atomic_t got_signal;
+static int exit_signal; /* a signal turned into an error, re-raised at exit */
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+int host_pending_signal(void)
+{
+	return got_signal ? got_signal : exit_signal;
+}
+
+void host_clear_signal(void)
+{
+	got_signal = 0;
+	exit_signal = 0;
+}
+
+/* Count hook: turns a pending signal into an error at a safe point. */
+static void signal_hook(lua_State *L, lua_Debug *ar)
+{
+	int sig = got_signal;
+
+	(void)ar;
+	if (!sig)
+		return;
+	/* Once: the unwinding (labs closing) must not be interrupted. */
+	got_signal = 0;
+	exit_signal = sig;
+	luaL_error(L, "interrupted (%s)",
+		   sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
+}
+
+void host_install_hook(lua_State *L)
+{
+	lua_sethook(L, signal_hook, LUA_MASKCOUNT, 1000);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: blocking waits return EINTR and give up. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void host_message(const char *msg)
+{
+	if (progname)
+		fprintf(stderr, "%s: ", progname);
+	fprintf(stderr, "%s\n", msg);
+	fflush(stderr);
+}
+
+/* Message handler: the error as text (through __tostring) plus traceback. */
+static int msghandler(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+
+	if (msg == NULL) {
+		if (luaL_callmeta(L, 1, "__tostring") &&
+		    lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tostring(L, -1);
+		else
+			msg = lua_pushfstring(L, "(error object is a %s value)",
+					      luaL_typename(L, 1));
+	}
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+int host_report(lua_State *L, int status)
+{
+	if (status != LUA_OK) {
+		host_message(lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	return status;
+}
+
+int host_docall(lua_State *L, int narg, int nres)
+{
+	int base = lua_gettop(L) - narg;
+	int status;
+
+	lua_pushcfunction(L, msghandler);
+	lua_insert(L, base);
+	status = lua_pcall(L, narg, nres, base);
+	lua_remove(L, base);
+	return status;
+}
+
+static void print_version(void)
+{
+	printf("nslab " NSLAB_VERSION "  " LUA_COPYRIGHT "\n");
+	fflush(stdout);
+}
+
+static void print_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [options] [script [args]]\n"
+		"Available options are:\n"
+		"  -e stat   execute string 'stat'\n"
+		"  -i        enter interactive mode after executing 'script'\n"
+		"  -l mod    require library 'mod' into global 'mod'\n"
+		"  -l g=mod  require library 'mod' into global 'g'\n"
+		"  -I dir    add dir to the Lua search path (repeatable)\n"
+		"  -v        show version information\n"
+		"  -E        ignore environment variables\n"
+		"  --keep    leave labs running when the script ends\n"
+		"  --clean [NAME]  remove what dead labs left behind\n"
+		"  --rootless      run inside a new user namespace\n"
+		"  -h, --help      show this help\n"
+		"  --        stop handling options\n"
+		"  -         stop handling options and execute stdin\n"
+		"Environment: NSLAB_PATH (';'-separated like LUA_PATH),\n"
+		"LUA_INIT_5_4 / LUA_INIT.\n",
+		progname);
+}
+
+/* The directory of the running executable, for the build-tree path. */
+static int exe_dir(char *buf, size_t n)
+{
+	ssize_t r = readlink("/proc/self/exe", buf, n - 1);
+	char *slash;
+
+	if (r <= 0)
+		return -1;
+	buf[r] = 0;
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	return 0;
+}
+
+/*
+ * package.path = -I dirs, NSLAB_PATH, the build tree's lua/ (when run from
+ * it), the installed library dir, then Lua's own path.
+ */
+static void set_path(lua_State *L, char **incs, int nincs, int noenv)
+{
+	const char *envpath = noenv ? NULL : getenv("NSLAB_PATH");
+	char dir[PATH_MAX], probe[PATH_MAX + 32];
+	struct stat sb;
+	luaL_Buffer b;
+
+	lua_getglobal(L, "package");
+	luaL_buffinit(L, &b);
+	for (int i = 0; i < nincs; i++) {
+		luaL_addstring(&b, incs[i]);
+		luaL_addstring(&b, "/?.lua;");
+		luaL_addstring(&b, incs[i]);
+		luaL_addstring(&b, "/?/init.lua;");
+	}
+	if (envpath && *envpath) {
+		luaL_addstring(&b, envpath);
+		luaL_addchar(&b, ';');
+	}
+	if (exe_dir(dir, sizeof(dir)) == 0) {
+		snprintf(probe, sizeof(probe), "%s/lua/nslab", dir);
+		if (stat(probe, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			luaL_addstring(&b, dir);
+			luaL_addstring(&b, "/lua/?.lua;");
+			luaL_addstring(&b, dir);
+			luaL_addstring(&b, "/lua/?/init.lua;");
+		}
+	}
+	luaL_addstring(&b, NSLAB_LUADIR "/?.lua;" NSLAB_LUADIR "/?/init.lua;");
+	lua_getfield(L, -2, "path");
+	luaL_addvalue(&b);
+	luaL_pushresult(&b);
+	/* ";;" from NSLAB_PATH means the default, as in LUA_PATH. */
+	luaL_gsub(L, lua_tostring(L, -1), ";;;", ";");
+	lua_setfield(L, -3, "path");
+	lua_pop(L, 2);
+}
+
+/* Global arg: arg[0] = script, negative indices the interpreter options. */
+static void create_arg(lua_State *L, char **argv, int argc, int script)
+{
+	lua_createtable(L, argc > script ? argc - script - 1 : 0, script + 1);
+	for (int i = 0; i < argc; i++) {
+		lua_pushstring(L, argv[i]);
+		lua_rawseti(L, -2, i - script);
+	}
+	lua_setglobal(L, "arg");
+}
+
+static int dochunk(lua_State *L, int status)
+{
+	if (status == LUA_OK)
+		status = host_docall(L, 0, 0);
+	return host_report(L, status);
+}
+
+static int dolibrary(lua_State *L, char *globname)
+{
+	char *modname = strchr(globname, '=');
+	int status;
+
+	if (modname)
+		*modname++ = 0;
+	else
+		modname = globname;
+	lua_getglobal(L, "require");
+	lua_pushstring(L, modname);
+	status = host_docall(L, 1, 1);
+	if (status == LUA_OK)
+		lua_setglobal(L, globname);
+	return host_report(L, status);
+}
+
+static int handle_luainit(lua_State *L)
+{
+	const char *name = "=LUA_INIT_5_4";
+	const char *init = getenv(name + 1);
+
+	if (!init) {
+		name = "=LUA_INIT";
+		init = getenv(name + 1);
+	}
+	if (!init)
+		return LUA_OK;
+	if (init[0] == '@')
+		return dochunk(L, luaL_loadfile(L, init + 1));
+	return dochunk(L, luaL_loadbuffer(L, init, strlen(init), name));
+}
+
+static int handle_script(lua_State *L, char **argv, int argc, int script)
+{
+	const char *fname = argv[script];
+	int status, n;
+
+	if (strcmp(fname, "-") == 0 && strcmp(argv[script - 1], "--") != 0)
+		fname = NULL; /* stdin */
+	status = luaL_loadfile(L, fname);
+	if (status == LUA_OK) {
+		n = argc - script - 1;
+		luaL_checkstack(L, n + 3, "too many arguments to script");
+		for (int i = script + 1; i < argc; i++)
+			lua_pushstring(L, argv[i]);
+		status = host_docall(L, n, LUA_MULTRET);
+	}
+	return host_report(L, status);
+}
+
+struct op {
+	char kind; /* 'e' or 'l' */
+	char *val;
+};
+
+struct cli {
+	int interactive, version, noenv, keep, clean, rootless;
+	const char *clean_name;
+	int script; /* argv index of the script, 0 = none */
+	char **incs;
+	int nincs;
+	struct op *ops;
+	int nops;
+};
+
+/* Runs "--clean [NAME]" through the lab library. */
+static int do_clean(lua_State *L, const char *name)
+{
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "nslab.lab");
+	if (host_report(L, host_docall(L, 1, 1)) != LUA_OK)
+		return 1;
+	lua_getfield(L, -1, "clean");
+	if (name)
+		lua_pushstring(L, name);
+	else
+		lua_pushnil(L);
+	return host_report(L, host_docall(L, 1, 0)) == LUA_OK ? 0 : 1;
+}
+
+static int pmain(lua_State *L)
+{
+	int argc = (int)lua_tointeger(L, 1);
+	char **argv = lua_touserdata(L, 2);
+	struct cli *cli = lua_touserdata(L, 3);
+	int status = LUA_OK;
+
+	luaL_checkversion(L);
+	if (cli->noenv) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+	}
+	luaL_openlibs(L);
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	lua_pushcfunction(L, luaopen_nslab);
+	lua_setfield(L, -2, "nslab");
+	lua_pop(L, 1);
+	set_path(L, cli->incs, cli->nincs, cli->noenv);
+	create_arg(L, argv, argc, cli->script ? cli->script : argc);
+	host_install_hook(L);
+	if (cli->version)
+		print_version();
+	if (cli->keep) {
+		lua_pushboolean(L, 1);
+		lua_setglobal(L, "NSLAB_KEEP");
+	}
+	if (!cli->noenv && handle_luainit(L) != LUA_OK)
+		return 0;
+	if (cli->clean) {
+		lua_pushboolean(L, do_clean(L, cli->clean_name) == 0);
+		return 1;
+	}
+	/* -e and -l, in the order given */
+	for (int i = 0; i < cli->nops; i++) {
+		const char *v = cli->ops[i].val;
+
+		if (cli->ops[i].kind == 'e')
+			status = dochunk(L, luaL_loadbuffer(L, v, strlen(v),
+							    "=(command line)"));
+		else
+			status = dolibrary(L, cli->ops[i].val);
+		if (status != LUA_OK)
+			return 0;
+	}
+	if (cli->script && handle_script(L, argv, argc, cli->script) != LUA_OK)
+		return 0;
+	if (cli->interactive) {
+		repl_run(L);
+	} else if (!cli->script && !cli->version && !cli->nops) {
+		if (isatty(0)) {
+			print_version();
+			repl_run(L);
+		} else if (dochunk(L, luaL_loadfile(L, NULL)) != LUA_OK) {
+			return 0;
+		}
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* Parses the command line; returns 0, or 2 after printing the usage. */
+static int parse(int argc, char **argv, struct cli *cli)
+{
+	static const struct option longs[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'v'},
+	    {"keep", no_argument, NULL, 'K'},
+	    {"clean", no_argument, NULL, 'C'},
+	    {"rootless", no_argument, NULL, 'R'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+e:l:I:ivEh", longs, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'e':
+		case 'l':
+			cli->ops[cli->nops].kind = (char)c;
+			cli->ops[cli->nops++].val = optarg;
+			break;
+		case 'I':
+			cli->incs[cli->nincs++] = optarg;
+			break;
+		case 'i':
+			cli->interactive = 1;
+			break;
+		case 'v':
+			cli->version = 1;
+			break;
+		case 'E':
+			cli->noenv = 1;
+			break;
+		case 'K':
+			cli->keep = 1;
+			break;
+		case 'C':
+			cli->clean = 1;
+			break;
+		case 'R':
+			cli->rootless = 1;
+			break;
+		case 'h':
+			print_usage(stdout);
+			exit(EXIT_SUCCESS);
+		default:
+			if (optopt && strchr("elI", optopt))
+				fprintf(stderr, "%s: '-%c' needs argument\n",
+					progname, optopt);
+			else
+				fprintf(stderr,
+					"%s: unrecognized option '%s'\n",
+					progname, argv[optind - 1]);
+			print_usage(stderr);
+			return 2;
+		}
+	}
+	if (cli->clean) {
+		if (optind < argc)
+			cli->clean_name = argv[optind++];
+		if (optind < argc) {
+			fprintf(stderr, "%s: --clean takes at most one name\n",
+				progname);
+			return 2;
+		}
+		return 0;
+	}
+	if (optind < argc)
+		cli->script = optind;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	lua_State *L;
+	int status, ok, sig;
+
+	if (argv[0] && argv[0][0])
+		progname = argv[0];
+	memset(&cli, 0, sizeof(cli));
+	cli.ops = calloc((size_t)argc + 1, sizeof(*cli.ops));
+	cli.incs = calloc((size_t)argc + 1, sizeof(*cli.incs));
+	if (!cli.ops || !cli.incs) {
+		host_message("cannot allocate memory");
+		return EXIT_FAILURE;
+	}
+	status = parse(argc, argv, &cli);
+	if (status)
+		return status;
+	if (rootless_setup(&cli.rootless, cli.noenv) != 0)
+		return EXIT_FAILURE;
+	install_signals();
+	L = luaL_newstate();
+	if (!L) {
+		host_message("cannot create state: not enough memory");
+		return EXIT_FAILURE;
+	}
+	lua_pushcfunction(L, pmain);
+	lua_pushinteger(L, argc);
+	lua_pushlightuserdata(L, argv);
+	lua_pushlightuserdata(L, &cli);
+	status = lua_pcall(L, 3, 1, 0);
+	ok = lua_toboolean(L, -1);
+	host_report(L, status);
+	/* Closing the state closes labs held in globals and kills
+	 * spawned processes (their __gc), signal or not. */
+	sig = got_signal ? got_signal : exit_signal;
+	got_signal = 0;
+	lua_close(L);
+	free(cli.ops);
+	free(cli.incs);
+	if (sig) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+}

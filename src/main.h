@@ -1,0 +1,38 @@
+/*
+ * main.h - what the host's files (main.c, repl.c, rootless.c) share; none
+ * of it is part of the loadable module.
+ */
+#ifndef NSLAB_MAIN_H
+#define NSLAB_MAIN_H
+
+#include <lua.h>
+
+/* Runs the function on the stack (below narg args) with a traceback
+ * message handler; returns the lua_pcall status. */
+int host_docall(lua_State *L, int narg, int nres);
+
+/* Prints the error on the stack (if status is not LUA_OK) to stderr. */
+int host_report(lua_State *L, int status);
+
+/* Writes "nslab: msg" to stderr. */
+void host_message(const char *msg);
+
+/* The signal (SIGINT, SIGTERM, SIGHUP) pending or turned into an error
+ * since the last host_clear_signal, or 0. */
+int host_pending_signal(void);
+void host_clear_signal(void);
+
+/* Reinstalls the count hook that turns signals into Lua errors. */
+void host_install_hook(lua_State *L);
+
+/* The interactive loop (repl.c); returns when input ends. */
+void repl_run(lua_State *L);
+
+/*
+ * rootless.c: when *rootless is set, or nslab lacks CAP_NET_ADMIN and
+ * CAP_SYS_ADMIN, moves the process into new user, mount and network
+ * namespaces before Lua starts. Returns 0, or -1 after printing why.
+ */
+int rootless_setup(int *rootless, int noenv);
+
+#endif

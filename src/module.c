@@ -1,0 +1,442 @@
+/*
+ * module.c - luaopen_nslab: the module state, the error object, the input
+ * checks every facility shares, and the assembly of the module from the C
+ * facilities (core) and the Lua library embedded at build time (embed.c,
+ * generated from lua/nslab/ (every .lua file)).
+ *
+ * Read: Lua 5.4 reference manual section 4 (C API), ip-netns(8) for the
+ * netns name rules, netdevice(7) for IFNAMSIZ.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "embed.h"
+#include "nslab.h"
+
+struct nslab_state *nslab_state(lua_State *L)
+{
+	return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+void nslab_newlib(lua_State *L, const char *name, const luaL_Reg *reg)
+{
+	lua_newtable(L);
+	lua_pushvalue(L, -2);
+	luaL_setfuncs(L, reg, 1);
+	lua_setfield(L, -3, name);
+}
+
+/* ---- error objects ---- */
+
+static const char *errno_code(int err)
+{
+	const char *s = err ? strerrorname_np(err) : NULL;
+
+	return s ? s : "EUNKNOWN";
+}
+
+/* __tostring: op object in netns "name": msg (CODE) */
+static int l_error_tostring(lua_State *L)
+{
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	if (lua_getfield(L, 1, "op") == LUA_TSTRING)
+		luaL_addvalue(&b);
+	else
+		lua_pop(L, 1);
+	if (lua_getfield(L, 1, "object") == LUA_TSTRING) {
+		luaL_addchar(&b, ' ');
+		luaL_addvalue(&b);
+	} else {
+		lua_pop(L, 1);
+	}
+	if (lua_getfield(L, 1, "netns") == LUA_TSTRING) {
+		luaL_addstring(&b, " in netns \"");
+		luaL_addvalue(&b);
+		luaL_addchar(&b, '"');
+	} else {
+		lua_pop(L, 1);
+	}
+	luaL_addstring(&b, ": ");
+	if (lua_getfield(L, 1, "msg") == LUA_TSTRING)
+		luaL_addvalue(&b);
+	else
+		lua_pop(L, 1);
+	if (lua_getfield(L, 1, "code") == LUA_TSTRING) {
+		luaL_addstring(&b, " (");
+		luaL_addvalue(&b);
+		luaL_addchar(&b, ')');
+	} else {
+		lua_pop(L, 1);
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+/* Fills code/msg from errno and extack into the table on top. */
+static void error_fill(lua_State *L, int err, const char *extack)
+{
+	lua_pushinteger(L, err);
+	lua_setfield(L, -2, "errno");
+	lua_pushstring(L, errno_code(err));
+	lua_setfield(L, -2, "code");
+	if (extack && *extack) {
+		lua_pushfstring(L, "%s: %s", strerror(err), extack);
+		lua_setfield(L, -2, "msg");
+		lua_pushstring(L, extack);
+		lua_setfield(L, -2, "extack");
+	} else {
+		lua_pushstring(L, strerror(err));
+		lua_setfield(L, -2, "msg");
+	}
+}
+
+int nslab_raise(lua_State *L, const char *op, const char *object,
+		const char *netns, int err, const char *extack)
+{
+	lua_createtable(L, 0, 8);
+	lua_pushstring(L, op);
+	lua_setfield(L, -2, "op");
+	if (object) {
+		lua_pushstring(L, object);
+		lua_setfield(L, -2, "object");
+	}
+	if (netns) {
+		lua_pushstring(L, netns);
+		lua_setfield(L, -2, "netns");
+	}
+	error_fill(L, err, extack);
+	luaL_setmetatable(L, NSLAB_ERROR_MT);
+	return lua_error(L);
+}
+
+int nslab_raise_nl(lua_State *L, const char *op, const char *object,
+		   const char *netns, const struct nl_err *e)
+{
+	return nslab_raise(L, op, object, netns, e->err, e->ext);
+}
+
+/*
+ * core.error(t) -> t: makes t an nslab error object, so Lua code raises the
+ * same shape as C. t.errno (integer) fills code and msg unless given;
+ * t.extack is appended to msg as C does.
+ */
+static int l_error_new(lua_State *L)
+{
+	int err;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	if (lua_getfield(L, 1, "errno") == LUA_TNUMBER) {
+		err = (int)lua_tointeger(L, -1);
+		lua_pop(L, 1);
+		if (lua_getfield(L, 1, "code") == LUA_TNIL) {
+			lua_pushstring(L, errno_code(err));
+			lua_setfield(L, 1, "code");
+		}
+		lua_pop(L, 1);
+		if (lua_getfield(L, 1, "msg") == LUA_TNIL) {
+			if (lua_getfield(L, 1, "extack") == LUA_TSTRING)
+				lua_pushfstring(L, "%s: %s", strerror(err),
+						lua_tostring(L, -1));
+			else
+				lua_pushstring(L, strerror(err));
+			lua_setfield(L, 1, "msg");
+			lua_pop(L, 1);
+		}
+	}
+	lua_settop(L, 1);
+	luaL_setmetatable(L, NSLAB_ERROR_MT);
+	return 1;
+}
+
+/* core.is_error(v) -> boolean: v is an nslab error object. */
+static int l_is_error(lua_State *L)
+{
+	if (!lua_getmetatable(L, 1)) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	luaL_getmetatable(L, NSLAB_ERROR_MT);
+	lua_pushboolean(L, lua_rawequal(L, -1, -2));
+	return 1;
+}
+
+/* core.strerror(errno) -> msg, code */
+static int l_strerror(lua_State *L)
+{
+	int err = (int)luaL_checkinteger(L, 1);
+
+	lua_pushstring(L, strerror(err));
+	lua_pushstring(L, errno_code(err));
+	return 2;
+}
+
+/* ---- input checks ---- */
+
+int nslab_netns_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= 255 && strcmp(name, ".") != 0 &&
+	       strcmp(name, "..") != 0 && !strchr(name, '/');
+}
+
+const char *nslab_ifname_problem(const char *name, char *buf, size_t n)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return "interface name is empty";
+	if (len > IFNAMSIZ - 1) {
+		snprintf(buf, n, "interface name \"%s\" is %zu bytes (max %d)",
+			 name, len, IFNAMSIZ - 1);
+		return buf;
+	}
+	if (!strcmp(name, ".") || !strcmp(name, "..")) {
+		snprintf(buf, n, "interface name \"%s\" is not allowed", name);
+		return buf;
+	}
+	for (const char *p = name; *p; p++) {
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p)) {
+			snprintf(buf, n,
+				 "interface name \"%s\" contains '%s' "
+				 "(no '/', ':' or whitespace)",
+				 name,
+				 *p == '/'   ? "/"
+				 : *p == ':' ? ":"
+					     : "whitespace");
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+void nslab_check_netns(lua_State *L, const char *op, const char *name)
+{
+	char buf[320];
+
+	if (nslab_netns_name_ok(name))
+		return;
+	snprintf(buf, sizeof(buf), "invalid netns name \"%.260s\"", name);
+	nslab_raise(L, op, NULL, NULL, EINVAL, buf);
+}
+
+void nslab_check_ifname(lua_State *L, const char *op, const char *name)
+{
+	char buf[160];
+	const char *why = nslab_ifname_problem(name, buf, sizeof(buf));
+
+	if (why)
+		nslab_raise(L, op, NULL, NULL, EINVAL, why);
+}
+
+void nslab_check_fields(lua_State *L, int idx, const char *const fields[])
+{
+	idx = lua_absindex(L, idx);
+	if (!lua_istable(L, idx))
+		return;
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		const char *k;
+		int i;
+
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING) {
+			luaL_argerror(L, idx, "option keys must be strings");
+			return;
+		}
+		k = lua_tostring(L, -1);
+		for (i = 0; fields[i] && strcmp(fields[i], k) != 0; i++)
+			;
+		if (!fields[i])
+			luaL_argerror(
+			    L, idx,
+			    lua_pushfstring(L, "unknown field '%s'", k));
+	}
+}
+
+const char *nslab_opt_netns(lua_State *L, int idx, const char *op)
+{
+	const char *name;
+
+	if (lua_isnoneornil(L, idx))
+		return NULL;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	switch (lua_getfield(L, idx, "netns")) {
+	case LUA_TNIL:
+		lua_pop(L, 1);
+		return NULL;
+	case LUA_TSTRING:
+		name = lua_tostring(L, -1);
+		lua_pop(L, 1); /* still referenced by the table */
+		nslab_check_netns(L, op, name);
+		return name;
+	default:
+		luaL_argerror(L, idx, "field 'netns' must be a string");
+		return NULL;
+	}
+}
+
+void nslab_need_caps(lua_State *L, const char *op, const char *object)
+{
+	struct nslab_state *st = nslab_state(L);
+	const char *missing;
+	char buf[200];
+
+	if (st->caps_checked)
+		return;
+	missing = caps_missing();
+	if (missing) {
+		snprintf(buf, sizeof(buf),
+			 "needs %s: run nslab as root (sudo), or without root "
+			 "through user namespaces (nslab --rootless)",
+			 missing);
+		nslab_raise(L, op, object, NULL, EPERM, buf);
+	}
+	st->caps_checked = 1;
+}
+
+struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
+			   const char *netns)
+{
+	struct nslab_state *st = nslab_state(L);
+	struct nl_conn *c;
+	char buf[300];
+	int err;
+
+	nslab_need_caps(L, op, object);
+	c = nl_conn_get(st, netns);
+	if (c)
+		return c;
+	err = errno;
+	if (netns && err == ENOENT)
+		snprintf(buf, sizeof(buf), "netns \"%.255s\" does not exist",
+			 netns);
+	else if (netns && err == ENOTSUP)
+		snprintf(buf, sizeof(buf),
+			 NSLAB_NETNS_DIR "/%.255s is not a network namespace",
+			 netns);
+	else
+		buf[0] = 0;
+	nslab_raise(L, op, object, netns, err, buf);
+	return NULL;
+}
+
+/* ---- the module ---- */
+
+static int l_state_gc(lua_State *L)
+{
+	struct nslab_state *st = luaL_checkudata(L, 1, NSLAB_STATE_MT);
+
+	for (size_t i = 0; i < st->cap; i++)
+		if (st->tab[i])
+			nl_conn_forget(st, st->tab[i]->name), i--;
+	free(st->tab);
+	st->tab = NULL;
+	st->cap = st->len = 0;
+	if (st->self.nl)
+		mnl_socket_close(st->self.nl);
+	st->self.nl = NULL;
+	if (st->self_nsfd >= 0)
+		close(st->self_nsfd);
+	st->self_nsfd = -1;
+	return 0;
+}
+
+static const luaL_Reg core_funcs[] = {
+    {"error", l_error_new},
+    {"is_error", l_is_error},
+    {"strerror", l_strerror},
+    {NULL, NULL},
+};
+
+/* Loader for one embedded Lua file: upvalue 1 is its index. */
+static int load_embedded(lua_State *L)
+{
+	const struct nslab_embedded *e =
+	    &nslab_embedded[lua_tointeger(L, lua_upvalueindex(1))];
+	char chunk[128];
+
+	snprintf(chunk, sizeof(chunk), "@[nslab]/%s", e->path);
+	if (luaL_loadbuffer(L, e->src, e->len, chunk) != LUA_OK)
+		return lua_error(L);
+	lua_pushstring(L, e->name);
+	lua_call(L, 1, 1);
+	return 1;
+}
+
+/*
+ * luaopen_nslab -> module table. Builds package.loaded["nslab.core"] from
+ * the C facilities, puts the embedded Lua modules into package.preload and
+ * returns what lua/nslab/init.lua returns.
+ */
+int luaopen_nslab(lua_State *L)
+{
+	struct nslab_state *st;
+	int init = -1;
+
+	luaL_newmetatable(L, NSLAB_ERROR_MT);
+	lua_pushcfunction(L, l_error_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pushliteral(L, "nslab.error");
+	lua_setfield(L, -2, "__name");
+	lua_pop(L, 1);
+
+	lua_newtable(L); /* core */
+	st = lua_newuserdatauv(L, sizeof(*st), 0);
+	memset(st, 0, sizeof(*st));
+	st->self_nsfd = -1;
+	st->self.nsfd = -1;
+	if (luaL_newmetatable(L, NSLAB_STATE_MT)) {
+		lua_pushcfunction(L, l_state_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	st->self_nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (st->self_nsfd < 0)
+		return luaL_error(L, "nslab: cannot open own netns: %s",
+				  strerror(errno));
+	/* [core, state]: core._state keeps the state alive. */
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -3, "_state");
+	luaL_setfuncs(L, core_funcs, 1);
+	lua_getfield(L, -1, "_state");
+	nslab_open_netns(L);
+	nslab_open_link(L);
+	nslab_open_addr(L);
+	nslab_open_route(L);
+	nslab_open_sysctl(L);
+	nslab_open_exec(L);
+	lua_pop(L, 1);
+
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	lua_pushvalue(L, -2);
+	lua_setfield(L, -2, "nslab.core");
+	lua_pop(L, 2); /* LOADED and core: package.loaded holds it now */
+
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	for (int i = 0; nslab_embedded[i].name; i++) {
+		if (!strcmp(nslab_embedded[i].name, "nslab")) {
+			init = i;
+			continue;
+		}
+		lua_pushinteger(L, i);
+		lua_pushcclosure(L, load_embedded, 1);
+		lua_setfield(L, -2, nslab_embedded[i].name);
+	}
+	lua_pop(L, 1);
+	if (init < 0)
+		return luaL_error(L, "nslab: lua/nslab/init.lua not embedded");
+	lua_pushinteger(L, init);
+	lua_pushcclosure(L, load_embedded, 1);
+	lua_call(L, 0, 1);
+	return 1;
+}

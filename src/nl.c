@@ -1,0 +1,405 @@
+/*
+ * nl.c - the rtnetlink transport: one NETLINK_ROUTE socket per network
+ * namespace, opened inside it once (enter, socket, return) and cached, so
+ * later requests need no namespace switch; batched requests; extended ACKs.
+ *
+ * Syscalls: setns(2), socket(7) via libmnl, sendto/recvfrom.
+ * Read: netlink(7), rtnetlink(7), ip-netns(8).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+
+#include "nslab.h"
+
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+
+static uint32_t hash_name(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Slot of name in the table: its entry, or the empty slot it would take. */
+static size_t slot_of(struct nslab_state *st, const char *name)
+{
+	size_t i = hash_name(name) & (st->cap - 1);
+
+	while (st->tab[i] && strcmp(st->tab[i]->name, name) != 0)
+		i = (i + 1) & (st->cap - 1);
+	return i;
+}
+
+static int grow(struct nslab_state *st)
+{
+	size_t oldcap = st->cap, ncap = oldcap ? oldcap * 2 : 64;
+	struct nl_conn **old = st->tab, **tab = calloc(ncap, sizeof(*tab));
+
+	if (!tab)
+		return -1;
+	st->tab = tab;
+	st->cap = ncap;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i])
+			st->tab[slot_of(st, old[i]->name)] = old[i];
+	free(old);
+	return 0;
+}
+
+static void conn_close(struct nl_conn *c)
+{
+	if (c->nl)
+		mnl_socket_close(c->nl);
+	c->nl = NULL;
+	if (c->nsfd >= 0)
+		close(c->nsfd);
+	c->nsfd = -1;
+}
+
+static void conn_free(struct nl_conn *c)
+{
+	conn_close(c);
+	free(c->name);
+	free(c);
+}
+
+/* Opens and binds a rtnetlink socket in the calling thread's netns. */
+static struct mnl_socket *open_sock(unsigned int *portid)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	int one = 1, rcvbuf = 1 << 20, saved;
+
+	if (!nl)
+		return NULL;
+	/* Both are best effort: old kernels lack them, answers still work. */
+	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	/* Room for the ACKs of a batch; the kernel caps it at rmem_max. */
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		   sizeof(rcvbuf));
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		saved = errno;
+		mnl_socket_close(nl);
+		errno = saved;
+		return NULL;
+	}
+	*portid = mnl_socket_get_portid(nl);
+	return nl;
+}
+
+void nl_leave(struct nslab_state *st)
+{
+	if (setns(st->self_nsfd, CLONE_NEWNET) < 0) {
+		/* Every later call would act in the wrong namespace. */
+		perror(
+		    "nslab: cannot return to the original network namespace");
+		abort();
+	}
+}
+
+int nl_enter(struct nslab_state *st, const char *netns)
+{
+	struct nl_conn *c;
+
+	if (!netns)
+		return setns(st->self_nsfd, CLONE_NEWNET);
+	c = nl_conn_get(st, netns);
+	if (!c)
+		return -1;
+	return setns(c->nsfd, CLONE_NEWNET);
+}
+
+/* Removes the entry at slot i, re-placing the cluster after it. */
+static void remove_slot(struct nslab_state *st, size_t i)
+{
+	size_t j = i;
+
+	conn_free(st->tab[i]);
+	st->tab[i] = NULL;
+	st->len--;
+	for (;;) {
+		struct nl_conn *c;
+
+		j = (j + 1) & (st->cap - 1);
+		c = st->tab[j];
+		if (!c)
+			break;
+		st->tab[j] = NULL;
+		st->tab[slot_of(st, c->name)] = c;
+	}
+}
+
+void nl_conn_forget(struct nslab_state *st, const char *name)
+{
+	size_t i;
+
+	if (!st->cap)
+		return;
+	i = slot_of(st, name);
+	if (st->tab[i])
+		remove_slot(st, i);
+}
+
+static struct nl_conn *insert(struct nslab_state *st, const char *name,
+			      int nsfd, const struct stat *sb,
+			      struct mnl_socket *nl, unsigned int portid)
+{
+	struct nl_conn *c = calloc(1, sizeof(*c));
+	size_t i;
+
+	if (!c || !(c->name = strdup(name)) ||
+	    ((st->len + 1) * 2 > st->cap && grow(st) < 0)) {
+		if (c)
+			free(c->name);
+		free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->nsfd = nsfd;
+	c->dev = sb->st_dev;
+	c->ino = sb->st_ino;
+	c->nl = nl;
+	c->portid = portid;
+	c->seq = 1;
+	i = slot_of(st, name);
+	if (st->tab[i])
+		remove_slot(st, i), i = slot_of(st, name);
+	st->tab[i] = c;
+	st->len++;
+	return c;
+}
+
+struct nl_conn *nl_conn_adopt(struct nslab_state *st, const char *name)
+{
+	struct stat sb;
+	unsigned int portid;
+	struct mnl_socket *nl;
+	struct nl_conn *c;
+	int fd, saved;
+
+	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &sb) < 0 || !(nl = open_sock(&portid))) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	c = insert(st, name, fd, &sb, nl, portid);
+	if (!c) {
+		mnl_socket_close(nl);
+		close(fd);
+		errno = ENOMEM;
+	}
+	return c;
+}
+
+struct nl_conn *nl_conn_get(struct nslab_state *st, const char *netns)
+{
+	char path[sizeof(NSLAB_NETNS_DIR) + 256];
+	struct stat sb;
+	struct nl_conn *c = NULL;
+	struct mnl_socket *nl;
+	unsigned int portid;
+	int fd, saved;
+
+	if (!netns) {
+		if (!st->self.nl) {
+			st->self.nl = open_sock(&st->self.portid);
+			if (!st->self.nl)
+				return NULL;
+			st->self.seq = 1;
+		}
+		return &st->self;
+	}
+	if (!nslab_netns_name_ok(netns)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	snprintf(path, sizeof(path), NSLAB_NETNS_DIR "/%s", netns);
+	/* One stat per call notices a name deleted or reused by others. */
+	if (stat(path, &sb) < 0)
+		return NULL;
+	if (st->cap) {
+		c = st->tab[slot_of(st, netns)];
+		if (c && c->dev == sb.st_dev && c->ino == sb.st_ino)
+			return c;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &sb) < 0 || setns(fd, CLONE_NEWNET) < 0) {
+		saved = errno;
+		close(fd);
+		/* A plain file at the path is not a namespace. */
+		errno = saved == EINVAL ? ENOTSUP : saved;
+		return NULL;
+	}
+	nl = open_sock(&portid);
+	saved = errno;
+	nl_leave(st);
+	if (!nl) {
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	c = insert(st, netns, fd, &sb, nl, portid);
+	if (!c) {
+		mnl_socket_close(nl);
+		close(fd);
+		errno = ENOMEM;
+	}
+	return c;
+}
+
+/* Copies the extack message of an NLMSG_ERROR or NLMSG_DONE, if any. */
+static void read_extack(const struct nlmsghdr *nlh, size_t off, char *out,
+			size_t n)
+{
+	const struct nlattr *a;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (off > nlh->nlmsg_len)
+		return;
+	mnl_attr_for_each (a, nlh, off) {
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+			snprintf(out, n, "%s", mnl_attr_get_str(a));
+			/* The kernel's texts do not end with a newline, but
+			 * some add a trailing space. */
+			for (size_t l = strlen(out); l && out[l - 1] == ' ';)
+				out[--l] = 0;
+			return;
+		}
+	}
+}
+
+static void fail(struct nl_err *e, int err, int index)
+{
+	if (e->err)
+		return; /* keep the first failure */
+	e->err = err;
+	e->index = index;
+}
+
+/* A GET request with NLM_F_DUMP is answered by many messages and DONE. */
+static int is_dump(const struct nlmsghdr *nlh)
+{
+	return (nlh->nlmsg_type & 3) == 2 &&
+	       (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+}
+
+/* Handles one answer; returns 1 when it was the last for its request. */
+static int answer(struct nlmsghdr *nlh, uint32_t idx, mnl_cb_t cb, void *data,
+		  struct nl_err *e)
+{
+	const struct nlmsgerr *ne;
+	int v;
+
+	switch (nlh->nlmsg_type) {
+	case NLMSG_ERROR:
+		if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*ne)) {
+			fail(e, EPROTO, (int)idx);
+			return 1;
+		}
+		ne = mnl_nlmsg_get_payload(nlh);
+		if (ne->error && !e->err) {
+			fail(e, -ne->error, (int)idx);
+			/* With NETLINK_CAP_ACK only the request's header is
+			 * echoed; without it, the whole request. */
+			read_extack(
+			    nlh,
+			    NLMSG_HDRLEN + sizeof(*ne) +
+				((nlh->nlmsg_flags & NLM_F_CAPPED)
+				     ? 0
+				     : ne->msg.nlmsg_len - NLMSG_HDRLEN),
+			    e->ext, sizeof(e->ext));
+		}
+		return 1;
+	case NLMSG_DONE:
+		if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
+			memcpy(&v, mnl_nlmsg_get_payload(nlh), sizeof(v));
+			if (v < 0 && !e->err) {
+				fail(e, -v, (int)idx);
+				read_extack(nlh, NLMSG_HDRLEN + sizeof(int),
+					    e->ext, sizeof(e->ext));
+			}
+		}
+		return 1;
+	case NLMSG_NOOP:
+	case NLMSG_OVERRUN:
+		return 0;
+	default:
+		if (cb && !e->err && cb(nlh, data) == MNL_CB_ERROR)
+			fail(e, errno ? errno : EPROTO, (int)idx);
+		return 0;
+	}
+}
+
+int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
+	   struct nl_err *e)
+{
+	char rbuf[32768]; /* a dump part is at most 32 KiB */
+	struct nlmsghdr *nlh = buf;
+	uint32_t first = c->seq, n = 0, open;
+	int left = (int)len;
+	ssize_t r;
+
+	e->err = 0;
+	e->index = -1;
+	e->ext[0] = 0;
+	while (mnl_nlmsg_ok(nlh, left)) {
+		nlh->nlmsg_seq = c->seq++;
+		nlh->nlmsg_pid = 0;
+		if (!is_dump(nlh))
+			nlh->nlmsg_flags |= NLM_F_ACK;
+		nlh = mnl_nlmsg_next(nlh, &left);
+		n++;
+	}
+	if (mnl_socket_sendto(c->nl, buf, len) < 0) {
+		fail(e, errno, 0);
+		return -1;
+	}
+	for (open = n; open > 0;) {
+		r = mnl_socket_recvfrom(c->nl, rbuf, sizeof(rbuf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			/* ENOBUFS: answers were dropped; the sequence check
+			 * below skips any late ones on the next call. */
+			fail(e, errno, 0);
+			return -1;
+		}
+		left = (int)r;
+		for (nlh = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			uint32_t idx = nlh->nlmsg_seq - first;
+
+			if (idx >= n)
+				continue; /* stale, from an aborted exchange */
+			if (answer(nlh, idx, cb, data, e))
+				open--;
+		}
+	}
+	return e->err ? -1 : 0;
+}

@@ -1,0 +1,11 @@
+/* route.c - placeholder until this facility lands. */
+#include "nslab.h"
+
+static const luaL_Reg funcs[] = {
+    {NULL, NULL},
+};
+
+void nslab_open_route(lua_State *L)
+{
+	nslab_newlib(L, "route", funcs);
+}

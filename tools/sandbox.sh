@@ -1,0 +1,47 @@
+#!/bin/sh
+# tools/sandbox.sh CMD [ARGS...]
+# Runs CMD in private network, mount and PID namespaces with a fresh tmpfs on
+# /run (so /run/netns and /run/nslab are empty and private): nothing CMD
+# creates can reach the host's network, mounts or processes. As a non-root
+# user it adds a user namespace mapping the caller to root. Afterwards it
+# checks that no network namespace, link or process is left in the sandbox
+# and fails (exit 3) naming what was left.
+set -u
+if [ -z "${NSLAB_IN_SANDBOX:-}" ]; then
+	user=""
+	[ "$(id -u)" = 0 ] || user="--user --map-root-user"
+	# shellcheck disable=SC2086
+	exec unshare $user --net --mount --pid --fork --mount-proc \
+		--propagation private env NSLAB_IN_SANDBOX=1 "$0" "$@"
+fi
+mount -t tmpfs -o mode=755 nslab-run /run || exit 2
+mkdir -p /run/netns /run/nslab
+"$@"
+rc=$?
+
+left=""
+for f in /run/netns/*; do
+	[ -e "$f" ] && left="$left netns:${f#/run/netns/}"
+done
+while read -r line; do
+	case "$line" in
+	*:*) name=${line%%:*}; name=$(echo $name)
+	     [ "$name" = lo ] || left="$left link:$name" ;;
+	esac
+done </proc/net/dev
+for p in /proc/[0-9]*; do
+	pid=${p#/proc/}
+	[ "$pid" = 1 ] && continue
+	[ -r "$p/stat" ] || continue
+	read -r st <"$p/stat" 2>/dev/null || continue
+	state=$(echo "$st" | sed 's/.*) \(.\).*/\1/')
+	comm=$(echo "$st" | sed 's/^[0-9]* (\(.*\)) .*/\1/')
+	case "$comm" in sed|sandbox.sh) continue ;; esac
+	[ "$state" = Z ] && continue
+	left="$left process:$pid($comm)"
+done
+if [ -n "$left" ]; then
+	echo "sandbox: left behind:$left" >&2
+	[ "$rc" = 0 ] && rc=3
+fi
+exit "$rc"
