@@ -18,7 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include "nslab.h"
 
@@ -402,4 +405,36 @@ int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
 		}
 	}
 	return e->err ? -1 : 0;
+}
+
+static int ifindex_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		*(int *)data = ifm->ifi_index;
+	return MNL_CB_OK;
+}
+
+int nl_ifindex(struct nl_conn *c, const char *ifname, struct nl_err *e)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm;
+	int index = 0;
+
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+	if (nl_run(c, buf, nlh->nlmsg_len, ifindex_cb, &index, e) < 0)
+		return -1;
+	if (index <= 0) {
+		e->err = ENODEV;
+		e->index = 0;
+		return -1;
+	}
+	return index;
 }

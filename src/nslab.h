@@ -164,6 +164,12 @@ void nl_leave(struct nslab_state *st);
 int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
 	   struct nl_err *e);
 
+/*
+ * The ifindex of ifname in c's namespace (RTM_GETLINK by IFLA_IFNAME), or
+ * -1 with e filled (ENODEV: no such device, with the kernel's extack).
+ */
+int nl_ifindex(struct nl_conn *c, const char *ifname, struct nl_err *e);
+
 /* ---- facility files: each fills core.<name> ---- */
 void nslab_open_netns(lua_State *L);
 void nslab_open_link(lua_State *L);
