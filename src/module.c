@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "embed.h"
@@ -351,11 +352,50 @@ static int l_state_gc(lua_State *L)
 	return 0;
 }
 
+/* core.isatty(fd) -> boolean: fd (0, 1, 2, ...) is a terminal. */
+static int l_isatty(lua_State *L)
+{
+	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)) == 1);
+	return 1;
+}
+
+/* core.monotime() -> seconds (float) on CLOCK_MONOTONIC, for elapsed
+ * times and deadlines that wall-clock changes cannot disturb. */
+static int l_monotime(lua_State *L)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+	return 1;
+}
+
+/* core.getpid() -> integer, the pid of the nslab process. */
+static int l_getpid(lua_State *L)
+{
+	lua_pushinteger(L, getpid());
+	return 1;
+}
+
+/* core.sleep(seconds): sleeps, fractional seconds allowed; an interrupting
+ * signal ends the sleep early (the host then raises "interrupted"). */
+static int l_sleep(lua_State *L)
+{
+	lua_Number s = luaL_checknumber(L, 1);
+	struct timespec ts;
+
+	luaL_argcheck(L, s >= 0, 1, "seconds must be >= 0");
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
 static const luaL_Reg core_funcs[] = {
-    {"error", l_error_new},
-    {"is_error", l_is_error},
-    {"strerror", l_strerror},
-    {NULL, NULL},
+    {"isatty", l_isatty},     {"monotime", l_monotime},
+    {"getpid", l_getpid},     {"sleep", l_sleep},
+    {"error", l_error_new},   {"is_error", l_is_error},
+    {"strerror", l_strerror}, {NULL, NULL},
 };
 
 /* Loader for one embedded Lua file: upvalue 1 is its index. */
