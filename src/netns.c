@@ -190,7 +190,7 @@ static int l_netns_list(lua_State *L)
 		n++;
 	}
 	closedir(d);
-	if (!err)
+	if (!err && n)
 		qsort(names, n, sizeof(*names), cmp_names);
 	lua_createtable(L, (int)n, 0);
 	for (size_t i = 0; i < n; i++) {

@@ -54,7 +54,10 @@ static size_t slot_of(struct nslab_state *st, const char *name)
 static int grow(struct nslab_state *st)
 {
 	size_t oldcap = st->cap, ncap = oldcap ? oldcap * 2 : 64;
-	struct nl_conn **old = st->tab, **tab = calloc(ncap, sizeof(*tab));
+	struct nl_conn **old = st->tab;
+	/* an array of pointers: sizeof(*tab) is meant */
+	struct nl_conn **tab =
+	    calloc(ncap, sizeof(*tab)); // NOLINT(bugprone-sizeof-expression)
 
 	if (!tab)
 		return -1;
