@@ -1,0 +1,101 @@
+/*
+ * link.h - what the link files share: reading and checking option tables
+ * (ifnames, mtu, MAC addresses), the attributes every RTM_NEWLINK carries,
+ * and the RTM_NEWLINK parser that turns a link into a Lua table.
+ *
+ * link.c      veth, set, del, the module table
+ * link_kind.c add (bridge, vxlan, macvlan, ...), kind_available
+ * link_get.c  get, list: RTM_GETLINK answers as Lua tables
+ */
+#ifndef LINK_H
+#define LINK_H
+
+#include <net/if.h>
+
+#include <linux/rtnetlink.h>
+
+#include "nslab.h"
+
+/* IPv4 needs 68 bytes (RFC 791); 65535 is ETH_MAX_MTU and IP_MAX_MTU. */
+#define LINK_MTU_MIN 68
+#define LINK_MTU_MAX 65535
+
+/* mtu=, address=, up= as read from an option table. */
+struct link_common {
+	int has_mtu, has_mac, has_up;
+	unsigned int mtu;
+	unsigned char mac[6];
+	int up;
+};
+
+/*
+ * Option readers for the table at idx: each returns 1 and stores the
+ * value when t[field] is present (not nil), 0 when absent, and raises an
+ * argument error naming the field on a wrong type.
+ */
+int link_opt_integer(lua_State *L, int idx, const char *field, lua_Integer *v);
+int link_opt_boolean(lua_State *L, int idx, const char *field, int *v);
+const char *link_opt_string(lua_State *L, int idx, const char *field);
+
+/* t[field] as a checked ifname (P5) or netns name (P4); NULL if absent. */
+const char *link_opt_ifname(lua_State *L, int idx, const char *field,
+			    const char *op);
+const char *link_opt_netns(lua_State *L, int idx, const char *field,
+			   const char *op);
+
+/*
+ * Reads mtu=, address= and up= (prefix "" or "peer_" for the field
+ * names), raising EINVAL error objects for an mtu outside 68..65535 or a
+ * MAC that is not a unicast "xx:xx:xx:xx:xx:xx".
+ */
+void link_read_common(lua_State *L, int idx, const char *prefix, const char *op,
+		      const char *obj, const char *netns,
+		      struct link_common *lc);
+
+/* Puts IFLA_MTU, IFLA_ADDRESS and the IFF_UP flag change. */
+void link_put_common(struct nlmsghdr *nlh, struct ifinfomsg *ifm,
+		     const struct link_common *lc);
+
+/* The fd of c's namespace (nslab's own when c is its own socket). */
+int link_nsfd(struct nslab_state *st, const struct nl_conn *c);
+
+/* `"name"`, pushed on the stack: the object of error messages. */
+const char *link_obj(lua_State *L, const char *name);
+
+/* Starts an RTM_* request for links in buf: header and ifinfomsg. */
+struct nlmsghdr *link_put_request(void *buf, int type, int flags,
+				  struct ifinfomsg **ifm);
+
+/* Appends an RTM_GETLINK for ifname (or ifindex when ifname is NULL). */
+struct nlmsghdr *link_put_getlink(void *buf, const char *ifname, int ifindex);
+
+/*
+ * State for link_push_cb: each RTM_NEWLINK answer becomes a table; with
+ * list set it is appended to the array at index tab, else left on top.
+ */
+struct link_push {
+	lua_State *L;
+	const char *netns;
+	int list, tab, n;
+};
+int link_push_cb(const struct nlmsghdr *nlh, void *data);
+
+/*
+ * Sets t.master (ifname) in the link table on top when it has
+ * master_ifindex, asking the kernel over c. Raises on failure.
+ */
+void link_resolve_master(lua_State *L, struct nl_conn *c, const char *netns);
+
+/* The functions of nslab.core.link living outside link.c. */
+int l_link_get(lua_State *L);
+int l_link_list(lua_State *L);
+int l_link_add(lua_State *L);
+int l_link_kind_available(lua_State *L);
+
+/*
+ * The text of an "Unknown device type" refusal for kind: names the kernel
+ * option (CONFIG_DUMMY) and module that provide it.
+ */
+const char *link_kind_missing(lua_State *L, const char *kind);
+
+#endif
