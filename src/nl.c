@@ -285,9 +285,10 @@ static void read_extack(const struct nlmsghdr *nlh, size_t off, char *out,
 
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return;
-	if (off > nlh->nlmsg_len)
+	if (off < NLMSG_HDRLEN || off > nlh->nlmsg_len)
 		return;
-	mnl_attr_for_each (a, nlh, off) {
+	/* off counts from the message start; libmnl's from the payload. */
+	mnl_attr_for_each (a, nlh, off - NLMSG_HDRLEN) {
 		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
 		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
 			snprintf(out, n, "%s", mnl_attr_get_str(a));
