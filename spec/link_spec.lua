@@ -297,6 +297,23 @@ describe("link #root", function()
       end)
     end)
 
+    it("makes an ipvlan on a parent, in the mode asked", function()
+      if not need_kind("ipvlan") then return end
+      local ns, done = scratch(1)
+      finally(done)
+      link.veth { name = "u0", peer = "u1", netns = ns[1] }
+      link.add { name = "iv0", kind = "ipvlan", netns = ns[1], link = "u0", mode = "l3" }
+      assert.equals("l3", ip_links(ns[1]).iv0.linkinfo.info_data.mode)
+    end)
+
+    it("makes a vxlan on a multicast group over a dev", function()
+      local ns, done = scratch(1)
+      finally(done)
+      link.veth { name = "u0", peer = "u1", netns = ns[1] }
+      link.add { name = "vx0", kind = "vxlan", netns = ns[1], id = 9, group = "239.1.1.1", dev = "u0" }
+      assert.equals("239.1.1.1", ip_links(ns[1]).vx0.linkinfo.info_data.group)
+    end)
+
     it("makes an ifb", function()
       if not need_kind("ifb") then return end
       local ns, done = scratch(1)
