@@ -243,7 +243,7 @@ static int l_link_veth(lua_State *L)
 	struct link_push lp = {L, NULL, 0, 0, 0};
 	struct nl_err e;
 	size_t len, uplen = 0;
-	int peer_up;
+	int peer_up, err;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	nslab_check_fields(L, 1, veth_fields);
@@ -325,12 +325,12 @@ static int l_link_veth(lua_State *L)
 	/* Made, but the peer would not come up or the pair vanished: undo
 	 * (deleting one end deletes both), then say why. */
 	snprintf(why, sizeof(why), "%s", e.ext);
-	len = (size_t)(e.err ? e.err : ENODEV);
+	err = e.err ? e.err : ENODEV;
 	nlh = link_put_request(buf, RTM_DELLINK, 0, &ifm);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e);
 	return nslab_raise(
-	    L, op, obj, netns, (int)len,
+	    L, op, obj, netns, err,
 	    why[0]  ? why
 	    : uplen ? "could not set the peer up; the pair was removed"
 		    : "the new pair vanished before it was read");
