@@ -277,7 +277,9 @@ struct nl_conn *nl_conn_get(struct nslab_state *st, const char *netns)
 	return c;
 }
 
-/* Copies the extack message of an NLMSG_ERROR or NLMSG_DONE, if any. */
+/* Copies the extack message of an NLMSG_ERROR or NLMSG_DONE, if any; its
+ * attributes start off bytes into the payload (mnl_attr_for_each counts
+ * from the payload, not from the header). */
 static void read_extack(const struct nlmsghdr *nlh, size_t off, char *out,
 			size_t n)
 {
@@ -285,7 +287,7 @@ static void read_extack(const struct nlmsghdr *nlh, size_t off, char *out,
 
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return;
-	if (off > nlh->nlmsg_len)
+	if (NLMSG_HDRLEN + off > nlh->nlmsg_len)
 		return;
 	mnl_attr_for_each (a, nlh, off) {
 		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
@@ -335,7 +337,7 @@ static int answer(struct nlmsghdr *nlh, uint32_t idx, mnl_cb_t cb, void *data,
 			 * echoed; without it, the whole request. */
 			read_extack(
 			    nlh,
-			    NLMSG_HDRLEN + sizeof(*ne) +
+			    sizeof(*ne) +
 				((nlh->nlmsg_flags & NLM_F_CAPPED)
 				     ? 0
 				     : ne->msg.nlmsg_len - NLMSG_HDRLEN),
@@ -347,8 +349,8 @@ static int answer(struct nlmsghdr *nlh, uint32_t idx, mnl_cb_t cb, void *data,
 			memcpy(&v, mnl_nlmsg_get_payload(nlh), sizeof(v));
 			if (v < 0 && !e->err) {
 				fail(e, -v, (int)idx);
-				read_extack(nlh, NLMSG_HDRLEN + sizeof(int),
-					    e->ext, sizeof(e->ext));
+				read_extack(nlh, sizeof(int), e->ext,
+					    sizeof(e->ext));
 			}
 		}
 		return 1;
