@@ -585,11 +585,11 @@ static int l_addr_list(lua_State *L)
 	netns = nslab_opt_netns(L, 1, "addr.list");
 	ifname = inet_opt_str(L, 1, "ifname");
 	fam = inet_opt_str(L, 1, "family");
-	if (fam && strcmp(fam, "inet") && strcmp(fam, "inet6"))
+	if (fam && strcmp(fam, "inet") != 0 && strcmp(fam, "inet6") != 0)
 		luaL_argerror(L, 1,
 			      "field 'family' must be \"inet\" or \"inet6\"");
 	if (fam)
-		family = strcmp(fam, "inet") ? AF_INET6 : AF_INET;
+		family = strcmp(fam, "inet") != 0 ? AF_INET6 : AF_INET;
 	if (ifname)
 		nslab_check_ifname(L, "addr.list", ifname);
 	c = nslab_conn(L, "addr.list", ifname, netns);

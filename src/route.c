@@ -138,9 +138,9 @@ static int route_change(lua_State *L, const char *op, uint16_t type,
 	netns = nslab_opt_netns(L, 1, op);
 	dst = inet_opt_str(L, 1, "dst");
 	if (!dst)
-		luaL_argerror(L, 1,
-			      "field 'dst' is required "
-			      "(\"default\" or an address/prefixlen)");
+		return luaL_argerror(L, 1,
+				     "field 'dst' is required "
+				     "(\"default\" or an address/prefixlen)");
 	via = inet_opt_str(L, 1, "via");
 	dev = inet_opt_str(L, 1, "dev");
 	src = inet_opt_str(L, 1, "src");
