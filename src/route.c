@@ -1,7 +1,396 @@
-/* route.c - placeholder until this facility lands. */
-#include "nslab.h"
+/*
+ * route.c - IPv4 and IPv6 routes: add (RTM_NEWROUTE, NLM_F_CREATE|EXCL),
+ * replace (NLM_F_CREATE|NLM_F_REPLACE), delete (RTM_DELROUTE) and list
+ * (RTM_GETROUTE dump), with the defaults `ip route` uses: table main,
+ * protocol boot, scope link for a route without gateway, universe
+ * otherwise; a delete matches any protocol, scope and type.
+ *
+ * Read: rtnetlink(7), ip-route(8), linux/rtnetlink.h.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/rtnetlink.h>
+
+#include "inet.h"
+
+static const struct inet_name route_tables[] = {
+    {"main", RT_TABLE_MAIN},
+    {"local", RT_TABLE_LOCAL},
+    {"default", RT_TABLE_DEFAULT},
+    {NULL, 0},
+};
+
+static const struct inet_name route_protos[] = {
+    {"unspec", RTPROT_UNSPEC}, {"redirect", RTPROT_REDIRECT},
+    {"kernel", RTPROT_KERNEL}, {"boot", RTPROT_BOOT},
+    {"static", RTPROT_STATIC}, {"ra", RTPROT_RA},
+    {"dhcp", RTPROT_DHCP},     {NULL, 0},
+};
+
+static const struct inet_name route_types[] = {
+    {"unicast", RTN_UNICAST},
+    {"local", RTN_LOCAL},
+    {"broadcast", RTN_BROADCAST},
+    {"anycast", RTN_ANYCAST},
+    {"multicast", RTN_MULTICAST},
+    {"blackhole", RTN_BLACKHOLE},
+    {"unreachable", RTN_UNREACHABLE},
+    {"prohibit", RTN_PROHIBIT},
+    {"throw", RTN_THROW},
+    {"nat", RTN_NAT},
+    {NULL, 0},
+};
+
+static const char *const route_fields[] = {
+    "netns", "dst",   "via",  "dev",	"metric", "table", "scope",
+    "src",   "proto", "type", "family", "onlink", NULL,
+};
+
+/* Reads opts.family ("inet", "inet6"; absent: AF_UNSPEC). */
+static int route_opt_family(lua_State *L, int idx)
+{
+	const char *fam = inet_opt_str(L, idx, "family");
+
+	if (!fam)
+		return AF_UNSPEC;
+	if (!strcmp(fam, "inet"))
+		return AF_INET;
+	if (!strcmp(fam, "inet6"))
+		return AF_INET6;
+	return luaL_argerror(L, idx,
+			     "field 'family' must be \"inet\" or \"inet6\"");
+}
+
+/* "dst [via X] [dev Y] [table T]": the object named in errors. */
+static const char *route_object(lua_State *L, const char *dst, const char *via,
+				const char *dev)
+{
+	luaL_Buffer b;
+
+	luaL_buffinit(L, &b);
+	luaL_addstring(&b, dst);
+	if (via) {
+		luaL_addstring(&b, " via ");
+		luaL_addstring(&b, via);
+	}
+	if (dev) {
+		luaL_addstring(&b, " dev ");
+		luaL_addstring(&b, dev);
+	}
+	if (lua_getfield(L, 1, "table") != LUA_TNIL) {
+		lua_pushfstring(L, " table %s", luaL_tolstring(L, -1, NULL));
+		lua_remove(L, -2);
+		lua_remove(L, -2);
+		luaL_addvalue(&b);
+	} else {
+		lua_pop(L, 1);
+	}
+	luaL_pushresult(&b);
+	return lua_tostring(L, -1);
+}
+
+/* The scope `ip route` gives a route when none is said. */
+static int route_default_scope(int add, int family, int type, int has_via)
+{
+	if (!add)
+		return RT_SCOPE_NOWHERE; /* a delete then matches any scope */
+	if (family == AF_INET6)
+		return RT_SCOPE_UNIVERSE;
+	switch (type) {
+	case RTN_LOCAL:
+	case RTN_NAT:
+		return RT_SCOPE_HOST;
+	case RTN_BROADCAST:
+	case RTN_MULTICAST:
+	case RTN_ANYCAST:
+		return RT_SCOPE_LINK;
+	case RTN_UNICAST:
+		return has_via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	default:
+		return RT_SCOPE_UNIVERSE;
+	}
+}
+
+/*
+ * Validates opts (stack index 1), builds and sends one RTM_NEWROUTE or
+ * RTM_DELROUTE with nlflags; raises the error object for op on failure.
+ */
+static int route_change(lua_State *L, const char *op, uint16_t type,
+			uint16_t nlflags)
+{
+	const char *netns, *dst, *via, *dev, *src, *object;
+	struct inet_addr d = {0}, g, s;
+	long long metric, table, scope, proto, rtype;
+	int family, add = type == RTM_NEWROUTE, onlink;
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	struct nl_conn *c;
+	struct nl_err e;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	nslab_check_fields(L, 1, route_fields);
+	netns = nslab_opt_netns(L, 1, op);
+	dst = inet_opt_str(L, 1, "dst");
+	if (!dst)
+		return luaL_argerror(L, 1,
+				     "field 'dst' is required "
+				     "(\"default\" or an address/prefixlen)");
+	via = inet_opt_str(L, 1, "via");
+	dev = inet_opt_str(L, 1, "dev");
+	src = inet_opt_str(L, 1, "src");
+	family = route_opt_family(L, 1);
+	onlink = inet_opt_bool(L, 1, "onlink", 0);
+	object = route_object(L, dst, via, dev);
+
+	if (strcmp(dst, "default") != 0) {
+		inet_check(L, op, object, netns, dst, family, 1, &d);
+		family = d.family;
+	}
+	if (via) {
+		inet_check(L, op, object, netns, via, family, 0, &g);
+		family = g.family;
+	}
+	if (src) {
+		inet_check(L, op, object, netns, src, family, 0, &s);
+		family = s.family;
+	}
+	if (family == AF_UNSPEC)
+		family = AF_INET; /* "default" alone: inet, as ip route */
+	if (dev)
+		nslab_check_ifname(L, op, dev);
+	metric =
+	    inet_opt_named(L, 1, "metric", NULL, UINT32_MAX, op, object, netns);
+	table = inet_opt_named(L, 1, "table", route_tables, UINT32_MAX, op,
+			       object, netns);
+	scope =
+	    inet_opt_named(L, 1, "scope", inet_scopes, 255, op, object, netns);
+	proto =
+	    inet_opt_named(L, 1, "proto", route_protos, 255, op, object, netns);
+	rtype =
+	    inet_opt_named(L, 1, "type", route_types, 255, op, object, netns);
+
+	if (table < 0)
+		table = RT_TABLE_MAIN;
+	if (rtype < 0)
+		rtype = add ? RTN_UNICAST : RTN_UNSPEC;
+	if (proto < 0)
+		proto = add ? RTPROT_BOOT : RTPROT_UNSPEC;
+	if (scope < 0)
+		scope =
+		    route_default_scope(add, family, (int)rtype, via != NULL);
+
+	c = nslab_conn(L, op, object, netns);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | nlflags;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (unsigned char)family;
+	rtm->rtm_dst_len = (unsigned char)d.prefixlen;
+	rtm->rtm_table =
+	    (unsigned char)(table < 256 ? table : (long long)RT_TABLE_UNSPEC);
+	rtm->rtm_protocol = (unsigned char)proto;
+	rtm->rtm_scope = (unsigned char)scope;
+	rtm->rtm_type = (unsigned char)rtype;
+	rtm->rtm_flags = onlink ? RTNH_F_ONLINK : 0;
+	if (d.family)
+		mnl_attr_put(nlh, RTA_DST, inet_len(family), d.bytes);
+	if (via)
+		mnl_attr_put(nlh, RTA_GATEWAY, inet_len(family), g.bytes);
+	if (src)
+		mnl_attr_put(nlh, RTA_PREFSRC, inet_len(family), s.bytes);
+	if (dev)
+		mnl_attr_put_u32(
+		    nlh, RTA_OIF,
+		    (uint32_t)inet_ifindex(L, c, op, object, netns, dev));
+	if (metric >= 0)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, (uint32_t)metric);
+	mnl_attr_put_u32(nlh, RTA_TABLE, (uint32_t)table);
+	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0) {
+		if (!e.ext[0] && e.err == ESRCH)
+			snprintf(e.ext, sizeof(e.ext), "no such route");
+		else if (!e.ext[0] && e.err == EEXIST)
+			snprintf(e.ext, sizeof(e.ext),
+				 "the route exists (route.replace changes it)");
+		return nslab_raise_nl(L, op, object, netns, &e);
+	}
+	return 0;
+}
+
+/* route.add{dst=, via=, dev=, ...}: a new route; EEXIST if there is one. */
+static int l_route_add(lua_State *L)
+{
+	return route_change(L, "route.add", RTM_NEWROUTE,
+			    NLM_F_CREATE | NLM_F_EXCL);
+}
+
+/* route.replace{...}: adds the route or replaces the one to that dst. */
+static int l_route_replace(lua_State *L)
+{
+	return route_change(L, "route.replace", RTM_NEWROUTE,
+			    NLM_F_CREATE | NLM_F_REPLACE);
+}
+
+/* route.del{...}: deletes the first route matching the given fields. */
+static int l_route_del(lua_State *L)
+{
+	return route_change(L, "route.del", RTM_DELROUTE, 0);
+}
+
+/* ---- route.list ---- */
+
+static const char *const list_fields[] = {"netns", "family", "table", "dev",
+					  NULL};
+
+struct route_list {
+	lua_State *L;
+	int names, out;	 /* stack indexes: ifindex -> ifname, result */
+	long long table; /* -1: every table */
+	int oif;	 /* 0: any device */
+	lua_Integer n;
+};
+
+/* Pushes an address attribute as text into field of the table on top. */
+static void route_set_addr(lua_State *L, const struct nlattr *a, int family,
+			   const char *field)
+{
+	if (mnl_attr_get_payload_len(a) != inet_len(family))
+		return;
+	inet_push(L, family, mnl_attr_get_payload(a));
+	lua_setfield(L, -2, field);
+}
+
+static int route_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct route_list *l = data;
+	lua_State *L = l->L;
+	const struct nlattr *a;
+	uint32_t table = rtm->rtm_table, oif = 0;
+	int family = rtm->rtm_family, has_dst = 0;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    (family != AF_INET && family != AF_INET6) ||
+	    (rtm->rtm_flags & RTM_F_CLONED))
+		return MNL_CB_OK;
+	mnl_attr_for_each (a, nlh, sizeof(*rtm)) {
+		if (mnl_attr_get_type(a) == RTA_TABLE &&
+		    mnl_attr_get_payload_len(a) == 4)
+			table = mnl_attr_get_u32(a);
+		if (mnl_attr_get_type(a) == RTA_OIF &&
+		    mnl_attr_get_payload_len(a) == 4)
+			oif = mnl_attr_get_u32(a);
+	}
+	if ((l->table >= 0 && table != l->table) ||
+	    (l->oif && oif != (uint32_t)l->oif))
+		return MNL_CB_OK;
+	lua_createtable(L, 0, 12);
+	lua_pushstring(L, inet_family_name(family));
+	lua_setfield(L, -2, "family");
+	mnl_attr_for_each (a, nlh, sizeof(*rtm)) {
+		switch (mnl_attr_get_type(a)) {
+		case RTA_DST:
+			if (mnl_attr_get_payload_len(a) != inet_len(family))
+				break;
+			inet_push(L, family, mnl_attr_get_payload(a));
+			lua_pushfstring(L, "%s/%d", lua_tostring(L, -1),
+					rtm->rtm_dst_len);
+			lua_setfield(L, -3, "dst");
+			lua_pop(L, 1);
+			has_dst = 1;
+			break;
+		case RTA_GATEWAY:
+			route_set_addr(L, a, family, "via");
+			break;
+		case RTA_PREFSRC:
+			route_set_addr(L, a, family, "src");
+			break;
+		case RTA_PRIORITY:
+			lua_pushinteger(L, mnl_attr_get_u32(a));
+			lua_setfield(L, -2, "metric");
+			break;
+		}
+	}
+	if (!has_dst) {
+		lua_pushstring(L, rtm->rtm_dst_len ? "?" : "default");
+		lua_setfield(L, -2, "dst");
+	}
+	if (oif) {
+		lua_rawgeti(L, l->names, oif);
+		lua_setfield(L, -2, "dev");
+	}
+	if (rtm->rtm_flags & RTNH_F_ONLINK) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, "onlink");
+	}
+	inet_set_named(L, -1, "table", route_tables, table);
+	inet_set_named(L, -1, "scope", inet_scopes, rtm->rtm_scope);
+	inet_set_named(L, -1, "proto", route_protos, rtm->rtm_protocol);
+	inet_set_named(L, -1, "type", route_types, rtm->rtm_type);
+	lua_rawseti(L, l->out, ++l->n);
+	return MNL_CB_OK;
+}
+
+/*
+ * route.list(opts) -> array of route tables from a RTM_GETROUTE dump
+ * (routes cached by the kernel, RTM_F_CLONED, are left out), filtered
+ * by table (default main; "all" for every table) and dev.
+ */
+static int l_route_list(lua_State *L)
+{
+	struct route_list l = {.L = L, .table = -1};
+	const char *netns, *dev, *table;
+	char buf[64];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	struct nl_conn *c;
+	struct nl_err e;
+	int family;
+
+	if (!lua_isnoneornil(L, 1))
+		luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	nslab_check_fields(L, 1, list_fields);
+	netns = nslab_opt_netns(L, 1, "route.list");
+	family = route_opt_family(L, 1);
+	dev = inet_opt_str(L, 1, "dev");
+	if (dev)
+		nslab_check_ifname(L, "route.list", dev);
+	lua_getfield(L, 1, "table");
+	table = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+	lua_pop(L, 1);
+	if (!table || strcmp(table, "all") != 0) {
+		l.table = inet_opt_named(L, 1, "table", route_tables,
+					 UINT32_MAX, "route.list", NULL, netns);
+		if (l.table < 0)
+			l.table = RT_TABLE_MAIN;
+	}
+	c = nslab_conn(L, "route.list", NULL, netns);
+	if (dev)
+		l.oif = inet_ifindex(L, c, "route.list", dev, netns, dev);
+	inet_push_ifnames(L, c, "route.list", netns);
+	l.names = lua_gettop(L);
+	lua_newtable(L);
+	l.out = lua_gettop(L);
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (unsigned char)family;
+	if (nl_run(c, buf, nlh->nlmsg_len, route_list_cb, &l, &e) < 0)
+		return nslab_raise_nl(L, "route.list", NULL, netns, &e);
+	return 1;
+}
 
 static const luaL_Reg funcs[] = {
+    {"add", l_route_add}, {"replace", l_route_replace},
+    {"del", l_route_del}, {"list", l_route_list},
     {NULL, NULL},
 };
 

@@ -1,7 +1,187 @@
-/* sysctl.c - placeholder until this facility lands. */
+/*
+ * sysctl.c - kernel parameters of a network namespace, read and written
+ * through /proc/sys as sysctl(8) does. /proc/sys/net shows the namespace
+ * of the task that opens the file, so the file is opened inside the netns
+ * (setns there and back, error or not) and then read or written from
+ * here: the caller's own values are never touched (pitfall P7).
+ *
+ * Syscalls: setns(2), open(2), read(2), write(2).
+ * Read: sysctl(8), sysctl.d(5), proc(5) (/proc/sys), ip-sysctl.rst.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "nslab.h"
 
+#define SYSCTL_DIR "/proc/sys/"
+#define SYSCTL_MAX 16384 /* longest value read, bytes */
+
+/*
+ * Turns key into its path under /proc/sys: "net.ipv4.ip_forward" (dots
+ * separate) or, as sysctl(8) accepts for names holding dots such as
+ * VLAN interfaces, "net/ipv4/conf/eth0.100/forwarding" (then slashes
+ * separate and dots stay). Returns NULL when valid, else the reason:
+ * empty parts, "." or "..", whitespace and control characters are refused
+ * so a key cannot leave /proc/sys.
+ */
+static const char *sysctl_path(const char *key, char *path, size_t n)
+{
+	char sep = strchr(key, '/') ? '/' : '.';
+	size_t len = strlen(key), off = sizeof(SYSCTL_DIR) - 1;
+	const char *part = key;
+
+	if (len == 0)
+		return "sysctl name is empty";
+	if (off + len >= n)
+		return "sysctl name is too long";
+	memcpy(path, SYSCTL_DIR, off);
+	for (const char *p = key;; p++) {
+		if (*p == sep || !*p) {
+			size_t pl = (size_t)(p - part);
+
+			if (pl == 0)
+				return "sysctl name has an empty part";
+			if ((pl == 1 && part[0] == '.') ||
+			    (pl == 2 && part[0] == '.' && part[1] == '.'))
+				return "sysctl name has a \".\" or \"..\" part";
+			part = p + 1;
+		} else if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			return "sysctl name contains whitespace or a control "
+			       "character";
+		}
+		path[off++] = *p == sep ? '/' : *p;
+		if (!*p)
+			return NULL;
+	}
+}
+
+/*
+ * Opens the sysctl key with flags inside netns (NULL: nslab's own),
+ * returning the fd; raises the error object for op on failure, naming
+ * the key, the netns and the reason (ENOENT: no such sysctl).
+ */
+static int sysctl_open(lua_State *L, const char *op, const char *netns,
+		       const char *key, int flags)
+{
+	struct nslab_state *st = nslab_state(L);
+	char path[PATH_MAX], why[PATH_MAX + 64];
+	const char *bad = sysctl_path(key, path, sizeof(path));
+	int fd, err;
+
+	if (bad) {
+		snprintf(why, sizeof(why), "%s: \"%s\"", bad, key);
+		nslab_raise(L, op, key, netns, EINVAL, why);
+	}
+	if (netns) {
+		nslab_conn(L, op, key, netns); /* clear error if it is gone */
+		if (nl_enter(st, netns) < 0) {
+			err = errno;
+			nl_leave(st);
+			nslab_raise(L, op, key, netns, err, "setns");
+		}
+	}
+	fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW);
+	err = errno;
+	if (netns)
+		nl_leave(st);
+	if (fd >= 0)
+		return fd;
+	if (err == ENOENT || err == ENOTDIR)
+		snprintf(why, sizeof(why), "no such sysctl (%s)", path);
+	else if (err == EISDIR)
+		snprintf(why, sizeof(why), "%s is a directory, not a sysctl",
+			 path);
+	else if (err == EACCES && (flags & O_ACCMODE) == O_WRONLY)
+		snprintf(why, sizeof(why), "%s is read-only", path);
+	else
+		snprintf(why, sizeof(why), "%s", path);
+	nslab_raise(L, op, key, netns, err == ENOTDIR ? ENOENT : err, why);
+	return -1;
+}
+
+/* The optional netns argument at idx: nil (nslab's own) or a name. */
+static const char *sysctl_netns(lua_State *L, int idx, const char *op)
+{
+	const char *netns;
+
+	if (lua_isnil(L, idx))
+		return NULL;
+	netns = luaL_checkstring(L, idx);
+	nslab_check_netns(L, op, netns);
+	return netns;
+}
+
+/*
+ * sysctl.get(netns, key) -> value as a string, its one trailing newline
+ * removed ("1", "4096\t131072\t6291456").
+ */
+static int l_sysctl_get(lua_State *L)
+{
+	const char *netns = sysctl_netns(L, 1, "sysctl.get");
+	const char *key = luaL_checkstring(L, 2);
+	char buf[SYSCTL_MAX];
+	size_t len = 0;
+	ssize_t r = 0;
+	int fd, err;
+
+	fd = sysctl_open(L, "sysctl.get", netns, key, O_RDONLY);
+	while (len < sizeof(buf) &&
+	       ((r = read(fd, buf + len, sizeof(buf) - len)) > 0 ||
+		(r < 0 && errno == EINTR)))
+		len += r > 0 ? (size_t)r : 0;
+	err = r < 0 ? errno : len == sizeof(buf) ? EFBIG : 0;
+	close(fd);
+	if (err)
+		return nslab_raise(L, "sysctl.get", key, netns, err,
+				   err == EISDIR  ? "a directory, not a sysctl"
+				   : err == EFBIG ? "value longer than 16 KiB"
+						  : "read");
+	if (len && buf[len - 1] == '\n')
+		len--;
+	lua_pushlstring(L, buf, len);
+	return 1;
+}
+
+/*
+ * sysctl.set(netns, key, value): writes value (string or number) in one
+ * write(2), as sysctl -w does; the kernel's EINVAL for a bad value is
+ * raised naming key and netns.
+ */
+static int l_sysctl_set(lua_State *L)
+{
+	const char *netns = sysctl_netns(L, 1, "sysctl.set");
+	const char *key = luaL_checkstring(L, 2);
+	const char *value;
+	size_t len;
+	ssize_t w;
+	int fd, err;
+
+	luaL_argexpected(
+	    L, lua_type(L, 3) == LUA_TSTRING || lua_type(L, 3) == LUA_TNUMBER,
+	    3, "string or number");
+	value = luaL_tolstring(L, 3, &len);
+	fd = sysctl_open(L, "sysctl.set", netns, key, O_WRONLY);
+	do
+		w = write(fd, value, len);
+	while (w < 0 && errno == EINTR);
+	err = w < 0 ? errno : (size_t)w != len ? EIO : 0;
+	close(fd);
+	if (err) {
+		lua_pushfstring(L, "the kernel refused value \"%s\"", value);
+		return nslab_raise(L, "sysctl.set", key, netns, err,
+				   lua_tostring(L, -1));
+	}
+	return 0;
+}
+
 static const luaL_Reg funcs[] = {
+    {"get", l_sysctl_get},
+    {"set", l_sysctl_set},
     {NULL, NULL},
 };
 

@@ -1,0 +1,157 @@
+-- nslab.sysctl: per-netns kernel parameters, checked against sysctl(8)
+-- and /proc/sys read inside the namespace by `ip netns exec`.
+local H = require "helper"
+local nslab = require "nslab"
+local sysctl = nslab.sysctl
+
+local function raises(code, fn, ...)
+  local ok, e = pcall(fn, ...)
+  assert.is_false(ok, "expected an error")
+  assert.is_true(nslab.is_error(e), "expected an nslab error object, got " .. tostring(e))
+  assert.equals(code, e.code, tostring(e))
+  return e
+end
+
+-- sysctl(8)'s view from inside ns.
+local function ip_sysctl(ns, key)
+  local out, ok = H.sh("ip netns exec " .. ns .. " sysctl -n " .. key)
+  assert(ok, out)
+  return (out:gsub("\n$", ""))
+end
+
+-- This process's own value, read from /proc/sys directly.
+local function own(path)
+  local f = assert(io.open("/proc/sys/" .. path))
+  local v = f:read("a"):gsub("\n$", "")
+  f:close()
+  return v
+end
+
+local function flip(v) return v == "1" and "0" or "1" end
+
+describe("sysctl #root", function()
+  H.guard()
+
+  describe("get", function()
+    it("reads the value inside the netns, as sysctl -n there sees it", function()
+      local ns = H.name()
+      nslab.netns.add(ns)
+      finally(function() nslab.netns.del(ns) end)
+      for _, key in ipairs { "net.ipv4.ip_forward", "net.ipv4.tcp_rmem", "net.ipv6.conf.all.forwarding",
+        "net.ipv4.ping_group_range" } do
+        assert.equals(ip_sysctl(ns, key), sysctl.get(ns, key))
+      end
+    end)
+
+    it("reads nslab's own namespace when netns is nil", function()
+      assert.equals(own("net/ipv4/ip_forward"), sysctl.get(nil, "net.ipv4.ip_forward"))
+      assert.equals(own("net/core/somaxconn"), sysctl.get(nil, "net.core.somaxconn"))
+    end)
+
+    it("accepts sysctl(8)'s slash form for names holding dots", function()
+      local ns = H.name()
+      nslab.netns.add(ns)
+      finally(function() nslab.netns.del(ns) end)
+      assert(select(2, H.sh("ip -n " .. ns .. " link add name v0.100 type veth peer name v1")))
+      local key = "net/ipv4/conf/v0.100/forwarding"
+      assert.equals(ip_sysctl(ns, key), sysctl.get(ns, key))
+      local v = flip(sysctl.get(ns, key))
+      sysctl.set(ns, key, v)
+      assert.equals(v, ip_sysctl(ns, key))
+      raises("ENOENT", sysctl.get, ns, "net.ipv4.conf.v0.100.forwarding")
+    end)
+
+    it("raises ENOENT for a missing sysctl or netns, EISDIR for a directory", function()
+      local ns = H.name()
+      nslab.netns.add(ns)
+      finally(function() nslab.netns.del(ns) end)
+      local e = raises("ENOENT", sysctl.get, ns, "net.ipv4.no_such_thing")
+      assert.equals("sysctl.get", e.op)
+      assert.equals("net.ipv4.no_such_thing", e.object)
+      assert.equals(ns, e.netns)
+      assert.matches("no such sysctl", e.msg, 1, true)
+      e = raises("ENOENT", sysctl.get, H.name(), "net.ipv4.ip_forward")
+      assert.matches("does not exist", e.msg, 1, true)
+      raises("EISDIR", sysctl.get, ns, "net.ipv4")
+      raises("ENOENT", sysctl.get, nil, "net.ipv4.no_such_thing")
+    end)
+
+    it("rejects keys that could leave /proc/sys, before touching anything (EINVAL)", function()
+      local ns = H.name()
+      nslab.netns.add(ns)
+      finally(function() nslab.netns.del(ns) end)
+      for _, key in ipairs { "", ".", "..", "net..ipv4", ".net.ipv4", "net.ipv4.", "net/../../etc/passwd",
+        "../etc/passwd", "/net/ipv4/ip_forward", "net/ipv4//ip_forward", "net/./ipv4/ip_forward",
+        "net.ipv4.ip forward", "net.ipv4.ip_forward\n", "net\tipv4" } do
+        local e = raises("EINVAL", sysctl.get, ns, key)
+        assert.equals(key, e.object)
+        raises("EINVAL", sysctl.set, ns, key, "1")
+      end
+      raises("EINVAL", sysctl.get, "../x", "net.ipv4.ip_forward")
+      assert.has_error(function() sysctl.get(ns) end)
+      assert.has_error(function() sysctl.get(ns, 4) end)
+    end)
+  end)
+
+  describe("set", function()
+    it("sets forwarding in one netns only: another and nslab's own keep theirs (P7)", function()
+      local a, b = H.name(), H.name()
+      nslab.netns.add(a)
+      finally(function()
+        nslab.netns.del(a)
+        pcall(nslab.netns.del, b)
+      end)
+      nslab.netns.add(b)
+      for _, key in ipairs { "net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding" } do
+        local path = key:gsub("%.", "/")
+        local before_b, before_own = ip_sysctl(b, key), own(path)
+        local v = flip(sysctl.get(a, key))
+        sysctl.set(a, key, tonumber(v))
+        assert.equals(v, ip_sysctl(a, key))
+        assert.equals(v, sysctl.get(a, key))
+        assert.equals(before_b, ip_sysctl(b, key))
+        assert.equals(before_b, sysctl.get(b, key))
+        assert.equals(before_own, own(path))
+        sysctl.set(a, key, flip(v))
+        assert.equals(flip(v), ip_sysctl(a, key))
+      end
+    end)
+
+    it("writes strings holding several numbers", function()
+      local ns = H.name()
+      nslab.netns.add(ns)
+      finally(function() nslab.netns.del(ns) end)
+      local lo = 20000 + math.random(0, 999)
+      sysctl.set(ns, "net.ipv4.ip_local_port_range", lo .. " " .. (lo + 1000))
+      assert.equals(lo .. "\t" .. (lo + 1000), ip_sysctl(ns, "net.ipv4.ip_local_port_range"))
+      sysctl.set(ns, "net.ipv4.ping_group_range", "0 2147483647")
+      assert.equals("0\t2147483647", sysctl.get(ns, "net.ipv4.ping_group_range"))
+    end)
+
+    it("raises the kernel's EINVAL for a bad value, keeping the old one", function()
+      local ns = H.name()
+      nslab.netns.add(ns)
+      finally(function() nslab.netns.del(ns) end)
+      local before = ip_sysctl(ns, "net.ipv4.ip_forward")
+      local e = raises("EINVAL", sysctl.set, ns, "net.ipv4.ip_forward", "abc")
+      assert.equals("sysctl.set", e.op)
+      assert.matches('sysctl.set net.ipv4.ip_forward in netns "' .. ns .. '"', tostring(e), 1, true)
+      assert.equals(before, ip_sysctl(ns, "net.ipv4.ip_forward"))
+    end)
+
+    it("raises ENOENT for a missing sysctl or netns", function()
+      local ns = H.name()
+      nslab.netns.add(ns)
+      finally(function() nslab.netns.del(ns) end)
+      local e = raises("ENOENT", sysctl.set, ns, "net.ipv4.no_such_thing", 1)
+      assert.matches("no such sysctl", e.msg, 1, true)
+      raises("ENOENT", sysctl.set, H.name(), "net.ipv4.ip_forward", 1)
+    end)
+
+    it("needs a string or number value", function()
+      assert.has_error(function() sysctl.set(nil, "net.ipv4.ip_forward", {}) end)
+      assert.has_error(function() sysctl.set(nil, "net.ipv4.ip_forward", true) end)
+      assert.has_error(function() sysctl.set(nil, "net.ipv4.ip_forward") end)
+    end)
+  end)
+end)

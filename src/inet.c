@@ -1,0 +1,268 @@
+/*
+ * inet.c - helpers shared by addr.c and route.c: address text (inet_pton,
+ * inet_ntop), scope names as iproute2 spells them (/etc/iproute2/rt_scopes),
+ * option fields, and ifindex/ifname lookups (RTM_GETLINK).
+ *
+ * Read: inet_pton(3), rtnetlink(7), ip-address(8), ip-route(8).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
+#include "inet.h"
+
+const struct inet_name inet_scopes[] = {
+    {"global", RT_SCOPE_UNIVERSE},
+    {"universe", RT_SCOPE_UNIVERSE},
+    {"site", RT_SCOPE_SITE},
+    {"link", RT_SCOPE_LINK},
+    {"host", RT_SCOPE_HOST},
+    {"nowhere", RT_SCOPE_NOWHERE},
+    {NULL, 0},
+};
+
+size_t inet_len(int family)
+{
+	return family == AF_INET6 ? 16 : 4;
+}
+
+const char *inet_family_name(int family)
+{
+	return family == AF_INET    ? "inet"
+	       : family == AF_INET6 ? "inet6"
+				    : "unspec";
+}
+
+int inet_parse(const char *text, struct inet_addr *a, char *why, size_t n)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(text, '/');
+	size_t hl = slash ? (size_t)(slash - text) : strlen(text);
+	int max;
+
+	memset(a, 0, sizeof(*a));
+	if (hl == 0 || hl >= sizeof(host)) {
+		snprintf(why, n, "invalid address \"%s\"", text);
+		return -1;
+	}
+	memcpy(host, text, hl);
+	host[hl] = 0;
+	if (inet_pton(AF_INET, host, a->bytes) == 1)
+		a->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, a->bytes) == 1)
+		a->family = AF_INET6;
+	else {
+		snprintf(why, n,
+			 "invalid address \"%s\" (not an IPv4 or IPv6 address)",
+			 host);
+		return -1;
+	}
+	max = a->family == AF_INET ? 32 : 128;
+	a->prefixlen = max;
+	if (!slash)
+		return 0;
+	a->has_len = 1;
+	slash++;
+	if (!*slash || strspn(slash, "0123456789") != strlen(slash) ||
+	    strlen(slash) > 3 || (a->prefixlen = atoi(slash)) > max) {
+		snprintf(why, n, "prefixlen \"%s\" out of range 0..%d for %s",
+			 slash, max, inet_family_name(a->family));
+		return -1;
+	}
+	return 0;
+}
+
+void inet_check(lua_State *L, const char *op, const char *object,
+		const char *netns, const char *text, int family, int len_ok,
+		struct inet_addr *a)
+{
+	char why[160];
+
+	if (inet_parse(text, a, why, sizeof(why)) < 0)
+		nslab_raise(L, op, object, netns, EINVAL, why);
+	if (family != AF_UNSPEC && a->family != family) {
+		snprintf(why, sizeof(why), "%s is %s where %s is needed", text,
+			 inet_family_name(a->family), inet_family_name(family));
+		nslab_raise(L, op, object, netns, EINVAL, why);
+	}
+	if (!len_ok && a->has_len)
+		nslab_raise(L, op, object, netns, EINVAL,
+			    "an address without /prefixlen is needed here");
+}
+
+void inet_push(lua_State *L, int family, const void *bytes)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	lua_pushstring(L, inet_ntop(family, bytes, buf, sizeof(buf)));
+}
+
+const char *inet_name_of(const struct inet_name *tab, unsigned int value)
+{
+	for (; tab->name; tab++)
+		if (tab->value == value)
+			return tab->name;
+	return NULL;
+}
+
+void inet_set_named(lua_State *L, int t, const char *field,
+		    const struct inet_name *tab, unsigned int value)
+{
+	const char *name = inet_name_of(tab, value);
+
+	t = lua_absindex(L, t);
+	if (name)
+		lua_pushstring(L, name);
+	else
+		lua_pushinteger(L, value);
+	lua_setfield(L, t, field);
+}
+
+const char *inet_opt_str(lua_State *L, int idx, const char *field)
+{
+	const char *s = NULL;
+
+	if (!lua_istable(L, idx))
+		return NULL;
+	switch (lua_getfield(L, idx, field)) {
+	case LUA_TNIL:
+		break;
+	case LUA_TSTRING:
+		s = lua_tostring(L, -1); /* still referenced by the table */
+		break;
+	default:
+		luaL_argerror(
+		    L, idx,
+		    lua_pushfstring(L, "field '%s' must be a string", field));
+	}
+	lua_pop(L, 1);
+	return s;
+}
+
+int inet_opt_bool(lua_State *L, int idx, const char *field, int def)
+{
+	int v = def;
+
+	if (!lua_istable(L, idx))
+		return def;
+	switch (lua_getfield(L, idx, field)) {
+	case LUA_TNIL:
+		break;
+	case LUA_TBOOLEAN:
+		v = lua_toboolean(L, -1);
+		break;
+	default:
+		luaL_argerror(
+		    L, idx,
+		    lua_pushfstring(L, "field '%s' must be a boolean", field));
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
+long long inet_opt_named(lua_State *L, int idx, const char *field,
+			 const struct inet_name *tab, long long max,
+			 const char *op, const char *object, const char *netns)
+{
+	luaL_Buffer b;
+	long long v = -1;
+	int isnum;
+
+	if (!lua_istable(L, idx))
+		return -1;
+	switch (lua_getfield(L, idx, field)) {
+	case LUA_TNIL:
+		lua_pop(L, 1);
+		return -1;
+	case LUA_TNUMBER:
+		v = (long long)lua_tointegerx(L, -1, &isnum);
+		if (!isnum)
+			v = -1;
+		break;
+	case LUA_TSTRING:
+		for (const struct inet_name *t = tab; t && t->name; t++)
+			if (!strcmp(t->name, lua_tostring(L, -1)))
+				v = t->value;
+		break;
+	default:
+		luaL_argerror(L, idx,
+			      lua_pushfstring(L, "field '%s' must be %s", field,
+					      tab ? "a string or an integer"
+						  : "an integer"));
+	}
+	if (v >= 0 && v <= max) {
+		lua_pop(L, 1);
+		return v;
+	}
+	lua_pushfstring(L, "invalid %s %s: ", field,
+			luaL_tolstring(L, -1, NULL));
+	luaL_buffinit(L, &b);
+	lua_pushvalue(L, -2);
+	luaL_addvalue(&b);
+	for (const struct inet_name *t = tab; t && t->name; t++) {
+		luaL_addstring(&b, t->name);
+		luaL_addstring(&b, ", ");
+	}
+	lua_pushfstring(L, "%s0..%I", tab ? "or " : "", (lua_Integer)max);
+	luaL_addvalue(&b);
+	luaL_pushresult(&b);
+	nslab_raise(L, op, object, netns, EINVAL, lua_tostring(L, -1));
+	return -1;
+}
+
+int inet_ifindex(lua_State *L, struct nl_conn *c, const char *op,
+		 const char *object, const char *netns, const char *ifname)
+{
+	struct nl_err e;
+	int index = nl_ifindex(c, ifname, &e);
+
+	if (index > 0)
+		return index;
+	if (!e.ext[0] && e.err == ENODEV)
+		snprintf(e.ext, sizeof(e.ext), "no such interface \"%s\"",
+			 ifname);
+	return nslab_raise_nl(L, op, object, netns, &e);
+}
+
+/* RTM_NEWLINK answers: t[ifindex] = IFLA_IFNAME, t at the stack top. */
+static int ifname_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	lua_State *L = data;
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	mnl_attr_for_each (a, nlh, sizeof(*ifm)) {
+		if (mnl_attr_get_type(a) == IFLA_IFNAME &&
+		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+			lua_pushstring(L, mnl_attr_get_str(a));
+			lua_rawseti(L, -2, ifm->ifi_index);
+		}
+	}
+	return MNL_CB_OK;
+}
+
+void inet_push_ifnames(lua_State *L, struct nl_conn *c, const char *op,
+		       const char *netns)
+{
+	char buf[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm;
+	struct nl_err e;
+
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+	lua_newtable(L);
+	if (nl_run(c, buf, nlh->nlmsg_len, ifname_cb, L, &e) < 0)
+		nslab_raise_nl(L, op, NULL, netns, &e);
+}
