@@ -288,8 +288,8 @@ static int drain(struct proc *p, double timeout)
 		struct pollfd pf[4];
 		int *fds[4] = {NULL, &p->fd_out, &p->fd_err, &p->fd_in};
 		int idx[4] = {-1, -1, -1, -1}, n = 0;
-		struct timespec ts, *tsp = NULL;
-		double t = exec_now(), until = exited ? grace : deadline;
+		struct timespec ts;
+		double t = exec_now();
 
 		if (!exited) {
 			pf[n] = (struct pollfd){p->pidfd, POLLIN, 0};
@@ -310,14 +310,8 @@ static int drain(struct proc *p, double timeout)
 			deadline = 0;
 			continue;
 		}
-		if (until > 0) {
-			double d = until - t;
-
-			ts.tv_sec = (time_t)d;
-			ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-			tsp = &ts;
-		}
-		if (ppoll(pf, (nfds_t)n, tsp, NULL) < 0)
+		if (ppoll(pf, (nfds_t)n,
+			  exec_until(exited ? grace : deadline, &ts), NULL) < 0)
 			return -1; /* EINTR: the host was signalled */
 		if (idx[0] >= 0 && pf[idx[0]].revents) {
 			exited = 1;

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <lua.h>
 
@@ -150,8 +151,10 @@ void exec_anchor(lua_State *L, int uv);
 
 /* exec_proc.c */
 
-/* CLOCK_MONOTONIC in seconds. */
+/* CLOCK_MONOTONIC in seconds. exec_until fills ts with the time left
+ * until deadline (0 when past) for ppoll; no deadline (0): NULL. */
 double exec_now(void);
+struct timespec *exec_until(double deadline, struct timespec *ts);
 
 /* Ends the process: SIGKILL to its group (and, with kill_leader, to the
  * leader through its pidfd), reaps it, gives the terminal back; safe to

@@ -34,6 +34,18 @@ double exec_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+struct timespec *exec_until(double deadline, struct timespec *ts)
+{
+	double d = deadline - exec_now();
+
+	if (deadline <= 0)
+		return NULL;
+	d = d < 0 ? 0 : d;
+	ts->tv_sec = (time_t)d;
+	ts->tv_nsec = (long)((d - (double)ts->tv_sec) * 1e9);
+	return ts;
+}
+
 void proc_close_fds(struct proc *p)
 {
 	int *fds[] = {&p->fd_in, &p->fd_out, &p->fd_err};
@@ -137,6 +149,21 @@ static void push_signame(lua_State *L, int sig)
 		lua_pushfstring(L, "SIG%d", sig);
 }
 
+/* How a reaped process ended: "exited with status 3", "killed by
+ * SIGTERM", "timed out after 0.5 s". */
+static void push_ending(lua_State *L, const struct proc *p)
+{
+	if (p->timed_out) {
+		lua_pushfstring(L, "timed out after %f s", p->timeout);
+	} else if (p->sig) {
+		push_signame(L, p->sig);
+		lua_pushfstring(L, "killed by %s", lua_tostring(L, -1));
+		lua_remove(L, -2);
+	} else {
+		lua_pushfstring(L, "exited with status %d", p->code);
+	}
+}
+
 /* {ok, status, signal, stdout, stderr, elapsed, timed_out} */
 void proc_push_result(lua_State *L, struct proc *p)
 {
@@ -190,14 +217,7 @@ int proc_raise_check(lua_State *L, int proc, int result)
 	lua_getfield(L, result, "signal");
 	lua_setfield(L, -2, "signal");
 	luaL_buffinit(L, &b);
-	if (p->timed_out)
-		lua_pushfstring(L, "timed out after %f s", p->timeout);
-	else if (p->sig)
-		lua_pushfstring(L, "killed by SIG%s",
-				sigabbrev_np(p->sig) ? sigabbrev_np(p->sig)
-						     : "?");
-	else
-		lua_pushfstring(L, "exited with status %d", p->code);
+	push_ending(L, p);
 	luaL_addvalue(&b);
 	/* The last line of stderr usually says why. */
 	lua_getfield(L, result, "stderr");
@@ -275,18 +295,10 @@ static int l_proc_wait(lua_State *L)
 	lua_settop(L, 1);
 	if (!p->reaped) {
 		struct pollfd pf = {p->pidfd, POLLIN, 0};
-		struct timespec ts, *tsp = NULL;
+		struct timespec ts;
 		int r;
 
-		if (deadline > 0) {
-			double d = deadline - exec_now();
-
-			d = d < 0 ? 0 : d;
-			ts.tv_sec = (time_t)d;
-			ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
-			tsp = &ts;
-		}
-		r = ppoll(&pf, 1, tsp, NULL);
+		r = ppoll(&pf, 1, exec_until(deadline, &ts), NULL);
 		if (r < 0)
 			return proc_raise_interrupted(L, 1, errno);
 		if (r == 0)
@@ -379,18 +391,15 @@ static int l_proc_tostring(lua_State *L)
 	proc_names(L, 1, &op, &object, &netns);
 	lua_pushfstring(L, "proc %d %s", (int)p->pid, object);
 	if (netns)
-		lua_pushfstring(L, " in netns \"%s\"", netns);
+		lua_pushfstring(L, " in netns \"%s\" (", netns);
 	else
-		lua_pushliteral(L, "");
-	if (!p->reaped)
-		lua_pushliteral(L, " (running)");
-	else if (p->sig)
-		lua_pushfstring(L, " (killed by SIG%s)",
-				sigabbrev_np(p->sig) ? sigabbrev_np(p->sig)
-						     : "?");
+		lua_pushliteral(L, " (");
+	if (p->reaped)
+		push_ending(L, p);
 	else
-		lua_pushfstring(L, " (exited %d)", p->code);
-	lua_concat(L, 3);
+		lua_pushliteral(L, "running");
+	lua_pushliteral(L, ")");
+	lua_concat(L, 4);
 	return 1;
 }
 
