@@ -37,6 +37,8 @@
 #define EXIT_GRACE 1.0 /* s to read output after the group was ended */
 #define READ_CHUNK 65536
 
+/* An anonymous close-on-exec memory file holding data (len bytes),
+ * positioned at its start; returns the fd or -1 with errno set. */
 static int memfd(const char *name, const char *data, size_t len)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC);
@@ -111,11 +113,17 @@ static int setup_io(struct proc *p, const struct exec_opts *o,
 	return 0;
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void close_own(int own[3])
 {
 	for (int i = 0; i < 3; i++)
-		if (own[i] >= 0)
-			close(own[i]), own[i] = -1;
+		close_fd(&own[i]);
 }
 
 /*
@@ -260,13 +268,6 @@ static int feed_stdin(struct proc *p)
 	if (w < 0 && (err == EAGAIN || err == EINTR))
 		return 1;
 	return w >= 0 && p->in_off < p->in_len;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
 }
 
 /*
