@@ -1,3 +1,123 @@
---- nslab.exec: placeholder until exec lands.
+--- nslab.exec: running commands inside a network namespace.
+--
+-- A command runs exactly as under `ip netns exec NAME`: in the netns, in a
+-- private mount namespace where /sys is a sysfs of that netns (so
+-- /sys/class/net lists its links) and each /etc/netns/NAME/FILE is bound
+-- over /etc/FILE. Nothing goes through a shell unless asked (`sh`), and no
+-- process stands between nslab and the command.
+--
+-- Every command gets its own process group. Timeouts, `proc:kill` and
+-- cleanup act on the whole group; when the command itself exits, what is
+-- left of its group is killed (use `spawn` for background work). Spawned
+-- processes are killed and reaped when their proc is closed or collected
+-- and when nslab exits, SIGINT and SIGTERM included; each child also has
+-- PR_SET_PDEATHSIG(SIGKILL), so even a SIGKILLed nslab takes it along
+-- (though not grandchildren it started).
+--
+-- Options (a table; an unknown field is an error):
+--
+--  * `timeout` (seconds, fractional): SIGKILL to the group at the limit;
+--    the result then has `timed_out = true`. For `spawn`, the limit
+--    `proc:wait()` applies (counted from the start) when given none.
+--  * `stdin` (string): bytes fed to the command's stdin. Without it,
+--    stdin is /dev/null (the terminal with `capture = false` for `exec`).
+--  * `env` (table): variables set (string or number) or removed (`false`)
+--    on top of nslab's environment, which is inherited by default (Lua
+--    cannot list the environment, so a replacing table would lose PATH).
+--  * `cwd` (string): directory to run in.
+--  * `capture` (boolean, default true): collect stdout and stderr; false
+--    leaves them on nslab's own. `exec` with `capture = false` on a
+--    terminal hands the terminal to the command, as a shell does with a
+--    foreground job: `nslab.exec("red", {"bash"}, {capture = false})`.
+--  * `check` (boolean): raise when the command did not exit with 0.
+--  * `user` (name or uid): run as that user, with its primary group and
+--    supplementary groups (looked up before the start). A new netns has
+--    `net.ipv4.ping_group_range = "1 0"` (pitfall P8), so unprivileged
+--    ping fails there until a lab opens the range.
+--  * `caps = "none"`: the command keeps no capability at all: bounding,
+--    effective, permitted, inheritable and ambient sets cleared, and
+--    no_new_privs set so set-uid and file-capability programs (ping on
+--    some systems) cannot win any back. A root command without
+--    capabilities cannot change the network (`ip link add` fails EPERM).
+--
+-- Results are tables `{ok, status, signal, stdout, stderr, elapsed,
+-- timed_out}`: `ok` is true when the command exited with 0 in time,
+-- `status` the exit status (nil when killed by a signal), `signal` the
+-- killing signal's name (`"SIGKILL"`) or nil, `elapsed` seconds from the
+-- start until nslab reaped it.
+--
+-- Errors: a command that cannot be started raises an error object, never
+-- status 127: `exec "pnig" in netns "red": No such file or directory
+-- (ENOENT)`; a missing netns raises ENOENT before anything is started;
+-- `check = true` raises code `"EXIT"` (or `"ETIMEDOUT"`) with `status`,
+-- `signal` and `result`; a SIGINT or SIGTERM to nslab while it waits kills
+-- the command's group and raises EINTR ("interrupted"). Misuse (wrong
+-- types, unknown option fields) raises an argument error.
+--
+-- Privilege: a named netns needs CAP_SYS_ADMIN (root, or `nslab
+-- --rootless`); `netns = nil` runs in nslab's own namespace and needs
+-- nothing.
 -- @module nslab.exec
-return require("nslab.core").exec
+local core = require("nslab.core").exec
+
+-- The C functions themselves, so argument errors name them and no Lua
+-- frame is added to each call.
+local M = {}
+
+--- Runs argv in netns and waits for it to end.
+-- @tparam ?string netns namespace name; nil: nslab's own
+-- @tparam {string,...} argv program (looked up in PATH) and arguments
+-- @tparam[opt] table opts timeout, stdin, env, cwd, capture, check, user,
+--   caps (see the module description)
+-- @treturn table result `{ok, status, signal, stdout, stderr, elapsed,
+--   timed_out}`
+-- @raise error object: start failure (ENOENT for a missing program or
+--   netns, EACCES, ...), EINTR when nslab is interrupted, EXIT or
+--   ETIMEDOUT with `check`; argument error on misuse
+-- @usage local r = nslab.exec("red", {"ping", "-c1", "10.0.0.2"})
+-- if not r.ok then print(r.stderr) end
+-- @function exec
+M.exec = core.exec
+
+--- Runs a shell command line (`/bin/sh -c command`) in netns, waiting for
+-- it; pipes, redirections and globs work as in a shell.
+-- @tparam ?string netns namespace name; nil: nslab's own
+-- @tparam string command the command line
+-- @tparam[opt] table opts as for `exec`
+-- @treturn table result as for `exec`
+-- @raise as `exec`, with op "sh"
+-- @usage local n = nslab.sh("red", "ip -o link | wc -l").stdout
+-- @function sh
+M.sh = core.sh
+
+--- Starts argv in netns in the background and returns at once.
+--
+-- stdout and stderr (with `capture`) go to anonymous memory files
+-- (memfd), never to pipes: the command never blocks because nslab is not
+-- reading, and `proc:wait` returns all it wrote. Keep the proc: when it
+-- is collected, closed (`local p <close> = ...`) or nslab exits, the
+-- process group is killed and reaped.
+--
+-- The proc has `proc.pid` (integer) and methods:
+--
+--  * `proc:wait([timeout])` -> result: waits for the exit (at most
+--    timeout seconds, else `opts.timeout` from the start, else no
+--    limit; at the limit the group is killed and `timed_out` set); then
+--    kills what is left of the group and reaps. Later calls return the
+--    same result. Raises as `exec` (EINTR, `check`).
+--  * `proc:kill([signal])` -> boolean: sends signal (name such as
+--    `"SIGTERM"`/`"TERM"`, or number; default SIGTERM) to the process and
+--    its group; false when it was already reaped.
+--  * `proc:running()` -> boolean: the process has not exited yet.
+-- @tparam ?string netns namespace name; nil: nslab's own
+-- @tparam {string,...} argv program and arguments
+-- @tparam[opt] table opts as for `exec`
+-- @treturn userdata proc
+-- @raise as `exec` for start failures
+-- @usage local srv <close> = nslab.spawn("red", {"nc", "-l", "5000"})
+-- nslab.sh("blue", "echo hi | nc -N 10.0.0.1 5000")
+-- print(srv:wait(5).stdout)
+-- @function spawn
+M.spawn = core.spawn
+
+return M

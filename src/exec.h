@@ -1,0 +1,188 @@
+/*
+ * exec.h - what exec.c (the Lua API: exec, sh, spawn, proc objects),
+ * exec_spawn.c (starting a child the way `ip netns exec` does, killing and
+ * reaping it through its pidfd) and caps.c (credentials and capabilities
+ * applied in the child) share.
+ *
+ * Read: ip-netns(8), pidfd_open(2), pidfd_send_signal(2), waitid(2),
+ * capabilities(7), credentials(7).
+ */
+#ifndef NSLAB_EXEC_H
+#define NSLAB_EXEC_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <lua.h>
+
+/* What the child needs; everything is resolved by the parent before fork
+ * so the child makes no lookups (no NSS, no Lua). */
+struct exec_spec {
+	char *const *argv;   /* NULL-terminated, argv[0] looked up in PATH */
+	char *const *envp;   /* NULL-terminated environment */
+	const char *netns;   /* name, for /etc/netns/NAME; NULL: own netns */
+	int nsfd;	     /* the netns fd (cached by nl.c), -1 with NULL */
+	const char *cwd;     /* directory to run in, or NULL */
+	int fd[3];	     /* become the child's 0, 1, 2; -1: inherited */
+	int foreground;	     /* give the child's group the terminal on fd 0 */
+	int set_user;	     /* switch to uid/gid/groups below */
+	uid_t uid;	     /*   the user */
+	gid_t gid;	     /*   its primary group */
+	const gid_t *groups; /*   its supplementary groups */
+	size_t ngroups;
+	int drop_caps; /* clear every capability set (caps = "none") */
+};
+
+/* Why a child did not reach execve: errno and the step, as text naming
+ * the path or id involved ("mount sysfs on /sys"). Sent over the
+ * close-on-exec pipe; step is "" when execve itself failed. */
+struct exec_fail {
+	int err;
+	char step[240];
+};
+
+/*
+ * Forks a child that enters s->nsfd, a private mount namespace with a
+ * fresh /sys and /etc/netns/NAME bound over /etc (as ip netns exec), its
+ * own process group, the credentials and capabilities asked for, and
+ * executes s->argv. Returns 0 with *pid and *pidfd (O_CLOEXEC) set once
+ * execve succeeded; -1 with f filled when the child failed before (it is
+ * reaped), or when fork, pipe or pidfd_open failed (f->step names it).
+ */
+int exec_start(const struct exec_spec *s, pid_t *pid, int *pidfd,
+	       struct exec_fail *f);
+
+/*
+ * Sends sig to the process (through its pidfd, immune to pid reuse) and
+ * to its process group. Only valid while the process is not reaped: the
+ * unreaped leader keeps its pid, hence the group id, from being reused.
+ */
+void exec_signal(pid_t pid, int pidfd, int sig);
+
+/*
+ * Reaps the exited process of pidfd (blocking, retrying on EINTR), and
+ * reports *code (exit status, or -1) and *sig (signal that killed it, or
+ * 0). Returns 0 or -1 with errno set.
+ */
+int exec_reap(int pidfd, int *code, int *sig);
+
+/* ---- caps.c: credentials and capabilities ---- */
+
+/*
+ * Finds a user by name (name not NULL) or by uid: fills *uid, *gid and,
+ * when the user is known, the supplementary groups (getgrouplist) into
+ * groups (room for *ngroups; on return the count). A uid without a
+ * passwd entry gets gid = uid and no groups. Runs in the parent (NSS).
+ * Returns 0, or -1 with errno: ENOENT unknown name, ERANGE *ngroups too
+ * small (then *ngroups is the count needed).
+ */
+int caps_user_find(const char *name, uid_t *uid, gid_t *gid, gid_t *groups,
+		   int *ngroups);
+
+/*
+ * In the child, before any credential change: removes every capability
+ * from the bounding set (needs CAP_SETPCAP, hence before setuid). Returns
+ * 0 or -1 with errno.
+ */
+int caps_drop_bounding(void);
+
+/*
+ * In the child: setgroups, setgid, setuid, in that order (each later
+ * call needs the privilege the earlier ones keep). Returns 0, or -1 with
+ * errno and *step naming the failing call.
+ */
+int caps_switch_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n,
+		     const char **step);
+
+/*
+ * In the child, last: clears the effective, permitted and inheritable
+ * sets (cap_set_proc), the ambient set, and sets no_new_privs so no
+ * set-uid or file-capability program can win them back. Returns 0 or -1
+ * with errno and *step set.
+ */
+int caps_clear(const char **step);
+
+/* ---- exec.c, exec_args.c, exec_proc.c: the Lua side ---- */
+
+#define PROC_MT "nslab.proc"
+
+/* Output of exec, grown with realloc (no Lua allocation mid-loop). */
+struct sink {
+	char *buf;
+	size_t len, cap;
+};
+
+struct proc {
+	pid_t pid;	    /* 0 until started */
+	int pidfd;	    /* -1 when not started or reaped */
+	int fd_in;	    /* exec: write end of the stdin pipe */
+	int fd_out, fd_err; /* exec: pipe read ends; spawn: memfds */
+	const char *in;	    /* exec: stdin bytes (anchored by opts) */
+	size_t in_len, in_off;
+	int spawn, fg, check;
+	int reaped, timed_out, code, sig;
+	double start, elapsed, timeout; /* s; timeout 0: none */
+	struct sink out, err;
+};
+
+/* The options shared by exec, sh and spawn, checked before anything. */
+struct exec_opts {
+	double timeout; /* s, 0: none */
+	const char *in;
+	size_t in_len;
+	const char *cwd;
+	int capture, check, caps_none;
+};
+
+/* exec_args.c. exec_read_opts reads the table at idx (or nil) into o,
+ * raising on unknown fields and wrong types; env and user are read by
+ * exec_env and exec_user. Each raises an argument error naming the field,
+ * exec_user an EINVAL error object for an unknown user. */
+void exec_read_opts(lua_State *L, int idx, struct exec_opts *o);
+char **exec_argv(lua_State *L, int idx, int uv);
+char **exec_env(lua_State *L, int idx, int uv);
+void exec_user(lua_State *L, int idx, int uv, struct exec_spec *s,
+	       const char *op, const char *object, const char *netns);
+
+/* Appends the value on top to the anchor table at uv, popping it. */
+void exec_anchor(lua_State *L, int uv);
+
+/* exec_proc.c */
+
+/* CLOCK_MONOTONIC in seconds. exec_until fills ts with the time left
+ * until deadline (0 when past) for ppoll; no deadline (0): NULL. */
+double exec_now(void);
+struct timespec *exec_until(double deadline, struct timespec *ts);
+
+/* Ends the process: SIGKILL to its group (and, with kill_leader, to the
+ * leader through its pidfd), reaps it, gives the terminal back; safe to
+ * call twice. proc_close_fds closes nslab's ends and frees the output. */
+void proc_end(struct proc *p, int kill_leader);
+void proc_close_fds(struct proc *p);
+
+/* The op, object ("argv[0]" quoted) and netns (or NULL) errors name,
+ * kept in the uservalue of the proc at idx. */
+void proc_names(lua_State *L, int idx, const char **op, const char **object,
+		const char **netns);
+
+/* Pushes {ok, status, signal, stdout, stderr, elapsed, timed_out}. */
+void proc_push_result(lua_State *L, struct proc *p);
+int proc_result_ok(const struct proc *p);
+
+/* Raise the error of check=true (the result table at index result), and
+ * of a wait interrupted by a signal (after killing the group). */
+int proc_raise_check(lua_State *L, int proc, int result);
+int proc_raise_interrupted(lua_State *L, int proc, int err);
+
+/* Creates the proc metatable; gives the registry table at index registry
+ * weak keys and a finalizer that ends every proc left. */
+void proc_open(lua_State *L, int registry);
+
+/* core.exec.killall() -> n and core.exec.procs() -> array; upvalue 2 is
+ * the registry. */
+int l_proc_killall(lua_State *L);
+int l_proc_list(lua_State *L);
+
+#endif

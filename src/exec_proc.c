@@ -1,0 +1,506 @@
+/*
+ * exec_proc.c - the proc object (a started command) and its end: results,
+ * the errors of check=true and of an interrupted wait, proc:wait, :kill,
+ * :running, __gc/__close, and the registry of live procs.
+ *
+ * The registry is a weak-keyed table held as an upvalue (never a C
+ * global); its finalizer, like each proc's __gc and __close, kills and
+ * reaps, so closing the Lua state leaves no child, even after SIGINT or
+ * SIGTERM. The end of a process always goes: SIGKILL to its group while
+ * the unreaped leader still holds the group id, then waitid on the pidfd.
+ *
+ * Syscalls: ppoll(2) on the pidfd, pread(2) of the spawn memfds,
+ * tcsetpgrp(3). Read: pidfd_open(2), waitid(2), signal(7).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "nslab.h"
+
+double exec_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct timespec *exec_until(double deadline, struct timespec *ts)
+{
+	double d = deadline - exec_now();
+
+	if (deadline <= 0)
+		return NULL;
+	d = d < 0 ? 0 : d;
+	ts->tv_sec = (time_t)d;
+	ts->tv_nsec = (long)((d - (double)ts->tv_sec) * 1e9);
+	return ts;
+}
+
+void proc_close_fds(struct proc *p)
+{
+	int *fds[] = {&p->fd_in, &p->fd_out, &p->fd_err};
+
+	for (size_t i = 0; i < 3; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	free(p->out.buf);
+	free(p->err.buf);
+	memset(&p->out, 0, sizeof(p->out));
+	memset(&p->err, 0, sizeof(p->err));
+}
+
+/*
+ * Ends the process: SIGKILL to its group (and, with kill_leader, to the
+ * leader through the pidfd), then reaps it. The group kill comes first,
+ * while the unreaped leader still holds the group id. Gives the terminal
+ * back when the child had it.
+ */
+void proc_end(struct proc *p, int kill_leader)
+{
+	sigset_t ttou, old;
+
+	if (p->pidfd < 0)
+		return;
+	exec_signal(p->pid, kill_leader ? p->pidfd : -1, SIGKILL);
+	if (exec_reap(p->pidfd, &p->code, &p->sig) < 0)
+		p->code = -1, p->sig = 0;
+	close(p->pidfd);
+	p->pidfd = -1;
+	p->reaped = 1;
+	p->elapsed = exec_now() - p->start;
+	if (p->fg) {
+		sigemptyset(&ttou);
+		sigaddset(&ttou, SIGTTOU);
+		sigprocmask(SIG_BLOCK, &ttou, &old);
+		tcsetpgrp(0, getpgrp());
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		p->fg = 0;
+	}
+}
+
+/* Where errors name the command: the op, "argv[0]" (or "the command" for
+ * sh), the netns; kept in the proc's uservalue for wait's errors. */
+void proc_names(lua_State *L, int proc, const char **op, const char **object,
+		const char **netns)
+{
+	lua_getiuservalue(L, proc, 1);
+	lua_getfield(L, -1, "op");
+	*op = lua_tostring(L, -1);
+	lua_getfield(L, -2, "object");
+	*object = lua_tostring(L, -1);
+	lua_getfield(L, -3, "netns");
+	*netns = lua_tostring(L, -1);
+	lua_pop(L, 4); /* the strings stay referenced by the table */
+}
+
+/* ---- results ---- */
+
+/* Pushes what the process wrote on stdout (which 1) or stderr (2): the
+ * exec sink, or the whole spawn memfd. */
+static void push_output(lua_State *L, struct proc *p, int which)
+{
+	int fd = which == 1 ? p->fd_out : p->fd_err;
+	const struct sink *k = which == 1 ? &p->out : &p->err;
+	struct stat sb;
+	luaL_Buffer b;
+	size_t got = 0;
+	char *dst;
+
+	if (!p->spawn || fd < 0 || fstat(fd, &sb) < 0) {
+		lua_pushlstring(L, k->buf ? k->buf : "", k->len);
+		return;
+	}
+	dst = luaL_buffinitsize(L, &b, (size_t)sb.st_size);
+	while (got < (size_t)sb.st_size) {
+		ssize_t r =
+		    pread(fd, dst + got, (size_t)sb.st_size - got, (off_t)got);
+
+		if (r <= 0 && !(r < 0 && errno == EINTR))
+			break;
+		got += r > 0 ? (size_t)r : 0;
+	}
+	luaL_pushresultsize(&b, got);
+}
+
+int proc_result_ok(const struct proc *p)
+{
+	return !p->timed_out && p->sig == 0 && p->code == 0;
+}
+
+static void push_signame(lua_State *L, int sig)
+{
+	const char *abbrev = sigabbrev_np(sig);
+
+	if (abbrev)
+		lua_pushfstring(L, "SIG%s", abbrev);
+	else
+		lua_pushfstring(L, "SIG%d", sig);
+}
+
+/* How a reaped process ended: "exited with status 3", "killed by
+ * SIGTERM", "timed out after 0.5 s". */
+static void push_ending(lua_State *L, const struct proc *p)
+{
+	if (p->timed_out) {
+		lua_pushfstring(L, "timed out after %f s", p->timeout);
+	} else if (p->sig) {
+		push_signame(L, p->sig);
+		lua_pushfstring(L, "killed by %s", lua_tostring(L, -1));
+		lua_remove(L, -2);
+	} else {
+		lua_pushfstring(L, "exited with status %d", p->code);
+	}
+}
+
+/* {ok, status, signal, stdout, stderr, elapsed, timed_out} */
+void proc_push_result(lua_State *L, struct proc *p)
+{
+	lua_createtable(L, 0, 7);
+	lua_pushboolean(L, proc_result_ok(p));
+	lua_setfield(L, -2, "ok");
+	if (p->code >= 0) {
+		lua_pushinteger(L, p->code);
+		lua_setfield(L, -2, "status");
+	}
+	if (p->sig) {
+		push_signame(L, p->sig);
+		lua_setfield(L, -2, "signal");
+	}
+	push_output(L, p, 1);
+	lua_setfield(L, -2, "stdout");
+	push_output(L, p, 2);
+	lua_setfield(L, -2, "stderr");
+	lua_pushnumber(L, p->elapsed);
+	lua_setfield(L, -2, "elapsed");
+	lua_pushboolean(L, p->timed_out);
+	lua_setfield(L, -2, "timed_out");
+}
+
+/*
+ * check=true and a failure: raises an error object with op, object, netns,
+ * code ("EXIT"; "ETIMEDOUT" with errno for a timeout), status, signal,
+ * result, and msg "exited with status 2: <last line of stderr>".
+ */
+int proc_raise_check(lua_State *L, int proc, int result)
+{
+	const char *op, *object, *netns, *err, *end, *line;
+	struct proc *p = lua_touserdata(L, proc);
+	size_t len;
+	luaL_Buffer b;
+
+	proc_names(L, proc, &op, &object, &netns);
+	lua_createtable(L, 0, 10);
+	lua_pushstring(L, op);
+	lua_setfield(L, -2, "op");
+	lua_pushstring(L, object);
+	lua_setfield(L, -2, "object");
+	if (netns) {
+		lua_pushstring(L, netns);
+		lua_setfield(L, -2, "netns");
+	}
+	lua_pushvalue(L, result);
+	lua_setfield(L, -2, "result");
+	lua_getfield(L, result, "status");
+	lua_setfield(L, -2, "status");
+	lua_getfield(L, result, "signal");
+	lua_setfield(L, -2, "signal");
+	luaL_buffinit(L, &b);
+	push_ending(L, p);
+	luaL_addvalue(&b);
+	/* The last line of stderr usually says why. */
+	lua_getfield(L, result, "stderr");
+	err = lua_tolstring(L, -1, &len);
+	end = err + len;
+	while (end > err && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	for (line = end; line > err && line[-1] != '\n'; line--)
+		;
+	if (end > line) {
+		luaL_addstring(&b, ": ");
+		luaL_addlstring(
+		    &b, line,
+		    (size_t)(end - line) > 200 ? 200 : (size_t)(end - line));
+	}
+	lua_pop(L, 1);
+	luaL_pushresult(&b);
+	lua_setfield(L, -2, "msg");
+	lua_pushstring(L, p->timed_out ? "ETIMEDOUT" : "EXIT");
+	lua_setfield(L, -2, "code");
+	if (p->timed_out) {
+		lua_pushinteger(L, ETIMEDOUT);
+		lua_setfield(L, -2, "errno");
+	}
+	luaL_setmetatable(L, NSLAB_ERROR_MT);
+	return lua_error(L);
+}
+
+/* A signal to the host interrupted a wait: the child's group is killed
+ * and reaped, then EINTR raised; the host unwinds the lab. */
+int proc_raise_interrupted(lua_State *L, int proc, int err)
+{
+	const char *op, *object, *netns;
+	struct proc *p = lua_touserdata(L, proc);
+	pid_t pid = p->pid;
+
+	proc_end(p, 1);
+	proc_close_fds(p);
+	proc_names(L, proc, &op, &object, &netns);
+	return nslab_raise(
+	    L, op, object, netns, err,
+	    err == EINTR
+		? lua_pushfstring(L, "interrupted, process group %d killed",
+				  (int)pid)
+		: lua_pushfstring(L, "process group %d killed", (int)pid));
+}
+
+static struct proc *check_proc(lua_State *L, int idx)
+{
+	return luaL_checkudata(L, idx, PROC_MT);
+}
+
+/*
+ * proc:wait([timeout]) -> result. Waits for the leader to exit (at most
+ * timeout s, else the spawn's timeout counted from its start; none: no
+ * limit), kills the group at the limit, ends the rest of the group, reaps
+ * and returns the result (the same table on later calls). Raises EINTR
+ * after killing the group when the host is signalled; with check=true,
+ * raises as exec does.
+ */
+static int l_proc_wait(lua_State *L)
+{
+	struct proc *p = check_proc(L, 1);
+	double deadline = 0;
+
+	if (!lua_isnoneornil(L, 2)) {
+		lua_Number t = luaL_checknumber(L, 2);
+
+		luaL_argcheck(L, t >= 0 && t < 1e9, 2,
+			      "timeout must be >= 0 seconds");
+		deadline = exec_now() + t;
+	} else if (p->timeout > 0) {
+		deadline = p->start + p->timeout;
+	}
+	lua_settop(L, 1);
+	if (!p->reaped) {
+		struct pollfd pf = {p->pidfd, POLLIN, 0};
+		struct timespec ts;
+		int r;
+
+		r = ppoll(&pf, 1, exec_until(deadline, &ts), NULL);
+		if (r < 0)
+			return proc_raise_interrupted(L, 1, errno);
+		if (r == 0)
+			p->timed_out = 1;
+		proc_end(p, p->timed_out);
+		lua_pushvalue(L, 1);
+		lua_pushnil(L);
+		lua_rawset(L, lua_upvalueindex(1));
+	}
+	lua_getiuservalue(L, 1, 1); /* 2 */
+	if (lua_getfield(L, 2, "result") == LUA_TNIL) {
+		lua_pop(L, 1);
+		proc_push_result(L, p);
+		proc_close_fds(p);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, 2, "result");
+	}
+	if (p->check && !proc_result_ok(p))
+		return proc_raise_check(L, 1, 3);
+	return 1;
+}
+
+/* A signal by name ("SIGTERM", "TERM", any case) or number. */
+static int check_signal(lua_State *L, int idx)
+{
+	const char *s;
+
+	if (lua_isnoneornil(L, idx))
+		return SIGTERM;
+	if (lua_type(L, idx) == LUA_TNUMBER) {
+		lua_Integer n = luaL_checkinteger(L, idx);
+
+		luaL_argcheck(L, n >= 1 && n <= SIGRTMAX, idx,
+			      "signal number out of range");
+		return (int)n;
+	}
+	s = luaL_checkstring(L, idx);
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (int i = 1; i < SIGRTMIN; i++)
+		if (sigabbrev_np(i) && !strcasecmp(sigabbrev_np(i), s))
+			return i;
+	return luaL_argerror(L, idx,
+			     lua_pushfstring(L, "unknown signal '%s'", s));
+}
+
+/* proc:kill([signal]) -> boolean: sends signal (default SIGTERM) to the
+ * process and its group; false when it was already reaped. */
+static int l_proc_kill(lua_State *L)
+{
+	struct proc *p = check_proc(L, 1);
+	int sig = check_signal(L, 2);
+
+	if (p->reaped || p->pidfd < 0) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	exec_signal(p->pid, p->pidfd, sig);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* proc:running() -> boolean: the leader has not exited (its pidfd is
+ * not readable); an exited one stays unreaped until wait. */
+static int l_proc_running(lua_State *L)
+{
+	struct proc *p = check_proc(L, 1);
+	struct pollfd pf = {p->pidfd, POLLIN, 0};
+
+	lua_pushboolean(L, !p->reaped && p->pidfd >= 0 && poll(&pf, 1, 0) == 0);
+	return 1;
+}
+
+/* __gc and __close: kill the group, reap, close; safe twice. */
+static int l_proc_gc(lua_State *L)
+{
+	struct proc *p = check_proc(L, 1);
+
+	proc_end(p, 1);
+	proc_close_fds(p);
+	return 0;
+}
+
+/* __tostring: proc 1234 "sleep" in netns "red" (running) */
+static int l_proc_tostring(lua_State *L)
+{
+	struct proc *p = check_proc(L, 1);
+	const char *op, *object, *netns;
+
+	proc_names(L, 1, &op, &object, &netns);
+	lua_pushfstring(L, "proc %d %s", (int)p->pid, object);
+	if (netns)
+		lua_pushfstring(L, " in netns \"%s\" (", netns);
+	else
+		lua_pushliteral(L, " (");
+	if (p->reaped)
+		push_ending(L, p);
+	else
+		lua_pushliteral(L, "running");
+	lua_pushliteral(L, ")");
+	lua_concat(L, 4);
+	return 1;
+}
+
+/* __index: the methods (upvalue 1), and the field pid. */
+static int l_proc_index(lua_State *L)
+{
+	struct proc *p = check_proc(L, 1);
+
+	if (lua_type(L, 2) == LUA_TSTRING &&
+	    !strcmp(lua_tostring(L, 2), "pid")) {
+		lua_pushinteger(L, p->pid);
+		return 1;
+	}
+	lua_pushvalue(L, 2);
+	lua_rawget(L, lua_upvalueindex(1));
+	return 1;
+}
+
+/* Kills and reaps every proc in the registry at idx; returns how many
+ * were still running. */
+static int end_all(lua_State *L, int idx)
+{
+	int n = 0;
+
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		struct proc *p = luaL_testudata(L, -2, PROC_MT);
+
+		lua_pop(L, 1);
+		if (p && !p->reaped && p->pidfd >= 0) {
+			proc_end(p, 1);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* core.exec.killall() -> n: kills and reaps every spawned process still
+ * alive (a lab's last resort). */
+int l_proc_killall(lua_State *L)
+{
+	lua_pushinteger(L, end_all(L, lua_upvalueindex(2)));
+	return 1;
+}
+
+/* core.exec.procs() -> array of the procs not yet reaped. */
+int l_proc_list(lua_State *L)
+{
+	lua_Integer i = 0;
+
+	lua_newtable(L);
+	lua_pushnil(L);
+	while (lua_next(L, lua_upvalueindex(2))) {
+		struct proc *p = luaL_testudata(L, -2, PROC_MT);
+
+		lua_pop(L, 1);
+		if (p && !p->reaped) {
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, -3, ++i);
+		}
+	}
+	return 1;
+}
+
+/* The registry's __gc: at lua_close, whatever is left is ended. */
+static int l_registry_gc(lua_State *L)
+{
+	end_all(L, 1);
+	return 0;
+}
+
+/* Makes the proc metatable and gives the registry (a table at index
+ * registry) its weak keys and finalizer. */
+void proc_open(lua_State *L, int registry)
+{
+	static const luaL_Reg methods[] = {
+	    {"wait", l_proc_wait},
+	    {"kill", l_proc_kill},
+	    {"running", l_proc_running},
+	    {NULL, NULL},
+	};
+	static const luaL_Reg meta[] = {
+	    {"__gc", l_proc_gc},
+	    {"__close", l_proc_gc},
+	    {"__tostring", l_proc_tostring},
+	    {NULL, NULL},
+	};
+
+	lua_createtable(L, 0, 2);
+	lua_pushliteral(L, "k");
+	lua_setfield(L, -2, "__mode");
+	lua_pushcfunction(L, l_registry_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, registry);
+
+	luaL_newmetatable(L, PROC_MT);
+	luaL_setfuncs(L, meta, 0);
+	lua_newtable(L); /* methods, the registry as upvalue */
+	lua_pushvalue(L, registry);
+	luaL_setfuncs(L, methods, 1);
+	lua_pushcclosure(L, l_proc_index, 1);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}
