@@ -3,13 +3,7 @@ local H = require "helper"
 local nslab = require "nslab"
 local addr = nslab.addr
 
-local function raises(code, fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(nslab.is_error(e), "expected an nslab error object, got " .. tostring(e))
-  assert.equals(code, e.code, tostring(e))
-  return e
-end
+local raises = H.raises
 
 -- A netns holding the veth pair veth0/veth1 (made with ip, not nslab.link),
 -- both up when up is true. The caller deletes the netns in its finally.

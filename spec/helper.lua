@@ -125,6 +125,17 @@ function H.guard()
   end)
 end
 
+--- Calls fn(...) expecting it to raise an nslab error object with the
+-- given code ("EEXIST"); returns the error object for further checks.
+-- Uses busted's assert, so call it from inside a test.
+function H.raises(code, fn, ...)
+  local ok, e = pcall(fn, ...)
+  assert(not ok, "expected an error")
+  assert(require("nslab").is_error(e), "expected an nslab error object, got " .. tostring(e))
+  assert(code == e.code, "expected code " .. code .. ", got " .. tostring(e.code) .. ": " .. tostring(e))
+  return e
+end
+
 --- Polls fn until it returns a truthy value or timeout seconds pass.
 function H.wait_for(fn, timeout)
   local deadline = os.time() + (timeout or 5)

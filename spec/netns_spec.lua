@@ -3,13 +3,7 @@ local H = require "helper"
 local nslab = require "nslab"
 local netns = nslab.netns
 
-local function raises(code, fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(nslab.is_error(e), "expected an nslab error object, got " .. tostring(e))
-  assert.equals(code, e.code, tostring(e))
-  return e
-end
+local raises = H.raises
 
 describe("netns #root", function()
   H.guard()

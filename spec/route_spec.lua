@@ -3,13 +3,7 @@ local H = require "helper"
 local nslab = require "nslab"
 local route = nslab.route
 
-local function raises(code, fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(nslab.is_error(e), "expected an nslab error object, got " .. tostring(e))
-  assert.equals(code, e.code, tostring(e))
-  return e
-end
+local raises = H.raises
 
 -- A netns with veth0 (10.123.0.1/24, fd00:123::1/64) and veth1 up, made
 -- with ip. The caller deletes the netns in its finally.
