@@ -230,7 +230,7 @@ static ssize_t sink_read(int fd, struct sink *k)
 	ssize_t r;
 
 	if (k->cap - k->len < READ_CHUNK) {
-		size_t ncap = k->cap ? k->cap * 2 : 4 * READ_CHUNK;
+		size_t ncap = k->cap ? k->cap * 2 : (size_t)4 * READ_CHUNK;
 		char *nb = realloc(k->buf, ncap);
 
 		if (!nb)

@@ -59,7 +59,8 @@ child_fail(int errfd, int err, const char *fmt, ...)
 	memset(&f, 0, sizeof(f));
 	f.err = err;
 	va_start(ap, fmt);
-	vsnprintf(f.step, sizeof(f.step), fmt, ap);
+	vsnprintf(f.step, sizeof(f.step), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized):
+						    // va_start is above
 	va_end(ap);
 	/* A short write cannot happen: the record is below PIPE_BUF. */
 	if (write(errfd, &f, sizeof(f)) < 0)
