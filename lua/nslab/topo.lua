@@ -44,7 +44,9 @@ end
 local function pool4(s)
   local a, plen = s:match("^([%d.]+)/(%d+)$")
   plen = tonumber(plen)
-  if not a or plen > 30 then error(string.format("topo: base must be an IPv4 prefix such as \"10.0.0.0/8\", got %q", s), 3) end
+  if not a or plen > 30 then
+    error(string.format("topo: base must be an IPv4 prefix such as \"10.0.0.0/8\", got %q", s), 3)
+  end
   local size = 1 << (32 - plen)
   return { first = ip4(a) & ~(size - 1), size = size }
 end
@@ -124,10 +126,12 @@ local function p2p(kind, n, nlinks, opts)
     local a4, a6 = t.addr(k, 1)
     local b4, b6 = t.addr(k, 2)
     t.links[#t.links + 1] = { a = t.nodes[a].name, b = t.nodes[b].name,
-      addrs = { v6 and { a4 .. "/30", a6 .. "/64" } or a4 .. "/30", v6 and { b4 .. "/30", b6 .. "/64" } or b4 .. "/30" } }
+      addrs = { v6 and { a4 .. "/30", a6 .. "/64" } or a4 .. "/30",
+        v6 and { b4 .. "/30", b6 .. "/64" } or b4 .. "/30" } }
   end
   t.subnet = function(k, bits) -- the prefixes of a block of 2^bits subnets from k
-    return str4(v4.first + 4 * k) .. "/" .. (30 - bits), v6 and (str6(v6, k, 0):gsub("::0$", "::") .. "/" .. (64 - bits))
+    return str4(v4.first + 4 * k) .. "/" .. (30 - bits),
+      v6 and (str6(v6, k, 0):gsub("::0$", "::") .. "/" .. (64 - bits))
   end
   return t, routed, v6
 end
