@@ -308,6 +308,8 @@ function Lab:_node(kind, name, opts, extra)
     if kind ~= "bridge" then
       -- P8: "1 0" would stop ping for commands run with user=.
       nslab.sysctl.set(name, "net.ipv4.ping_group_range", PING_GROUPS)
+      -- P2: interfaces made later skip DAD, link-local addresses included.
+      nslab.sysctl.set(name, "net.ipv6.conf.default.accept_dad", "0")
     end
     if extra then extra(node) end
     for key, value in sorted_pairs(opts.sysctls or {}) do
@@ -322,7 +324,9 @@ end
 
 --- Adds a host: a netns named exactly `name`, lo up with 127.0.0.1 and ::1
 -- answering, `net.ipv4.ping_group_range` = "0 2147483647" so commands run
--- with `user=` can still ping.
+-- with `user=` can still ping, and `net.ipv6.conf.default.accept_dad` = 0 so
+-- IPv6 addresses of its links (link-local ones too) answer at once: a lab
+-- knows its addresses are unique.
 -- @tparam string name node and netns name (must not exist yet)
 -- @tparam[opt] table opts `sysctls` (table key -> value, set in the node)
 -- @treturn node
