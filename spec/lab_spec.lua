@@ -6,14 +6,7 @@ local lab_mod = require "nslab.lab"
 local record = require "nslab.record"
 local view = require "nslab.view"
 
--- Marks the running test pending when a primitive it builds on is missing.
-local function needs(...)
-  for _, path in ipairs { ... } do
-    local v = nslab
-    for part in path:gmatch("[^.]+") do v = type(v) == "table" and v[part] or nil end
-    if v == nil then pending("needs nslab." .. path) end
-  end
-end
+local needs = require "needs"
 
 local function needs_build() needs("link.veth", "link.set", "link.add", "link.del", "addr.add", "sysctl.set") end
 
@@ -291,11 +284,10 @@ describe("lab #root", function()
       lab:link(far, hs[1], { addrs = { "10.9.6.2/24", "10.9.6.1/24" } })
       far:route("default", "10.9.6.1") -- reaches hs1, which does not forward
       local printed = {}
-      local write = io.write
       local out = io.stdout
-      io.stdout = { write = function(_, ...) for _, v in ipairs { ... } do printed[#printed + 1] = v end end }
+      rawset(io, "stdout", { write = function(_, ...) for _, v in ipairs { ... } do printed[#printed + 1] = v end end })
       local ok, m, got, sent = pcall(lab.pingall, lab, { timeout = 1 })
-      io.stdout, io.write = out, write
+      rawset(io, "stdout", out)
       assert.is_true(ok, tostring(m))
       local text = table.concat(printed)
       assert.matches("^%*%*%* Ping: testing ping reachability\n", text)
@@ -315,9 +307,9 @@ describe("lab #root", function()
       local a, b = lab:host(H.name()), lab:router(H.name())
       lab:link(a, b, { addrs = { "10.9.7.1/24", "10.9.7.2/24" } })
       local out = io.stdout
-      io.stdout = { write = function() end }
+      rawset(io, "stdout", { write = function() end })
       local ok, text = pcall(lab.show, lab)
-      io.stdout = out
+      rawset(io, "stdout", out)
       assert.is_true(ok, tostring(text))
       assert.matches("| # | Node", text, 1, true)
       assert.matches("| 1 | " .. a.name .. " | host   | eth0      | " .. b.name .. ":eth0 | up", text, 1, true)
