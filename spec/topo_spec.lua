@@ -3,7 +3,7 @@ local H = require "helper"
 local nslab = require "nslab"
 local topo = require "nslab.topo"
 
-local needs = require "needs"
+local needs = require("needs")(function(m) pending(m) end)
 
 local function routes_of(t, name)
   local out = {}
