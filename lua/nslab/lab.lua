@@ -19,8 +19,9 @@
 --
 -- Privilege: CAP_NET_ADMIN and CAP_SYS_ADMIN (root, or `nslab --rootless`).
 -- @module nslab.lab
-local core = require "nslab.core"
+-- "nslab" first: it registers nslab.core (`nslab --clean` loads this alone).
 local nslab = require "nslab"
+local core = nslab.core
 local record = require "nslab.record"
 local Node = require "nslab.node"
 local view = require "nslab.view"

@@ -13,7 +13,7 @@
 -- Only netns names and spawned processes are recorded: every lab link
 -- lives inside lab namespaces and goes with them.
 -- @module nslab.record
-local core = require "nslab.core"
+local core = require("nslab").core -- loading nslab registers nslab.core
 
 local M = {}
 
