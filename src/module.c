@@ -42,12 +42,19 @@ static const char *errno_code(int err)
 	return s ? s : "EUNKNOWN";
 }
 
-/* __tostring: op object in netns "name": msg (CODE) */
+/* __tostring: [step: ]op object in netns "name": msg (CODE); a lab sets
+ * step ("lab \"x\": link red:eth0 -- blue:eth0") on errors it re-raises. */
 static int l_error_tostring(lua_State *L)
 {
 	luaL_Buffer b;
 
 	luaL_buffinit(L, &b);
+	if (lua_getfield(L, 1, "step") == LUA_TSTRING) {
+		luaL_addvalue(&b);
+		luaL_addstring(&b, ": ");
+	} else {
+		lua_pop(L, 1);
+	}
 	if (lua_getfield(L, 1, "op") == LUA_TSTRING)
 		luaL_addvalue(&b);
 	else

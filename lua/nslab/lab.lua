@@ -1,0 +1,637 @@
+--- nslab.lab: a lab owns everything created through it and removes it,
+-- in reverse order, when it closes: at the end of its scope
+-- (`local lab <close> = nslab.lab "x"`), on an error anywhere in the script,
+-- at normal exit (`__gc` when the host closes Lua), and on SIGINT, SIGTERM
+-- or SIGHUP (the host turns them into the error "interrupted (SIGINT)", so
+-- `<close>` unwinds). `lab:keep()` or `nslab --keep` leaves it running.
+--
+-- Every node is a network namespace named exactly like the node, so
+-- `ip netns exec red ...` works while the lab runs; links are veth pairs
+-- between namespaces, so deleting the namespaces removes every link too.
+-- What the lab is about to create is first written to /run/nslab/NAME.lua
+-- (see `nslab.record`), so `nslab --clean NAME` can remove the leftovers of
+-- a lab whose process was killed (SIGKILL), and only those.
+--
+-- Each building step (`host`, `router`, `bridge`, `link`) is all or
+-- nothing: if it fails halfway, what it made is removed and the original
+-- error object is raised again with a `step` field naming the step
+-- (`lab "x": link red:eth0 -- blue:eth0`), which the error prints first.
+--
+-- Privilege: CAP_NET_ADMIN and CAP_SYS_ADMIN (root, or `nslab --rootless`).
+-- @module nslab.lab
+-- "nslab" first: it registers nslab.core (`nslab --clean` loads this alone).
+local nslab = require "nslab"
+local core = nslab.core
+local record = require "nslab.record"
+local Node = require "nslab.node"
+local view = require "nslab.view"
+
+local EEXIST, EINVAL, ENOENT = 17, 22, 2
+
+local M = {}
+
+local Lab = {}
+Lab.__index = Lab
+
+-- Open labs, in creation order (weak: a lab dropped unclosed is collected
+-- and its __gc cleans up).
+local open_labs = setmetatable({}, { __mode = "k" })
+local seq = 0
+
+local function q(s) return string.format("%q", s) end
+
+local function shell_quote(s)
+  if s:match("^[%w%._%-]+$") then return s end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+local function raise(op, object, errno, why)
+  error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
+end
+
+-- Names a failing step on the error (object: field `step`; string: prefix).
+local function with_step(e, step)
+  if type(e) == "table" then
+    if e.step == nil then e.step = step end
+    return e
+  end
+  return step .. ": " .. tostring(e)
+end
+
+-- pcall that retries once when a signal's "interrupted" error landed in
+-- the middle: teardown must finish even if Ctrl-C is pressed twice.
+local function pcall_steady(fn)
+  local ok, e = pcall(fn)
+  if not ok and type(e) == "string" and e:find("interrupted (", 1, true) then
+    ok, e = pcall(fn)
+  end
+  return ok, e
+end
+
+local function check_name(op, name)
+  if type(name) ~= "string" then
+    error(string.format("bad argument #1 to '%s' (name must be a string, got %s)", op, type(name)), 3)
+  end
+  if name == "" or name == "." or name == ".." or name:find("/", 1, true) or #name > 200 then
+    raise(op, q(name), EINVAL, string.format("invalid name %q (1..200 bytes, no '/', not '.' or '..')", name))
+  end
+end
+
+local function check_opts(op, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(string.format("bad argument to '%s' (options must be a table, got %s)", op, type(opts)), 3)
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      error(string.format("bad argument to '%s' (unknown field '%s')", op, tostring(k)), 3)
+    end
+  end
+  return opts
+end
+
+local function set_of(...)
+  local s = {}
+  for _, k in ipairs { ... } do s[k] = true end
+  return s
+end
+
+--- Creates a lab; nothing is built until `host`, `router`, `bridge`, `link`.
+-- @tparam string name lab name (1..200 bytes, no '/'); one open lab per name
+-- @tparam[opt] table opts `keep` (boolean: leave it running at close, as
+-- `lab:keep()`), `progress` (boolean: force the progress line on or off;
+-- default: on when stderr is a terminal and the lab has 100 or more nodes)
+-- @treturn lab
+-- @raise EEXIST error object when a lab of that name runs, or when a dead
+-- lab of that name left namespaces behind (the message names
+-- `nslab --clean NAME`); EACCES when /run/nslab cannot be written
+-- @usage local lab <close> = nslab.lab "article"
+function M.new(name, opts)
+  check_name("nslab.lab", name)
+  opts = check_opts("nslab.lab", opts, set_of("keep", "progress"))
+  local old = record.load(name)
+  if old then
+    if record.alive(old.pid, old.start) then
+      raise("lab.new", q(name), EEXIST,
+        string.format("lab %q is already running (pid %d)", name, old.pid))
+    end
+    local left = {}
+    for _, n in ipairs(record.contents(old).netns) do
+      if nslab.netns.exists(n) then left[#left + 1] = n end
+    end
+    if #left > 0 then
+      raise("lab.new", q(name), EEXIST, string.format(
+        "lab %q left %d netns behind (%s) when pid %d died: remove them with `nslab --clean %s`",
+        name, #left, table.concat(left, ", "), old.pid, shell_quote(name)))
+    end
+    record.remove(name) -- stale: nothing of it is left
+  end
+  local rec = record.create(name)
+  seq = seq + 1
+  local self = {
+    name = name,
+    nodes = {},
+    _by = {},
+    _links = {},
+    _undo = {},
+    _procs = {},
+    _rec = rec,
+    _keep = opts.keep == true,
+    _seq = seq,
+    _open = true,
+    _t0 = core.monotime(),
+    _progress = opts.progress,
+    _nlinks = 0,
+  }
+  if self._progress == nil then self._progress = core.isatty(2) end
+  setmetatable(self, Lab) -- after the record's file: finalized before it
+  open_labs[self] = true
+  return self
+end
+
+--- The open labs of this process, in creation order.
+-- @treturn {lab,...}
+function M.active()
+  local list = {}
+  for lab in pairs(open_labs) do
+    if lab._open then list[#list + 1] = lab end
+  end
+  table.sort(list, function(a, b) return a._seq < b._seq end)
+  return list
+end
+
+--- Removes what dead labs left behind: `nslab --clean [NAME]`.
+-- Kills the recorded processes still running, deletes the recorded netns
+-- that still exist (newest first), removes the record. A lab whose process
+-- still runs is left alone; names no lab recorded are never touched, nor
+-- names now recorded by a running lab.
+-- @tparam[opt] string name one lab; nil for every dead lab
+-- @treturn {string,...} the netns removed
+-- @raise EBUSY error object when name is a running lab; ENOENT when no
+-- record of name exists
+function M.clean(name)
+  local names = name and { name } or record.names()
+  local live_names, recs = {}, {}
+  for _, lab in ipairs(record.names()) do
+    local rec = record.load(lab)
+    if rec then
+      recs[lab] = rec
+      if record.alive(rec.pid, rec.start) then
+        for _, n in ipairs(record.contents(rec).netns) do live_names[n] = lab end
+      end
+    end
+  end
+  if name then
+    check_name("lab.clean", name)
+    if not recs[name] then
+      raise("lab.clean", q(name), ENOENT, string.format("no lab %q recorded in %s", name, record.dir))
+    end
+  end
+  local removed = {}
+  for _, lab in ipairs(names) do
+    local rec = recs[lab]
+    if not rec then goto next end
+    if record.alive(rec.pid, rec.start) then
+      if name then
+        raise("lab.clean", q(lab), 16,
+          string.format("lab %q is running (pid %d): it cleans up when it ends", lab, rec.pid))
+      end
+      print(string.format("lab %q is running (pid %d): left alone", lab, rec.pid))
+      goto next
+    end
+    local c = record.contents(rec)
+    local killed = 0
+    for _, p in ipairs(c.procs) do
+      if record.alive(p.pid, p.start) then
+        os.execute("kill -9 " .. math.tointeger(p.pid) .. " 2>/dev/null")
+        killed = killed + 1
+      end
+    end
+    local n, failed = 0, {}
+    for i = #c.netns, 1, -1 do
+      local ns = c.netns[i]
+      if live_names[ns] then
+        print(string.format("netns %q now belongs to running lab %q: left alone", ns, live_names[ns]))
+      elseif nslab.netns.exists(ns) then
+        local ok, e = pcall(nslab.netns.del, ns)
+        if ok then
+          n = n + 1
+          removed[#removed + 1] = ns
+        else
+          failed[#failed + 1] = tostring(e)
+        end
+      end
+    end
+    if #failed > 0 then
+      error(string.format("lab %q: could not remove: %s", lab, table.concat(failed, "; ")), 0)
+    end
+    record.remove(lab)
+    print(string.format("lab %q (pid %d, gone): removed %d netns, killed %d process(es)", lab, rec.pid, n, killed))
+    ::next::
+  end
+  return removed
+end
+
+-- ---- building ----
+
+function Lab:_check_open(op)
+  if getmetatable(self) ~= Lab then
+    error(string.format("bad self to '%s' (a lab expected; use lab:%s)", op, op:match("[%w_]+$")), 3)
+  end
+  if not self._open then raise(op, q(self.name), EINVAL, "the lab is closed") end
+end
+
+-- Runs body(push) as one step: push({fn=, what=, netns=, covered=}) adds
+-- an undo entry. On success the entries join the lab's undo stack; on
+-- error they run newest first and the error is raised again, naming the step.
+function Lab:_step(what, body)
+  local undo = {}
+  local ok, e = pcall(body, function(u) undo[#undo + 1] = u end)
+  if ok then
+    for _, u in ipairs(undo) do self._undo[#self._undo + 1] = u end
+    return
+  end
+  for i = #undo, 1, -1 do
+    if pcall_steady(undo[i].fn) and undo[i].netns then self._rec:drop("netns", undo[i].netns) end
+  end
+  error(with_step(e, string.format("lab %q: %s", self.name, what)), 0)
+end
+
+-- Refuses a node name taken in this lab or in /run/netns, saying by whom.
+function Lab:_claim(op, name)
+  if self._by[name] then
+    raise(op, q(name), EEXIST, string.format("lab %q already has a node %q", self.name, name))
+  end
+  if not nslab.netns.exists(name) then return end
+  local rec = record.owner_of(name)
+  local why
+  if rec and record.alive(rec.pid, rec.start) then
+    why = string.format("netns %q belongs to lab %q, running as pid %d", name, rec.lab, rec.pid)
+  elseif rec then
+    why = string.format("netns %q is left over from lab %q (pid %d is gone): remove it with `nslab --clean %s`",
+      name, rec.lab, rec.pid, shell_quote(rec.lab))
+  else
+    why = string.format("netns %q exists and was not made by nslab: refusing to use or remove it", name)
+  end
+  raise(op, q(name), EEXIST, why)
+end
+
+local function sorted_pairs(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local i = 0
+  return function()
+    i = i + 1
+    return keys[i], t[keys[i]]
+  end
+end
+
+local PING_GROUPS = "0 2147483647"
+
+-- The namespace of a node, lo up, ping_group_range open, sysctls.
+function Lab:_node(kind, name, opts, extra)
+  local op = "lab:" .. kind
+  self:_check_open(op)
+  check_name(op, name)
+  self:_claim("lab." .. kind, name)
+  local node = Node.new(self, name, kind)
+  self:_step(string.format("%s %q", kind, name), function(push)
+    self._rec:add("netns", name)
+    local ok, e = pcall(nslab.netns.add, name)
+    if not ok then
+      self._rec:drop("netns", name)
+      error(e, 0)
+    end
+    push { what = string.format("netns %q", name), netns = name, fn = function() nslab.netns.del(name) end }
+    -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
+    nslab.link.set("lo", { up = true }, { netns = name })
+    if kind ~= "bridge" then
+      -- P8: "1 0" would stop ping for commands run with user=.
+      nslab.sysctl.set(name, "net.ipv4.ping_group_range", PING_GROUPS)
+      -- P2: interfaces made later skip DAD, link-local addresses included.
+      nslab.sysctl.set(name, "net.ipv6.conf.default.accept_dad", "0")
+    end
+    if extra then extra(node) end
+    for key, value in sorted_pairs(opts.sysctls or {}) do
+      nslab.sysctl.set(name, key, tostring(value))
+    end
+  end)
+  self.nodes[#self.nodes + 1] = node
+  self._by[name] = node
+  self:_tick()
+  return node
+end
+
+--- Adds a host: a netns named exactly `name`, lo up with 127.0.0.1 and ::1
+-- answering, `net.ipv4.ping_group_range` = "0 2147483647" so commands run
+-- with `user=` can still ping, and `net.ipv6.conf.default.accept_dad` = 0 so
+-- IPv6 addresses of its links (link-local ones too) answer at once: a lab
+-- knows its addresses are unique.
+-- @tparam string name node and netns name (must not exist yet)
+-- @tparam[opt] table opts `sysctls` (table key -> value, set in the node)
+-- @treturn node
+-- @raise EEXIST error object when the name is taken (by this lab, a running
+-- lab, a dead lab's leftovers: then naming `nslab --clean`, or anything
+-- else: never touched); kernel errors with `step` set
+-- @usage local red = lab:host "red"
+function Lab:host(name, opts)
+  opts = check_opts("lab:host", opts, set_of("sysctls"))
+  return self:_node("host", name, opts)
+end
+
+--- Adds a router: a host with IPv4 and IPv6 forwarding explicitly on
+-- (a new netns starts with both off whatever the host has).
+-- @tparam string name
+-- @tparam[opt] table opts as for `host`
+-- @treturn node
+-- @raise as `host`
+-- @usage local r = lab:router "r1"
+function Lab:router(name, opts)
+  opts = check_opts("lab:router", opts, set_of("sysctls"))
+  return self:_node("router", name, opts, function()
+    nslab.sysctl.set(name, "net.ipv4.ip_forward", "1")
+    nslab.sysctl.set(name, "net.ipv6.conf.all.forwarding", "1")
+  end)
+end
+
+--- Adds a bridge: a Linux bridge device (default "br0") acting as a switch,
+-- alone in its own netns named `name` (labs never touch the host). Links to
+-- it become its ports (eth0, eth1, ... in that netns). STP stays off, so
+-- ports forward at once.
+-- @tparam string name
+-- @tparam[opt] table opts `ifname` (bridge device name, default "br0"),
+-- `sysctls`
+-- @treturn node
+-- @raise as `host`
+-- @usage local s1 = lab:bridge "s1"
+function Lab:bridge(name, opts)
+  opts = check_opts("lab:bridge", opts, set_of("ifname", "sysctls"))
+  local br = opts.ifname or "br0"
+  return self:_node("bridge", name, opts, function(node)
+    nslab.link.add { name = br, kind = "bridge", netns = name }
+    nslab.link.set(br, { up = true }, { netns = name })
+    node.bridge = br
+  end)
+end
+
+--- The node called name, or nil.
+-- @tparam string name
+-- @treturn node|nil
+function Lab:node(name) return self._by[name] end
+
+local function resolve(self, v, op, i)
+  local node = v
+  if type(v) == "string" then node = self._by[v] end
+  if getmetatable(node) ~= Node or node.lab ~= self then
+    error(string.format("bad argument #%d to '%s' (a node of lab %q expected, got %s)",
+      i, op, self.name, type(v) == "string" and q(v) or tostring(v)), 3)
+  end
+  return node
+end
+
+local function list_of(v)
+  if v == nil or v == false then return {} end
+  if type(v) == "table" then return v end
+  return { v }
+end
+
+--- Joins two nodes with a veth pair, both ends up. Interface names default
+-- to the next free `eth0`, `eth1`, ... in each node; an end in a bridge
+-- becomes one of its ports. IPv6 addresses are added without DAD (nodad),
+-- so they are usable when link returns.
+-- @tparam node|string a a node of this lab (or its name)
+-- @tparam node|string b another
+-- @tparam[opt] table opts `ifnames` {a_ifname, b_ifname} (each max 15 bytes),
+-- `addrs` {a_addrs, b_addrs} (each "10.0.0.1/24" or a list of them, IPv4
+-- and IPv6; not on a bridge end), `mtu` (bytes), `mac` {a_mac, b_mac}
+-- @treturn table link {a = node, b = node, ifnames = {..}, addrs = {{..}, {..}}}
+-- @raise EEXIST error object when an ifname is taken in its node; EINVAL for
+-- an address on a bridge end; kernel errors (with `step`), after removing
+-- the half-made link
+-- @usage lab:link(red, blue, {addrs = {"10.0.0.1/24", "10.0.0.2/24"}})
+function Lab:link(a, b, opts)
+  self:_check_open("lab:link")
+  a, b = resolve(self, a, "lab:link", 1), resolve(self, b, "lab:link", 2)
+  opts = check_opts("lab:link", opts, set_of("ifnames", "addrs", "mtu", "mac"))
+  if a == b then
+    raise("lab.link", q(a.name), EINVAL, "a node cannot be linked to itself")
+  end
+  local ifn, addrs, mac = opts.ifnames or {}, opts.addrs or {}, opts.mac or {}
+  local ends = { { node = a, ifname = ifn[1] }, { node = b, ifname = ifn[2] } }
+  for i, e in ipairs(ends) do
+    if e.ifname == nil then
+      e.ifname = e.node:_next_ifname()
+    elseif e.node._ifset[e.ifname] then
+      raise("lab.link", q(e.ifname), EEXIST, string.format("node %q already has %q", e.node.name, e.ifname))
+    end
+    e.addrs = list_of(addrs[i])
+    if e.node.kind == "bridge" and #e.addrs > 0 then
+      raise("lab.link", q(e.ifname), EINVAL,
+        string.format("%q is a bridge port in %q: address the hosts, not the port", e.ifname, e.node.name))
+    end
+  end
+  local ea, eb = ends[1], ends[2]
+  self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
+    nslab.link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
+      mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
+    -- Goes with its namespaces at close; removed alone only by a rollback.
+    push { what = "veth " .. ea.ifname, covered = true,
+      fn = function() nslab.link.del(ea.ifname, { netns = a.netns }) end }
+    for _, e in ipairs(ends) do
+      if e.node.kind == "bridge" then
+        nslab.link.set(e.ifname, { master = e.node.bridge }, { netns = e.node.netns })
+      end
+      for _, addr in ipairs(e.addrs) do
+        -- P2: no DAD wait, so IPv6 answers (and binds) right away.
+        nslab.addr.add(e.ifname, addr, { netns = e.node.netns, nodad = addr:find(":", 1, true) and true or nil })
+      end
+    end
+  end)
+  a:_attach(ea.ifname, b, eb.ifname, ea.addrs)
+  b:_attach(eb.ifname, a, ea.ifname, eb.addrs)
+  local link = { a = a, b = b, ifnames = { ea.ifname, eb.ifname }, addrs = { ea.addrs, eb.addrs } }
+  self._links[#self._links + 1] = link
+  self._nlinks = self._nlinks + 1
+  self:_tick()
+  return link
+end
+
+-- Records a spawned process so close (or `nslab --clean`) kills it.
+function Lab:_own(proc)
+  local start = record.proc_start(proc.pid)
+  self._rec:add("proc", proc.pid, start or -1)
+  self._procs[#self._procs + 1] = proc
+end
+
+-- ---- progress (issue 8): a line on a terminal for 100+ nodes ----
+
+--- Announces how many nodes and links a build will make (topologies do),
+-- for the progress line.
+-- @tparam integer nodes
+-- @tparam integer links
+function Lab:expect(nodes, links)
+  self._expect = { nodes = nodes, links = links }
+end
+
+function Lab:_tick()
+  if not self._progress then return end
+  local n = #self.nodes
+  if n < 100 and not (self._expect and self._expect.nodes >= 100) then return end
+  local now = core.monotime()
+  if self._shown and now - self._shown < 0.1 then return end
+  self._shown = now
+  local total = self._expect and string.format("/%d", self._expect.nodes) or ""
+  local ltotal = self._expect and string.format("/%d", self._expect.links) or ""
+  io.stderr:write(string.format("\r\27[Klab %s: %d%s nodes, %d%s links (%.0f/s)",
+    self.name, n, total, self._nlinks, ltotal, (n + self._nlinks) / math.max(now - self._t0, 1e-6)))
+end
+
+-- Ends the progress line before anything else is printed.
+function Lab:_quiet()
+  if self._shown then
+    io.stderr:write("\r\27[K")
+    self._shown = nil
+  end
+  self._expect = nil
+end
+
+-- ---- looking at it ----
+
+--- Pings from every node with an address to every other such node
+-- (bridges have none), printing as Mininet does:
+-- `*** Ping: testing ping reachability`, `h1 -> h2 X`, `*** Results: 50% dropped (1/2 received)`.
+-- @tparam[opt] table opts `quiet` (print nothing), `timeout` (seconds per
+-- ping, default 1), `family` ("inet" or "inet6": which address to ping)
+-- @treturn table matrix: matrix[src_name][dst_name] = true|false
+-- @treturn integer received
+-- @treturn integer sent
+-- @usage local m = lab:pingall(); assert(m.h1.h2)
+function Lab:pingall(opts)
+  self:_check_open("lab:pingall")
+  opts = check_opts("lab:pingall", opts, set_of("quiet", "timeout", "family"))
+  self:_quiet()
+  local say = opts.quiet and function() end or function(s) io.stdout:write(s) end
+  local ends = {}
+  for _, n in ipairs(self.nodes) do
+    if n.kind ~= "bridge" and n:first_addr(opts.family) then ends[#ends + 1] = n end
+  end
+  local matrix, sent, got = {}, 0, 0
+  say("*** Ping: testing ping reachability\n")
+  for _, src in ipairs(ends) do
+    local row, out = {}, {}
+    for _, dst in ipairs(ends) do
+      if dst ~= src then
+        local ok = src:ping(dst, { timeout = opts.timeout, family = opts.family })
+        row[dst.name] = ok
+        sent = sent + 1
+        if ok then got = got + 1 end
+        out[#out + 1] = ok and dst.name or "X"
+      end
+    end
+    matrix[src.name] = row
+    say(src.name .. " -> " .. table.concat(out, " ") .. "\n")
+  end
+  say(string.format("*** Results: %d%% dropped (%d/%d received)\n",
+    sent > 0 and math.floor((sent - got) * 100 / sent + 0.5) or 0, got, sent))
+  return matrix, got, sent
+end
+
+--- Prints the nodes, their interfaces (peer, state, MTU) and addresses as a
+-- table, like `containerlab inspect`, read from the kernel (rtnetlink).
+-- @treturn string the table printed
+function Lab:show()
+  self:_check_open("lab:show")
+  self:_quiet()
+  local text = view.show(self)
+  io.stdout:write(text)
+  return text
+end
+
+--- The topology as Graphviz DOT (`dot -Tsvg`): hosts as boxes, routers as
+-- diamonds, bridges as ellipses, edges labelled with interface names.
+-- @treturn string
+function Lab:dot() return view.dot(self) end
+
+--- Leaves the lab running when it closes; prints how to remove it later.
+-- @treturn lab self
+function Lab:keep()
+  self._keep = true
+  return self
+end
+
+-- ---- closing ----
+
+-- Tears down; returns the list of problems (empty when all went).
+function Lab:_teardown()
+  if not self._open then return {} end
+  self._open = false
+  open_labs[self] = nil
+  self:_quiet()
+  if self._keep or rawget(_G, "NSLAB_KEEP") then
+    print(string.format("lab %q kept: %d node(s) left running; remove them with `nslab --clean %s`",
+      self.name, #self.nodes, shell_quote(self.name)))
+    return {}
+  end
+  local problems, left = {}, { netns = {}, procs = {} }
+  for i = #self._procs, 1, -1 do
+    local p = self._procs[i]
+    pcall_steady(function()
+      if p:running() then
+        p:kill()
+        p:wait(1)
+        if p:running() then p:kill(9) p:wait() end
+      end
+    end)
+  end
+  for i = #self._undo, 1, -1 do
+    local u = self._undo[i]
+    if not u.covered then
+      local ok, e = pcall_steady(u.fn)
+      if not ok then
+        problems[#problems + 1] = tostring(e)
+        if u.netns then table.insert(left.netns, 1, u.netns) end
+      end
+    end
+  end
+  if #problems == 0 then self._rec:remove() else self._rec:rewrite(left) end
+  return problems
+end
+
+local function problems_text(self, problems)
+  return string.format("lab %q: could not remove: %s (see `nslab --clean %s`)",
+    self.name, table.concat(problems, "; "), shell_quote(self.name))
+end
+
+--- Removes everything the lab made (processes killed first, then the
+-- namespaces newest first, links going with them) and its record; does
+-- nothing once closed, or when kept. Called by `<close>` and `__gc` too.
+-- @raise a string listing what could not be removed (it stays recorded)
+function Lab:close()
+  local problems = self:_teardown()
+  if #problems > 0 then error(problems_text(self, problems), 2) end
+end
+
+Lab.__close = function(self, err)
+  local problems = self:_teardown()
+  if #problems == 0 then return end
+  if err == nil then error(problems_text(self, problems), 0) end
+  io.stderr:write("nslab: ", problems_text(self, problems), "\n")
+end
+
+Lab.__gc = function(self)
+  if not self._open then return end
+  local ok, problems = pcall(self._teardown, self)
+  if not ok then problems = { tostring(problems) } end
+  if #problems > 0 then io.stderr:write("nslab: ", problems_text(self, problems), "\n") end
+end
+
+Lab.__tostring = function(self)
+  return string.format("lab %s (%d nodes, %d links%s)", self.name, #self.nodes, self._nlinks,
+    self._open and "" or ", closed")
+end
+
+M.Lab = Lab
+
+--- `require("nslab.lab")(name, opts)` is `new(name, opts)`.
+return setmetatable(M, { __call = function(_, ...) return M.new(...) end })

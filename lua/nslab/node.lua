@@ -1,0 +1,177 @@
+--- nslab.node: a node of a lab (host, router or bridge), which is one
+-- network namespace named like the node. Nodes are made by `lab:host`,
+-- `lab:router` and `lab:bridge`; their interfaces by `lab:link`.
+--
+-- Fields: `name`, `netns` (netns name, equal to name), `kind` ("host",
+-- "router" or "bridge"), `lab`, and for bridges `bridge` (the bridge device).
+-- @module nslab.node
+local nslab = require "nslab"
+
+local Node = {}
+Node.__index = Node
+
+--- Makes the Lua side of a node (the lab builds the namespace).
+-- @tparam lab lab
+-- @tparam string name
+-- @tparam string kind "host", "router" or "bridge"
+-- @treturn node
+function Node.new(lab, name, kind)
+  return setmetatable({ lab = lab, name = name, netns = name, kind = kind,
+    _ifs = {}, _ifset = {}, _addrs = {}, _nif = 0 }, Node)
+end
+
+-- The next free ethN in this node (taken only once the link is made).
+function Node:_next_ifname()
+  local i = self._nif
+  while self._ifset["eth" .. i] do i = i + 1 end
+  return "eth" .. i
+end
+
+local function split(addr)
+  local a, plen = addr:match("^([^/]+)/(%d+)$")
+  a = a or addr
+  return a, tonumber(plen), a:find(":", 1, true) and "inet6" or "inet"
+end
+
+local function note_addr(self, ifname, addr)
+  local a, plen, family = split(addr)
+  self._addrs[#self._addrs + 1] = { ifname = ifname, address = a, prefixlen = plen, family = family }
+end
+
+-- Called by lab:link once the link exists.
+function Node:_attach(ifname, peer, peer_ifname, addrs)
+  self._ifs[#self._ifs + 1] = { ifname = ifname, peer = peer, peer_ifname = peer_ifname, addrs = addrs }
+  self._ifset[ifname] = true
+  if ifname == "eth" .. self._nif then self._nif = self._nif + 1 end
+  for _, addr in ipairs(addrs) do note_addr(self, ifname, addr) end
+end
+
+local function argv_of(cmd)
+  if type(cmd) == "string" then return { "/bin/sh", "-c", cmd } end
+  return cmd
+end
+
+--- Runs a command in the node and waits for it (see `nslab.exec`).
+-- @tparam table|string cmd argv array, or a shell command line (`/bin/sh -c`)
+-- @tparam[opt] table opts as `nslab.exec`: timeout (seconds), stdin, env,
+-- cwd, capture, check, user, caps
+-- @treturn table {ok, status, signal, stdout, stderr, elapsed, timed_out}
+-- @raise as `nslab.exec`
+-- @usage print(red:run{"ip", "-br", "addr"}.stdout)
+function Node:run(cmd, opts)
+  self.lab:_quiet()
+  if type(cmd) == "string" then return nslab.sh(self.netns, cmd, opts) end
+  return nslab.exec(self.netns, cmd, opts)
+end
+
+--- Starts a command in the node without waiting; the lab kills it when it
+-- closes (and `nslab --clean` does if the lab's process died).
+-- @tparam table|string cmd argv array or shell command line
+-- @tparam[opt] table opts as `nslab.spawn`
+-- @treturn proc with `pid`, `:wait([timeout])`, `:kill([signal])`, `:running()`
+-- @usage local srv = red:spawn{"nc", "-l", "80"}
+function Node:spawn(cmd, opts)
+  local proc = nslab.spawn(self.netns, argv_of(cmd), opts)
+  self.lab:_own(proc)
+  return proc
+end
+
+--- The first address the lab gave this node (in link order), without
+-- prefixlen.
+-- @tparam[opt] string family "inet" or "inet6"; nil: any
+-- @treturn string|nil
+function Node:first_addr(family)
+  for _, a in ipairs(self._addrs) do
+    if family == nil or a.family == family then return a.address end
+  end
+  return nil
+end
+
+--- Pings a node (its first address of the family) or an address, from
+-- this node, with iputils ping.
+-- @tparam node|string target
+-- @tparam[opt] table opts `count` (default 1), `timeout` (seconds to wait
+-- for each reply, default 1), `family` ("inet"|"inet6", for a node
+-- target), `user` (run ping as this user)
+-- @treturn boolean whether replies came back
+-- @treturn number|nil average round-trip time in seconds
+-- @raise when a node target has no address of the family
+-- @usage assert(red:ping(blue))
+function Node:ping(target, opts)
+  opts = opts or {}
+  local addr = target
+  if getmetatable(target) == Node then
+    addr = target:first_addr(opts.family)
+    if not addr then
+      error(string.format("node:ping: %s %q has no %saddress", target.kind, target.name,
+        opts.family and opts.family .. " " or ""), 2)
+    end
+  elseif type(target) == "string" then
+    addr = split(target)
+  else
+    error("bad argument #1 to 'ping' (node or address expected, got " .. type(target) .. ")", 2)
+  end
+  local count, timeout = opts.count or 1, opts.timeout or 1
+  local argv = { "ping", "-n", "-q", "-c", tostring(count), "-W", tostring(timeout) }
+  if count > 1 then argv[#argv + 1] = "-i" argv[#argv + 1] = "0.2" end
+  argv[#argv + 1] = addr
+  local r = self:run(argv, { timeout = count * 0.2 + timeout + 2, user = opts.user })
+  local ok = r.status == 0
+  local rtt = r.stdout and r.stdout:match("= [%d.]+/([%d.]+)/")
+  return ok, ok and rtt and tonumber(rtt) / 1000 or nil
+end
+
+--- Addresses: with no argument, lists them (`nslab.addr.list` in this
+-- node); with (ifname, addr[, opts]), adds one (IPv6 without DAD, so it
+-- answers at once).
+-- @tparam[opt] string ifname
+-- @tparam[opt] string addr "10.0.0.1/24" or "fd00::1/64"
+-- @tparam[opt] table opts as `nslab.addr.add`
+-- @treturn table|nil the listing when called without arguments
+-- @usage red:addr("eth0", "fd00::1/64")
+function Node:addr(ifname, addr, opts)
+  if ifname == nil then return nslab.addr.list { netns = self.netns } end
+  local o = { netns = self.netns }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.nodad == nil and tostring(addr):find(":", 1, true) then o.nodad = true end
+  nslab.addr.add(ifname, addr, o)
+  note_addr(self, ifname, addr)
+end
+
+--- Routes: with no argument, lists them (`nslab.route.list` in this
+-- node); with a table, adds that route (`nslab.route.add`, netns filled
+-- in); with (dst, via), adds a route to dst through the gateway via.
+-- @tparam[opt] table|string spec route table, or dst ("default", "10.1.0.0/24")
+-- @tparam[opt] string via gateway address when spec is a dst
+-- @treturn table|nil the listing when called without arguments
+-- @usage h1:route("default", "10.0.1.1")
+function Node:route(spec, via)
+  if spec == nil then return nslab.route.list { netns = self.netns } end
+  local r = { netns = self.netns }
+  if type(spec) == "table" then
+    for k, v in pairs(spec) do r[k] = v end
+  else
+    r.dst, r.via = spec, via
+  end
+  nslab.route.add(r)
+end
+
+--- The node's links as the kernel lists them (`nslab.link.list`).
+-- @treturn {table,...}
+function Node:links() return nslab.link.list { netns = self.netns } end
+
+--- `host red (netns red): eth0 10.0.0.1/24 -> blue:eth0`
+Node.__tostring = function(self)
+  local parts = {}
+  for _, i in ipairs(self._ifs) do
+    local s = i.ifname
+    if #i.addrs > 0 then s = s .. " " .. table.concat(i.addrs, " ") end
+    parts[#parts + 1] = s .. " -> " .. i.peer.name .. ":" .. i.peer_ifname
+  end
+  local head = string.format("%s %s (netns %s)", self.kind, self.name, self.netns)
+  if self.bridge then head = head .. " bridge " .. self.bridge end
+  if #parts == 0 then return head .. ": no links" end
+  return head .. ": " .. table.concat(parts, ", ")
+end
+
+return Node

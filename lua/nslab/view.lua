@@ -1,0 +1,112 @@
+--- nslab.view: how a lab looks: the `lab:show()` table (like
+-- `containerlab inspect`) and the `lab:dot()` Graphviz text.
+-- @module nslab.view
+local nslab = require "nslab"
+
+local M = {}
+
+--- Formats rows as a boxed text table.
+-- @tparam {string,...} header column titles
+-- @tparam {{string,...},...} rows
+-- @treturn string the table, lines ending in "\n"
+function M.table(header, rows)
+  local w = {}
+  for i, h in ipairs(header) do w[i] = #h end
+  for _, r in ipairs(rows) do
+    for i = 1, #header do w[i] = math.max(w[i], #tostring(r[i] or "")) end
+  end
+  local function rule()
+    local p = {}
+    for i = 1, #header do p[i] = string.rep("-", w[i] + 2) end
+    return "+" .. table.concat(p, "+") .. "+\n"
+  end
+  local function line(r)
+    local p = {}
+    for i = 1, #header do
+      local s = tostring(r[i] or "")
+      p[i] = " " .. s .. string.rep(" ", w[i] - #s) .. " "
+    end
+    return "|" .. table.concat(p, "|") .. "|\n"
+  end
+  local out = { rule(), line(header), rule() }
+  for _, r in ipairs(rows) do out[#out + 1] = line(r) end
+  out[#out + 1] = rule()
+  return table.concat(out)
+end
+
+-- The kernel's view of one node: links by name and addresses by ifname.
+local function kernel_view(node)
+  local links, addrs = {}, {}
+  local ok = pcall(function()
+    for _, l in ipairs(nslab.link.list { netns = node.netns }) do links[l.name] = l end
+    for _, a in ipairs(nslab.addr.list { netns = node.netns }) do
+      if a.scope == "link" or a.address:find("^fe[89ab]") then goto skip end -- link-local: noise
+      local list = addrs[a.ifname] or {}
+      list[#list + 1] = a.address .. "/" .. a.prefixlen .. (a.tentative and " (tentative)" or "")
+        .. (a.dadfailed and " (dadfailed)" or "")
+      addrs[a.ifname] = list
+      ::skip::
+    end
+  end)
+  return ok and links or nil, addrs
+end
+
+local function state_of(l)
+  if not l then return "?" end
+  local s = l.operstate and tostring(l.operstate):lower() or (l.up and "up" or "down")
+  if s == "unknown" and l.up then s = "up" end
+  return s
+end
+
+--- The `lab:show()` text: one row per interface the lab made (and each
+-- bridge device), with kind, peer, state, MTU and addresses from the kernel.
+-- @tparam lab lab
+-- @treturn string
+function M.show(lab)
+  local rows = {}
+  for i, node in ipairs(lab.nodes) do
+    local links, addrs = kernel_view(node)
+    local function row(ifname, peer, fallback)
+      local l = links and links[ifname]
+      local a = addrs[ifname] or fallback or {}
+      rows[#rows + 1] = { "", node.name, node.kind, ifname, peer,
+        links and state_of(l) or "?", l and l.mtu and tostring(l.mtu) or "", table.concat(a, " ") }
+    end
+    local first = #rows
+    if node.bridge then row(node.bridge, "", {}) end
+    for _, itf in ipairs(node._ifs) do row(itf.ifname, itf.peer.name .. ":" .. itf.peer_ifname, itf.addrs) end
+    if #rows == first then row("lo", "", { "127.0.0.1/8", "::1/128" }) end
+    -- one number and name per node, on its first row
+    for r = first + 1, #rows do
+      rows[r][1] = r == first + 1 and tostring(i) or ""
+      if r > first + 1 then rows[r][2], rows[r][3] = "", "" end
+    end
+  end
+  return string.format("lab %s: %d nodes, %d links\n", lab.name, #lab.nodes, #lab._links) ..
+    M.table({ "#", "Node", "Kind", "Interface", "Peer", "State", "MTU", "Addresses" }, rows)
+end
+
+local function dq(s) return '"' .. tostring(s):gsub('[\\"]', "\\%0") .. '"' end
+
+local SHAPE = { host = "box", router = "diamond", bridge = "ellipse" }
+
+--- The lab as Graphviz DOT: `graph "name" { ... }`.
+-- @tparam lab lab
+-- @treturn string
+function M.dot(lab)
+  local out = { "graph " .. dq(lab.name) .. " {", "  node [fontname=\"Helvetica\"];" }
+  for _, node in ipairs(lab.nodes) do
+    local label = node.name
+    for _, a in ipairs(node._addrs) do label = label .. "\n" .. a.address .. "/" .. a.prefixlen end
+    out[#out + 1] = string.format("  %s [shape=%s, label=%s];", dq(node.name), SHAPE[node.kind] or "box",
+      (dq(label):gsub("\n", "\\n")))
+  end
+  for _, l in ipairs(lab._links) do
+    out[#out + 1] = string.format("  %s -- %s [taillabel=%s, headlabel=%s];", dq(l.a.name), dq(l.b.name),
+      dq(l.ifnames[1]), dq(l.ifnames[2]))
+  end
+  out[#out + 1] = "}"
+  return table.concat(out, "\n") .. "\n"
+end
+
+return M

@@ -1,0 +1,119 @@
+-- scripts/isolation.lua: what a network namespace isolates, one check per
+-- resource: interfaces, IPv4 and IPv6 addresses, routing table, firewall
+-- rules (an nft rule dropping ICMP in red leaves blue alone), the protocol
+-- stack (a sysctl changed in red only) and the port space (a TCP server on
+-- port 80 in red and in blue at once). Builds red and blue joined by a veth
+-- pair. Needs: root (or `nslab --rootless`), iproute2 (`ip`, `ss`), iputils
+-- `ping`, netcat-openbsd `nc`, and nftables `nft` for the firewall check
+-- (skipped with a message when missing). Exits non-zero if a check fails.
+package.path = (arg and arg[0] and arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
+local nslab = require "nslab"
+local ev = require "evidence"
+
+local function names(list, field)
+  local s = {}
+  for _, x in ipairs(list) do s[#s + 1] = x[field] end
+  table.sort(s)
+  return s
+end
+
+local function has(list, v)
+  for _, x in ipairs(list) do if x == v then return true end end
+  return false
+end
+
+local function addrs(node, family)
+  local out = {}
+  for _, a in ipairs(node:addr()) do
+    if a.family == family and a.scope ~= "link" and not a.address:find("^fe80") then out[#out + 1] = a.address end
+  end
+  table.sort(out)
+  return out
+end
+
+print("What a network namespace isolates: red and blue, one veth pair between them.")
+local lab <close> = nslab.lab "isolation"
+local red, blue = lab:host "red", lab:host "blue"
+lab:link(red, blue, { ifnames = { "veth-red", "veth-blue" },
+  addrs = { { "10.0.0.1/24", "fd00::1/64" }, { "10.0.0.2/24", "fd00::2/64" } } })
+
+ev.step("Interfaces")
+local rl, bl, own = names(red:links(), "name"), names(blue:links(), "name"), names(nslab.link.list {}, "name")
+ev.say("red: %s | blue: %s | nslab's own netns: %s",
+  table.concat(rl, " "), table.concat(bl, " "), table.concat(own, " "))
+ev.check(has(rl, "veth-red") and not has(rl, "veth-blue"), "red sees veth-red, not blue's veth-blue")
+ev.check(has(bl, "veth-blue") and not has(bl, "veth-red"), "blue sees veth-blue, not red's veth-red")
+ev.check(not has(own, "veth-red") and not has(own, "veth-blue"), "the namespace nslab runs in sees neither")
+
+ev.step("IPv4 addresses")
+local r4, b4 = addrs(red, "inet"), addrs(blue, "inet")
+ev.say("red: %s | blue: %s", table.concat(r4, " "), table.concat(b4, " "))
+ev.check(has(r4, "10.0.0.1") and not has(r4, "10.0.0.2"), "10.0.0.2 exists only in blue")
+
+ev.step("IPv6 addresses")
+local r6, b6 = addrs(red, "inet6"), addrs(blue, "inet6")
+ev.say("red: %s | blue: %s", table.concat(r6, " "), table.concat(b6, " "))
+ev.check(has(r6, "fd00::1") and not has(r6, "fd00::2") and has(b6, "fd00::2"), "fd00::2 exists only in blue")
+
+ev.step("Routing table")
+red:route("192.0.2.0/24", "10.0.0.2")
+ev.run(red, { "ip", "route" })
+ev.run(blue, { "ip", "route" })
+local in_blue = false
+for _, r in ipairs(blue:route()) do
+  if tostring(r.dst):find("192.0.2.0", 1, true) then in_blue = true end
+end
+ev.check(not in_blue, "a route added in red (192.0.2.0/24) is not in blue's table")
+
+ev.step("Firewall rules")
+if os.execute("command -v nft >/dev/null 2>&1") then
+  red:run({ "nft", "-f", "-" }, { check = true, stdin = [[
+table inet isolation {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    icmp type echo-request drop
+    icmpv6 type echo-request drop
+  }
+}
+]] })
+  ev.run(red, { "nft", "list", "ruleset" })
+  local blue_rules = blue:run { "nft", "list", "ruleset" }
+  ev.check(blue_rules.stdout:match("^%s*$") ~= nil, "blue's ruleset is empty")
+  ev.check(not blue:ping(red), "red drops the pings blue sends it (its rule works)")
+  local ok, rtt = red:ping(blue)
+  ev.check(ok, "blue, with no rule, still answers red", ev.ms(rtt))
+else
+  ev.skip("firewall rules", "needs nft: apt-get install nftables")
+end
+
+ev.step("Protocol stack (sysctls)")
+local own_ttl = nslab.sysctl.get(nil, "net.ipv4.ip_default_ttl")
+nslab.sysctl.set(red.netns, "net.ipv4.ip_default_ttl", "33")
+local rt = nslab.sysctl.get(red.netns, "net.ipv4.ip_default_ttl")
+local bt = nslab.sysctl.get(blue.netns, "net.ipv4.ip_default_ttl")
+ev.say("net.ipv4.ip_default_ttl: red %s, blue %s, nslab's own netns %s",
+  rt, bt, nslab.sysctl.get(nil, "net.ipv4.ip_default_ttl"))
+ev.check(rt == "33" and bt == "64" and nslab.sysctl.get(nil, "net.ipv4.ip_default_ttl") == own_ttl,
+  "ip_default_ttl set to 33 in red changed nothing elsewhere")
+
+ev.step("Port space: a TCP server on port 80 in each namespace at once")
+local servers = {}
+for _, n in ipairs { red, blue } do
+  servers[#servers + 1] = n:spawn("echo hello from " .. n.name .. " | nc -N -l 80")
+end
+local function listening(n)
+  return n:run({ "ss", "-Hltn", "sport", "= :80" }).stdout:find(":80", 1, true) ~= nil
+end
+local deadline = nslab.core.monotime() + 5
+while not (listening(red) and listening(blue)) and nslab.core.monotime() < deadline do nslab.core.sleep(0.02) end
+ev.run(red, { "ss", "-ltn" })
+ev.run(blue, { "ss", "-ltn" })
+ev.check(listening(red) and listening(blue), "red and blue both listen on TCP port 80")
+local got_blue = red:run({ "nc", "-N", "-w", "2", "10.0.0.2", "80" }, { stdin = "" }).stdout
+local got_red = blue:run({ "nc", "-N", "-w", "2", "10.0.0.1", "80" }, { stdin = "" }).stdout
+ev.check(got_blue:find("hello from blue", 1, true) and got_red:find("hello from red", 1, true),
+  "each server answers on its own port 80", (got_blue .. " / " .. got_red):gsub("\n", ""))
+for _, s in ipairs(servers) do s:wait(2) end
+
+lab:close()
+print(string.format("\nAll %d checks passed; the lab is removed.", ev.checks))

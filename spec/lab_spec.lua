@@ -1,0 +1,510 @@
+-- nslab.lab and nslab.node: labs that own what they build and remove it
+-- whatever happens (scope end, errors, signals, SIGKILL then --clean).
+local H = require "helper"
+local nslab = require "nslab"
+local lab_mod = require "nslab.lab"
+local record = require "nslab.record"
+local view = require "nslab.view"
+
+local needs = require("needs")(function(m) pending(m) end)
+
+local function needs_build() needs("link.veth", "link.set", "link.add", "link.del", "addr.add", "sysctl.set") end
+
+local function raises(code, fn, ...)
+  local ok, e = pcall(fn, ...)
+  assert.is_false(ok, "expected an error")
+  assert.is_true(nslab.is_error(e), "expected an nslab error object, got " .. tostring(e))
+  assert.equals(code, e.code, tostring(e))
+  return e
+end
+
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function tmpfile(text)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  return path
+end
+
+local function in_ns(ns, cmd) return H.sh("ip netns exec " .. q(ns) .. " " .. cmd) end
+
+local function record_exists(name)
+  local f = io.open(record.dir .. "/" .. name .. ".lua")
+  if f then f:close() end
+  return f ~= nil
+end
+
+describe("nslab.lab module", function()
+  it("is a callable table with new, clean and active", function()
+    assert.is_table(lab_mod)
+    assert.is_function(lab_mod.new)
+    assert.is_function(lab_mod.clean)
+    assert.is_function(lab_mod.active)
+    assert.equals(lab_mod, nslab.lab)
+    assert.is_function(getmetatable(lab_mod).__call)
+  end)
+
+  it("rejects bad lab names before touching anything", function()
+    for _, bad in ipairs { "", ".", "..", "a/b", ("x"):rep(201) } do
+      local e = raises("EINVAL", nslab.lab, bad)
+      assert.matches("invalid name", tostring(e), 1, true)
+    end
+    assert.has_error(function() nslab.lab(42) end)
+  end)
+
+  it("rejects unknown options", function()
+    assert.has_error(function() nslab.lab("x", { kep = true }) end, "bad argument to 'nslab.lab' (unknown field 'kep')")
+  end)
+end)
+
+describe("nslab.record", function()
+  it("reads back a record cut short by SIGKILL (no closing braces)", function()
+    local text = 'return {\nlab = "x", pid = 5, start = 7, time = 1,\nitems = {\n{"netns", "a"},\n{"netns", "b"},\n'
+      .. '{"drop", "netns", "a"},\n{"proc", 99, 12},\n'
+    local rec = assert(record.parse(text, "x"))
+    assert.equals("x", rec.lab)
+    local c = record.contents(rec)
+    assert.same({ "b" }, c.netns)
+    assert.same({ { pid = 99, start = 12 } }, c.procs)
+  end)
+
+  it("runs no code from a record (empty environment)", function()
+    local rec, err = record.parse('return os.exit(3)', "evil")
+    assert.is_nil(rec)
+    assert.is_string(err)
+  end)
+
+  it("knows this process is alive and a made-up start time is not", function()
+    local pid = nslab.core.getpid()
+    local start = record.proc_start(pid)
+    assert.is_true(record.alive(pid, start))
+    assert.is_false(record.alive(pid, start + 1))
+  end)
+end)
+
+describe("nslab.view", function()
+  it("formats a boxed table", function()
+    assert.equals("+---+----+\n| a | bb |\n+---+----+\n| 1 |    |\n+---+----+\n",
+      view.table({ "a", "bb" }, { { "1" } }))
+  end)
+
+  it("writes Graphviz DOT with shapes per kind and interface labels", function()
+    local a = { name = "red", kind = "host", _addrs = { { address = "10.0.0.1", prefixlen = 24 } } }
+    local b = { name = 's"1', kind = "bridge", _addrs = {} }
+    local dot = view.dot { name = "x", nodes = { a, b }, _links = { { a = a, b = b, ifnames = { "eth0", "eth3" } } } }
+    assert.matches('^graph "x" {\n', dot)
+    assert.matches('"red" [shape=box, label="red\\n10.0.0.1/24"];', dot, 1, true)
+    assert.matches('"s\\"1" [shape=ellipse', dot, 1, true)
+    assert.matches('"red" -- "s\\"1" [taillabel="eth0", headlabel="eth3"];', dot, 1, true)
+  end)
+end)
+
+describe("lab #root", function()
+  H.guard()
+
+  describe("host", function()
+    it("makes a netns named like the node, with lo up and both loopbacks answering (P1)", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local name = H.name()
+      local h = lab:host(name)
+      assert.equals(name, h.name)
+      assert.equals(name, h.netns)
+      assert.equals("host", h.kind)
+      assert.equals(h, lab:node(name))
+      assert.same({ h }, lab.nodes)
+      local out, ok = in_ns(name, "ping -c1 -W1 127.0.0.1")
+      assert.is_true(ok, out)
+      out, ok = in_ns(name, "ping -c1 -W1 ::1")
+      assert.is_true(ok, out)
+    end)
+
+    it("opens ping_group_range so ping works as uid 65534 (P8)", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local name = H.name()
+      lab:host(name)
+      local out = in_ns(name, "cat /proc/sys/net/ipv4/ping_group_range")
+      assert.equals("0\t2147483647\n", out)
+      local ok
+      out, ok = in_ns(name, "setpriv --reuid 65534 --regid 65534 --clear-groups ping -c1 -W1 127.0.0.1")
+      assert.is_true(ok, out)
+    end)
+
+    it("sets the sysctls given", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local name = H.name()
+      lab:host(name, { sysctls = { ["net.ipv4.ip_default_ttl"] = 33 } })
+      assert.equals("33\n", in_ns(name, "cat /proc/sys/net/ipv4/ip_default_ttl"))
+    end)
+
+    it("refuses a name the lab already has", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local name = H.name()
+      lab:host(name)
+      local e = raises("EEXIST", lab.host, lab, name)
+      assert.matches("already has a node", tostring(e), 1, true)
+    end)
+  end)
+
+  describe("router", function()
+    it("turns IPv4 and IPv6 forwarding on explicitly (P7)", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local name = H.name()
+      local r = lab:router(name)
+      assert.equals("router", r.kind)
+      assert.equals("1\n", in_ns(name, "cat /proc/sys/net/ipv4/ip_forward"))
+      assert.equals("1\n", in_ns(name, "cat /proc/sys/net/ipv6/conf/all/forwarding"))
+    end)
+  end)
+
+  describe("bridge and link", function()
+    it("names interfaces eth0, eth1, ... per node and enslaves bridge ports", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local s, a, b = lab:bridge(H.name()), lab:host(H.name()), lab:host(H.name())
+      assert.equals("bridge", s.kind)
+      lab:link(a, s, { addrs = { "10.9.0.1/24" } })
+      lab:link(b, s, { addrs = { "10.9.0.2/24" } })
+      lab:link(a, b)
+      local br = H.ipj("-n " .. q(s.netns) .. " -d link show br0")[1]
+      assert.equals("bridge", br.linkinfo.info_kind)
+      for _, port in ipairs { "eth0", "eth1" } do
+        assert.equals("br0", H.ipj("-n " .. q(s.netns) .. " link show " .. port)[1].master)
+      end
+      assert.equals(1, #H.ipj("-n " .. q(a.netns) .. " link show eth1"))
+      assert.equals(1, #H.ipj("-n " .. q(b.netns) .. " link show eth1"))
+      assert.equals("10.9.0.1", a:first_addr())
+      assert.is_nil(b:first_addr("inet6"))
+    end)
+
+    it("makes IPv6, link-local too, usable the moment link returns (no DAD, P2), with mtu and mac", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b = lab:host(H.name()), lab:host(H.name())
+      lab:link(a, b, { addrs = { { "10.9.1.1/24", "fd00:9::1/64" }, "fd00:9::2/64" }, mtu = 1400,
+        mac = { "02:00:00:00:00:01", "02:00:00:00:00:02" } })
+      local ai = H.ipj("-n " .. q(a.netns) .. " addr show dev eth0")[1]
+      assert.equals(1400, ai.mtu)
+      assert.equals("02:00:00:00:00:01", ai.address)
+      for _, x in ipairs(ai.addr_info) do
+        assert.is_nil(x.tentative, x["local"] .. " is tentative")
+      end
+      local out, ok = in_ns(a.netns, "ping -c1 -W1 fd00:9::2")
+      assert.is_true(ok, out)
+      assert.equals("fd00:9::2", b:first_addr())
+      assert.equals("fd00:9::1", a:first_addr("inet6"))
+    end)
+
+    it("refuses a taken ifname, an address on a bridge port and a self link", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local s, a, b = lab:bridge(H.name()), lab:host(H.name()), lab:host(H.name())
+      lab:link(a, b)
+      raises("EEXIST", lab.link, lab, a, b, { ifnames = { "eth0", "x1" } })
+      raises("EINVAL", lab.link, lab, a, s, { addrs = { nil, "10.0.0.1/24" } })
+      raises("EINVAL", lab.link, lab, a, a)
+      assert.has_error(function() lab:link(a, "nope") end)
+      assert.has_error(function() lab:link(a, b, { mtus = 1 }) end)
+      assert.equals(2, #H.ipj("-n " .. q(a.netns) .. " link show")) -- lo, eth0
+    end)
+
+    it("removes a half-made link and names the step in the original error", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b = lab:host(H.name()), lab:host(H.name())
+      local ok, e = pcall(lab.link, lab, a, b, { addrs = { "10.9.2.1/24", "10.9.2.300/24" } })
+      assert.is_false(ok)
+      local text = tostring(e)
+      assert.matches('lab "' .. lab.name .. '": link ' .. a.name .. ":eth0 -- " .. b.name .. ":eth0", text, 1, true)
+      assert.equals(1, #H.ipj("-n " .. q(a.netns) .. " link show")) -- lo only
+      assert.equals(1, #H.ipj("-n " .. q(b.netns) .. " link show"))
+      local l = lab:link(a, b, { addrs = { "10.9.2.1/24", "10.9.2.2/24" } })
+      assert.same({ "eth0", "eth0" }, l.ifnames)
+    end)
+  end)
+
+  describe("node", function()
+    it("runs commands, pings nodes and addresses, and prints itself", function()
+      needs_build()
+      needs("exec", "sh", "addr.list", "link.list", "route.add", "route.list")
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b = lab:host(H.name()), lab:host(H.name())
+      lab:link(a, b, { addrs = { "10.9.3.1/24", "10.9.3.2/24" } })
+      assert.matches("eth0", a:run({ "cat", "/proc/net/dev" }).stdout, 1, true)
+      assert.equals("hi\n", a:run("echo hi").stdout)
+      local ok, rtt = a:ping(b)
+      assert.is_true(ok)
+      assert.is_number(rtt)
+      assert.is_true(rtt > 0 and rtt < 1)
+      assert.is_false((a:ping("10.9.4.1", { timeout = 1 })))
+      a:route("10.9.4.0/24", "10.9.3.2")
+      local found = false
+      for _, r in ipairs(a:route()) do
+        if tostring(r.dst):find("10.9.4.0", 1, true) then found = true end
+      end
+      assert.is_true(found)
+      a:addr("eth0", "fd00:9:3::1/64")
+      local names = {}
+      for _, l in ipairs(a:links()) do names[l.name] = true end
+      assert.is_true(names.eth0 and names.lo)
+      assert.equals(string.format("host %s (netns %s): eth0 10.9.3.1/24 -> %s:eth0", a.name, a.name, b.name),
+        tostring(a))
+    end)
+
+    it("kills spawned processes when the lab closes", function()
+      needs_build()
+      needs("spawn")
+      local lab = nslab.lab(H.name("lab"))
+      local a = lab:host(H.name())
+      local p = a:spawn { "sleep", "100" }
+      assert.is_true(p:running())
+      lab:close()
+      assert.is_false(p:running())
+    end)
+  end)
+
+  describe("pingall, show and dot", function()
+    it("prints reachability as Mininet does and returns the matrix", function()
+      needs_build()
+      needs("exec", "route.add")
+      local lab <close> = nslab.lab(H.name("lab"))
+      local s = lab:bridge(H.name())
+      local hs = {}
+      for i = 1, 3 do
+        hs[i] = lab:host(H.name())
+        lab:link(hs[i], s, { addrs = { "10.9.5." .. i .. "/24" } })
+      end
+      local far = lab:host(H.name())
+      lab:link(far, hs[1], { addrs = { "10.9.6.2/24", "10.9.6.1/24" } })
+      far:route("default", "10.9.6.1") -- reaches hs1, which does not forward
+      local printed = {}
+      local out = io.stdout
+      rawset(io, "stdout", { write = function(_, ...) for _, v in ipairs { ... } do printed[#printed + 1] = v end end })
+      local ok, m, got, sent = pcall(lab.pingall, lab, { timeout = 1 })
+      rawset(io, "stdout", out)
+      assert.is_true(ok, tostring(m))
+      local text = table.concat(printed)
+      assert.matches("^%*%*%* Ping: testing ping reachability\n", text)
+      assert.matches(hs[1].name .. " -> " .. hs[2].name .. " " .. hs[3].name .. " " .. far.name .. "\n", text, 1, true)
+      assert.matches(far.name .. " -> " .. hs[1].name .. " X X\n", text, 1, true)
+      assert.equals(12, sent)
+      assert.equals(8, got)
+      assert.matches("*** Results: 33% dropped (8/12 received)\n", text, 1, true)
+      assert.is_true(m[hs[2].name][hs[3].name])
+      assert.is_false(m[far.name][hs[2].name])
+    end)
+
+    it("shows nodes, interfaces, state and addresses as a table, and DOT", function()
+      needs_build()
+      needs("link.list", "addr.list")
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b = lab:host(H.name()), lab:router(H.name())
+      lab:link(a, b, { addrs = { "10.9.7.1/24", "10.9.7.2/24" } })
+      local out = io.stdout
+      rawset(io, "stdout", { write = function() end })
+      local ok, text = pcall(lab.show, lab)
+      rawset(io, "stdout", out)
+      assert.is_true(ok, tostring(text))
+      assert.matches("| # | Node", text, 1, true)
+      assert.matches("| 1 | " .. a.name .. " | host   | eth0      | " .. b.name .. ":eth0 | up", text, 1, true)
+      assert.matches("10.9.7.2/24", text, 1, true)
+      local dot = lab:dot()
+      assert.matches('"' .. b.name .. '" [shape=diamond', dot, 1, true)
+      assert.matches('"' .. a.name .. '" -- "' .. b.name .. '"', dot, 1, true)
+    end)
+  end)
+
+  describe("cleanup", function()
+    it("removes everything and the record at close, once, and forgets the lab", function()
+      needs_build()
+      local lab = nslab.lab(H.name("lab"))
+      local a, b = lab:host(H.name()), lab:host(H.name())
+      lab:link(a, b)
+      assert.is_true(record_exists(lab.name))
+      assert.equals(lab, lab_mod.active()[#lab_mod.active()])
+      lab:close()
+      lab:close()
+      assert.is_false(nslab.netns.exists(a.name))
+      assert.is_false(nslab.netns.exists(b.name))
+      assert.is_false(record_exists(lab.name))
+      for _, l in ipairs(lab_mod.active()) do assert.are_not.equal(lab, l) end
+      raises("EINVAL", lab.host, lab, H.name())
+    end)
+
+    it("removes everything at the end of scope, and when an error leaves it", function()
+      needs_build()
+      local name1, name2 = H.name(), H.name()
+      do
+        local lab <close> = nslab.lab(H.name("lab"))
+        lab:host(name1)
+      end
+      assert.is_false(nslab.netns.exists(name1))
+      local ok, e = pcall(function()
+        local lab <close> = nslab.lab(H.name("lab"))
+        lab:host(name2)
+        error("boom in the experiment")
+      end)
+      assert.is_false(ok)
+      assert.matches("boom in the experiment", e)
+      assert.is_false(nslab.netns.exists(name2))
+    end)
+
+    it("refuses a netns nslab did not make, and leaves it untouched", function()
+      needs_build()
+      local name = H.name()
+      assert(select(2, H.sh("ip netns add " .. name)))
+      finally(function() H.sh("ip netns del " .. name) end)
+      assert(select(2, in_ns(name, "ip link set lo up")))
+      do
+        local lab <close> = nslab.lab(H.name("lab"))
+        local e = raises("EEXIST", lab.host, lab, name)
+        assert.matches("not made by nslab", tostring(e), 1, true)
+      end
+      local out = H.nslab("--clean")
+      assert.is_true(nslab.netns.exists(name), out)
+      assert.equals("UNKNOWN", H.ipj("-n " .. name .. " link show lo")[1].operstate)
+    end)
+
+    it("never cleans a running lab", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a = lab:host(H.name())
+      local out, ok = H.nslab("--clean")
+      assert.is_true(ok, out)
+      assert.matches("is running", out, 1, true)
+      assert.is_true(nslab.netns.exists(a.name))
+      raises("EBUSY", lab_mod.clean, lab.name)
+      raises("EEXIST", nslab.lab, lab.name)
+    end)
+
+    it("keeps a lab on lab:keep() and nslab --keep, for --clean NAME later", function()
+      needs_build()
+      local lname, h = H.name("lab"), H.name()
+      local script = tmpfile(string.format("local lab <close> = require('nslab').lab(%q)\nlab:host(%q)\n", lname, h))
+      finally(function() os.remove(script) end)
+      local out, ok = H.nslab("--keep " .. script)
+      assert.is_true(ok, out)
+      assert.matches("nslab --clean " .. lname, out, 1, true)
+      assert.is_true(nslab.netns.exists(h))
+      out, ok = H.nslab("--clean " .. lname)
+      assert.is_true(ok, out)
+      assert.is_false(nslab.netns.exists(h), out)
+      assert.is_false(record_exists(lname))
+    end)
+  end)
+
+  describe("in a separate process", function()
+    -- A child nslab builds a lab, prints "ready", then does `tail`.
+    local function start(tail, lname, hosts)
+      local lines = { string.format("local lab <close> = require('nslab').lab(%q)", lname) }
+      for _, h in ipairs(hosts) do lines[#lines + 1] = string.format("lab:host(%q)", h) end
+      lines[#lines + 1] = "io.stdout:write('ready\\n') io.stdout:flush()"
+      lines[#lines + 1] = tail
+      local script = tmpfile(table.concat(lines, "\n") .. "\n")
+      local log = os.tmpname()
+      local pid = tonumber(H.sh(string.format("%s %s >%s 2>&1 & echo $!", H.bin, script, log)):match("%d+"))
+      local function output()
+        local f = io.open(log)
+        local t = f and f:read("a") or ""
+        if f then f:close() end
+        return t
+      end
+      assert.is_truthy(H.wait_for(function() return output():find("ready", 1, true) end, 10), output())
+      return pid, output, function() os.remove(script) os.remove(log) end
+    end
+
+    local function gone(pid) return record.proc_start(pid) == nil end
+
+    for _, sig in ipairs { "INT", "TERM" } do
+      it("removes everything on SIG" .. sig .. " and dies of it", function()
+        needs_build()
+        local lname, h1, h2 = H.name("lab"), H.name(), H.name()
+        local pid, output, rm = start("while true do require('nslab').core.sleep(0.05) end", lname, { h1, h2 })
+        finally(rm)
+        assert.is_true(nslab.netns.exists(h1))
+        H.sh("kill -" .. sig .. " " .. pid)
+        assert.is_true(H.wait_for(function() return gone(pid) end, 10), output())
+        assert.is_false(nslab.netns.exists(h1), output())
+        assert.is_false(nslab.netns.exists(h2))
+        assert.is_false(record_exists(lname))
+        assert.matches("interrupted (", output(), 1, true)
+      end)
+    end
+
+    it("after SIGKILL, refuses the names naming --clean, which then removes them", function()
+      needs_build()
+      local lname, h1 = H.name("lab"), H.name()
+      local pid, output, rm = start("os.execute('kill -9 ' .. require('nslab').core.getpid())", lname, { h1 })
+      finally(rm)
+      assert.is_true(H.wait_for(function() return gone(pid) end, 10), output())
+      assert.is_true(nslab.netns.exists(h1))
+      local e = raises("EEXIST", nslab.lab, lname)
+      assert.matches("nslab --clean " .. lname, tostring(e), 1, true)
+      do
+        local other <close> = nslab.lab(H.name("lab"))
+        e = raises("EEXIST", other.host, other, h1)
+        assert.matches("left over from lab", tostring(e), 1, true)
+        assert.matches("nslab --clean " .. lname, tostring(e), 1, true)
+      end
+      local out, ok = H.nslab("--clean " .. lname)
+      assert.is_true(ok, out)
+      assert.is_false(nslab.netns.exists(h1), out)
+      assert.is_false(record_exists(lname))
+    end)
+
+    it("removes what was built when building fails, exiting 1 with the step", function()
+      needs_build()
+      local lname, h1 = H.name("lab"), H.name()
+      local script = tmpfile(string.format(
+        "local lab <close> = require('nslab').lab(%q)\nlocal a = lab:host(%q)\nlab:host('bad/name')\n", lname, h1))
+      finally(function() os.remove(script) end)
+      local out, ok, code = H.nslab(script)
+      assert.is_false(ok)
+      assert.equals(1, code)
+      assert.matches("invalid name", out, 1, true)
+      assert.is_false(nslab.netns.exists(h1))
+      assert.is_false(record_exists(lname))
+    end)
+
+    it("removes a lab held in a global when the script errors (normal exit, __gc)", function()
+      needs_build()
+      local lname, h1 = H.name("lab"), H.name()
+      local script = tmpfile(string.format("LAB = require('nslab').lab(%q)\nLAB:host(%q)\nerror('experiment failed')\n",
+        lname, h1))
+      finally(function() os.remove(script) end)
+      local out, ok = H.nslab(script)
+      assert.is_false(ok)
+      assert.matches("experiment failed", out, 1, true)
+      assert.is_false(nslab.netns.exists(h1), out)
+      assert.is_false(record_exists(lname))
+    end)
+
+    it("shows a progress line for 100+ nodes only on a terminal", function()
+      needs_build()
+      local lname = H.name("lab")
+      local script = tmpfile(string.format([[
+local lab <close> = require('nslab').lab(%q, {progress = arg[1] == "on" or nil})
+for i = 1, 100 do lab:host(%q .. i) end
+]], lname, H.name() .. "-"))
+      local err = os.tmpname()
+      finally(function() os.remove(script) os.remove(err) end)
+      local function stderr_of(args)
+        local out, ok = H.sh("(" .. H.bin .. " " .. script .. args .. " 2>" .. err .. " >/dev/null)")
+        assert.is_true(ok, out)
+        local f = io.open(err)
+        local text = f:read("a")
+        f:close()
+        return text
+      end
+      assert.equals("", stderr_of(""))
+      local out = stderr_of(" on")
+      assert.matches("lab " .. lname .. ": 100 nodes, 0 links", out, 1, true)
+    end)
+  end)
+end)

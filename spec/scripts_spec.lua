@@ -1,0 +1,27 @@
+-- scripts/*.lua: each example lab runs to the end, exits 0 and leaves
+-- nothing behind (no netns, link, process or /run/nslab record).
+local H = require "helper"
+
+local needs = require("needs")(function(m) pending(m) end)
+
+describe("scripts #root", function()
+  H.guard()
+
+  local expect = {
+    ["veth-pair"] = { "red reaches blue", "blue reaches red", "red and blue are gone" },
+    isolation = { "each server answers on its own port 80", "changed nothing elsewhere",
+      "fd00::2 exists only in blue" },
+    bridge = { "0% dropped (6/6 received)" },
+    router = { "left reaches right through router", "left no longer reaches right" },
+  }
+  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router" } do
+    it(name .. ".lua exits 0, shows its evidence and leaves nothing behind", function()
+      needs("link.veth", "link.set", "link.add", "addr.add", "addr.list", "link.list", "sysctl.set",
+        "sysctl.get", "route.add", "route.list", "exec", "sh", "spawn")
+      local out, ok, code = H.nslab("scripts/" .. name .. ".lua")
+      assert.is_true(ok, "exit " .. tostring(code) .. ":\n" .. out)
+      for _, s in ipairs(expect[name]) do assert.matches(s, out, 1, true) end
+      assert.equals("", (H.sh("ls -A /run/nslab")))
+    end)
+  end
+end)
