@@ -1,3 +1,53 @@
---- nslab.netns: placeholder re-export of the C primitives until documented.
+--- nslab.netns: named network namespaces, the ip-netns(8) way.
+--
+-- A named netns is a bind mount of the namespace's nsfs inode at
+-- `/run/netns/NAME`, with `/run/netns` a shared mount as `ip netns add`
+-- leaves it, so `ip netns list`, `ip netns exec NAME` and `ip -n NAME` see
+-- nslab's namespaces and nslab sees theirs. Names follow iproute2's rule
+-- (pitfall P4): non-empty, not `.` or `..`, no `/`, at most 255 bytes;
+-- anything else raises EINVAL before any filesystem call, and a name is
+-- never rewritten. A new netns has only `lo`, and it is DOWN with no
+-- 127.0.0.1 or ::1 until brought up (pitfall P1; `lab:host` brings it up).
+--
+-- nslab keeps one rtnetlink socket per namespace, opened inside it when it
+-- is created or first used, so later calls need no namespace switch.
+-- All functions except `list` and `exists` need CAP_SYS_ADMIN and
+-- CAP_NET_ADMIN (root, or `nslab --rootless`).
 -- @module nslab.netns
-return require("nslab.core").netns
+local core = require("nslab.core").netns
+
+local M = {}
+
+--- Creates a named network namespace.
+-- unshare(2) CLONE_NEWNET in the calling thread, a bind mount of it at
+-- /run/netns/NAME, its rtnetlink socket opened while inside, then back to
+-- nslab's own namespace, error or not.
+-- @tparam string name netns name (1..255 bytes, no `/`, not `.`/`..`)
+-- @raise EINVAL invalid name; EEXIST the name is taken (nothing changed);
+--   EPERM without CAP_SYS_ADMIN.
+-- @usage nslab.netns.add("red")
+M.add = core.add
+
+--- Deletes a named network namespace.
+-- Detaches the mount at /run/netns/NAME, again while mounts are stacked on
+-- it (pitfall P6), then removes the file. The namespace itself ends when
+-- its last process or open fd goes.
+-- @tparam string name netns name
+-- @raise EINVAL invalid name; ENOENT no such netns; EBUSY the path stays
+--   busy (the message names it: the name is still there).
+-- @usage nslab.netns.del("red")
+M.del = core.del
+
+--- Lists the named network namespaces.
+-- @treturn {string,...} the names in /run/netns, sorted bytewise (those
+--   made by `ip netns add` included)
+-- @usage for _, name in ipairs(nslab.netns.list()) do print(name) end
+M.list = core.list
+
+--- Whether a name is taken in /run/netns.
+-- @tparam string name netns name
+-- @treturn boolean
+-- @raise EINVAL invalid name.
+M.exists = core.exists
+
+return M
