@@ -43,8 +43,8 @@ NSLAB_CFLAGS = $(WARN) $(OPT) -fPIC -MMD -MP -Isrc -I$(BUILD) \
 NSLAB_LDFLAGS =
 
 # The module: everything but the host's own files.
-MOD_SRCS  = $(filter-out src/main.c src/repl.c src/rootless.c,$(wildcard src/*.c))
-HOST_SRCS = src/main.c src/repl.c src/rootless.c
+MOD_SRCS  = $(filter-out $(HOST_SRCS),$(wildcard src/*.c))
+HOST_SRCS = src/main.c $(wildcard src/repl*.c) src/rootless.c
 MOD_OBJS  = $(MOD_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/embed.o
 HOST_OBJS = $(HOST_SRCS:src/%.c=$(BUILD)/%.o)
 LUA_SRCS  = $(sort $(wildcard lua/nslab/*.lua))
