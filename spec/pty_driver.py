@@ -109,9 +109,16 @@ def main(argv):
         while read_some(deadline):
             pass
     done, status = os.waitpid(pid, os.WNOHANG)
-    if not done:  # still running: a step failed, or it never ended
-        os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
+    if not done:  # still running: a step failed, or it never ended.
+        # SIGTERM first, so that the program can clean up (labs).
+        os.kill(pid, 15)
+        deadline = time.monotonic() + 5
+        while not done and time.monotonic() < deadline:
+            read_some(time.monotonic() + 0.1)
+            done, status = os.waitpid(pid, os.WNOHANG)
+        if not done:
+            os.kill(pid, 9)
+            _, status = os.waitpid(pid, 0)
     sys.stdout.write(clean(out).decode("utf-8", "replace"))
     if failed:
         sys.stdout.write("\nTIMEOUT: " + failed + "\n")

@@ -184,7 +184,8 @@ static int exe_dir(char *buf, size_t n)
 
 /*
  * package.path = -I dirs, NSLAB_PATH, the build tree's lua/ (when run from
- * it), the installed library dir, then Lua's own path (LUA_PATH unless -E).
+ * it), the installed library dir (found beside the binary, then the one
+ * compiled in), then Lua's own path (LUA_PATH unless -E).
  * package.cpath gets the -I dirs' ?.so ahead of Lua's own.
  */
 static void set_path(lua_State *L, char **incs, int nincs, int noenv)
@@ -215,6 +216,19 @@ static void set_path(lua_State *L, char **incs, int nincs, int noenv)
 			luaL_addstring(&b, "/lua/?/init.lua;");
 		}
 	}
+	if (exe_dir(dir, sizeof(dir)) == 0) {
+		/* installed: PREFIX/bin/nslab beside PREFIX/share/nslab/lua,
+		 * found from the binary so a relocated tree works too */
+		char real[PATH_MAX];
+
+		snprintf(probe, sizeof(probe), "%s/../share/nslab/lua", dir);
+		if (realpath(probe, real) && strcmp(real, NSLAB_LUADIR) != 0) {
+			luaL_addstring(&b, real);
+			luaL_addstring(&b, "/?.lua;");
+			luaL_addstring(&b, real);
+			luaL_addstring(&b, "/?/init.lua;");
+		}
+	}
 	luaL_addstring(&b, NSLAB_LUADIR "/?.lua;" NSLAB_LUADIR "/?/init.lua;");
 	lua_getfield(L, -2, "path");
 	luaL_addvalue(&b);
@@ -234,6 +248,49 @@ static void set_path(lua_State *L, char **incs, int nincs, int noenv)
 	luaL_pushresult(&b);
 	lua_setfield(L, -2, "cpath");
 	lua_pop(L, 1);
+}
+
+/*
+ * package.searchers entry, after preload: "nslab.lab" asked for before
+ * "nslab" itself opens the module first, since opening it is what puts the
+ * embedded nslab.* modules in package.preload (else the build tree's or
+ * installed lua/nslab/lab.lua would load without nslab.core).
+ */
+static int search_nslab(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+
+	if (strncmp(name, "nslab.", 6) != 0)
+		return 0;
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	if (lua_getfield(L, -1, "nslab") != LUA_TNIL)
+		return 0; /* already open: preload had its chance */
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "nslab");
+	lua_call(L, 1, 0);
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	if (lua_getfield(L, -1, name) != LUA_TFUNCTION)
+		return 0;
+	lua_pushliteral(L, ":preload:");
+	return 2;
+}
+
+/* Registers the built-in module: preload.nslab and the searcher above. */
+static void preload_nslab(lua_State *L)
+{
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	lua_pushcfunction(L, luaopen_nslab);
+	lua_setfield(L, -2, "nslab");
+	lua_pop(L, 1);
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "searchers");
+	for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 2; i--) {
+		lua_rawgeti(L, -1, i);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_pushcfunction(L, search_nslab);
+	lua_rawseti(L, -2, 2);
+	lua_pop(L, 2);
 }
 
 /*
@@ -380,10 +437,7 @@ static int pmain(lua_State *L)
 	}
 	luaL_openlibs(L);
 	wrap_exit(L);
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-	lua_pushcfunction(L, luaopen_nslab);
-	lua_setfield(L, -2, "nslab");
-	lua_pop(L, 1);
+	preload_nslab(L);
 	set_path(L, cli->incs, cli->nincs, cli->noenv);
 	create_arg(L, argv, argc, cli->script);
 	lua_gc(L, LUA_GCRESTART);
@@ -517,25 +571,17 @@ static int parse(int argc, char **argv, struct cli *cli)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Everything after the allocation of cli's arrays; returns the exit
+ * status, or dies of the signal that interrupted the script. */
+static int run(int argc, char **argv, struct cli *cli)
 {
-	struct cli cli;
 	lua_State *L;
 	int status, ok, sig;
 
-	if (argv[0] && argv[0][0])
-		progname = argv[0];
-	memset(&cli, 0, sizeof(cli));
-	cli.ops = calloc((size_t)argc + 1, sizeof(*cli.ops));
-	cli.incs = calloc((size_t)argc + 1, sizeof(*cli.incs));
-	if (!cli.ops || !cli.incs) {
-		host_message("cannot allocate memory");
-		return EXIT_FAILURE;
-	}
-	status = parse(argc, argv, &cli);
+	status = parse(argc, argv, cli);
 	if (status)
 		return status;
-	if (rootless_setup(&cli.rootless, cli.noenv) != 0)
+	if (rootless_setup(&cli->rootless, cli->noenv) != 0)
 		return EXIT_FAILURE;
 	install_signals();
 	L = luaL_newstate();
@@ -546,7 +592,7 @@ int main(int argc, char **argv)
 	lua_pushcfunction(L, pmain);
 	lua_pushinteger(L, argc);
 	lua_pushlightuserdata(L, argv);
-	lua_pushlightuserdata(L, &cli);
+	lua_pushlightuserdata(L, cli);
 	status = lua_pcall(L, 3, 1, 0);
 	ok = lua_toboolean(L, -1);
 	host_report(L, status);
@@ -555,11 +601,28 @@ int main(int argc, char **argv)
 	sig = got_signal ? got_signal : exit_signal;
 	got_signal = 0;
 	lua_close(L);
-	free(cli.ops);
-	free(cli.incs);
 	if (sig) {
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
 	return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	int status = EXIT_FAILURE;
+
+	if (argv[0] && argv[0][0])
+		progname = argv[0];
+	memset(&cli, 0, sizeof(cli));
+	cli.ops = calloc((size_t)argc + 1, sizeof(*cli.ops));
+	cli.incs = calloc((size_t)argc + 1, sizeof(*cli.incs));
+	if (cli.ops && cli.incs)
+		status = run(argc, argv, &cli);
+	else
+		host_message("cannot allocate memory");
+	free(cli.ops);
+	free(cli.incs);
+	return status;
 }

@@ -239,8 +239,8 @@ static int repl_word(lua_State *L, const char *line)
 		return -1;
 	memcpy(word, line, n);
 	word[n] = '\0';
-	if (strcmp(word, "help") && strcmp(word, "exit") &&
-	    strcmp(word, "quit"))
+	if (strcmp(word, "help") != 0 && strcmp(word, "exit") != 0 &&
+	    strcmp(word, "quit") != 0)
 		return -1;
 	known = lua_getglobal(L, word) != LUA_TNIL;
 	lua_pop(L, 1);

@@ -262,7 +262,8 @@ static char **complete(const char *text, int start, int end)
 
 void repl_complete_init(lua_State *L)
 {
-	static const char breaks[] = " \t\n\"'`<>=;,+-*/%^~#&|(){}[]";
+	/* no '-': node names and command options have it */
+	static const char breaks[] = " \t\n\"'`<>=;,+*/%^~#&|(){}[]";
 
 	cstate = L;
 	rl_attempted_completion_function = complete;

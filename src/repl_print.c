@@ -3,9 +3,9 @@
  * global print, as in lua(1), except plain tables (no __tostring, no
  * __name), which become a one-line summary instead of "table: 0x...":
  *   {1, 2, 3, mtu = 1500, name = "veth0", peer = {...}}
- * Array items first, then the other keys sorted; nested plain tables are
- * summarised too, two levels deep; long tables end in "... (N more)".
- * Functions inside a summary show as "function". Labs, nodes and error
+ * Array items first, then the other keys sorted ("name" first); nested plain
+ * tables are summarised too, two levels deep; long tables end in "... (N
+ * more)". Functions inside a summary show as "function". Labs, nodes and error
  * objects print through their own __tostring.
  */
 #include <stdio.h>
@@ -122,7 +122,16 @@ static void push_key(lua_State *L, int idx)
 	lua_remove(L, -2);
 }
 
-/* Insertion sort of the strings in the array at idx, 1..n (n is small). */
+/* Order of key texts: "name = " first (it says which object this is),
+ * then by byte value. */
+static int key_before(const char *a, const char *b)
+{
+	if (!strcmp(b, "name = "))
+		return 0;
+	return !strcmp(a, "name = ") || strcmp(a, b) < 0;
+}
+
+/* Insertion sort of the key texts in the array at idx, 1..n (n small). */
 static void sort_strings(lua_State *L, int idx, lua_Integer n)
 {
 	for (lua_Integer i = 2; i <= n; i++) {
@@ -131,8 +140,8 @@ static void sort_strings(lua_State *L, int idx, lua_Integer n)
 		lua_rawgeti(L, idx, i);
 		while (j > 1) {
 			lua_rawgeti(L, idx, j - 1);
-			if (strcmp(lua_tostring(L, -1), lua_tostring(L, -2)) <=
-			    0) {
+			if (!key_before(lua_tostring(L, -2),
+					lua_tostring(L, -1))) {
 				lua_pop(L, 1);
 				break;
 			}
