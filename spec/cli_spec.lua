@@ -102,7 +102,7 @@ describe("nslab host", function()
     assert.is_true(ok, out)
     assert.equals("from mytopo\n", out)
     -- -E ignores NSLAB_PATH as lua -E ignores LUA_PATH
-    _, ok = H.sh("NSLAB_PATH='" .. dir .. "/?.lua' " .. H.bin .. " -E -e 'require(\"mytopo\")'")
+    ok = select(2, H.sh("NSLAB_PATH='" .. dir .. "/?.lua' " .. H.bin .. " -E -e 'require(\"mytopo\")'"))
     assert.is_false(ok)
   end)
 

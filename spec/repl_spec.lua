@@ -81,7 +81,7 @@ describe("REPL", function()
       "expect:> ", "send:\\x04", "eof",
     }
     assert.is_true(ok, out)
-    assert.matches('{3, 4, mtu = 1500, name = "red", sub = {x = 1}}', out, 1, true)
+    assert.matches('{3, 4, name = "red", mtu = 1500, sub = {x = 1}}', out, 1, true)
     assert.not_matches("table: 0x", out, 1, true)
   end)
 

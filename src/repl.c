@@ -79,9 +79,9 @@ static void repl_report(lua_State *L, int status)
 	}
 }
 
+#ifdef NSLAB_HAVE_LIBEDIT
 static void history_open(void)
 {
-#ifdef NSLAB_HAVE_LIBEDIT
 	const char *home = getenv("HOME");
 
 	if (home && *home &&
@@ -91,8 +91,8 @@ static void history_open(void)
 	stifle_history(HISTORY_MAX);
 	if (term.histfile)
 		read_history(term.histfile);
-#endif
 }
+#endif
 
 /* Keeps a complete statement in the history (and its file, at once, so a
  * killed session keeps what was typed). */
