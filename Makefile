@@ -23,7 +23,7 @@ NSLAB      ?= ./nslab
 
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libmnl-dev \
 	libcap-dev libedit-dev lua-busted iproute2 iputils-ping util-linux \
-	nftables netcat-openbsd procps
+	nftables netcat-openbsd procps python3
 
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libmnl libcap 2>/dev/null)
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LUA_PC) libmnl libcap 2>/dev/null)
@@ -43,8 +43,8 @@ NSLAB_CFLAGS = $(WARN) $(OPT) -fPIC -MMD -MP -Isrc -I$(BUILD) \
 NSLAB_LDFLAGS =
 
 # The module: everything but the host's own files.
-MOD_SRCS  = $(filter-out src/main.c src/repl.c src/rootless.c,$(wildcard src/*.c))
-HOST_SRCS = src/main.c src/repl.c src/rootless.c
+MOD_SRCS  = $(filter-out $(HOST_SRCS),$(wildcard src/*.c))
+HOST_SRCS = src/main.c $(wildcard src/repl*.c) src/rootless.c
 MOD_OBJS  = $(MOD_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/embed.o
 HOST_OBJS = $(HOST_SRCS:src/%.c=$(BUILD)/%.o)
 LUA_SRCS  = $(sort $(wildcard lua/nslab/*.lua))

@@ -102,15 +102,169 @@ describe("nslab host", function()
     assert.is_true(ok, out)
     assert.equals("from mytopo\n", out)
     -- -E ignores NSLAB_PATH as lua -E ignores LUA_PATH
-    out, ok = H.sh("NSLAB_PATH='" .. dir .. "/?.lua' " .. H.bin .. " -E -e 'require(\"mytopo\")'")
+    ok = select(2, H.sh("NSLAB_PATH='" .. dir .. "/?.lua' " .. H.bin .. " -E -e 'require(\"mytopo\")'"))
     assert.is_false(ok)
   end)
 
-  it("rejects an unknown option with the usage", function()
+  it("rejects an unknown option with the usage, exiting 1 as lua does", function()
     local out, ok, code = H.nslab("--frobnicate")
     assert.is_false(ok)
-    assert.equals(2, code)
+    assert.equals(1, code)
+    assert.matches("unrecognized option '--frobnicate'", out, 1, true)
     assert.matches("usage:", out, 1, true)
+  end)
+
+  it("says which option lacks its argument (-e at the end, -e followed by an option)", function()
+    local out, ok, code = H.nslab("-e")
+    assert.is_false(ok)
+    assert.equals(1, code)
+    assert.matches("'-e' needs argument", out, 1, true)
+    out, ok = H.nslab("-l -v")
+    assert.is_false(ok)
+    assert.matches("'-l' needs argument", out, 1, true)
+  end)
+
+  it("prints every option with --help and -h, exiting 0", function()
+    for _, opt in ipairs { "--help", "-h" } do
+      local out, ok = H.nslab(opt)
+      assert.is_true(ok, out)
+      for _, o in ipairs { "-e stat", "-i", "-l mod", "-l g=mod", "-I dir", "-v", "-E", "-W", "--keep",
+        "--clean", "--rootless", "--", "NSLAB_PATH" } do
+        assert.matches(o, out, 1, true)
+      end
+    end
+  end)
+
+  it("sets arg[0] to the program when there is no script, as lua does", function()
+    local out, ok = H.nslab("-e 'print(arg[0] == \"" .. H.bin .. "\", arg[1], arg[2] ~= nil, arg[-1])'")
+    assert.is_true(ok, out)
+    assert.equals("true\t-e\ttrue\tnil\n", out)
+  end)
+
+  it("runs the chunk with its arguments in ... when it is read from stdin with -", function()
+    local out, ok = H.sh("echo 'print(...)' | " .. H.bin .. " - x y")
+    assert.is_true(ok, out)
+    assert.equals("x\ty\n", out)
+  end)
+
+  it("prints the version and reads no stdin with -v alone", function()
+    local out, ok = H.sh("echo 'print(\"ran\")' | " .. H.bin .. " -v")
+    assert.is_true(ok, out)
+    assert.not_matches("ran", out, 1, true)
+  end)
+
+  it("reads stdin when only -l is given, as lua does", function()
+    local out, ok = H.sh("echo 'print(type(string))' | " .. H.bin .. " -l string")
+    assert.is_true(ok, out)
+    assert.equals("table\n", out)
+  end)
+
+  it("prints the version first with -i (-i implies -v)", function()
+    local out, ok = H.sh("echo '' | " .. H.bin .. " -i")
+    assert.is_true(ok, out)
+    assert.matches("^nslab %d+%.%d+%.%d+", out)
+  end)
+
+  it("runs LUA_INIT first, and -E ignores it", function()
+    local out, ok = H.sh("LUA_INIT='print(\"init\")' " .. H.bin .. " -e 'print(\"main\")'")
+    assert.is_true(ok, out)
+    assert.equals("init\nmain\n", out)
+    local path = tmpfile("print('from file')\n")
+    finally(function() os.remove(path) end)
+    out, ok = H.sh("LUA_INIT_5_4=@" .. q(path) .. " " .. H.bin .. " -e ''")
+    assert.is_true(ok, out)
+    assert.equals("from file\n", out)
+    out, ok = H.sh("LUA_INIT='print(\"init\")' " .. H.bin .. " -E -e 'print(\"main\")'")
+    assert.is_true(ok, out)
+    assert.equals("main\n", out)
+  end)
+
+  it("turns warnings on with -W", function()
+    local out = H.nslab("-e 'warn(\"quiet\")' -W -e 'warn(\"loud\")'")
+    assert.not_matches("quiet", out, 1, true)
+    assert.matches("Lua warning: loud", out, 1, true)
+  end)
+
+  it("exits 1 naming the file it cannot open", function()
+    local out, ok, code = H.nslab("/nonexistent/lab.lua")
+    assert.is_false(ok)
+    assert.equals(1, code)
+    assert.matches("cannot open /nonexistent/lab.lua", out, 1, true)
+  end)
+
+  it("exits 1 with file:line: on a syntax error", function()
+    local path = tmpfile("x = = 1\n")
+    finally(function() os.remove(path) end)
+    local out, ok, code = H.nslab(q(path))
+    assert.is_false(ok)
+    assert.equals(1, code)
+    assert.matches(path:gsub("%p", "%%%0") .. ":1: unexpected symbol near '='", out)
+  end)
+
+  it("closes the state on os.exit, so __gc (labs) runs, unless told not to", function()
+    local gc = "x = setmetatable({}, {__gc = function() print(\"closed\") end}) "
+    local out, ok, code = H.nslab("-e '" .. gc .. "os.exit(3)'")
+    assert.is_false(ok)
+    assert.equals(3, code)
+    assert.equals("closed\n", out)
+    out, ok = H.nslab("-e '" .. gc .. "os.exit(true, false)'")
+    assert.is_true(ok)
+    assert.equals("", out)
+  end)
+
+  it("requires nslab.* submodules before nslab itself", function()
+    local out, ok = H.nslab("-e 'print(type(require(\"nslab.netns\").add))'")
+    assert.is_true(ok, out)
+    assert.equals("function\n", out)
+  end)
+
+  it("puts the build tree's and the installed library dirs in package.path", function()
+    local dir = H.bin:match("^(.*)/[^/]+$")
+    local out, ok = H.nslab("-e 'print(package.path)'")
+    assert.is_true(ok, out)
+    if io.open(dir .. "/lua/nslab/init.lua") then
+      assert.matches(dir .. "/lua/?.lua;", out, 1, true)
+    end
+    assert.matches("/share/nslab/lua/?.lua;", out, 1, true)
+  end)
+
+  it("dies of the signal after closing the state (SIGTERM during a script)", function()
+    local out = H.sh(H.bin .. " -e 'x = setmetatable({}, {__gc = function() print(\"closed\") end})' " ..
+      "-e 'os.execute(\"kill -TERM \" .. require(\"nslab\").core.getpid()) while true do end' 2>&1; echo status=$?")
+    assert.matches("interrupted (SIGTERM)", out, 1, true)
+    assert.matches("closed", out, 1, true)
+    assert.matches("status=143", out, 1, true)
+  end)
+
+  it("installs and uninstalls under PREFIX and DESTDIR", function()
+    if not (H.which("make") and io.open("Makefile")) then return pending("needs make and the source tree") end
+    local dest = os.tmpname()
+    os.remove(dest)
+    finally(function() os.execute("rm -rf " .. q(dest)) end)
+    local out, ok = H.sh("make -s install PREFIX=/opt/nsl DESTDIR=" .. q(dest))
+    assert.is_true(ok, out)
+    local root = dest .. "/opt/nsl"
+    for _, f in ipairs { "/bin/nslab", "/lib/lua/5.4/nslab.so", "/share/nslab/lua/nslab/init.lua",
+      "/share/man/man1/nslab.1" } do
+      assert.is_truthy(io.open(root .. f), "not installed: " .. f)
+    end
+    -- the installed binary finds its library beside it, not the build tree's
+    out, ok = H.sh(q(root .. "/bin/nslab") .. " -e 'print(package.path)'")
+    assert.is_true(ok, out)
+    assert.matches(root .. "/share/nslab/lua/?.lua;", out, 1, true)
+    assert.not_matches(H.bin:match("^(.*)/[^/]+$") .. "/lua/", out, 1, true)
+    out, ok = H.sh("make -s uninstall PREFIX=/opt/nsl DESTDIR=" .. q(dest))
+    assert.is_true(ok, out)
+    out = H.sh("find " .. q(dest) .. " -type f")
+    assert.equals("", out)
+  end)
+
+  it("has a man page that man can render", function()
+    if not H.which("man") then return pending("man is not installed") end
+    local out, ok = H.sh("MANWIDTH=80 man -l doc/nslab.1")
+    assert.is_true(ok, out)
+    assert.matches("THE REPL", out, 1, true)
+    assert.matches("NSLAB_PATH", out, 1, true)
   end)
 
   it("works as a loadable module for plain lua5.4", function()

@@ -60,8 +60,9 @@ static void signal_hook(lua_State *L, lua_Debug *ar)
 	/* Once: the unwinding (labs closing) must not be interrupted. */
 	got_signal = 0;
 	exit_signal = sig;
-	luaL_error(L, "interrupted (%s)",
-		   sigabbrev_np(sig) ? sigabbrev_np(sig) : "signal");
+	if (sigabbrev_np(sig))
+		luaL_error(L, "interrupted (SIG%s)", sigabbrev_np(sig));
+	luaL_error(L, "interrupted (signal %d)", sig);
 }
 
 void host_install_hook(lua_State *L)
@@ -90,7 +91,11 @@ void host_message(const char *msg)
 	fflush(stderr);
 }
 
-/* Message handler: the error as text (through __tostring) plus traceback. */
+/*
+ * Message handler: the error as text plus a traceback, as lua.c's. One
+ * difference: an error object with __tostring (nslab's kernel errors) also
+ * gets the traceback, since such objects carry no file:line of their own.
+ */
 static int msghandler(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
@@ -136,25 +141,29 @@ static void print_version(void)
 
 static void print_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: %s [options] [script [args]]\n"
-		"Available options are:\n"
-		"  -e stat   execute string 'stat'\n"
-		"  -i        enter interactive mode after executing 'script'\n"
-		"  -l mod    require library 'mod' into global 'mod'\n"
-		"  -l g=mod  require library 'mod' into global 'g'\n"
-		"  -I dir    add dir to the Lua search path (repeatable)\n"
-		"  -v        show version information\n"
-		"  -E        ignore environment variables\n"
-		"  --keep    leave labs running when the script ends\n"
-		"  --clean [NAME]  remove what dead labs left behind\n"
-		"  --rootless      run inside a new user namespace\n"
-		"  -h, --help      show this help\n"
-		"  --        stop handling options\n"
-		"  -         stop handling options and execute stdin\n"
-		"Environment: NSLAB_PATH (';'-separated like LUA_PATH),\n"
-		"LUA_INIT_5_4 / LUA_INIT.\n",
-		progname);
+	fprintf(
+	    f,
+	    "usage: %s [options] [script [args]]\n"
+	    "Available options are:\n"
+	    "  -e stat   execute string 'stat'\n"
+	    "  -i        enter interactive mode after executing 'script'\n"
+	    "  -l mod    require library 'mod' into global 'mod'\n"
+	    "  -l g=mod  require library 'mod' into global 'g'\n"
+	    "  -I dir    add dir to the Lua search path (repeatable)\n"
+	    "  -v        show version information\n"
+	    "  -E        ignore environment variables\n"
+	    "  -W        turn warnings on\n"
+	    "  --keep    leave labs running when the script ends\n"
+	    "  --clean [NAME]  remove what dead labs left behind\n"
+	    "  --rootless      run inside a new user namespace\n"
+	    "  -h, --help      show this help\n"
+	    "  --        stop handling options\n"
+	    "  -         stop handling options and execute stdin\n"
+	    "Environment: NSLAB_PATH (';'-separated like LUA_PATH),\n"
+	    "LUA_INIT_5_4 / LUA_INIT, LUA_PATH, LUA_CPATH.\n"
+	    "With no script and no -e: the REPL on a terminal, else stdin.\n"
+	    "See nslab(1).\n",
+	    progname);
 }
 
 /* The directory of the running executable, for the build-tree path. */
@@ -175,7 +184,9 @@ static int exe_dir(char *buf, size_t n)
 
 /*
  * package.path = -I dirs, NSLAB_PATH, the build tree's lua/ (when run from
- * it), the installed library dir, then Lua's own path.
+ * it), the installed library dir (found beside the binary, then the one
+ * compiled in), then Lua's own path (LUA_PATH unless -E).
+ * package.cpath gets the -I dirs' ?.so ahead of Lua's own.
  */
 static void set_path(lua_State *L, char **incs, int nincs, int noenv)
 {
@@ -205,6 +216,19 @@ static void set_path(lua_State *L, char **incs, int nincs, int noenv)
 			luaL_addstring(&b, "/lua/?/init.lua;");
 		}
 	}
+	if (exe_dir(dir, sizeof(dir)) == 0) {
+		/* installed: PREFIX/bin/nslab beside PREFIX/share/nslab/lua,
+		 * found from the binary so a relocated tree works too */
+		char real[PATH_MAX];
+
+		snprintf(probe, sizeof(probe), "%s/../share/nslab/lua", dir);
+		if (realpath(probe, real) && strcmp(real, NSLAB_LUADIR) != 0) {
+			luaL_addstring(&b, real);
+			luaL_addstring(&b, "/?.lua;");
+			luaL_addstring(&b, real);
+			luaL_addstring(&b, "/?/init.lua;");
+		}
+	}
 	luaL_addstring(&b, NSLAB_LUADIR "/?.lua;" NSLAB_LUADIR "/?/init.lua;");
 	lua_getfield(L, -2, "path");
 	luaL_addvalue(&b);
@@ -212,10 +236,68 @@ static void set_path(lua_State *L, char **incs, int nincs, int noenv)
 	/* ";;" from NSLAB_PATH means the default, as in LUA_PATH. */
 	luaL_gsub(L, lua_tostring(L, -1), ";;;", ";");
 	lua_setfield(L, -3, "path");
+	lua_pop(L, 1);
+
+	luaL_buffinit(L, &b);
+	for (int i = 0; i < nincs; i++) {
+		luaL_addstring(&b, incs[i]);
+		luaL_addstring(&b, "/?.so;");
+	}
+	lua_getfield(L, -2, "cpath");
+	luaL_addvalue(&b);
+	luaL_pushresult(&b);
+	lua_setfield(L, -2, "cpath");
+	lua_pop(L, 1);
+}
+
+/*
+ * package.searchers entry, after preload: "nslab.lab" asked for before
+ * "nslab" itself opens the module first, since opening it is what puts the
+ * embedded nslab.* modules in package.preload (else the build tree's or
+ * installed lua/nslab/lab.lua would load without nslab.core).
+ */
+static int search_nslab(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+
+	if (strncmp(name, "nslab.", 6) != 0)
+		return 0;
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	if (lua_getfield(L, -1, "nslab") != LUA_TNIL)
+		return 0; /* already open: preload had its chance */
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "nslab");
+	lua_call(L, 1, 0);
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	if (lua_getfield(L, -1, name) != LUA_TFUNCTION)
+		return 0;
+	lua_pushliteral(L, ":preload:");
+	return 2;
+}
+
+/* Registers the built-in module: preload.nslab and the searcher above. */
+static void preload_nslab(lua_State *L)
+{
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	lua_pushcfunction(L, luaopen_nslab);
+	lua_setfield(L, -2, "nslab");
+	lua_pop(L, 1);
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "searchers");
+	for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 2; i--) {
+		lua_rawgeti(L, -1, i);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_pushcfunction(L, search_nslab);
+	lua_rawseti(L, -2, 2);
 	lua_pop(L, 2);
 }
 
-/* Global arg: arg[0] = script, negative indices the interpreter options. */
+/*
+ * Global arg as lua.c makes it: arg[0] = the script (or, with no script,
+ * the program), arg[1..] its arguments, negative indices the interpreter
+ * and its options.
+ */
 static void create_arg(lua_State *L, char **argv, int argc, int script)
 {
 	lua_createtable(L, argc > script ? argc - script - 1 : 0, script + 1);
@@ -224,6 +306,33 @@ static void create_arg(lua_State *L, char **argv, int argc, int script)
 		lua_rawseti(L, -2, i - script);
 	}
 	lua_setglobal(L, "arg");
+}
+
+/*
+ * os.exit closes the state unless told otherwise (lua's default is not to):
+ * closing runs the __close/__gc of labs held in globals, so a script that
+ * calls os.exit(1) still leaves no namespace behind.
+ */
+static int l_exit(lua_State *L)
+{
+	lua_settop(L, 2);
+	if (lua_isnil(L, 2)) {
+		lua_pushboolean(L, 1);
+		lua_replace(L, 2);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, 2, 0);
+	return 0;
+}
+
+static void wrap_exit(lua_State *L)
+{
+	lua_getglobal(L, "os");
+	lua_getfield(L, -1, "exit");
+	lua_pushcclosure(L, l_exit, 1);
+	lua_setfield(L, -2, "exit");
+	lua_pop(L, 1);
 }
 
 static int dochunk(lua_State *L, int status)
@@ -285,12 +394,12 @@ static int handle_script(lua_State *L, char **argv, int argc, int script)
 }
 
 struct op {
-	char kind; /* 'e' or 'l' */
+	char kind; /* 'e', 'l' or 'W' */
 	char *val;
 };
 
 struct cli {
-	int interactive, version, noenv, keep, clean, rootless;
+	int interactive, version, noenv, keep, clean, rootless, has_e;
 	const char *clean_name;
 	int script; /* argv index of the script, 0 = none */
 	char **incs;
@@ -327,12 +436,12 @@ static int pmain(lua_State *L)
 		lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
 	}
 	luaL_openlibs(L);
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-	lua_pushcfunction(L, luaopen_nslab);
-	lua_setfield(L, -2, "nslab");
-	lua_pop(L, 1);
+	wrap_exit(L);
+	preload_nslab(L);
 	set_path(L, cli->incs, cli->nincs, cli->noenv);
-	create_arg(L, argv, argc, cli->script ? cli->script : argc);
+	create_arg(L, argv, argc, cli->script);
+	lua_gc(L, LUA_GCRESTART);
+	lua_gc(L, LUA_GCGEN, 0, 0);
 	host_install_hook(L);
 	if (cli->version)
 		print_version();
@@ -346,15 +455,17 @@ static int pmain(lua_State *L)
 		lua_pushboolean(L, do_clean(L, cli->clean_name) == 0);
 		return 1;
 	}
-	/* -e and -l, in the order given */
+	/* -e, -l and -W, in the order given */
 	for (int i = 0; i < cli->nops; i++) {
 		const char *v = cli->ops[i].val;
 
 		if (cli->ops[i].kind == 'e')
 			status = dochunk(L, luaL_loadbuffer(L, v, strlen(v),
 							    "=(command line)"));
-		else
+		else if (cli->ops[i].kind == 'l')
 			status = dolibrary(L, cli->ops[i].val);
+		else
+			lua_warning(L, "@on", 0);
 		if (status != LUA_OK)
 			return 0;
 	}
@@ -362,7 +473,7 @@ static int pmain(lua_State *L)
 		return 0;
 	if (cli->interactive) {
 		repl_run(L);
-	} else if (!cli->script && !cli->version && !cli->nops) {
+	} else if (!cli->script && !cli->version && !cli->has_e) {
 		if (isatty(0)) {
 			print_version();
 			repl_run(L);
@@ -374,7 +485,11 @@ static int pmain(lua_State *L)
 	return 1;
 }
 
-/* Parses the command line; returns 0, or 2 after printing the usage. */
+/*
+ * Parses the command line as lua.c does (options end at the script, "-"
+ * or "--"; -i implies -v; -e and -l want an argument not starting with
+ * '-'); returns 0, or 1 (lua's EXIT_FAILURE) after printing the usage.
+ */
 static int parse(int argc, char **argv, struct cli *cli)
 {
 	static const struct option longs[] = {
@@ -388,11 +503,19 @@ static int parse(int argc, char **argv, struct cli *cli)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+e:l:I:ivEh", longs, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+e:l:I:ivEWh", longs, NULL)) !=
 	       -1) {
+		/* "-e -x": lua takes -x for another option, not the chunk */
+		if (optarg && optarg == argv[optind - 1] && optarg[0] == '-') {
+			optopt = c;
+			c = '?';
+		}
 		switch (c) {
 		case 'e':
+			cli->has_e = 1;
+			/* fallthrough */
 		case 'l':
+		case 'W':
 			cli->ops[cli->nops].kind = (char)c;
 			cli->ops[cli->nops++].val = optarg;
 			break;
@@ -401,6 +524,7 @@ static int parse(int argc, char **argv, struct cli *cli)
 			break;
 		case 'i':
 			cli->interactive = 1;
+			cli->version = 1;
 			break;
 		case 'v':
 			cli->version = 1;
@@ -429,7 +553,7 @@ static int parse(int argc, char **argv, struct cli *cli)
 					"%s: unrecognized option '%s'\n",
 					progname, argv[optind - 1]);
 			print_usage(stderr);
-			return 2;
+			return 1;
 		}
 	}
 	if (cli->clean) {
@@ -438,7 +562,7 @@ static int parse(int argc, char **argv, struct cli *cli)
 		if (optind < argc) {
 			fprintf(stderr, "%s: --clean takes at most one name\n",
 				progname);
-			return 2;
+			return 1;
 		}
 		return 0;
 	}
@@ -447,25 +571,17 @@ static int parse(int argc, char **argv, struct cli *cli)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Everything after the allocation of cli's arrays; returns the exit
+ * status, or dies of the signal that interrupted the script. */
+static int run(int argc, char **argv, struct cli *cli)
 {
-	struct cli cli;
 	lua_State *L;
 	int status, ok, sig;
 
-	if (argv[0] && argv[0][0])
-		progname = argv[0];
-	memset(&cli, 0, sizeof(cli));
-	cli.ops = calloc((size_t)argc + 1, sizeof(*cli.ops));
-	cli.incs = calloc((size_t)argc + 1, sizeof(*cli.incs));
-	if (!cli.ops || !cli.incs) {
-		host_message("cannot allocate memory");
-		return EXIT_FAILURE;
-	}
-	status = parse(argc, argv, &cli);
+	status = parse(argc, argv, cli);
 	if (status)
 		return status;
-	if (rootless_setup(&cli.rootless, cli.noenv) != 0)
+	if (rootless_setup(&cli->rootless, cli->noenv) != 0)
 		return EXIT_FAILURE;
 	install_signals();
 	L = luaL_newstate();
@@ -476,7 +592,7 @@ int main(int argc, char **argv)
 	lua_pushcfunction(L, pmain);
 	lua_pushinteger(L, argc);
 	lua_pushlightuserdata(L, argv);
-	lua_pushlightuserdata(L, &cli);
+	lua_pushlightuserdata(L, cli);
 	status = lua_pcall(L, 3, 1, 0);
 	ok = lua_toboolean(L, -1);
 	host_report(L, status);
@@ -485,11 +601,28 @@ int main(int argc, char **argv)
 	sig = got_signal ? got_signal : exit_signal;
 	got_signal = 0;
 	lua_close(L);
-	free(cli.ops);
-	free(cli.incs);
 	if (sig) {
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
 	return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	int status = EXIT_FAILURE;
+
+	if (argv[0] && argv[0][0])
+		progname = argv[0];
+	memset(&cli, 0, sizeof(cli));
+	cli.ops = calloc((size_t)argc + 1, sizeof(*cli.ops));
+	cli.incs = calloc((size_t)argc + 1, sizeof(*cli.incs));
+	if (cli.ops && cli.incs)
+		status = run(argc, argv, &cli);
+	else
+		host_message("cannot allocate memory");
+	free(cli.ops);
+	free(cli.incs);
+	return status;
 }
