@@ -519,6 +519,12 @@ describe("link #root", function()
   end)
 
   describe("get", function()
+    it("takes its options table as optional (nslab's own netns)", function()
+      local lo = nslab.link.get("lo")
+      assert.equals("lo", lo.name)
+      assert.equals(1, lo.ifindex)
+    end)
+
     it("shows lo down in a new netns (P1)", function()
       local ns, done = scratch(1)
       finally(done)

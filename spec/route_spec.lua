@@ -205,6 +205,11 @@ describe("route #root", function()
   end)
 
   describe("list", function()
+    it("takes its options table as optional (nslab's own netns)", function()
+      assert.is_table(nslab.route.list())
+      assert.is_table(nslab.route.list(nil))
+    end)
+
     it("lists what ip -j route shows, by family, table and dev", function()
       local ns = fixture()
       finally(function() nslab.netns.del(ns) end)

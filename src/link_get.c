@@ -272,6 +272,7 @@ int l_link_get(lua_State *L)
 	struct nl_err e;
 	int index = 0;
 
+	lua_settop(L, 2); /* the object string pushed below must not be arg 2 */
 	if (lua_isinteger(L, 1)) {
 		index = (int)lua_tointeger(L, 1);
 		luaL_argcheck(L, index > 0, 1, "ifindex must be > 0");

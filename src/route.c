@@ -352,8 +352,11 @@ static int l_route_list(lua_State *L)
 	struct nl_err e;
 	int family;
 
-	if (!lua_isnoneornil(L, 1))
-		luaL_checktype(L, 1, LUA_TTABLE);
+	if (lua_isnoneornil(L, 1)) {
+		lua_settop(L, 0);
+		lua_newtable(L); /* no options: read fields from {} */
+	}
+	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	nslab_check_fields(L, 1, list_fields);
 	netns = nslab_opt_netns(L, 1, "route.list");
