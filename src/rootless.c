@@ -43,8 +43,8 @@
 #include "nslab.h"
 
 /* Signals the parent passes on to the worker. */
-static const int fwd_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
-			       SIGUSR2};
+static const int fwd_sigs[] = {SIGINT,	SIGTERM, SIGHUP,
+			       SIGQUIT, SIGUSR1, SIGUSR2};
 #define NFWD (sizeof(fwd_sigs) / sizeof(fwd_sigs[0]))
 
 static volatile sig_atomic_t fwd_pid;
@@ -126,8 +126,9 @@ static void userns_hint(int err, char *buf, size_t n)
 			 "AppArmor restricts user namespaces: sysctl "
 			 "kernel.apparmor_restrict_unprivileged_userns is 1");
 	else if (err == EINVAL)
-		snprintf(buf, n, "this kernel has no user namespaces "
-				 "(CONFIG_USER_NS)");
+		snprintf(buf, n,
+			 "this kernel has no user namespaces "
+			 "(CONFIG_USER_NS)");
 	else
 		snprintf(buf, n,
 			 "user namespaces are not allowed here (a seccomp "
