@@ -83,13 +83,16 @@ check: deps
 
 # The suite as an unprivileged user: the sandbox then makes a user namespace,
 # as nslab does for rootless labs (README, "Without root"). As root, drops to
-# ROOTLESS_UID first; as an ordinary user, runs as that user.
+# ROOTLESS_UID first with a fresh environment (root's PATH may hold
+# directories that user cannot search); as an ordinary user, runs as that user.
 ROOTLESS_UID ?= 65534
+ROOTLESS_PATH = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 check-rootless: deps
 	$(MAKE) all
 	@if [ "$$(id -u)" = 0 ]; then \
 		setpriv --reuid=$(ROOTLESS_UID) --regid=$(ROOTLESS_UID) \
-			--clear-groups --inh-caps=-all \
+			--clear-groups --inh-caps=-all --reset-env \
+			env PATH=$(ROOTLESS_PATH) \
 			tools/check.sh $(NSLAB) $(SPECS); \
 	else tools/check.sh $(NSLAB) $(SPECS); fi
 
