@@ -136,6 +136,17 @@ describe("rootless #root", function()
         return not select(2, H.sh("pgrep -f '[s]leep " .. tag .. "'"))
       end, 5))
     end)
+
+    it("leaves nothing running when nslab itself is killed with SIGKILL", function()
+      local tag = string.format("%d.%d", math.random(1000, 9999), math.random(100, 999))
+      local out = run("sh -c " .. q(H.bin .. " --rootless -e " ..
+        q("os.execute('sleep " .. tag .. " >/dev/null 2>&1 & sleep " .. tag .. "')") ..
+        " 2>/dev/null & p=$!; sleep 0.3; kill -KILL $p; wait $p; echo status=$?"))
+      assert.equals("status=137\n", out)
+      assert.is_true(H.wait_for(function()
+        return not select(2, H.sh("pgrep -f '[s]leep " .. tag .. "'"))
+      end, 5))
+    end)
   end)
 
   describe("automatic fallback", function()

@@ -199,8 +199,11 @@ static int isolate(void)
 	if (mkdir(NSLAB_NETNS_DIR, 0755) < 0 || mkdir(NSLAB_RUN_DIR, 0755) < 0)
 		return fail("cannot create /run/netns and /run/nslab", errno,
 			    NULL);
+	/* Where the host's sysfs is partly hidden (containers mask parts of
+	 * it), the kernel refuses a new one (EPERM): keep the old view. */
 	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0)
+		  NULL) < 0 &&
+	    errno != EPERM)
 		return fail("cannot mount sysfs on /sys", errno, NULL);
 	if (lo_up() < 0)
 		return fail("cannot set lo up", errno, NULL);
@@ -314,8 +317,10 @@ static int run_pidns(char **argv)
 		close(alive[1]);
 		set_handlers(NULL);
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		/* EPERM as for sysfs: /proc then lists outside processes. */
 		if (mount("proc", "/proc", "proc",
-			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
+		    errno != EPERM)
 			return fail("cannot mount /proc", errno, NULL);
 		if (!argv)
 			return 0;
