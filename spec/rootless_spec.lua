@@ -7,14 +7,6 @@ local H = require "helper"
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
-local function tmpfile(text)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
-
 local function slurp(path)
   local f = assert(io.open(path))
   local s = f:read("a")
@@ -78,9 +70,7 @@ describe("rootless #root", function()
 
   describe("--rootless", function()
     it("runs a script that makes netns and a veth pair, and sees them", function()
-      local path = tmpfile(VETH_LAB)
-      finally(function() os.remove(path) end)
-      local out, err, code = run(H.bin .. " --rootless " .. q(path))
+      local out, err, code = run(H.bin .. " --rootless -e " .. q(VETH_LAB))
       assert.equals("", err)
       assert.equals(0, code)
       assert.matches("netns rl%-blue,rl%-red\n", out)
@@ -151,9 +141,7 @@ describe("rootless #root", function()
 
   describe("automatic fallback", function()
     it("runs rootless when nslab lacks CAP_NET_ADMIN, saying so on stderr", function()
-      local path = tmpfile(VETH_LAB)
-      finally(function() os.remove(path) end)
-      local out, err, code = run(UNPRIV .. H.bin .. " " .. q(path))
+      local out, err, code = run(UNPRIV .. H.bin .. " -e " .. q(VETH_LAB))
       assert.equals(0, code)
       local lines = {}
       for l in err:gmatch("[^\n]+") do lines[#lines + 1] = l end
