@@ -41,22 +41,18 @@ local function max_userns()
   return tonumber(slurp("/proc/sys/user/max_user_namespaces"))
 end
 
--- Builds red and blue joined by a veth pair, prints what it sees, cleans
--- up. Used through --rootless and through the automatic fallback.
+-- Builds red and blue joined by a veth pair with nslab, prints what ip
+-- and ping see there, cleans up. Used through --rootless and through the automatic fallback.
 local VETH_LAB = [[
 local nslab = require "nslab"
 local red, blue = "rl-red", "rl-blue"
 nslab.netns.add(red)
 nslab.netns.add(blue)
-local function sh(c) assert(os.execute(c), c) end
-if nslab.link.veth then
-  nslab.link.veth { name = "va", netns = red, peer = "vb", peer_netns = blue }
-else
-  sh("ip -n rl-red link add name va type veth peer name vb netns rl-blue")
-end
-sh("ip -n rl-red addr add 10.123.0.1/24 dev va && ip -n rl-red link set dev va up")
-sh("ip -n rl-blue addr add 10.123.0.2/24 dev vb && ip -n rl-blue link set dev vb up")
+nslab.link.veth { name = "va", netns = red, peer = "vb", peer_netns = blue, up = true }
+nslab.addr.add("va", "10.123.0.1/24", { netns = red })
+nslab.addr.add("vb", "10.123.0.2/24", { netns = blue })
 print("netns " .. table.concat(nslab.netns.list(), ","))
+local function sh(c) assert(os.execute(c), c) end
 sh("ip -n rl-red -o link show dev va; ip -n rl-blue -o link show dev vb")
 sh("ip netns exec rl-red ping -c1 -W2 10.123.0.2 >/dev/null && echo red-pings-blue")
 sh("ip netns exec rl-blue ping -c1 -W2 10.123.0.1 >/dev/null && echo blue-pings-red")
