@@ -1,6 +1,7 @@
 # nslab - one GNU Makefile, no configure step.
 # make            build ./nslab (host) and build/nslab.so (module for lua5.4)
 # make check      build, then run the specs in a private sandbox
+# make check-rootless  the same as an ordinary user (nobody), rootless
 # make demo       run the article lab (scripts/veth-pair.lua)
 # make debug      ASan+UBSan build in build-debug/; make check-debug runs on it
 # make deps       install missing Debian packages (as root)
@@ -49,7 +50,7 @@ MOD_OBJS  = $(MOD_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/embed.o
 HOST_OBJS = $(HOST_SRCS:src/%.c=$(BUILD)/%.o)
 LUA_SRCS  = $(sort $(wildcard lua/nslab/*.lua))
 
-.PHONY: all check check-debug demo debug deps install uninstall clean lint \
+.PHONY: all check check-rootless check-debug demo debug deps install uninstall clean lint \
 	format bench
 
 all: $(NSLAB) $(BUILD)/nslab.so
@@ -79,6 +80,21 @@ $(BUILD):
 check: deps
 	$(MAKE) all
 	tools/check.sh $(NSLAB) $(SPECS)
+
+# The suite as an unprivileged user: the sandbox then makes a user namespace,
+# as nslab does for rootless labs (README, "Without root"). As root, drops to
+# ROOTLESS_UID first with a fresh environment (root's PATH may hold
+# directories that user cannot search); as an ordinary user, runs as that user.
+ROOTLESS_UID ?= 65534
+ROOTLESS_PATH = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+check-rootless: deps
+	$(MAKE) all
+	@if [ "$$(id -u)" = 0 ]; then \
+		setpriv --reuid=$(ROOTLESS_UID) --regid=$(ROOTLESS_UID) \
+			--clear-groups --inh-caps=-all --reset-env \
+			env PATH=$(ROOTLESS_PATH) \
+			tools/check.sh $(NSLAB) $(SPECS); \
+	else tools/check.sh $(NSLAB) $(SPECS); fi
 
 debug:
 	$(MAKE) BUILD=build-debug NSLAB=build-debug/nslab \

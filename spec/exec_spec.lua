@@ -258,7 +258,8 @@ describe("exec, sh and spawn", function()
       assert.is_true(p:kill())
       local r = p:wait(5)
       assert.equals("SIGTERM", r.signal)
-      assert.same({}, group_members(p.pid))
+      -- the sleeps got it too, but may still be exiting when sh is reaped
+      assert.is_true(poll(function() return #group_members(p.pid) == 0 end, 2))
       assert.is_false(p:kill("KILL"))
       local q = nslab.spawn(nil, { "sleep", "100" })
       q:kill("SIGINT")
@@ -417,6 +418,7 @@ describe("exec in a netns #root", function()
   end)
 
   it("binds /etc/netns/NAME/hosts over /etc/hosts inside, not outside", function()
+    if H.rootless() then return pending("rootless: /etc/netns cannot be created without root") end
     -- /etc is the real one even in the sandbox: undo exactly what we made.
     local parent_existed = os.execute("test -d /etc/netns")
     local dir
@@ -466,6 +468,7 @@ describe("exec in a netns #root", function()
   end)
 
   it("runs as user nobody (name or uid 65534)", function()
+    if H.rootless() then return pending("rootless: only uid 0 is mapped, no other user exists") end
     local ns = fresh_ns()
     assert.equals("65534\n", nslab.exec(ns, { "id", "-u" }, { user = "nobody" }).stdout)
     assert.equals("65534\n", nslab.exec(ns, { "id", "-u" }, { user = 65534 }).stdout)

@@ -147,6 +147,17 @@ function H.wait_for(fn, timeout)
   return fn()
 end
 
+--- True when the specs run rootless (make check-rootless, or nslab's
+-- automatic fallback): a user namespace mapping one uid only, so other
+-- users (exec's user=) and root-owned files such as /etc are out of reach.
+function H.rootless()
+  local f = assert(io.open("/proc/self/uid_map"))
+  local map = f:read("a")
+  f:close()
+  local _, _, count = map:match("^%s*(%d+)%s+(%d+)%s+(%d+)%s*$")
+  return count == "1"
+end
+
 --- Runs nslab (the binary under test) with a shell-quoted argument string;
 -- returns stdout+stderr, success, exit code.
 function H.nslab(args)

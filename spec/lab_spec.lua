@@ -127,6 +127,10 @@ describe("lab #root", function()
       local name = H.name()
       lab:host(name)
       local out = in_ns(name, "cat /proc/sys/net/ipv4/ping_group_range")
+      if H.rootless() then -- only gid 0 exists: no other user to ping as
+        assert.equals("0\t0\n", out)
+        return
+      end
       assert.equals("0\t2147483647\n", out)
       local ok
       out, ok = in_ns(name, "setpriv --reuid 65534 --regid 65534 --clear-groups ping -c1 -W1 127.0.0.1")

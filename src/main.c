@@ -498,6 +498,7 @@ static int parse(int argc, char **argv, struct cli *cli)
 	    {"keep", no_argument, NULL, 'K'},
 	    {"clean", no_argument, NULL, 'C'},
 	    {"rootless", no_argument, NULL, 'R'},
+	    {"sandbox", no_argument, NULL, 'S'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -541,6 +542,8 @@ static int parse(int argc, char **argv, struct cli *cli)
 		case 'R':
 			cli->rootless = 1;
 			break;
+		case 'S': /* hidden: tools/sandbox.sh */
+			exit(rootless_sandbox(argv + optind));
 		case 'h':
 			print_usage(stdout);
 			exit(EXIT_SUCCESS);

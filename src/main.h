@@ -35,4 +35,11 @@ void repl_run(lua_State *L);
  */
 int rootless_setup(int *rootless, int noenv);
 
+/*
+ * nslab --sandbox CMD [ARGS...] (hidden, for tools/sandbox.sh): runs CMD
+ * in the namespaces rootless_setup makes, with a user namespace only when
+ * nslab lacks the capabilities. Returns only on failure (the exit status).
+ */
+int rootless_sandbox(char **argv);
+
 #endif

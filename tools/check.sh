@@ -1,7 +1,8 @@
 #!/bin/bash
 # tools/check.sh NSLAB [SPEC...]
 # Runs the busted specs through the nslab host (so specs load the module as
-# lab scripts do) inside tools/sandbox.sh, then prints the plain summary
+# lab scripts do) inside tools/sandbox.sh (whose namespaces the same nslab
+# makes: nslab --sandbox), then prints the plain summary
 # line "N passed, N failed, N skipped" that CI reads. Exit 0 only when no
 # spec failed or errored and the sandbox was left clean.
 set -u
@@ -10,7 +11,7 @@ nslab=$1
 shift
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-tools/sandbox.sh "$nslab" /usr/bin/busted --output=utfTerminal \
+NSLAB_SANDBOX=$nslab tools/sandbox.sh "$nslab" /usr/bin/busted --output=utfTerminal \
 	"${@:-spec}" 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
 summary=$(sed 's/\x1b\[[0-9;]*m//g' "$out" |

@@ -1,21 +1,20 @@
 #!/bin/sh
 # tools/sandbox.sh CMD [ARGS...]
-# Runs CMD in private network, mount and PID namespaces with a fresh tmpfs on
-# /run (so /run/netns and /run/nslab are empty and private): nothing CMD
-# creates can reach the host's network, mounts or processes. As a non-root
-# user it adds a user namespace mapping the caller to root. Afterwards it
-# checks that no network namespace, link or process is left in the sandbox
-# and fails (exit 3) naming what was left.
+# Runs CMD in the sandbox nslab itself provides for rootless labs
+# (nslab --sandbox, src/rootless.c): private mount, network and PID
+# namespaces, a fresh tmpfs on /run (so /run/netns and /run/nslab are empty
+# and private), sysfs of the new netns, lo up; as a non-root user also a
+# user namespace mapping the caller to root. Nothing CMD creates can reach
+# the host's network, mounts or processes. Afterwards it checks that no
+# network namespace, link or process is left in the sandbox and fails
+# (exit 3) naming what was left.
+# NSLAB_SANDBOX names the nslab binary that makes the sandbox (default: the
+# build tree's ./nslab).
 set -u
 if [ -z "${NSLAB_IN_SANDBOX:-}" ]; then
-	user=""
-	[ "$(id -u)" = 0 ] || user="--user --map-root-user"
-	# shellcheck disable=SC2086
-	exec unshare $user --net --mount --pid --fork --mount-proc \
-		--propagation private env NSLAB_IN_SANDBOX=1 "$0" "$@"
+	nslab=${NSLAB_SANDBOX:-$(dirname "$0")/../nslab}
+	exec "$nslab" --sandbox env NSLAB_IN_SANDBOX=1 "$0" "$@"
 fi
-mount -t tmpfs -o mode=755 nslab-run /run || exit 2
-mkdir -p /run/netns /run/nslab
 "$@"
 rc=$?
 

@@ -287,7 +287,23 @@ local function sorted_pairs(t)
   end
 end
 
-local PING_GROUPS = "0 2147483647"
+-- Every group mapped in nslab's user namespace may ping (P8): "0 2147483647"
+-- as root; rootless (README, "Without root") only gid 0 is mapped and the
+-- kernel refuses unmapped groups (EINVAL), so "0 0" there.
+local function ping_groups()
+  local lo, hi
+  local f = io.open("/proc/self/gid_map")
+  for l in f and f:lines() or function() end do
+    local first, _, count = l:match("(%d+)%s+(%d+)%s+(%d+)")
+    if first then
+      first, count = math.tointeger(first), math.tointeger(count)
+      lo, hi = math.min(lo or first, first), math.max(hi or 0, first + count - 1)
+    end
+  end
+  if f then f:close() end
+  return string.format("%d %d", lo or 0, math.min(hi or 2147483647, 2147483647))
+end
+local PING_GROUPS = ping_groups()
 
 -- The namespace of a node, lo up, ping_group_range open, sysctls.
 function Lab:_node(kind, name, opts, extra)
@@ -324,8 +340,8 @@ function Lab:_node(kind, name, opts, extra)
 end
 
 --- Adds a host: a netns named exactly `name`, lo up with 127.0.0.1 and ::1
--- answering, `net.ipv4.ping_group_range` = "0 2147483647" so commands run
--- with `user=` can still ping, and `net.ipv6.conf.default.accept_dad` = 0 so
+-- answering, `net.ipv4.ping_group_range` = "0 2147483647" (every mapped group:
+-- "0 0" rootless) so commands run with `user=` can still ping, and `net.ipv6.conf.default.accept_dad` = 0 so
 -- IPv6 addresses of its links (link-local ones too) answer at once: a lab
 -- knows its addresses are unique.
 -- @tparam string name node and netns name (must not exist yet)
