@@ -233,11 +233,28 @@ LAB:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
       "expect:> ", "send:" .. a .. " ip netns identify\\r", "expect:" .. a .. "\n> ",
       "send:" .. a .. " echo to " .. b .. "\\r", "expect:to 10\\.123\\.0\\.2\n> ",
       "send:" .. a .. " ping -c1 -W2 " .. b .. "\\r", "expect:1 received", "expect:> ",
+      -- the terminal is ours again after a node command
+      "send:1+1\\r", "expect:2\n> ",
       "send:\\x04", "eof",
     }, "-i " .. q(path))
     assert.is_true(ok, out)
     assert.matches("exit: 0", out, 1, true)
     assert.is_nil(H.snapshot().netns[a])
+  end)
+
+  it("takes the terminal back after a node command when its group is outside the PID namespace", function()
+    -- Rootless mode and the sandbox start nslab in a new PID namespace
+    -- while the terminal's process group stays outside it.
+    if needs_lab() then return end
+    local a, b = H.name("r"), H.name("b")
+    local path = lab_script(a, b)
+    finally(function() os.remove(path) end)
+    local out, ok = repl({
+      "expect:> ", "send:" .. a .. " echo hi\\r", "expect:hi",
+      "send:1+1\\r", "expect:2\n> ",
+      "send:\\x04", "eof",
+    }, "--sandbox " .. H.bin .. " -i " .. q(path))
+    assert.is_true(ok, out)
   end)
 
   it("completes node names for a node command", function()

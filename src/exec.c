@@ -207,9 +207,12 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 		nslab_raise(L, op, object, netns, err, step);
 	}
 	/* capture=false on our terminal: the child's group takes it, as a
-	 * shell's foreground job, so ^C and reads go to the command. */
-	s.foreground =
-	    !spawn && s.fd[0] < 0 && isatty(0) && tcgetpgrp(0) == getpgrp();
+	 * shell's foreground job, so ^C and reads go to the command. Not when
+	 * our group lies outside our PID namespace (rootless, the sandbox):
+	 * getpgrp() is then 0, tcgetpgrp() too, and the terminal could not be
+	 * taken back; ^C then reaches nslab, which kills the command. */
+	s.foreground = !spawn && s.fd[0] < 0 && isatty(0) && getpgrp() > 0 &&
+		       tcgetpgrp(0) == getpgrp();
 	p->start = exec_now();
 	if (exec_start(&s, &p->pid, &p->pidfd, &f) < 0) {
 		close_own(own);

@@ -555,13 +555,16 @@ end
 
 --- Prints the nodes, their interfaces (peer, state, MTU) and addresses as a
 -- table, like `containerlab inspect`, read from the kernel (rtnetlink).
--- @treturn string the table printed
-function Lab:show()
+-- Returns nothing, so the REPL does not print the table twice.
+-- @tparam[opt] table opts `quiet = true`: return the text, print nothing
+-- @treturn[opt] string the table, with `quiet` only
+function Lab:show(opts)
   self:_check_open("lab:show")
+  opts = check_opts("lab:show", opts, set_of("quiet"))
   self:_quiet()
   local text = view.show(self)
+  if opts.quiet then return text end
   io.stdout:write(text)
-  return text
 end
 
 --- The topology as Graphviz DOT (`dot -Tsvg`): hosts as boxes, routers as
@@ -643,7 +646,8 @@ Lab.__gc = function(self)
 end
 
 Lab.__tostring = function(self)
-  return string.format("lab %s (%d nodes, %d links%s)", self.name, #self.nodes, self._nlinks,
+  local function count(n, word) return n .. " " .. word .. (n == 1 and "" or "s") end
+  return string.format("lab %s (%s, %s%s)", self.name, count(#self.nodes, "node"), count(self._nlinks, "link"),
     self._open and "" or ", closed")
 end
 
