@@ -274,6 +274,15 @@ describe("lab #root", function()
   end)
 
   describe("pingall, show and dot", function()
+    it("rejects an unknown ping option instead of ignoring it", function()
+      needs_build()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a = lab:host(H.name())
+      assert.has_error(function() a:ping("127.0.0.1", { timout = 1 }) end,
+        "bad argument to 'node:ping' (unknown field 'timout')")
+      assert.is_true((a:ping("127.0.0.1")))
+    end)
+
     it("prints reachability as Mininet does and returns the matrix", function()
       needs_build()
       needs("exec", "route.add")

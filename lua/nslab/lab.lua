@@ -25,6 +25,7 @@ local core = nslab.core
 local record = require "nslab.record"
 local Node = require "nslab.node"
 local view = require "nslab.view"
+local opts_mod = require "nslab.opts"
 
 local EEXIST, EINVAL, ENOENT = 17, 22, 2
 
@@ -77,24 +78,7 @@ local function check_name(op, name)
   end
 end
 
-local function check_opts(op, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(string.format("bad argument to '%s' (options must be a table, got %s)", op, type(opts)), 3)
-  end
-  for k in pairs(opts) do
-    if not allowed[k] then
-      error(string.format("bad argument to '%s' (unknown field '%s')", op, tostring(k)), 3)
-    end
-  end
-  return opts
-end
-
-local function set_of(...)
-  local s = {}
-  for _, k in ipairs { ... } do s[k] = true end
-  return s
-end
+local check_opts, set_of = opts_mod.check, opts_mod.set
 
 --- Creates a lab; nothing is built until `host`, `router`, `bridge`, `link`.
 -- @tparam string name lab name (1..200 bytes, no '/'); one open lab per name
@@ -532,13 +516,23 @@ function Lab:pingall(opts)
   for _, n in ipairs(self.nodes) do
     if n.kind ~= "bridge" and n:first_addr(opts.family) then ends[#ends + 1] = n end
   end
-  local matrix, sent, got = {}, 0, 0
+  local jobs = {}
+  for _, src in ipairs(ends) do
+    for _, dst in ipairs(ends) do
+      if dst ~= src then jobs[#jobs + 1] = { src = src, dst = dst } end
+    end
+  end
   say("*** Ping: testing ping reachability\n")
+  -- All pairs at once (at most 32 pings running), so each unreachable
+  -- pair does not cost its whole timeout in turn.
+  Node.ping_many(jobs, { timeout = opts.timeout, family = opts.family }, 32)
+  local matrix, sent, got, k = {}, 0, 0, 1
   for _, src in ipairs(ends) do
     local row, out = {}, {}
     for _, dst in ipairs(ends) do
       if dst ~= src then
-        local ok = src:ping(dst, { timeout = opts.timeout, family = opts.family })
+        local ok = jobs[k].ok
+        k = k + 1
         row[dst.name] = ok
         sent = sent + 1
         if ok then got = got + 1 end

@@ -6,6 +6,9 @@
 -- "router" or "bridge"), `lab`, and for bridges `bridge` (the bridge device).
 -- @module nslab.node
 local nslab = require "nslab"
+local opts_mod = require "nslab.opts"
+
+local check_opts = opts_mod.check
 
 local Node = {}
 Node.__index = Node
@@ -87,6 +90,40 @@ function Node:first_addr(family)
   return nil
 end
 
+local PING_OPTS = opts_mod.set("count", "timeout", "family", "user")
+
+-- argv for iputils ping to target (a node: its first address of
+-- the family; or an address), and the exec timeout covering all replies.
+local function ping_argv(target, opts)
+  local addr = target
+  if getmetatable(target) == Node then
+    addr = target:first_addr(opts.family)
+    if not addr then
+      error(string.format("node:ping: %s %q has no %saddress", target.kind, target.name,
+        opts.family and opts.family .. " " or ""), 3)
+    end
+  elseif type(target) == "string" then
+    addr = split(target)
+  else
+    error("bad argument #1 to 'ping' (node or address expected, got " .. type(target) .. ")", 3)
+  end
+  local count, timeout = opts.count or 1, opts.timeout or 1
+  local argv = { "ping", "-n", "-q", "-c", tostring(count), "-W", tostring(timeout) }
+  if count > 1 then
+    argv[#argv + 1] = "-i"
+    argv[#argv + 1] = "0.2"
+  end
+  argv[#argv + 1] = addr
+  return argv, count * 0.2 + timeout + 2
+end
+
+-- ok, rtt (seconds, the average) from ping's result.
+local function ping_result(r)
+  local ok = r.status == 0
+  local rtt = r.stdout and r.stdout:match("= [%d.]+/([%d.]+)/")
+  return ok, ok and rtt and tonumber(rtt) / 1000 or nil
+end
+
 --- Pings a node (its first address of the family) or an address, from
 -- this node, with iputils ping.
 -- @tparam node|string target
@@ -98,27 +135,44 @@ end
 -- @raise when a node target has no address of the family
 -- @usage assert(red:ping(blue))
 function Node:ping(target, opts)
-  opts = opts or {}
-  local addr = target
-  if getmetatable(target) == Node then
-    addr = target:first_addr(opts.family)
-    if not addr then
-      error(string.format("node:ping: %s %q has no %saddress", target.kind, target.name,
-        opts.family and opts.family .. " " or ""), 2)
+  opts = check_opts("node:ping", opts, PING_OPTS)
+  local argv, timeout = ping_argv(target, opts)
+  return ping_result(self:run(argv, { timeout = timeout, user = opts.user }))
+end
+
+--- Runs many pings at once: each job `{src = node, dst = node|address}`
+-- gets `ok` and `rtt` (seconds) set. At most `width` pings run together;
+-- an error (a signal) kills those still running before it is re-raised.
+-- @tparam {table,...} jobs
+-- @tparam table opts as `node:ping`
+-- @tparam[opt=32] integer width
+function Node.ping_many(jobs, opts, width)
+  opts = check_opts("node.ping_many", opts, PING_OPTS)
+  width = width or 32
+  local running, next_job = {}, 1
+  local ok, err = pcall(function()
+    while next_job <= #jobs or #running > 0 do
+      while #running < width and next_job <= #jobs do
+        local j = jobs[next_job]
+        next_job = next_job + 1
+        local argv, timeout = ping_argv(j.dst, opts)
+        j.proc = nslab.spawn(j.src.netns, argv, { timeout = timeout, user = opts.user })
+        running[#running + 1] = j
+      end
+      local j = table.remove(running, 1)
+      j.ok, j.rtt = ping_result(j.proc:wait())
+      j.proc = nil
     end
-  elseif type(target) == "string" then
-    addr = split(target)
-  else
-    error("bad argument #1 to 'ping' (node or address expected, got " .. type(target) .. ")", 2)
+  end)
+  if not ok then
+    for _, j in ipairs(running) do
+      if j.proc then
+        pcall(j.proc.kill, j.proc, "SIGKILL")
+        pcall(j.proc.wait, j.proc)
+      end
+    end
+    error(err, 0)
   end
-  local count, timeout = opts.count or 1, opts.timeout or 1
-  local argv = { "ping", "-n", "-q", "-c", tostring(count), "-W", tostring(timeout) }
-  if count > 1 then argv[#argv + 1] = "-i" argv[#argv + 1] = "0.2" end
-  argv[#argv + 1] = addr
-  local r = self:run(argv, { timeout = count * 0.2 + timeout + 2, user = opts.user })
-  local ok = r.status == 0
-  local rtt = r.stdout and r.stdout:match("= [%d.]+/([%d.]+)/")
-  return ok, ok and rtt and tonumber(rtt) / 1000 or nil
 end
 
 --- Addresses: with no argument, lists them (`nslab.addr.list` in this
