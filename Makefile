@@ -3,6 +3,7 @@
 # make check      build, then run the specs in a private sandbox
 # make check-rootless  the same as an ordinary user (nobody), rootless
 # make demo       run the article lab (scripts/veth-pair.lua)
+# make bench      chain-N build/teardown, exec latency and memory table
 # make debug      ASan+UBSan build in build-debug/; make check-debug runs on it
 # make deps       install missing Debian packages (as root)
 
@@ -109,9 +110,14 @@ demo: deps
 	$(MAKE) all
 	tools/sandbox.sh $(NSLAB) scripts/veth-pair.lua
 
+# BENCH_N, BENCH_RUNS, BENCH_EXEC, BENCH_IP_MAX_N: see scripts/bench/run.lua.
 bench: deps
-	$(MAKE) all
-	tools/sandbox.sh $(NSLAB) scripts/bench/run.lua
+	$(MAKE) all $(BUILD)/bench-forkexec
+	BENCH_FORKEXEC=$(BUILD)/bench-forkexec tools/sandbox.sh $(NSLAB) \
+		scripts/bench/run.lua
+
+$(BUILD)/bench-forkexec: scripts/bench/forkexec.c | $(BUILD)
+	$(CC) $(WARN) $(OPT) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \

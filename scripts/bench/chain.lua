@@ -1,0 +1,69 @@
+--- scripts/bench/chain.lua: what the nslab chain scripts share, loaded with
+-- dofile (scripts/bench is not on the module path): the chain's addressing
+-- and names (the same as chain_ip.sh and chain_pyroute2.py), the check that
+-- the primitives a script needs exist yet, and the lines the scripts print
+-- for run.lua.
+local M = {}
+
+--- Address with prefixlen of end 1 or 2 of link k (1..N-1): the k-th /30
+-- of 10.77.0.0/16, so N may go up to 16384.
+-- @tparam integer k link number
+-- @tparam integer e end: 1 in netns k, 2 in netns k+1
+-- @treturn string such as "10.77.0.1/30"
+function M.addr(k, e)
+  local b = (k - 1) * 4
+  return string.format("10.77.%d.%d/30", b >> 8, (b & 255) + e)
+end
+
+--- Name of link k's end in netns k, named as the lab layer names links:
+-- eth0 in the first netns, eth1 in the others (whose eth0 is the link to
+-- the previous netns; link k's end in netns k+1 is always eth0).
+-- @tparam integer k link number
+-- @treturn string ifname
+function M.lname(k)
+  return k == 1 and "eth0" or "eth1"
+end
+
+--- The first of the dotted names ("link.veth") missing from the nslab
+-- table, or nil when all exist (primitives land one by one).
+-- @tparam table nslab the module
+-- @tparam {string,...} names such as {"netns.add", "link.veth"}
+-- @treturn string|nil
+function M.missing(nslab, names)
+  for _, name in ipairs(names) do
+    local v = nslab
+    for part in name:gmatch("[^.]+") do
+      v = type(v) == "table" and v[part] or nil
+    end
+    if v == nil then return name end
+  end
+end
+
+--- Peak resident set size of this process so far (VmHWM), in kB.
+-- @treturn integer
+function M.peak_rss_kb()
+  for line in io.lines("/proc/self/status") do
+    local kb = line:match("^VmHWM:%s*(%d+)")
+    if kb then return tonumber(kb) end
+  end
+end
+
+--- Writes one "key value" line for run.lua and flushes it.
+function M.say(key, value)
+  io.write(key, " ", tostring(value), "\n")
+  io.flush()
+end
+
+--- Parses the command line shared by the chain scripts: N [PREFIX].
+-- @tparam string default_prefix netns name prefix when none is given
+-- @treturn integer n, string prefix
+function M.args(default_prefix)
+  local n = math.tointeger(tonumber(arg[1] or ""))
+  if not n or n < 2 then
+    io.stderr:write("usage: ", arg[0], " N [PREFIX]   (N >= 2)\n")
+    os.exit(2)
+  end
+  return n, arg[2] or default_prefix
+end
+
+return M

@@ -1,0 +1,40 @@
+--- scripts/bench/chain_lab.lua N [PREFIX]
+-- The "chain N" workload (see chain_ip.sh) with nslab's lab layer: a lab
+-- named PREFIX, hosts h1..hN, lab:link between h(i) and h(i+1) with the
+-- chain's /30s; one node:ping across the first link; teardown is
+-- lab:close(). Prints "build S", "ping ok", "teardown S", "done_at T" and
+-- "peak_rss_kb K" (VmHWM while holding the built lab) for run.lua, or
+-- "na REASON" while the lab layer is not built yet. Needs root (or the
+-- sandbox).
+local nslab = require "nslab"
+local C = dofile((arg[0]:match("^(.*)/") or ".") .. "/chain.lua")
+
+local has_lab = pcall(require, "nslab.lab")
+if not has_lab then
+  C.say("na", "nslab.lab not built yet")
+  return
+end
+
+local n, p = C.args("cl")
+local now = nslab.core.monotime
+
+local t0 = now()
+local lab = nslab.lab(p)
+local ok, err = pcall(function()
+  for i = 1, n do lab:host("h" .. i) end
+  for k = 1, n - 1 do
+    lab:link("h" .. k, "h" .. (k + 1), { addrs = { C.addr(k, 1), C.addr(k, 2) } })
+  end
+  C.say("build", now() - t0)
+  C.say("peak_rss_kb", C.peak_rss_kb())
+  if not lab:node("h1"):ping(C.addr(1, 2):match("^[^/]+")) then
+    error("ping across the first link failed", 0)
+  end
+  C.say("ping", "ok")
+end)
+t0 = now()
+lab:close()
+local t1 = now()
+if not ok then error(err, 0) end
+C.say("teardown", t1 - t0)
+C.say("done_at", t1)

@@ -1,0 +1,72 @@
+--- scripts/bench/chain_nslab.lua N [PREFIX]
+-- The "chain N" workload (see chain_ip.sh) with nslab's primitives, one call
+-- per step: netns.add, link.set lo up, link.veth with both ends created in
+-- their netns and up, addr.add on each end; one ping across the first link
+-- (nslab.exec); teardown is netns.del per netns, which returns once nslab's
+-- fds and the bind mount are gone. Prints "build S", "ping ok",
+-- "teardown S", "done_at T" (CLOCK_MONOTONIC when teardown returned) and
+-- "peak_rss_kb K" (VmHWM while holding the built chain) for run.lua, or
+-- "na REASON" while a primitive is not built yet. Needs root (or the
+-- sandbox).
+local nslab = require "nslab"
+local C = dofile((arg[0]:match("^(.*)/") or ".") .. "/chain.lua")
+
+local need = { "netns.add", "netns.del", "link.veth", "link.set", "addr.add" }
+local missing = C.missing(nslab, need)
+if missing then
+  C.say("na", "nslab." .. missing .. " not built yet")
+  return
+end
+
+local n, p = C.args("cn")
+local now = nslab.core.monotime
+local made = {}
+
+local function teardown()
+  for i = #made, 1, -1 do
+    nslab.netns.del(made[i])
+    made[i] = nil
+  end
+end
+
+local function run()
+  local t0 = now()
+  for i = 1, n do
+    local ns = p .. i
+    nslab.netns.add(ns)
+    made[#made + 1] = ns
+    nslab.link.set("lo", { up = true }, { netns = ns })
+    if i > 1 then
+      local k, left = i - 1, p .. (i - 1)
+      nslab.link.veth { name = C.lname(k), netns = left, peer = "eth0",
+                        peer_netns = ns, up = true }
+      nslab.addr.add(C.lname(k), C.addr(k, 1), { netns = left })
+      nslab.addr.add("eth0", C.addr(k, 2), { netns = ns })
+    end
+  end
+  C.say("build", now() - t0)
+  C.say("peak_rss_kb", C.peak_rss_kb())
+
+  local target = C.addr(1, 2):match("^[^/]+")
+  local ok
+  if nslab.exec then
+    ok = nslab.exec(p .. "1", { "ping", "-c1", "-W2", "-q", target }).ok
+  else -- nslab.exec not built yet: the same through ip netns exec
+    ok = os.execute(("ip netns exec %s1 ping -c1 -W2 -q %s >/dev/null")
+      :format(p, target))
+  end
+  if not ok then error("ping across the first link failed", 0) end
+  C.say("ping", "ok")
+
+  t0 = now()
+  teardown()
+  local t1 = now()
+  C.say("teardown", t1 - t0)
+  C.say("done_at", t1)
+end
+
+local ok, err = pcall(run)
+if not ok then
+  pcall(teardown)
+  error(err, 0)
+end

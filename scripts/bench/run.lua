@@ -1,0 +1,397 @@
+--- scripts/bench/run.lua: the driver of `make bench` (run by ./nslab inside
+-- tools/sandbox.sh). Builds and tears down the "chain N" workload (N netns,
+-- N-1 veth pairs joining netns i to i+1, a /30 on each end, every link and
+-- lo up, one ping across the first link) with each tool below, BENCH_RUNS
+-- times for every N in BENCH_N, and prints medians as one table; then the
+-- exec latency of `true` in a netns, the peak RSS of the nslab process
+-- holding the largest chain, and which targets of issue 8 are met.
+--
+-- Each build runs in a child process (chain_*.{lua,sh,py} beside this file)
+-- that times its own build and teardown and prints them; this driver then
+-- waits for the kernel's asynchronous netns cleanup to finish before the
+-- next run, and measures how long it ran (see wait_cleanup).
+--
+-- Environment: BENCH_N ("10 100 1000"), BENCH_RUNS (3), BENCH_EXEC (500
+-- calls per exec row), BENCH_IP_MAX_N (100: the one-ip-per-step script is
+-- skipped above it), BENCH_PYTHON (/usr/bin/python3, where Debian's
+-- python3-pyroute2 is importable), BENCH_FORKEXEC (build/bench-forkexec).
+-- Needs root (the sandbox gives it), iproute2, ping, nsenter.
+local nslab = require "nslab"
+local now, sleep = nslab.core.monotime, nslab.core.sleep
+
+local dir = arg[0]:match("^(.*)/") or "."
+local NSLAB = arg[-1] or "./nslab"
+local PYTHON = os.getenv("BENCH_PYTHON") or "/usr/bin/python3"
+local FORKEXEC = os.getenv("BENCH_FORKEXEC") or "build/bench-forkexec"
+
+local function env_int(name, default)
+  local v = os.getenv(name)
+  local n = math.tointeger(tonumber(v or default))
+  if not n or n < 1 then error(name .. " must be a positive integer", 0) end
+  return n
+end
+
+local SIZES = {}
+for w in (os.getenv("BENCH_N") or "10 100 1000"):gmatch("%S+") do
+  local n = math.tointeger(tonumber(w))
+  if not n or n < 2 or n > 16384 then
+    error("BENCH_N: each size must be an integer 2..16384, not " .. w, 0)
+  end
+  SIZES[#SIZES + 1] = n
+end
+local RUNS = env_int("BENCH_RUNS", 3)
+local EXEC_COUNT = env_int("BENCH_EXEC", 500)
+local IP_MAX_N = env_int("BENCH_IP_MAX_N", 100)
+
+local function q(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function log(fmt, ...)
+  io.stderr:write(fmt:format(...), "\n")
+end
+
+local function median(t)
+  if #t == 0 then return nil end
+  local s = table.move(t, 1, #t, 1, {})
+  table.sort(s)
+  local m = #s // 2
+  return #s % 2 == 1 and s[m + 1] or (s[m] + s[m + 1]) / 2
+end
+
+--- Runs a shell command; returns success, its stdout lines parsed as
+-- "key value" (a table), and the exit description. stderr passes through.
+local function run_child(cmd)
+  local f = assert(io.popen(cmd, "r"))
+  local out = {}
+  for line in f:lines() do
+    local k, v = line:match("^(%S+)%s*(.*)$")
+    if k then out[k] = v end
+  end
+  local ok, how, code = f:close()
+  return ok, out, ("%s %s"):format(how, code)
+end
+
+local function first_line(cmd)
+  local f = io.popen(cmd, "r")
+  local s = f and f:read("l")
+  if f then f:close() end
+  return s
+end
+
+-- Kernel cleanup after teardown. Deleting a netns (last fd closed, bind
+-- mount detached) only queues it: the kernel's netns workqueue (cleanup_net)
+-- later runs every pernet exit, unregisters the devices (RCU grace periods
+-- for the veth pairs) and only then frees struct net. The count of
+-- allocated net_namespace slab objects therefore falls when cleanup_net
+-- finishes each batch. We poll it and call the cleanup done when it has not
+-- changed for QUIET seconds. The count includes netns of anything else on
+-- the machine, and SLUB keeps a few freed objects in per-CPU slabs, so it
+-- need not return to its old value: stability is the signal.
+local SLAB_SYSFS = "/sys/kernel/slab/net_namespace/objects"
+local QUIET, CLEANUP_MAX = 0.3, 30
+
+local function netns_objects()
+  local f = io.open(SLAB_SYSFS)
+  if f then
+    local n = f:read("n")
+    f:close()
+    if n then return n end
+  end
+  f = io.open("/proc/slabinfo")
+  if not f then return nil end
+  for line in f:lines() do
+    local c = line:match("^net_namespace%s+(%d+)")
+    if c then
+      f:close()
+      return tonumber(c)
+    end
+  end
+  f:close()
+end
+
+--- Waits until the kernel's netns cleanup has settled. Returns the seconds
+-- from `since` (when teardown returned) to the last change of the count,
+-- and "<=" when no change was seen at all (cleanup was over before the
+-- first poll, so the figure is an upper bound); nil when the count cannot
+-- be read or never settled within CLEANUP_MAX seconds.
+local function wait_cleanup(since)
+  local last = netns_objects()
+  if not last then return nil end
+  local start = now()
+  local changed, seen = start, false
+  while true do
+    sleep(0.002)
+    local c, t = netns_objects(), now()
+    if c ~= last then last, changed, seen = c, t, true end
+    if t - changed >= QUIET then
+      return math.max(changed - since, 0), not seen and "<=" or nil
+    end
+    if t - start > CLEANUP_MAX then return nil end
+  end
+end
+
+-- The tools, in the table's order. cmd(n, prefix) is the child's command.
+local function nslab_script(name)
+  return function(n, p)
+    return ("%s %s %d %s"):format(q(NSLAB), q(dir .. "/" .. name), n, p)
+  end
+end
+local function shell_script(name)
+  return function(n, p)
+    return ("%s %d %s"):format(q(dir .. "/" .. name), n, p)
+  end
+end
+
+local TOOLS = {
+  { id = "nslab", label = "nslab primitives", prefix = "bn",
+    cmd = nslab_script("chain_nslab.lua") },
+  { id = "lab", label = "nslab lab layer", prefix = "bl",
+    cmd = nslab_script("chain_lab.lua") },
+  { id = "ip", label = "iproute2 script", prefix = "bi", max_n = IP_MAX_N,
+    cmd = shell_script("chain_ip.sh") },
+  { id = "batch", label = "ip -batch", prefix = "bb",
+    cmd = shell_script("chain_ipbatch.sh") },
+  { id = "pyroute2", label = "pyroute2", prefix = "bp",
+    cmd = function(n, p)
+      return ("%s %s %d %s"):format(q(PYTHON),
+        q(dir .. "/chain_pyroute2.py"), n, p)
+    end },
+}
+
+local pyroute2_ok = os.execute(q(PYTHON) ..
+  " -c 'import pyroute2' >/dev/null 2>&1")
+local skip = {} -- [tool id] = reason it has no rows at all
+if not pyroute2_ok then
+  skip.pyroute2 = ("not importable by %s (Debian: python3-pyroute2)")
+    :format(PYTHON)
+end
+
+-- results[n][id] = { build = {...}, teardown = {...}, cleanup = {...},
+--                    cleanup_le = bool, rss = {...}, na = reason }
+local results = {}
+local t_start = now()
+
+log("nslab bench: chain N = %s, %d runs each; %s CPUs, Linux %s",
+  table.concat(SIZES, " "), RUNS, first_line("nproc") or "?",
+  first_line("uname -r") or "?")
+
+-- Settle whatever ran before us.
+wait_cleanup(now())
+
+for _, n in ipairs(SIZES) do
+  results[n] = {}
+  for _, tool in ipairs(TOOLS) do
+    results[n][tool.id] = { build = {}, teardown = {}, cleanup = {},
+                            rss = {} }
+  end
+  for run = 1, RUNS do
+    for _, tool in ipairs(TOOLS) do
+      local r = results[n][tool.id]
+      if skip[tool.id] or r.na then goto next end
+      if tool.max_n and n > tool.max_n then
+        r.na = ("skipped above N=%d (one process per step: minutes)")
+          :format(tool.max_n)
+        goto next
+      end
+      do
+        local ok, out, how = run_child(tool.cmd(n, tool.prefix))
+        local exited = now()
+        if out.na then
+          r.na = "n/a (" .. out.na .. ")"
+          goto next
+        end
+        if not ok or out.ping ~= "ok" or not out.build or not out.teardown
+        then
+          error(("bench failed: %s, chain %d, run %d (%s)%s"):format(
+            tool.label, n, run, how,
+            out.ping ~= "ok" and ": the ping across the first link failed"
+              or ""), 0)
+        end
+        local cleanup, le = wait_cleanup(tonumber(out.done_at) or exited)
+        r.build[run] = tonumber(out.build)
+        r.teardown[run] = tonumber(out.teardown)
+        r.cleanup[#r.cleanup + 1] = cleanup
+        r.cleanup_le = r.cleanup_le or le == "<="
+        r.rss[#r.rss + 1] = tonumber(out.peak_rss_kb)
+        log("chain %5d run %d/%d %-18s build %8.3f s  teardown %7.3f s  " ..
+          "kernel cleanup %s", n, run, RUNS, tool.label, r.build[run],
+          r.teardown[run],
+          cleanup and ("%s%.3f s"):format(le or "", cleanup) or "unknown")
+      end
+      ::next::
+    end
+  end
+end
+
+-- Exec latency: `true` in a netns, EXEC_COUNT calls each.
+local exec_rows = {}
+do
+  local ns = "bx"
+  log("exec latency: %d runs of true per row", EXEC_COUNT)
+  nslab.netns.add(ns)
+  local path = "/run/netns/" .. ns
+  local ok, err = pcall(function()
+    local function launcher(label, argv)
+      local ok, out = run_child(("%s %d %s"):format(q(FORKEXEC), EXEC_COUNT,
+        argv))
+      if not ok or not out.median then
+        error(("exec latency: %s failed (is %s built? make bench builds it)")
+          :format(label, FORKEXEC), 0)
+      end
+      local med, p90 = out.median:match("^(%S+)%s+p90%s+(%S+)")
+      exec_rows[#exec_rows + 1] = { label = label, median = tonumber(med),
+                                    p90 = tonumber(p90) }
+    end
+    launcher("bare fork+exec", "true")
+    launcher("fork+setns+exec", "--setns " .. q(path) .. " true")
+    launcher("nsenter --net=", "nsenter --net=" .. q(path) .. " true")
+    launcher("ip netns exec", "ip netns exec " .. ns .. " true")
+    local cok, out = run_child(("%s %s %s %d"):format(q(NSLAB),
+      q(dir .. "/exec_nslab.lua"), ns, EXEC_COUNT))
+    if out.na then
+      exec_rows[#exec_rows + 1] = { label = "nslab.exec", na = out.na }
+    elseif not cok or not out.capture then
+      error("exec latency: nslab.exec failed", 0)
+    else
+      for _, k in ipairs { "capture", "nocapture" } do
+        local med, p90 = out[k]:match("(%S+)%s+(%S+)")
+        exec_rows[#exec_rows + 1] = {
+          label = k == "capture" and "nslab.exec" or
+            "nslab.exec capture=false",
+          median = tonumber(med), p90 = tonumber(p90) }
+      end
+    end
+  end)
+  nslab.netns.del(ns)
+  if not ok then error(err, 0) end
+end
+
+-- Output -------------------------------------------------------------------
+
+local function fmt(v, f)
+  return v and f:format(v) or "-"
+end
+
+local function summary(n, id)
+  local r = results[n] and results[n][id]
+  if not r or r.na or #r.build == 0 then return nil end
+  local b, t = median(r.build), median(r.teardown)
+  return { build = b, teardown = t, total = b + t, cleanup = median(r.cleanup),
+           cleanup_le = r.cleanup_le, rss = median(r.rss), runs = #r.build }
+end
+
+print()
+print(("chain N: medians of %d runs; build and teardown timed apart (the ping"
+  .. " is outside both);"):format(RUNS))
+print("per-node = (build + teardown) / N; x nslab = this tool's build +"
+  .. " teardown over nslab primitives'")
+print("(x build: build alone); kernel cleanup = the kernel's asynchronous"
+  .. " netns cleanup after teardown returned")
+print()
+local head = "%-18s %5s %9s %11s %12s %8s %8s %15s"
+print(head:format("tool", "N", "build s", "teardown s", "per-node ms",
+  "x nslab", "x build", "kernel cleanup s"))
+for _, n in ipairs(SIZES) do
+  local base = summary(n, "nslab")
+  for _, tool in ipairs(TOOLS) do
+    local s = summary(n, tool.id)
+    local r = results[n][tool.id]
+    if s then
+      print(head:format(tool.label, n, fmt(s.build, "%.3f"),
+        fmt(s.teardown, "%.3f"), fmt(s.total / n * 1000, "%.2f"),
+        base and fmt(s.total / base.total, "%.2f") or "-",
+        base and fmt(s.build / base.build, "%.2f") or "-",
+        s.cleanup and ((s.cleanup_le and "<=" or "") ..
+          ("%.3f"):format(s.cleanup)) or "-"))
+    else
+      print(("%-18s %5d  %s"):format(tool.label, n,
+        skip[tool.id] or r.na or "no result"))
+    end
+  end
+end
+
+print()
+print(("exec latency: `true` in a netns, %d calls each, wall time per call")
+  :format(EXEC_COUNT))
+print()
+local bare = exec_rows[1] and exec_rows[1].median
+local ehead = "%-26s %10s %10s %8s"
+print(ehead:format("how", "median ms", "p90 ms", "x bare"))
+for _, e in ipairs(exec_rows) do
+  if e.na then
+    print(("%-26s  n/a (%s)"):format(e.label, e.na))
+  else
+    print(ehead:format(e.label, fmt(e.median * 1000, "%.3f"),
+      fmt(e.p90 * 1000, "%.3f"), fmt(bare and e.median / bare, "%.2f")))
+  end
+end
+
+local big = SIZES[#SIZES]
+for _, n in ipairs(SIZES) do big = math.max(big, n) end
+print()
+print(("peak RSS (VmHWM) of the nslab process holding the built chain %d:")
+  :format(big))
+local idle = first_line(q(NSLAB) .. " -e " ..
+  q("for l in io.lines('/proc/self/status') do " ..
+    "local k = l:match('^VmHWM:%s*(%d+)') if k then print(k) end end"))
+print(("  nslab with nothing built   %s"):format(
+  idle and ("%.1f MB"):format(tonumber(idle) / 1024) or "-"))
+for _, id in ipairs { "nslab", "lab" } do
+  local s = summary(big, id)
+  print(("  %-26s %s"):format(id == "nslab" and "nslab primitives" or
+    "nslab lab layer", s and s.rss and ("%.1f MB"):format(s.rss / 1024) or
+    "n/a"))
+end
+
+-- Targets of issue 8.
+print()
+print("targets (issue 8):")
+local function target(label, ok, detail)
+  local verdict = ok == nil and "n/a " or ok and "met " or "MISSED"
+  print(("  %-6s %-58s %s"):format(verdict, label, detail or ""))
+end
+local function ratio_target(n, id, want, label)
+  local a, b = summary(n, id), summary(n, "nslab")
+  if not (a and b) then return target(label, nil, "no figures") end
+  local x = a.total / b.total
+  target(label, x >= want, ("%.2fx (build alone %.2fx)"):format(x,
+    a.build / b.build))
+end
+ratio_target(1000, "batch", 3.5, "chain-1000: primitives >= 3.5x faster than ip -batch")
+ratio_target(1000, "pyroute2", 6, "chain-1000: primitives >= 6x faster than pyroute2")
+ratio_target(100, "ip", 30, "chain-100: primitives >= 30x faster than ip script")
+do
+  local a, b = summary(1000, "lab"), summary(1000, "nslab")
+  local label = "chain-1000: lab layer within 1.2x of primitives"
+  if a and b then
+    target(label, a.total <= 1.2 * b.total, ("%.2fx"):format(a.total / b.total))
+  else
+    target(label, nil, "no figures")
+  end
+end
+do
+  local by = {}
+  for _, e in ipairs(exec_rows) do by[e.label] = e.median end
+  local x = by["nslab.exec"]
+  local label = "nslab.exec true: < nsenter, < ip netns exec, <= 1.2x bare"
+  if x and by["nsenter --net="] and by["ip netns exec"] and bare then
+    target(label, x < by["nsenter --net="] and x < by["ip netns exec"] and
+      x <= 1.2 * bare, ("%.3f ms vs %.3f / %.3f / bare %.3f ms (%.2fx)")
+      :format(x * 1000, by["nsenter --net="] * 1000,
+        by["ip netns exec"] * 1000, bare * 1000, x / bare))
+  else
+    target(label, nil, "no figures")
+  end
+end
+do
+  local s = summary(1000, "lab")
+  local label = "peak RSS < 20 MB holding a 1000-node lab"
+  if s and s.rss then
+    target(label, s.rss < 20 * 1024, ("%.1f MB"):format(s.rss / 1024))
+  else
+    target(label, nil, "no figures")
+  end
+end
+print()
+print(("bench took %.0f s"):format(now() - t_start))
