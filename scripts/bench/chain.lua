@@ -39,6 +39,23 @@ function M.missing(nslab, names)
   end
 end
 
+--- Pings the far end of link 1 once from netns ns (the chain's first
+-- netns) with nslab.exec, or through `ip netns exec` while nslab.exec is not
+-- built yet; raises when the ping fails.
+-- @tparam table nslab the module
+-- @tparam string ns netns name
+function M.ping_first(nslab, ns)
+  local target = M.addr(1, 2):match("^[^/]+")
+  local ok
+  if nslab.exec then
+    ok = nslab.exec(ns, { "ping", "-c1", "-W2", "-q", target }).ok
+  else
+    ok = os.execute(("ip netns exec '%s' ping -c1 -W2 -q %s >/dev/null")
+      :format(ns, target))
+  end
+  if not ok then error("ping across the first link failed", 0) end
+end
+
 --- Peak resident set size of this process so far (VmHWM), in kB.
 -- @treturn integer
 function M.peak_rss_kb()

@@ -1,6 +1,7 @@
 --- scripts/bench/chain_lab.lua N [PREFIX]
 -- The "chain N" workload (see chain_ip.sh) with nslab's lab layer: a lab
--- named PREFIX, hosts h1..hN, lab:link between h(i) and h(i+1) with the
+-- named PREFIX, hosts PREFIX1..PREFIXN (node and netns names), lab:link
+-- between node i and i+1 with the
 -- chain's /30s; one node:ping across the first link; teardown is
 -- lab:close(). Prints "build S", "ping ok", "teardown S", "done_at T" and
 -- "peak_rss_kb K" (VmHWM while holding the built lab) for run.lua, or
@@ -21,14 +22,18 @@ local now = nslab.core.monotime
 local t0 = now()
 local lab = nslab.lab(p)
 local ok, err = pcall(function()
-  for i = 1, n do lab:host("h" .. i) end
+  for i = 1, n do lab:host(p .. i) end
   for k = 1, n - 1 do
-    lab:link("h" .. k, "h" .. (k + 1), { addrs = { C.addr(k, 1), C.addr(k, 2) } })
+    lab:link(p .. k, p .. (k + 1), { addrs = { C.addr(k, 1), C.addr(k, 2) } })
   end
   C.say("build", now() - t0)
   C.say("peak_rss_kb", C.peak_rss_kb())
-  if not lab:node("h1"):ping(C.addr(1, 2):match("^[^/]+")) then
-    error("ping across the first link failed", 0)
+  if nslab.exec then
+    if not lab:node(p .. "1"):ping(C.addr(1, 2):match("^[^/]+")) then
+      error("ping across the first link failed", 0)
+    end
+  else -- node:ping needs nslab.exec
+    C.ping_first(nslab, p .. "1")
   end
   C.say("ping", "ok")
 end)

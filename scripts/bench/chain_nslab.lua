@@ -47,15 +47,7 @@ local function run()
   C.say("build", now() - t0)
   C.say("peak_rss_kb", C.peak_rss_kb())
 
-  local target = C.addr(1, 2):match("^[^/]+")
-  local ok
-  if nslab.exec then
-    ok = nslab.exec(p .. "1", { "ping", "-c1", "-W2", "-q", target }).ok
-  else -- nslab.exec not built yet: the same through ip netns exec
-    ok = os.execute(("ip netns exec %s1 ping -c1 -W2 -q %s >/dev/null")
-      :format(p, target))
-  end
-  if not ok then error("ping across the first link failed", 0) end
+  C.ping_first(nslab, p .. "1")
   C.say("ping", "ok")
 
   t0 = now()

@@ -14,7 +14,8 @@
 -- Environment: BENCH_N ("10 100 1000"), BENCH_RUNS (3), BENCH_EXEC (500
 -- calls per exec row), BENCH_IP_MAX_N (100: the one-ip-per-step script is
 -- skipped above it), BENCH_PYTHON (/usr/bin/python3, where Debian's
--- python3-pyroute2 is importable), BENCH_FORKEXEC (build/bench-forkexec).
+-- python3-pyroute2 is importable), BENCH_FORKEXEC (build/bench-forkexec),
+-- BENCH_TOOLS (all: "nslab lab ip batch pyroute2").
 -- Needs root (the sandbox gives it), iproute2, ping, nsenter.
 local nslab = require "nslab"
 local now, sleep = nslab.core.monotime, nslab.core.sleep
@@ -82,14 +83,16 @@ end
 -- Kernel cleanup after teardown. Deleting a netns (last fd closed, bind
 -- mount detached) only queues it: the kernel's netns workqueue (cleanup_net)
 -- later runs every pernet exit, unregisters the devices (RCU grace periods
--- for the veth pairs) and only then frees struct net. The count of
--- allocated net_namespace slab objects therefore falls when cleanup_net
--- finishes each batch. We poll it and call the cleanup done when it has not
--- changed for QUIET seconds. The count includes netns of anything else on
--- the machine, and SLUB keeps a few freed objects in per-CPU slabs, so it
--- need not return to its old value: stability is the signal.
+-- for the veth pairs) and only then frees each struct net, a batch at a
+-- time. The count of allocated net_namespace slab objects therefore falls
+-- in steps (seen: 1022 -> 862 -> 287 -> 33 over 0.9 s after a chain-1000
+-- teardown). We read the count before the child starts and call the
+-- cleanup done when it is back within SLACK of that: SLUB keeps a few freed
+-- objects in per-CPU slabs, and other processes may make or drop netns
+-- meanwhile, which is also why a run that never settles reports no figure
+-- rather than waiting forever.
 local SLAB_SYSFS = "/sys/kernel/slab/net_namespace/objects"
-local QUIET, CLEANUP_MAX = 0.3, 30
+local SLACK, CLEANUP_MAX = 16, 15
 
 local function netns_objects()
   local f = io.open(SLAB_SYSFS)
@@ -110,24 +113,35 @@ local function netns_objects()
   f:close()
 end
 
---- Waits until the kernel's netns cleanup has settled. Returns the seconds
--- from `since` (when teardown returned) to the last change of the count,
--- and "<=" when no change was seen at all (cleanup was over before the
--- first poll, so the figure is an upper bound); nil when the count cannot
--- be read or never settled within CLEANUP_MAX seconds.
-local function wait_cleanup(since)
-  local last = netns_objects()
-  if not last then return nil end
-  local start = now()
-  local changed, seen = start, false
+--- Waits until the kernel's netns cleanup is over: the count is back within
+-- SLACK of baseline (read before the run). Returns the seconds from `since`
+-- (when teardown returned) to the first poll that saw it so, plus "<=" when
+-- the first poll already did (the cleanup ended before we looked: an upper
+-- bound); nil when the count cannot be read or did not come back within
+-- CLEANUP_MAX seconds.
+local function wait_cleanup(since, baseline)
+  if not baseline then return nil end
+  local start, first = now(), true
   while true do
-    sleep(0.002)
     local c, t = netns_objects(), now()
-    if c ~= last then last, changed, seen = c, t, true end
-    if t - changed >= QUIET then
-      return math.max(changed - since, 0), not seen and "<=" or nil
+    if not c then return nil end
+    if c <= baseline + SLACK then
+      return math.max(t - since, 0), first and "<=" or nil
     end
     if t - start > CLEANUP_MAX then return nil end
+    first = false
+    sleep(0.002)
+  end
+end
+
+--- Waits (up to CLEANUP_MAX seconds) until the count has not changed for a
+-- second: the netns cleanup of whatever ran before the bench is over.
+local function wait_quiet()
+  local last, changed, start = netns_objects(), now(), now()
+  while last and now() - changed < 1 and now() - start < CLEANUP_MAX do
+    sleep(0.01)
+    local c = netns_objects()
+    if c ~= last then last, changed = c, now() end
   end
 end
 
@@ -143,6 +157,7 @@ local function shell_script(name)
   end
 end
 
+local skip = {} -- [tool id] = reason it has no rows at all
 local TOOLS = {
   { id = "nslab", label = "nslab primitives", prefix = "bn",
     cmd = nslab_script("chain_nslab.lua") },
@@ -159,10 +174,18 @@ local TOOLS = {
     end },
 }
 
+local wanted = os.getenv("BENCH_TOOLS")
+if wanted then
+  local set = {}
+  for w in wanted:gmatch("%S+") do set[w] = true end
+  for _, tool in ipairs(TOOLS) do
+    if not set[tool.id] then skip[tool.id] = "not in BENCH_TOOLS" end
+  end
+end
+
 local pyroute2_ok = os.execute(q(PYTHON) ..
   " -c 'import pyroute2' >/dev/null 2>&1")
-local skip = {} -- [tool id] = reason it has no rows at all
-if not pyroute2_ok then
+if not pyroute2_ok and not skip.pyroute2 then
   skip.pyroute2 = ("not importable by %s (Debian: python3-pyroute2)")
     :format(PYTHON)
 end
@@ -176,8 +199,7 @@ log("nslab bench: chain N = %s, %d runs each; %s CPUs, Linux %s",
   table.concat(SIZES, " "), RUNS, first_line("nproc") or "?",
   first_line("uname -r") or "?")
 
--- Settle whatever ran before us.
-wait_cleanup(now())
+wait_quiet()
 
 for _, n in ipairs(SIZES) do
   results[n] = {}
@@ -195,6 +217,7 @@ for _, n in ipairs(SIZES) do
         goto next
       end
       do
+        local baseline = netns_objects()
         local ok, out, how = run_child(tool.cmd(n, tool.prefix))
         local exited = now()
         if out.na then
@@ -208,7 +231,8 @@ for _, n in ipairs(SIZES) do
             out.ping ~= "ok" and ": the ping across the first link failed"
               or ""), 0)
         end
-        local cleanup, le = wait_cleanup(tonumber(out.done_at) or exited)
+        local cleanup, le = wait_cleanup(tonumber(out.done_at) or exited,
+          baseline)
         r.build[run] = tonumber(out.build)
         r.teardown[run] = tonumber(out.teardown)
         r.cleanup[#r.cleanup + 1] = cleanup
