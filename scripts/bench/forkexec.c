@@ -5,11 +5,13 @@
  * time per run (CLOCK_MONOTONIC) as "median S p90 S". The same loop times
  * `true`, `ip netns exec NS true` and `nsenter --net=... true`, so the
  * launcher's own cost is the same for every row. With --setns PATH the
- * child enters that netns with setns(2) before exec (the least any tool
- * can do, no mount namespace, no sysfs).
+ * child enters that namespace (any kind: a netns, or a mount namespace kept
+ * by a bind mount) with setns(2) before exec; repeat it for several, in
+ * order. --setns /run/netns/NS alone is the least any tool can do (no
+ * mount namespace, no sysfs).
  *
  * Build: cc -O2 -o build/bench-forkexec scripts/bench/forkexec.c
- * Usage: bench-forkexec COUNT [--setns PATH] CMD [ARG...]
+ * Usage: bench-forkexec COUNT [--setns PATH]... CMD [ARG...]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -38,22 +40,22 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	int count, nsfd = -1, argi = 2, status;
+	int count, nsfd[8], nns = 0, argi = 2, status;
 	double *t, t0;
 	pid_t pid;
 
 	if (argc < 3 || (count = atoi(argv[1])) <= 0) {
-		fprintf(stderr, "usage: %s COUNT [--setns PATH] CMD [ARG...]\n",
+		fprintf(stderr, "usage: %s COUNT [--setns PATH]... CMD [ARG...]\n",
 			argv[0]);
 		return 2;
 	}
-	if (argc > 4 && !strcmp(argv[2], "--setns")) {
-		nsfd = open(argv[3], O_RDONLY | O_CLOEXEC);
-		if (nsfd < 0) {
-			perror(argv[3]);
+	while (argi + 2 < argc && !strcmp(argv[argi], "--setns") && nns < 8) {
+		nsfd[nns] = open(argv[argi + 1], O_RDONLY | O_CLOEXEC);
+		if (nsfd[nns++] < 0) {
+			perror(argv[argi + 1]);
 			return 1;
 		}
-		argi = 4;
+		argi += 2;
 	}
 	t = calloc((size_t)count, sizeof(*t));
 	if (!t)
@@ -66,8 +68,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (pid == 0) {
-			if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0)
-				_exit(126);
+			for (int k = 0; k < nns; k++)
+				if (setns(nsfd[k], 0) < 0)
+					_exit(126);
 			execvp(argv[argi], argv + argi);
 			_exit(127);
 		}
