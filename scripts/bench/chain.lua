@@ -56,6 +56,51 @@ function M.ping_first(nslab, ns)
   if not ok then error("ping across the first link failed", 0) end
 end
 
+--- What of the chain this process still holds: mounts at
+-- /run/netns/PREFIX* (from /proc/self/mountinfo), open fds on a namespace
+-- (nsfs files among /proc/PID/fd, less `base` such fds held before the
+-- build: nslab keeps one on its own netns) and names left in /run/netns.
+-- @tparam table nslab the module
+-- @tparam string prefix the chain's netns name prefix
+-- @tparam[opt] integer base netns fds held before the build
+-- @treturn {string,...} one entry per thing held; empty when all released
+-- @treturn integer the number of namespace fds open now
+function M.held(nslab, prefix, base)
+  local held, fds = {}, 0
+  local dir = "/run/netns/" .. prefix
+  for line in io.lines("/proc/self/mountinfo") do
+    local mp = line:match("^%S+ %S+ %S+ %S+ (%S+)")
+    if mp and mp:sub(1, #dir) == dir then held[#held + 1] = "mount " .. mp end
+  end
+  -- An fd opened through the mount reads as its path, then as "/" once
+  -- the mount is detached: ask for the filesystem of the open file.
+  local st = io.popen("stat -L -f -c %T /proc/" .. nslab.core.getpid() ..
+    "/fd/* 2>/dev/null")
+  for line in st:lines() do
+    if line == "nsfs" then fds = fds + 1 end
+  end
+  st:close()
+  if base and fds > base then
+    held[#held + 1] = ("%d netns fd(s)"):format(fds - base)
+  end
+  for _, name in ipairs(nslab.netns.list()) do
+    if name:sub(1, #prefix) == prefix then held[#held + 1] = "netns " .. name end
+  end
+  return held, fds
+end
+
+--- Prints "released yes" when M.held finds nothing, else raises naming
+-- what is still held (teardown must return only once it is all gone).
+function M.check_released(nslab, prefix, base)
+  local held = M.held(nslab, prefix, base)
+  if #held > 0 then
+    error(("teardown returned while this process still held: %s%s")
+      :format(table.concat(held, ", ", 1, math.min(#held, 5)),
+        #held > 5 and (" and %d more"):format(#held - 5) or ""), 0)
+  end
+  M.say("released", "yes")
+end
+
 --- Peak resident set size of this process so far (VmHWM), in kB.
 -- @treturn integer
 function M.peak_rss_kb()

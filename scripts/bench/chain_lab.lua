@@ -1,12 +1,12 @@
 --- scripts/bench/chain_lab.lua N [PREFIX]
 -- The "chain N" workload (see chain_ip.sh) with nslab's lab layer: a lab
 -- named PREFIX, hosts PREFIX1..PREFIXN (node and netns names), lab:link
--- between node i and i+1 with the
--- chain's /30s; one node:ping across the first link; teardown is
--- lab:close(). Prints "build S", "ping ok", "teardown S", "done_at T" and
--- "peak_rss_kb K" (VmHWM while holding the built lab) for run.lua, or
--- "na REASON" while the lab layer is not built yet. Needs root (or the
--- sandbox).
+-- between node i and i+1 with the chain's /30s; one node:ping across the
+-- first link; teardown is lab:close(), which must leave no mount, netns fd
+-- or name behind (checked after the clock stops). Prints "build S",
+-- "peak_rss_kb K" (VmHWM while holding the built lab), "ping ok",
+-- "teardown S", "done_at T" and "released yes" for run.lua, or "na REASON"
+-- while the lab layer is not built yet. Needs root (or the sandbox).
 local nslab = require "nslab"
 local C = dofile((arg[0]:match("^(.*)/") or ".") .. "/chain.lua")
 
@@ -19,6 +19,7 @@ end
 local n, p = C.args("cl")
 local now = nslab.core.monotime
 
+local _, base = C.held(nslab, p)
 local t0 = now()
 local lab = nslab.lab(p)
 local ok, err = pcall(function()
@@ -43,3 +44,4 @@ local t1 = now()
 if not ok then error(err, 0) end
 C.say("teardown", t1 - t0)
 C.say("done_at", t1)
+C.check_released(nslab, p, base)

@@ -3,8 +3,9 @@
 -- per step: netns.add, link.set lo up, link.veth with both ends created in
 -- their netns and up, addr.add on each end; one ping across the first link
 -- (nslab.exec); teardown is netns.del per netns, which returns once nslab's
--- fds and the bind mount are gone. Prints "build S", "ping ok",
--- "teardown S", "done_at T" (CLOCK_MONOTONIC when teardown returned) and
+-- fds and the bind mount are gone (checked after the clock stops). Prints
+-- "build S", "ping ok", "teardown S", "done_at T" (CLOCK_MONOTONIC when
+-- teardown returned), "released yes" and
 -- "peak_rss_kb K" (VmHWM while holding the built chain) for run.lua, or
 -- "na REASON" while a primitive is not built yet. Needs root (or the
 -- sandbox).
@@ -30,6 +31,7 @@ local function teardown()
 end
 
 local function run()
+  local _, base = C.held(nslab, p)
   local t0 = now()
   for i = 1, n do
     local ns = p .. i
@@ -55,6 +57,7 @@ local function run()
   local t1 = now()
   C.say("teardown", t1 - t0)
   C.say("done_at", t1)
+  C.check_released(nslab, p, base)
 end
 
 local ok, err = pcall(run)
