@@ -24,6 +24,42 @@ function M.lname(k)
   return k == 1 and "eth0" or "eth1"
 end
 
+--- Builds the chain with the primitives, one call per step: netns.add,
+-- link.set lo up, link.veth with both ends in their netns and up, addr.add
+-- on each end. Appends each netns name to made as soon as it exists, so a
+-- failure can be undone.
+-- @tparam table nslab the module
+-- @tparam integer n nodes
+-- @tparam string p netns name prefix
+-- @tparam table made array receiving the netns names made
+function M.build_primitives(nslab, n, p, made)
+  for i = 1, n do
+    local ns = p .. i
+    nslab.netns.add(ns)
+    made[#made + 1] = ns
+    nslab.link.set("lo", { up = true }, { netns = ns })
+    if i > 1 then
+      local k, left = i - 1, p .. (i - 1)
+      nslab.link.veth { name = M.lname(k), netns = left, peer = "eth0",
+                        peer_netns = ns, up = true }
+      nslab.addr.add(M.lname(k), M.addr(k, 1), { netns = left })
+      nslab.addr.add("eth0", M.addr(k, 2), { netns = ns })
+    end
+  end
+end
+
+--- Builds the chain in a lab: hosts PREFIX1..PREFIXN, lab:link between
+-- node i and i+1 with the chain's /30s.
+-- @tparam table lab an open lab
+-- @tparam integer n nodes
+-- @tparam string p node name prefix
+function M.build_lab(lab, n, p)
+  for i = 1, n do lab:host(p .. i) end
+  for k = 1, n - 1 do
+    lab:link(p .. k, p .. (k + 1), { addrs = { M.addr(k, 1), M.addr(k, 2) } })
+  end
+end
+
 --- The first of the dotted names ("link.veth") missing from the nslab
 -- table, or nil when all exist (primitives land one by one).
 -- @tparam table nslab the module

@@ -23,10 +23,7 @@ local _, base = C.held(nslab, p)
 local t0 = now()
 local lab = nslab.lab(p)
 local ok, err = pcall(function()
-  for i = 1, n do lab:host(p .. i) end
-  for k = 1, n - 1 do
-    lab:link(p .. k, p .. (k + 1), { addrs = { C.addr(k, 1), C.addr(k, 2) } })
-  end
+  C.build_lab(lab, n, p)
   C.say("build", now() - t0)
   C.say("peak_rss_kb", C.peak_rss_kb())
   if nslab.exec then

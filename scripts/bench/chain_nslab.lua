@@ -33,19 +33,7 @@ end
 local function run()
   local _, base = C.held(nslab, p)
   local t0 = now()
-  for i = 1, n do
-    local ns = p .. i
-    nslab.netns.add(ns)
-    made[#made + 1] = ns
-    nslab.link.set("lo", { up = true }, { netns = ns })
-    if i > 1 then
-      local k, left = i - 1, p .. (i - 1)
-      nslab.link.veth { name = C.lname(k), netns = left, peer = "eth0",
-                        peer_netns = ns, up = true }
-      nslab.addr.add(C.lname(k), C.addr(k, 1), { netns = left })
-      nslab.addr.add("eth0", C.addr(k, 2), { netns = ns })
-    end
-  end
+  C.build_primitives(nslab, n, p, made)
   C.say("build", now() - t0)
   C.say("peak_rss_kb", C.peak_rss_kb())
 
