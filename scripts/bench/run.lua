@@ -183,6 +183,17 @@ if wanted then
   end
 end
 
+-- nslab keeps a netns fd and an rtnetlink socket per netns it touched.
+do
+  local big = math.max(table.unpack(SIZES))
+  local limit = tonumber(first_line("ulimit -n") or "")
+  if limit and limit < 2 * big + 64 then
+    error(("the fd limit (ulimit -n) is %d, but nslab holds two fds per " ..
+      "netns: chain %d needs about %d (make bench raises the soft limit " ..
+      "to the hard one)"):format(limit, big, 2 * big + 64), 0)
+  end
+end
+
 local pyroute2_ok = os.execute(q(PYTHON) ..
   " -c 'import pyroute2' >/dev/null 2>&1")
 if not pyroute2_ok and not skip.pyroute2 then
