@@ -92,7 +92,7 @@ end
 -- meanwhile, which is also why a run that never settles reports no figure
 -- rather than waiting forever.
 local SLAB_SYSFS = "/sys/kernel/slab/net_namespace/objects"
-local SLACK, CLEANUP_MAX = 16, 15
+local SLACK, CLEANUP_MAX = 16, 6
 
 local function netns_objects()
   local f = io.open(SLAB_SYSFS)
