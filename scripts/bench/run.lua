@@ -87,21 +87,29 @@ end
 -- time. The count of allocated net_namespace slab objects therefore falls
 -- in steps (seen: 1022 -> 862 -> 287 -> 33 over 0.9 s after a chain-1000
 -- teardown). We read the count before the child starts and call the
--- cleanup done when it is back within SLACK of that: SLUB keeps a few freed
--- objects in per-CPU slabs, and other processes may make or drop netns
--- meanwhile, which is also why a run that never settles reports no figure
--- rather than waiting forever.
-local SLAB_SYSFS = "/sys/kernel/slab/net_namespace/objects"
-local SLACK, CLEANUP_MAX = 16, 6
+-- cleanup done when it is back within SLACK of that. SLUB counts objects
+-- freed into per-CPU slabs as still in use (up to CPUs x (cpu_partial + 1)
+-- x objs_per_slab of them), so the figure means something only when the
+-- chain is much larger than that: it is measured for N >= CLEANUP_MIN_N.
+-- The cleanup usually ends within a second of a chain-1000 teardown, but
+-- stalls of 6 to 23 s were seen on a busy machine for ip -batch and nslab
+-- alike; other processes making or dropping netns meanwhile disturb the
+-- count too, so after CLEANUP_MAX seconds the run reports no figure.
+local SLAB = "/sys/kernel/slab/net_namespace/"
+local CLEANUP_MIN_N, CLEANUP_MAX = 500, 30
+
+local function read_number(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local n = f:read("n")
+  f:close()
+  return n
+end
 
 local function netns_objects()
-  local f = io.open(SLAB_SYSFS)
-  if f then
-    local n = f:read("n")
-    f:close()
-    if n then return n end
-  end
-  f = io.open("/proc/slabinfo")
+  local n = read_number(SLAB .. "objects")
+  if n then return n end
+  local f = io.open("/proc/slabinfo")
   if not f then return nil end
   for line in f:lines() do
     local c = line:match("^net_namespace%s+(%d+)")
@@ -112,6 +120,10 @@ local function netns_objects()
   end
   f:close()
 end
+
+local SLACK = (tonumber(first_line("nproc")) or 1) *
+  ((read_number(SLAB .. "cpu_partial") or 6) + 1) *
+  (read_number(SLAB .. "objs_per_slab") or 8)
 
 --- Waits until the kernel's netns cleanup is over: the count is back within
 -- SLACK of baseline (read before the run). Returns the seconds from `since`
@@ -134,11 +146,11 @@ local function wait_cleanup(since, baseline)
   end
 end
 
---- Waits (up to CLEANUP_MAX seconds) until the count has not changed for a
--- second: the netns cleanup of whatever ran before the bench is over.
-local function wait_quiet()
+--- Waits (up to `max` seconds) until the count has not changed for `quiet`
+-- seconds: the netns cleanup of whatever ran before is over, or nearly.
+local function wait_quiet(quiet, max)
   local last, changed, start = netns_objects(), now(), now()
-  while last and now() - changed < 1 and now() - start < CLEANUP_MAX do
+  while last and now() - changed < quiet and now() - start < max do
     sleep(0.01)
     local c = netns_objects()
     if c ~= last then last, changed = c, now() end
@@ -210,7 +222,7 @@ log("nslab bench: chain N = %s, %d runs each; %s CPUs, Linux %s",
   table.concat(SIZES, " "), RUNS, first_line("nproc") or "?",
   first_line("uname -r") or "?")
 
-wait_quiet()
+wait_quiet(1, 10)
 
 for _, n in ipairs(SIZES) do
   results[n] = {}
@@ -243,8 +255,12 @@ for _, n in ipairs(SIZES) do
             out.ping ~= "ok" and ": the ping across the first link failed"
               or ""), 0)
         end
-        local cleanup, le = wait_cleanup(tonumber(out.done_at) or exited,
-          baseline)
+        local cleanup, le
+        if n >= CLEANUP_MIN_N then
+          cleanup, le = wait_cleanup(tonumber(out.done_at) or exited, baseline)
+        else
+          wait_quiet(0.3, 2)
+        end
         r.build[run] = tonumber(out.build)
         r.teardown[run] = tonumber(out.teardown)
         r.cleanup[#r.cleanup + 1] = cleanup
@@ -253,7 +269,8 @@ for _, n in ipairs(SIZES) do
         log("chain %5d run %d/%d %-18s build %8.3f s  teardown %7.3f s  " ..
           "kernel cleanup %s", n, run, RUNS, tool.label, r.build[run],
           r.teardown[run],
-          cleanup and ("%s%.3f s"):format(le or "", cleanup) or "unknown")
+          cleanup and ("%s%.3f s"):format(le or "", cleanup) or
+            n < CLEANUP_MIN_N and "not measured" or "unknown")
       end
       ::next::
     end
@@ -345,8 +362,9 @@ print(("chain N: medians of %d runs; build and teardown timed apart (the ping"
   .. " is outside both);"):format(RUNS))
 print("per-node = (build + teardown) / N; x nslab = this tool's build +"
   .. " teardown over nslab primitives'")
-print("(x build: build alone); kernel cleanup = the kernel's asynchronous"
-  .. " netns cleanup after teardown returned")
+print(("(x build: build alone); kernel cleanup = how long the kernel's"
+  .. " asynchronous netns cleanup ran after teardown returned (N >= %d)")
+  :format(CLEANUP_MIN_N))
 print()
 local head = "%-18s %5s %9s %11s %12s %8s %8s %15s"
 print(head:format("tool", "N", "build s", "teardown s", "per-node ms",
