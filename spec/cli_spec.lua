@@ -236,6 +236,28 @@ describe("nslab host", function()
     assert.matches("status=143", out, 1, true)
   end)
 
+  it("stops at Ctrl-C during an os.execute loop (the command dies of SIGINT)", function()
+    -- As a terminal does: SIGINT to the whole foreground group, nslab and
+    -- the sleep; system(3) ignores SIGINT in nslab meanwhile.
+    local out = H.sh("(set -m; timeout 20 " .. H.bin ..
+      " -e 'print(\"start\") io.stdout:flush() while true do os.execute(\"sleep 0.2\") end' & " ..
+      "pid=$!; sleep 0.6; kill -INT -$pid; wait $pid; echo status=$?) 2>&1")
+    assert.matches("start", out, 1, true)
+    assert.matches("interrupted (SIGINT)", out, 1, true)
+    assert.matches("status=130", out, 1, true)
+  end)
+
+  it("runs no more Lua after a signal interrupts io.read", function()
+    -- stdin is a FIFO nobody writes to, so io.read blocks until the signal.
+    local out = H.sh("d=$(mktemp -d); mkfifo $d/f; exec 3<>$d/f; (" .. H.bin ..
+      " -e 'print(\"reading\") io.stdout:flush() io.read() print(\"continued\")' <$d/f & " ..
+      "pid=$!; sleep 0.5; kill -TERM $pid; wait $pid; echo status=$?) 2>&1; rm -rf $d")
+    assert.matches("reading", out, 1, true)
+    assert.matches("interrupted (SIGTERM)", out, 1, true)
+    assert.not_matches("continued", out, 1, true)
+    assert.matches("status=143", out, 1, true)
+  end)
+
   it("installs and uninstalls under PREFIX and DESTDIR", function()
     if not (H.which("make") and io.open("Makefile")) then return pending("needs make and the source tree") end
     local dest = os.tmpname()
