@@ -65,7 +65,8 @@ void exec_read_opts(lua_State *L, int idx, struct exec_opts *o)
 		o->timeout = lua_tonumber(L, -1);
 		lua_pop(L, 1);
 		luaL_argcheck(L, o->timeout > 0 && o->timeout < 1e9, idx,
-			      "field 'timeout' must be > 0 seconds");
+			      "field 'timeout' must be more than 0 and less "
+			      "than 1e9 seconds");
 	}
 	if (opt_field(L, idx, "stdin", LUA_TSTRING, "a string")) {
 		o->in = lua_tolstring(L, -1, &o->in_len); /* held by opts */
@@ -109,7 +110,16 @@ char **exec_argv(lua_State *L, int idx, int uv)
 			    L, idx,
 			    lua_pushfstring(L, "argv[%d] must be a string",
 					    (int)i));
-		argv[i - 1] = (char *)lua_tostring(L, -1);
+		size_t len;
+
+		argv[i - 1] = (char *)lua_tolstring(L, -1, &len);
+		/* execve would silently cut the argument at the NUL. */
+		if (strlen(argv[i - 1]) != len)
+			luaL_argerror(L, idx,
+				      lua_pushfstring(L,
+						      "argv[%d] contains a NUL "
+						      "byte",
+						      (int)i));
 		exec_anchor(L, uv);
 	}
 	argv[n] = NULL;

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <linux/if_link.h>
@@ -128,11 +129,18 @@ void link_read_common(lua_State *L, int idx, const char *prefix, const char *op,
 	memset(lc, 0, sizeof(*lc));
 	snprintf(field, sizeof(field), "%smtu", prefix);
 	if (link_opt_integer(L, idx, field, &mtu)) {
-		if (mtu < LINK_MTU_MIN || mtu > LINK_MTU_MAX) {
+		/* A new link is Ethernet-like: 68..65535 is checked here. An
+		 * existing one may allow more (lo takes 65536 and up): set
+		 * leaves the upper bound to the kernel, which names the
+		 * device's maximum in its extack. */
+		lua_Integer max =
+		    strcmp(op, "link.set") == 0 ? INT32_MAX : LINK_MTU_MAX;
+
+		if (mtu < LINK_MTU_MIN || mtu > max) {
 			snprintf(why, sizeof(why),
 				 "mtu %lld is out of range %d..%d (IPv4 "
 				 "needs %d, the Ethernet maximum is %d)",
-				 (long long)mtu, LINK_MTU_MIN, LINK_MTU_MAX,
+				 (long long)mtu, LINK_MTU_MIN, (int)max,
 				 LINK_MTU_MIN, LINK_MTU_MAX);
 			nslab_raise(L, op, obj, netns, EINVAL, why);
 		}

@@ -212,15 +212,27 @@ const char *nslab_ifname_problem(const char *name, char *buf, size_t n)
 		snprintf(buf, n, "interface name \"%s\" is not allowed", name);
 		return buf;
 	}
+	/* The kernel refuses these with a bare EINVAL: they would clash with
+	 * /proc/sys/net/ipv4/conf/all and .../default. */
+	if (!strcmp(name, "all") || !strcmp(name, "default")) {
+		snprintf(buf, n,
+			 "interface name \"%s\" is reserved (it would clash "
+			 "with /proc/sys/net/*/conf/%s)",
+			 name, name);
+		return buf;
+	}
 	for (const char *p = name; *p; p++) {
 		if (*p == '/' || *p == ':' || isspace((unsigned char)*p)) {
 			snprintf(buf, n,
-				 "interface name \"%s\" contains '%s' "
+				 "interface name \"%s\" contains %s "
 				 "(no '/', ':' or whitespace)",
 				 name,
-				 *p == '/'   ? "/"
-				 : *p == ':' ? ":"
-					     : "whitespace");
+				 *p == '/'    ? "'/'"
+				 : *p == ':'  ? "':'"
+				 : *p == ' '  ? "a space"
+				 : *p == '\t' ? "a tab"
+				 : *p == '\n' ? "a newline"
+					      : "whitespace");
 			return buf;
 		}
 	}
