@@ -237,7 +237,7 @@ static const char *const veth_fields[] = {
  * The create goes over the first end's socket, batched with an
  * RTM_GETLINK that reads back what was made (ifindex, peer ifindex, MAC).
  */
-static int l_link_veth(lua_State *L)
+int l_link_veth(lua_State *L)
 {
 	static const char op[] = "link.veth";
 	struct nslab_state *st = nslab_state(L);

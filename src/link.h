@@ -90,6 +90,7 @@ void link_resolve_master(lua_State *L, struct nl_conn *c, const char *netns);
 int l_link_get(lua_State *L);
 int l_link_list(lua_State *L);
 int l_link_add(lua_State *L);
+int l_link_veth(lua_State *L);
 int l_link_kind_available(lua_State *L);
 
 /*

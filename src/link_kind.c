@@ -334,8 +334,24 @@ int l_link_add(lua_State *L)
 	kind = link_opt_string(L, 1, "kind");
 	luaL_argcheck(L, kind, 1, "field 'kind' is required");
 	k = find_kind(check_kind(L, 1, kind));
-	luaL_argcheck(L, strcmp(kind, "veth") != 0, 1,
-		      "use link.veth for kind \"veth\"");
+	if (strcmp(kind, "veth") == 0) {
+		/* link.add{kind="veth", ...} is link.veth{...}. */
+		lua_settop(L, 1);
+		lua_newtable(L);
+		lua_pushnil(L);
+		while (lua_next(L, 1)) {
+			if (lua_type(L, -2) == LUA_TSTRING &&
+			    strcmp(lua_tostring(L, -2), "kind") == 0) {
+				lua_pop(L, 1);
+				continue;
+			}
+			lua_pushvalue(L, -2);
+			lua_insert(L, -2);
+			lua_settable(L, 2);
+		}
+		lua_replace(L, 1);
+		return l_link_veth(L);
+	}
 	for (; n < sizeof(common_fields) / sizeof(common_fields[0]); n++)
 		fields[n] = common_fields[n];
 	for (int i = 0; k && k->fields[i]; i++)

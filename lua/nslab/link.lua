@@ -97,16 +97,7 @@ M.veth = core.veth
 --   names, mtu, MAC or addresses, or the kernel's refusal (with extack).
 -- @usage local br = nslab.link.add{name = "br0", kind = "bridge",
 --   netns = "sw", stp = false, up = true}
-function M.add(opts)
-  if type(opts) == "table" and opts.kind == "veth" then
-    local v = {}
-    for k, x in pairs(opts) do
-      if k ~= "kind" then v[k] = x end
-    end
-    return core.veth(v)
-  end
-  return core.add(opts)
-end
+M.add = core.add
 
 --- Changes a link: up/down, mtu, MAC, bridge port, name, namespace.
 -- One RTM_NEWLINK on the link's ifindex (read first, as is the master's).
