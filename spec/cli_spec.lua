@@ -1,15 +1,7 @@
 -- The nslab host as a Lua interpreter: options as lua(1) has them.
 local H = require "helper"
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
-local function tmpfile(text)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local q, tmpfile = H.q, H.tmpfile
 
 describe("nslab host", function()
   it("prints nslab's and Lua's versions with -v", function()

@@ -22,6 +22,19 @@ function H.sh(cmd)
   return out, ok == true, code
 end
 
+--- s quoted for /bin/sh (single quotes).
+function H.q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+--- Writes text to a new temporary file; returns its path (the caller
+-- removes it, in its finally).
+function H.tmpfile(text)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+  return path
+end
+
 --- `ip -j ARGS` decoded (iproute2's JSON); raises if ip fails.
 -- @tparam string args e.g. "-n red addr show dev veth0"
 -- @treturn table

@@ -5,7 +5,7 @@
 -- and no capabilities, as an ordinary user has) and `setpriv`.
 local H = require "helper"
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = H.q
 
 local function slurp(path)
   local f = assert(io.open(path))
