@@ -50,4 +50,29 @@ M.list = core.list
 -- @raise EINVAL invalid name.
 M.exists = core.exists
 
+--- The processes living in named network namespaces, found as
+-- `ip netns pids` finds them: /proc/PID/ns/net is the nsfs inode bound at
+-- /run/netns/NAME. A process that entered the netns by `setns`, or
+-- daemonised out of a command run there, counts; zombies hold no netns
+-- and do not; nslab itself never counts.
+-- @tparam string|{string,...} names one netns name or an array of them;
+--   names that do not exist are skipped (they hold no process)
+-- @treturn {integer,...} pids, in /proc order
+-- @raise EINVAL invalid name; an error object when /proc cannot be read.
+-- Needs to see other processes' /proc/PID/ns (root, or `nslab --rootless`).
+-- @usage print(#nslab.netns.pids("red"))
+M.pids = core.pids
+
+--- Signals every process living in named network namespaces (as `pids`
+-- finds them). Each is signalled through a pidfd opened and checked to be
+-- in the namespace first, so a pid reused meanwhile is never hit.
+-- @tparam string|{string,...} names netns name(s); missing ones skipped
+-- @tparam[opt="SIGKILL"] string signal "SIGKILL", "SIGTERM", "SIGINT" or
+--   "SIGHUP"
+-- @treturn integer how many processes were signalled
+-- @raise EINVAL invalid name; argument error for another signal.
+-- Needs CAP_KILL over them (root, or `nslab --rootless` for its own).
+-- @usage nslab.netns.kill({"red", "blue"}, "SIGTERM")
+M.kill = core.kill
+
 return M
