@@ -195,6 +195,7 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	exec_user(L, 3, uv, &s, op, object, netns);
 	s.cwd = o.cwd;
 	s.drop_caps = o.caps_none;
+	s.no_pdeathsig = o.no_pdeathsig;
 	s.netns = netns;
 	if (netns) /* ENOENT here: nothing was started */
 		s.nsfd = nslab_conn(L, op, object, netns)->nsfd;

@@ -32,7 +32,8 @@ struct exec_spec {
 	gid_t gid;	     /*   its primary group */
 	const gid_t *groups; /*   its supplementary groups */
 	size_t ngroups;
-	int drop_caps; /* clear every capability set (caps = "none") */
+	int drop_caps;	  /* clear every capability set (caps = "none") */
+	int no_pdeathsig; /* pdeathsig = false: may outlive nslab */
 };
 
 /* Why a child did not reach execve: errno and the step, as text naming
@@ -133,7 +134,7 @@ struct exec_opts {
 	const char *in;
 	size_t in_len;
 	const char *cwd;
-	int capture, check, caps_none;
+	int capture, check, caps_none, no_pdeathsig;
 };
 
 /* exec_args.c. exec_read_opts reads the table at idx (or nil) into o,

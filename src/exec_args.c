@@ -17,7 +17,8 @@
 #define MAX_GROUPS0 64 /* first guess; getgrouplist says if more */
 
 static const char *const opt_fields[] = {
-    "timeout", "stdin", "env", "cwd", "capture", "check", "user", "caps", NULL,
+    "timeout", "stdin", "env",	"cwd",	     "capture",
+    "check",   "user",	"caps", "pdeathsig", NULL,
 };
 
 /* Pushes field k of the table at idx when present and of type t
@@ -78,6 +79,7 @@ void exec_read_opts(lua_State *L, int idx, struct exec_opts *o)
 	}
 	o->capture = opt_bool(L, idx, "capture", 1);
 	o->check = opt_bool(L, idx, "check", 0);
+	o->no_pdeathsig = !opt_bool(L, idx, "pdeathsig", 1);
 	if (opt_field(L, idx, "caps", LUA_TSTRING, "\"none\"")) {
 		luaL_argcheck(L, !strcmp(lua_tostring(L, -1), "none"), idx,
 			      "field 'caps' must be \"none\"");

@@ -372,6 +372,23 @@ static int l_proc_running(lua_State *L)
 	return 1;
 }
 
+/* proc:detach() -> pid: forgets the process, which runs on: no kill at
+ * __gc, __close or lua_close; afterwards the proc acts as reaped. */
+static int l_proc_detach(lua_State *L)
+{
+	struct proc *p = check_proc(L, 1);
+
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	p->pidfd = -1;
+	p->reaped = 1, p->code = -1, p->sig = 0;
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	lua_rawset(L, lua_upvalueindex(1));
+	lua_pushinteger(L, p->pid);
+	return 1;
+}
+
 /* __gc and __close: kill the group, reap, close; safe twice. */
 static int l_proc_gc(lua_State *L)
 {
@@ -479,6 +496,7 @@ void proc_open(lua_State *L, int registry)
 	    {"wait", l_proc_wait},
 	    {"kill", l_proc_kill},
 	    {"running", l_proc_running},
+	    {"detach", l_proc_detach},
 	    {NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {

@@ -166,9 +166,9 @@ __attribute__((noreturn)) static void child(const struct exec_spec *s,
 	if (s->drop_caps && caps_clear(&step) < 0)
 		child_fail(errfd, errno, "%s", step);
 	/* After the credential change, which resets the death signal. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+	if (!s->no_pdeathsig && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		child_fail(errfd, errno, "set parent death signal");
-	if (getppid() != parent)
+	if (!s->no_pdeathsig && getppid() != parent)
 		_exit(127); /* nslab died before the line above */
 	/* The host's handlers would be reset by execve; SIGPIPE may be
 	 * ignored by whoever started nslab, and programs expect it not. */

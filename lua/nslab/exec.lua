@@ -11,8 +11,8 @@
 -- left of its group is killed (use `spawn` for background work). Spawned
 -- processes are killed and reaped when their proc is closed or collected
 -- and when nslab exits, SIGINT and SIGTERM included; each child also has
--- PR_SET_PDEATHSIG(SIGKILL), so even a SIGKILLed nslab takes it along
--- (though not grandchildren it started).
+-- PR_SET_PDEATHSIG(SIGKILL) (unless `pdeathsig = false`), so even a
+-- SIGKILLed nslab takes it along (though not grandchildren it started).
 --
 -- Options (a table; an unknown field is an error):
 --
@@ -34,6 +34,10 @@
 --    supplementary groups (looked up before the start). A new netns has
 --    `net.ipv4.ping_group_range = "1 0"` (pitfall P8), so unprivileged
 --    ping fails there until a lab opens the range.
+--  * `pdeathsig` (boolean, default true): false leaves out the child's
+--    PR_SET_PDEATHSIG(SIGKILL), so the command may outlive nslab (a lab
+--    does this: it records its commands for `nslab --clean`, and
+--    `lab:keep()` leaves them running). Combine with `proc:detach()`.
 --  * `caps = "none"`: the command keeps no capability at all: bounding,
 --    effective, permitted, inheritable and ambient sets cleared, and
 --    no_new_privs set so set-uid and file-capability programs (ping on
@@ -109,6 +113,11 @@ M.sh = core.sh
 --    `"SIGTERM"`/`"TERM"`, or number; default SIGTERM) to the process and
 --    its group; false when it was already reaped.
 --  * `proc:running()` -> boolean: the process has not exited yet.
+--  * `proc:detach()` -> pid: forgets the process, which runs on: it is no
+--    longer killed when the proc is closed or collected or nslab exits
+--    (with `pdeathsig = false`, not even by nslab's death). Afterwards the
+--    proc acts as reaped: `running()` and `kill()` give false, `wait()` a
+--    result with `ok = false`. Whoever detaches owns the cleanup.
 -- @tparam ?string netns namespace name; nil: nslab's own
 -- @tparam {string,...} argv program and arguments
 -- @tparam[opt] table opts as for `exec`
