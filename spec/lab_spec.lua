@@ -28,6 +28,19 @@ local function tmpfile(text)
   return path
 end
 
+-- The pid a command wrote to path, once it is there.
+local function pid_in(path)
+  local pid = H.wait_for(function()
+    local f = io.open(path)
+    local n = f and f:read("n")
+    if f then f:close() end
+    return n
+  end, 10)
+  return assert(math.tointeger(pid), "no pid in " .. path)
+end
+
+local function gone(pid) return record.proc_start(pid) == nil end
+
 local function in_ns(ns, cmd) return H.sh("ip netns exec " .. q(ns) .. " " .. cmd) end
 
 local function record_exists(name)
@@ -261,6 +274,32 @@ describe("lab #root", function()
         tostring(a))
     end)
 
+    it("raises on a ping target that is neither a node nor an address, and on a bad family", function()
+      needs_build()
+      needs("exec")
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b, s = lab:host(H.name()), lab:host(H.name()), lab:bridge(H.name())
+      lab:link(a, b, { addrs = { "10.9.5.1/24", "10.9.5.2/24" } })
+      lab:link(a, s)
+      assert.has_error(function() a:ping("banana") end,
+        "bad argument #1 to 'node:ping' (node, node name or IPv4/IPv6 address expected, got \"banana\")")
+      assert.has_error(function() a:ping("10.0.0.300") end)
+      assert.has_error(function() a:ping({}) end)
+      assert.has_error(function() a:first_addr("ipx") end,
+        "bad argument #1 to 'node:first_addr' (family must be \"inet\" or \"inet6\", got \"ipx\")")
+      assert.has_error(function() a:ping(b, { family = "ipx" }) end)
+      -- a node name of the same lab is a node; an address works as before
+      assert.is_true((a:ping(b.name)))
+      assert.is_true((a:ping("10.9.5.2")))
+      local ok, e = pcall(s.ping, s, a)
+      assert.is_false(ok)
+      assert.matches(string.format("node:ping: bridge %q has no address to ping from", s.name), e, 1, true)
+      ok, e = pcall(a.ping, a, s)
+      assert.is_false(ok)
+      local msg = string.format("node:ping: bridge %q has no address", s.name)
+      assert.equals(msg, e:sub(-#msg))
+    end)
+
     it("kills spawned processes when the lab closes", function()
       needs_build()
       needs("spawn")
@@ -354,6 +393,48 @@ describe("lab #root", function()
       raises("EINVAL", lab.host, lab, H.name())
     end)
 
+    it("names every error by the call the user typed, a closed lab by its name", function()
+      needs_build()
+      local lab = nslab.lab(H.name("lab"))
+      local a = lab:host(H.name())
+      assert.equals("lab:host", raises("EEXIST", lab.host, lab, a.name).op)
+      assert.equals("lab:link", raises("EINVAL", lab.link, lab, a, a).op)
+      assert.equals("nslab.lab", raises("EEXIST", nslab.lab, lab.name).op)
+      assert.equals("nslab.lab", raises("EINVAL", nslab.lab, "a/b").op)
+      lab:close()
+      for _, call in ipairs {
+        { "lab:host", lab.host, "y" }, { "lab:router", lab.router, "y" }, { "lab:bridge", lab.bridge, "y" },
+      } do
+        local e = raises("EINVAL", call[2], lab, call[3])
+        assert.equals(string.format('%s "y": lab "%s" is closed (EINVAL)', call[1], lab.name), tostring(e))
+      end
+      local e = raises("EINVAL", lab.link, lab, a, a)
+      assert.equals(string.format('lab:link: lab "%s" is closed (EINVAL)', lab.name), tostring(e))
+      e = raises("EINVAL", lab.pingall, lab)
+      assert.equals(string.format('lab:pingall: lab "%s" is closed (EINVAL)', lab.name), tostring(e))
+      assert.equals("nslab.lab.clean", raises("ENOENT", lab_mod.clean, H.name("nolab")).op)
+    end)
+
+    it("kills processes that daemonised into its namespaces, then removes them", function()
+      needs_build()
+      needs("exec", "sh")
+      local pidfile = os.tmpname()
+      finally(function() os.remove(pidfile) end)
+      local lab = nslab.lab(H.name("lab"))
+      local a = lab:host(H.name())
+      -- setsid -f: a new session, parent exits at once: nothing tracks it
+      -- (the sleep 0.5: the end of a command kills its group, which the
+      -- forked child of setsid -f is in until it calls setsid)
+      a:run(string.format("setsid -f sh -c 'echo $$ > %s; exec sleep 300' </dev/null >/dev/null 2>&1; sleep 0.5",
+        pidfile))
+      local pid = pid_in(pidfile)
+      assert.is_false(gone(pid))
+      lab:close()
+      assert.is_true(gone(pid), "the daemon survived the lab")
+      assert.is_false(nslab.netns.exists(a.name))
+      assert.is_false(record_exists(lab.name))
+    end)
+
     it("removes everything at the end of scope, and when an error leaves it", function()
       needs_build()
       local name1, name2 = H.name(), H.name()
@@ -436,8 +517,6 @@ describe("lab #root", function()
       return pid, output, function() os.remove(script) os.remove(log) end
     end
 
-    local function gone(pid) return record.proc_start(pid) == nil end
-
     for _, sig in ipairs { "INT", "TERM" } do
       it("removes everything on SIG" .. sig .. " and dies of it", function()
         needs_build()
@@ -473,6 +552,58 @@ describe("lab #root", function()
       assert.is_true(ok, out)
       assert.is_false(nslab.netns.exists(h1), out)
       assert.is_false(record_exists(lname))
+    end)
+
+    it("after SIGKILL, --clean kills spawned commands, their children and daemons in the lab's netns", function()
+      needs_build()
+      needs("spawn", "sh")
+      local lname, h1 = H.name("lab"), H.name()
+      local child, daemon = os.tmpname(), os.tmpname()
+      local pid, output, rm = start(string.format([[
+local a = lab.nodes[1]
+local leader = a:spawn("sleep 500 & echo $! > %s; wait")
+a:run("setsid -f sh -c 'echo $$ > %s; exec sleep 300' </dev/null >/dev/null 2>&1; sleep 0.5")
+io.stdout:write("leader ", leader.pid, "\n") io.stdout:flush()
+while true do require('nslab').core.sleep(0.05) end
+]], child, daemon), lname, { h1 })
+      finally(function() rm() os.remove(child) os.remove(daemon) end)
+      local spid, dpid = pid_in(child), pid_in(daemon)
+      assert.is_truthy(H.wait_for(function() return output():match("leader (%d+)") end), output())
+      local leader = math.tointeger(tonumber(output():match("leader (%d+)")))
+      H.sh("kill -KILL " .. pid)
+      assert.is_true(H.wait_for(function() return gone(pid) end, 10), output())
+      assert.is_false(gone(spid), "the spawned command's child died with nslab")
+      local out, ok = H.nslab("--clean " .. lname)
+      assert.is_true(ok, out)
+      for _, p in ipairs { leader, spid, dpid } do
+        assert.is_true(H.wait_for(function() return gone(p) end, 5), "process " .. p .. " survived --clean: " .. out)
+      end
+      assert.is_false(nslab.netns.exists(h1), out)
+      assert.is_false(record_exists(lname))
+    end)
+
+    it("with lab:keep(), leaves spawned commands running for --clean to kill", function()
+      needs_build()
+      needs("spawn")
+      local lname, h1 = H.name("lab"), H.name()
+      local pidfile = os.tmpname()
+      local script = tmpfile(string.format([[
+local lab <close> = require('nslab').lab(%q)
+local a = lab:host(%q)
+a:spawn{"sh", "-c", "echo $$ > %s; exec sleep 300"}
+a:spawn("sleep 301")
+lab:keep()
+]], lname, h1, pidfile))
+      finally(function() os.remove(script) os.remove(pidfile) end)
+      local out, ok = H.nslab(script)
+      assert.is_true(ok, out)
+      local spid = pid_in(pidfile)
+      assert.is_false(gone(spid), "a kept lab's spawned command was killed: " .. out)
+      assert.is_true(nslab.netns.exists(h1))
+      out, ok = H.nslab("--clean " .. lname)
+      assert.is_true(ok, out)
+      assert.is_true(H.wait_for(function() return gone(spid) end, 5), out)
+      assert.is_false(nslab.netns.exists(h1), out)
     end)
 
     it("removes what was built when building fails, exiting 1 with the step", function()

@@ -284,6 +284,74 @@ LAB:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
     assert.matches("exit: 0", out, 1, true)
   end)
 
+  -- The README's own shape: the lab in a to-be-closed local, nodes in locals.
+  local function close_script(a, b, tail)
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(string.format([[
+local nslab = require "nslab"
+local lab <close> = nslab.lab(%q)
+local a, b = lab:host(%q), lab:host(%q)
+lab:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
+%s
+]], H.name("lab"), a, b, tail or ""))
+    f:close()
+    return path
+  end
+
+  local function ident(prefix) return (H.name(prefix):gsub("-", "_")) end
+
+  it("keeps a <close> lab of an -i script open until the REPL ends, nodes as globals", function()
+    if needs_lab() then return end
+    local a, b = ident("r"), ident("b")
+    local path = close_script(a, b)
+    finally(function() os.remove(path) end)
+    local out, ok = repl({
+      "expect:> ", "send:print(#nslab.lab.active(), " .. a .. ":ping(" .. b .. "))\\r",
+      "expect:1\ttrue\t", "expect:> ",
+      "send:" .. a .. " ip netns identify\\r", "expect:" .. a .. "\n> ",
+      "send:\\x04", "eof",
+    }, "-i " .. q(path))
+    assert.is_true(ok, out)
+    assert.matches("exit: 0", out, 1, true)
+    assert.not_matches("closed", out, 1, true)
+    assert.is_nil(H.snapshot().netns[a], out)
+    assert.is_nil(H.snapshot().netns[b], out)
+  end)
+
+  it("leaves a global of the script alone when a node has its name", function()
+    if needs_lab() then return end
+    local a, b = ident("r"), ident("b")
+    local path = close_script(a, b, a .. " = 'mine'")
+    finally(function() os.remove(path) end)
+    local out, ok = repl({
+      "expect:> ", "send:print(" .. a .. ", " .. b .. ".name)\\r", "expect:mine\t" .. b .. "\n> ",
+      "send:\\x04", "eof",
+    }, "-i " .. q(path))
+    assert.is_true(ok, out)
+  end)
+
+  it("closes a <close> lab at once when the -i script fails", function()
+    if needs_lab() then return end
+    local a, b = ident("r"), ident("b")
+    local path = close_script(a, b, "error('experiment failed')")
+    finally(function() os.remove(path) end)
+    local out, ok = H.sh(H.bin .. " -i " .. q(path) .. " </dev/null")
+    assert.is_false(ok, out)
+    assert.matches("experiment failed", out, 1, true)
+    assert.is_nil(H.snapshot().netns[a], out)
+  end)
+
+  it("closes a <close> lab of a statement typed at the prompt at its end", function()
+    if needs_lab() then return end
+    local a = ident("r")
+    local out, ok = H.sh(string.format(
+      "printf '%%s\\n' %s 'print(#nslab.lab.active(), nslab.netns.exists(%q))' | %s -i",
+      q(string.format("do local l <close> = nslab.lab(%q) l:host(%q) end", H.name("lab"), a)), a, H.bin))
+    assert.is_true(ok, out)
+    assert.matches("0\tfalse", out, 1, true)
+  end)
+
   it("leaves no namespace behind after Ctrl-D with -i scripts/veth-pair.lua", function()
     if needs_lab() then return end
     local before = H.snapshot()

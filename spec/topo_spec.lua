@@ -83,8 +83,31 @@ describe("topo", function()
     end)
   end)
 
+  describe("hop limit", function()
+    it("raises TTL and hop limit to 255 in routed topologies longer than 60 hops", function()
+      local ttl = { ["net.ipv4.ip_default_ttl"] = "255", ["net.ipv6.conf.default.hop_limit"] = "255",
+        ["net.ipv6.conf.all.hop_limit"] = "255" }
+      assert.same(ttl, topo.line(62).sysctls)
+      assert.same(ttl, topo.ring(124).sysctls)
+      assert.is_nil(topo.line(61).sysctls)
+      assert.is_nil(topo.ring(120).sysctls)
+      assert.is_nil(topo.line(100, { routes = false }).sysctls)
+    end)
+  end)
+
   describe("build #root", function()
     H.guard()
+
+    it("routes a line of 80 nodes end to end, past the default TTL of 64", function()
+      needs("link.veth", "link.set", "link.add", "addr.add", "sysctl.set", "route.add", "exec")
+      local lab <close> = nslab.lab(H.name("lab"))
+      local p = H.name("t") .. "-"
+      local n = topo.line(80, { prefix = p, ipv6 = true }):build(lab)
+      local first, last = n[p .. "h1"], n[p .. "h80"]
+      assert.is_true((first:ping(last, { timeout = 5 })))
+      assert.is_true((first:ping(last, { timeout = 5, family = "inet6" })))
+      assert.is_true((last:ping(first, { timeout = 5 })))
+    end)
 
     for _, case in ipairs {
       { "line", function(p) return topo.line(4, { prefix = p, ipv6 = true }) end },

@@ -504,6 +504,12 @@ static int pmain(lua_State *L)
 		if (status != LUA_OK)
 			return 0;
 	}
+	/* -i: a lab whose <close> scope ends normally in the script stays
+	 * open for the REPL (lab.lua); repl_run clears the flag. */
+	if (cli->interactive && cli->script) {
+		lua_pushboolean(L, 1);
+		lua_setglobal(L, "NSLAB_INTERACTIVE");
+	}
 	if (cli->script && handle_script(L, argv, argc, cli->script) != LUA_OK)
 		return 0;
 	if (cli->interactive) {

@@ -352,9 +352,13 @@ void repl_run(lua_State *L)
 
 	term_open(L);
 	global_nslab(L);
+	/* From here a <close> lab closes at its scope's end (see main.c). */
+	lua_pushnil(L);
+	lua_setglobal(L, "NSLAB_INTERACTIVE");
 	while (go_on && !must_leave()) {
 		host_clear_signal();
 		lua_settop(L, 0);
+		repl_node_globals(L);
 		go_on = repl_turn(L);
 	}
 	lua_settop(L, 0);

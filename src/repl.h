@@ -24,6 +24,11 @@ int repl_node_command(lua_State *L, const char *line);
 /* Pushes an array of the names of the nodes of all open labs. */
 void repl_push_node_names(lua_State *L);
 
+/* For each node of an open lab whose name is a Lua name and not a global
+ * yet, sets the global of that name to the node (red:ping(blue) works
+ * after -i with a script that kept its nodes in locals). */
+void repl_node_globals(lua_State *L);
+
 /* Prints the open labs and their nodes (for "help"). */
 void repl_show_labs(lua_State *L);
 

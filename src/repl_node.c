@@ -190,6 +190,32 @@ void repl_push_node_names(lua_State *L)
 	}
 }
 
+/* lua_CFunction (): sets a global per node, as repl_node_globals says. */
+static int l_node_globals(lua_State *L)
+{
+	repl_push_node_names(L); /* 1 */
+	if (!push_labs(L))	 /* 2 */
+		return 0;
+	for (lua_Integer i = 1; lua_rawgeti(L, 1, i) == LUA_TSTRING; i++) {
+		size_t len;
+		const char *name = lua_tolstring(L, 3, &len);
+
+		if (repl_is_identifier(name) &&
+		    lua_getglobal(L, name) == LUA_TNIL &&
+		    push_node(L, 2, name, len))
+			lua_setglobal(L, name);
+		lua_settop(L, 2);
+	}
+	return 0;
+}
+
+void repl_node_globals(lua_State *L)
+{
+	lua_pushcfunction(L, l_node_globals);
+	if (lua_pcall(L, 0, 0, 0) != LUA_OK)
+		lua_pop(L, 1);
+}
+
 /* lua_CFunction (): prints "Open labs:" and each lab's nodes. */
 static int l_show_labs(lua_State *L)
 {

@@ -37,6 +37,9 @@ Lab.__index = Lab
 -- Open labs, in creation order (weak: a lab dropped unclosed is collected
 -- and its __gc cleans up).
 local open_labs = setmetatable({}, { __mode = "k" })
+-- Labs whose scope ended during an `nslab -i` script: held until the REPL
+-- ends, when lua_close runs their __gc.
+local deferred = {}
 local seq = 0
 
 local function q(s) return string.format("%q", s) end
@@ -96,7 +99,7 @@ function M.new(name, opts)
   local old = record.load(name)
   if old then
     if record.alive(old.pid, old.start) then
-      raise("lab.new", q(name), EEXIST,
+      raise("nslab.lab", q(name), EEXIST,
         string.format("lab %q is already running (pid %d)", name, old.pid))
     end
     local left = {}
@@ -104,7 +107,7 @@ function M.new(name, opts)
       if nslab.netns.exists(n) then left[#left + 1] = n end
     end
     if #left > 0 then
-      raise("lab.new", q(name), EEXIST, string.format(
+      raise("nslab.lab", q(name), EEXIST, string.format(
         "lab %q left %d netns behind (%s) when pid %d died: remove them with `nslab --clean %s`",
         name, #left, table.concat(left, ", "), old.pid, shell_quote(name)))
     end
@@ -144,9 +147,29 @@ function M.active()
   return list
 end
 
+-- Ends every process living in the namespaces names (daemons, commands'
+-- children, anything that entered them): SIGTERM, then after grace
+-- seconds SIGKILL, then waits (at most 5 s) until none is left. Returns
+-- how many were signalled first.
+local function empty_netns(names, grace)
+  local pids = nslab.netns.pids
+  if #names == 0 or #pids(names) == 0 then return 0 end
+  local n = nslab.netns.kill(names, grace > 0 and "SIGTERM" or "SIGKILL")
+  for _, step in ipairs { { "SIGKILL", grace }, { nil, 5 } } do
+    local deadline = core.monotime() + step[2]
+    while #pids(names) > 0 and core.monotime() < deadline do core.sleep(0.01) end
+    if #pids(names) == 0 then break end
+    if step[1] then nslab.netns.kill(names, step[1]) end
+  end
+  return n
+end
+
 --- Removes what dead labs left behind: `nslab --clean [NAME]`.
--- Kills the recorded processes still running, deletes the recorded netns
--- that still exist (newest first), removes the record. A lab whose process
+-- Kills the recorded processes still running with their process groups
+-- (a recorded pid whose start time differs is someone else: left alone),
+-- then every process living in the recorded netns (daemons, children of
+-- commands: what `ip netns pids` lists), deletes the recorded netns that
+-- still exist (newest first), removes the record. A lab whose process
 -- still runs is left alone; names no lab recorded are never touched, nor
 -- names now recorded by a running lab.
 -- @tparam[opt] string name one lab; nil for every dead lab
@@ -166,9 +189,9 @@ function M.clean(name)
     end
   end
   if name then
-    check_name("lab.clean", name)
+    check_name("nslab.lab.clean", name)
     if not recs[name] then
-      raise("lab.clean", q(name), ENOENT, string.format("no lab %q recorded in %s", name, record.dir))
+      raise("nslab.lab.clean", q(name), ENOENT, string.format("no lab %q recorded in %s", name, record.dir))
     end
   end
   local removed = {}
@@ -177,7 +200,7 @@ function M.clean(name)
     if not rec then goto next end
     if record.alive(rec.pid, rec.start) then
       if name then
-        raise("lab.clean", q(lab), 16,
+        raise("nslab.lab.clean", q(lab), 16,
           string.format("lab %q is running (pid %d): it cleans up when it ends", lab, rec.pid))
       end
       print(string.format("lab %q is running (pid %d): left alone", lab, rec.pid))
@@ -185,13 +208,22 @@ function M.clean(name)
     end
     local c = record.contents(rec)
     local killed = 0
+    -- Each spawned command leads its own process group (pgid = pid); the
+    -- start time proves the pid is still that command, so a reused pid is
+    -- never hit. A group whose leader is gone is left to the netns scan.
     for _, p in ipairs(c.procs) do
       if record.alive(p.pid, p.start) then
-        os.execute("kill -9 " .. math.tointeger(p.pid) .. " 2>/dev/null")
+        os.execute("kill -KILL -- -" .. math.tointeger(p.pid) .. " " .. math.tointeger(p.pid) .. " 2>/dev/null")
         killed = killed + 1
       end
     end
+    local mine = {}
+    for _, ns in ipairs(c.netns) do
+      if not live_names[ns] then mine[#mine + 1] = ns end
+    end
+    killed = killed + empty_netns(mine, 0)
     local n, failed = 0, {}
+    if #nslab.netns.pids(mine) > 0 then failed[1] = "processes still live in its netns" end
     for i = #c.netns, 1, -1 do
       local ns = c.netns[i]
       if live_names[ns] then
@@ -218,11 +250,16 @@ end
 
 -- ---- building ----
 
-function Lab:_check_open(op)
+-- Raises `lab:host "y": lab "x" is closed (EINVAL)` on a closed lab;
+-- object: what the call names (a quoted node name), or nil.
+function Lab:_check_open(op, object)
   if getmetatable(self) ~= Lab then
     error(string.format("bad self to '%s' (a lab expected; use lab:%s)", op, op:match("[%w_]+$")), 3)
   end
-  if not self._open then raise(op, q(self.name), EINVAL, "the lab is closed") end
+  if not self._open then
+    error(core.error { op = op, object = object, errno = EINVAL,
+      msg = string.format("lab %q is closed", self.name) }, 0)
+  end
 end
 
 -- Runs body(push) as one step: push({fn=, what=, netns=, covered=}) adds
@@ -292,9 +329,9 @@ local PING_GROUPS = ping_groups()
 -- The namespace of a node, lo up, ping_group_range open, sysctls.
 function Lab:_node(kind, name, opts, extra)
   local op = "lab:" .. kind
-  self:_check_open(op)
+  self:_check_open(op, type(name) == "string" and q(name) or nil)
   check_name(op, name)
-  self:_claim("lab." .. kind, name)
+  self:_claim(op, name)
   local node = Node.new(self, name, kind)
   self:_step(string.format("%s %q", kind, name), function(push)
     self._rec:add("netns", name)
@@ -415,7 +452,7 @@ function Lab:link(a, b, opts)
   a, b = resolve(self, a, "lab:link", 1), resolve(self, b, "lab:link", 2)
   opts = check_opts("lab:link", opts, set_of("ifnames", "addrs", "mtu", "mac"))
   if a == b then
-    raise("lab.link", q(a.name), EINVAL, "a node cannot be linked to itself")
+    raise("lab:link", q(a.name), EINVAL, "a node cannot be linked to itself")
   end
   local ifn, addrs, mac = opts.ifnames or {}, opts.addrs or {}, opts.mac or {}
   local ends = { { node = a, ifname = ifn[1] }, { node = b, ifname = ifn[2] } }
@@ -423,11 +460,11 @@ function Lab:link(a, b, opts)
     if e.ifname == nil then
       e.ifname = e.node:_next_ifname()
     elseif e.node._ifset[e.ifname] then
-      raise("lab.link", q(e.ifname), EEXIST, string.format("node %q already has %q", e.node.name, e.ifname))
+      raise("lab:link", q(e.ifname), EEXIST, string.format("node %q already has %q", e.node.name, e.ifname))
     end
     e.addrs = list_of(addrs[i])
     if e.node.kind == "bridge" and #e.addrs > 0 then
-      raise("lab.link", q(e.ifname), EINVAL,
+      raise("lab:link", q(e.ifname), EINVAL,
         string.format("%q is a bridge port in %q: address the hosts, not the port", e.ifname, e.node.name))
     end
   end
@@ -580,8 +617,13 @@ function Lab:_teardown()
   if not self._open then return {} end
   self._open = false
   open_labs[self] = nil
+  if deferred[self] then deferred[self] = nil end
   self:_quiet()
   if self._keep or rawget(_G, "NSLAB_KEEP") then
+    -- Spawned commands run on too (recorded: --clean kills them).
+    for _, p in ipairs(self._procs) do
+      if p:running() then p:detach() end
+    end
     print(string.format("lab %q kept: %d node(s) left running; remove them with `nslab --clean %s`",
       self.name, #self.nodes, shell_quote(self.name)))
     return {}
@@ -597,6 +639,16 @@ function Lab:_teardown()
       end
     end)
   end
+  -- Then whatever else lives in the namespaces (daemons, children that
+  -- left their group, `ip netns exec` shells): they would keep them alive.
+  local names = {}
+  for i, node in ipairs(self.nodes) do names[i] = node.netns end
+  local emptied, why = pcall_steady(function()
+    empty_netns(names, 0.2)
+    local n = #nslab.netns.pids(names)
+    if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
+  end)
+  if not emptied then problems[#problems + 1] = tostring(why) end
   for i = #self._undo, 1, -1 do
     local u = self._undo[i]
     if not u.covered then
@@ -616,9 +668,14 @@ local function problems_text(self, problems)
     self.name, table.concat(problems, "; "), shell_quote(self.name))
 end
 
---- Removes everything the lab made (processes killed first, then the
--- namespaces newest first, links going with them) and its record; does
--- nothing once closed, or when kept. Called by `<close>` and `__gc` too.
+--- Removes everything the lab made (its spawned processes killed first,
+-- then every process living in its namespaces: SIGTERM, 0.2 s grace,
+-- SIGKILL, waiting until they are gone; then the namespaces newest
+-- first, links going with them) and its record; does nothing once
+-- closed, or when kept (spawned processes then run on, recorded for
+-- `nslab --clean`). Called by `<close>` and `__gc` too. Under `nslab -i`,
+-- a `<close>` scope ending normally during the script leaves the lab open
+-- for the REPL; it closes when the REPL ends (an error closes it at once).
 -- @raise a string listing what could not be removed (it stays recorded)
 function Lab:close()
   local problems = self:_teardown()
@@ -626,6 +683,10 @@ function Lab:close()
 end
 
 Lab.__close = function(self, err)
+  if err == nil and self._open and rawget(_G, "NSLAB_INTERACTIVE") then
+    deferred[self] = true -- `nslab -i script`: live at the prompt
+    return
+  end
   local problems = self:_teardown()
   if #problems == 0 then return end
   if err == nil then error(problems_text(self, problems), 0) end

@@ -68,13 +68,18 @@ function Node:run(cmd, opts)
 end
 
 --- Starts a command in the node without waiting; the lab kills it when it
--- closes (and `nslab --clean` does if the lab's process died).
+-- closes, or leaves it running when kept (`lab:keep()`); `nslab --clean`
+-- kills it if the lab's process died. Lab commands are started with
+-- `pdeathsig = false` (a SIGKILLed nslab leaves them, with the rest of the
+-- lab, to `nslab --clean`) unless opts say otherwise.
 -- @tparam table|string cmd argv array or shell command line
 -- @tparam[opt] table opts as `nslab.spawn`
 -- @treturn proc with `pid`, `:wait([timeout])`, `:kill([signal])`, `:running()`
 -- @usage local srv = red:spawn{"nc", "-l", "80"}
 function Node:spawn(cmd, opts)
-  local proc = nslab.spawn(self.netns, argv_of(cmd), opts)
+  local o = { pdeathsig = false }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local proc = nslab.spawn(self.netns, argv_of(cmd), o)
   self.lab:_own(proc)
   return proc
 end
@@ -83,7 +88,12 @@ end
 -- prefixlen.
 -- @tparam[opt] string family "inet" or "inet6"; nil: any
 -- @treturn string|nil
+-- @raise argument error for another family
 function Node:first_addr(family)
+  if family ~= nil and family ~= "inet" and family ~= "inet6" then
+    error(string.format("bad argument #1 to 'node:first_addr' (family must be \"inet\" or \"inet6\", got %s)",
+      type(family) == "string" and string.format("%q", family) or type(family)), 2)
+  end
   for _, a in ipairs(self._addrs) do
     if family == nil or a.family == family then return a.address end
   end
@@ -92,21 +102,72 @@ end
 
 local PING_OPTS = opts_mod.set("count", "timeout", "family", "user")
 
--- argv for iputils ping to target (a node: its first address of
--- the family; or an address), and the exec timeout covering all replies.
-local function ping_argv(target, opts)
-  local addr = target
+-- Whether s is an IPv4 address in dotted-quad form, as inet_pton(3)
+-- accepts it (four decimal bytes, no leading zeros beyond "0").
+local function is_ipv4(s)
+  local parts = { s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$") }
+  if #parts ~= 4 then return false end
+  for _, p in ipairs(parts) do
+    if #p > 3 or tonumber(p) > 255 or (#p > 1 and p:sub(1, 1) == "0") then return false end
+  end
+  return true
+end
+
+-- Whether s is an IPv6 address as inet_pton(3) accepts it (hex groups,
+-- one "::" at most, an IPv4 tail allowed), with an optional %zone.
+local function is_ipv6(s)
+  s = s:gsub("%%[%w_.-]+$", "")
+  local head, tail = s:match("^(.-)::(.*)$")
+  local groups = 0
+  local function count(part, last_may_be_v4)
+    if part == "" then return true end
+    local fields = {}
+    for f in (part .. ":"):gmatch("([^:]*):") do fields[#fields + 1] = f end
+    for i, f in ipairs(fields) do
+      if i == #fields and last_may_be_v4 and is_ipv4(f) then
+        groups = groups + 2
+      elseif f:match("^%x%x?%x?%x?$") then
+        groups = groups + 1
+      else
+        return false
+      end
+    end
+    return true
+  end
+  if head then
+    if tail:find("::", 1, true) then return false end
+    return count(head, false) and count(tail, true) and groups <= 7
+  end
+  return count(s, true) and groups == 8
+end
+
+-- The nodes a ping is about, raising as node:ping does.
+local function ping_target(src, target, opts)
+  if src.kind == "bridge" then
+    error(string.format("node:ping: bridge %q has no address to ping from", src.name), 4)
+  end
+  if type(target) == "string" and src.lab and src.lab:node(target) then target = src.lab:node(target) end
   if getmetatable(target) == Node then
-    addr = target:first_addr(opts.family)
+    local addr = target:first_addr(opts.family)
     if not addr then
       error(string.format("node:ping: %s %q has no %saddress", target.kind, target.name,
-        opts.family and opts.family .. " " or ""), 3)
+        opts.family and opts.family .. " " or ""), 4)
     end
-  elseif type(target) == "string" then
-    addr = split(target)
-  else
-    error("bad argument #1 to 'ping' (node or address expected, got " .. type(target) .. ")", 3)
+    return addr
   end
+  local addr = type(target) == "string" and split(target)
+  if not (addr and (is_ipv4(addr) or is_ipv6(addr))) then
+    error(string.format("bad argument #1 to 'node:ping' (node, node name or IPv4/IPv6 address expected, got %s)",
+      type(target) == "string" and string.format("%q", target) or type(target)), 4)
+  end
+  return addr
+end
+
+-- argv for iputils ping from src to target (a node or its name: its first
+-- address of the family; or an address), and the exec timeout covering
+-- all replies.
+local function ping_argv(src, target, opts)
+  local addr = ping_target(src, target, opts)
   local count, timeout = opts.count or 1, opts.timeout or 1
   local argv = { "ping", "-n", "-q", "-c", tostring(count), "-W", tostring(timeout) }
   if count > 1 then
@@ -126,17 +187,25 @@ end
 
 --- Pings a node (its first address of the family) or an address, from
 -- this node, with iputils ping.
--- @tparam node|string target
+-- @tparam node|string target a node, the name of a node of the same lab,
+-- or an IPv4/IPv6 address (a prefixlen is ignored)
 -- @tparam[opt] table opts `count` (default 1), `timeout` (seconds to wait
 -- for each reply, default 1), `family` ("inet"|"inet6", for a node
 -- target), `user` (run ping as this user)
 -- @treturn boolean whether replies came back
 -- @treturn number|nil average round-trip time in seconds
--- @raise when a node target has no address of the family
+-- @raise argument error for a target that is none of these or a family
+-- other than "inet"/"inet6"; an error naming the node when the target
+-- node has no address of the family, or when this node is a bridge (it
+-- has no address to ping from)
 -- @usage assert(red:ping(blue))
 function Node:ping(target, opts)
   opts = check_opts("node:ping", opts, PING_OPTS)
-  local argv, timeout = ping_argv(target, opts)
+  if opts.family ~= nil and opts.family ~= "inet" and opts.family ~= "inet6" then
+    error(string.format("bad argument #2 to 'node:ping' (family must be \"inet\" or \"inet6\", got %s)",
+      tostring(opts.family)), 2)
+  end
+  local argv, timeout = ping_argv(self, target, opts)
   return ping_result(self:run(argv, { timeout = timeout, user = opts.user }))
 end
 
@@ -155,7 +224,7 @@ function Node.ping_many(jobs, opts, width)
       while #running < width and next_job <= #jobs do
         local j = jobs[next_job]
         next_job = next_job + 1
-        local argv, timeout = ping_argv(j.dst, opts)
+        local argv, timeout = ping_argv(j.src, j.dst, opts)
         j.proc = nslab.spawn(j.src.netns, argv, { timeout = timeout, user = opts.user })
         running[#running + 1] = j
       end

@@ -173,7 +173,7 @@ function M.create(name)
     ok, err = write_file(path, header(name, pid, start))
   end
   if not ok then
-    error(core.error { op = "lab.new", object = string.format("%q", name), errno = 13,
+    error(core.error { op = "nslab.lab", object = string.format("%q", name), errno = 13,
       code = "EACCES", msg = "cannot write the lab record: " .. tostring(err) }, 0)
   end
   local f = assert(io.open(path, "a"))

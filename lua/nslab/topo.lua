@@ -15,6 +15,11 @@
 -- * `tree(depth, fanout)`: Mininet's tree: bridges `depth` levels deep,
 --   `fanout` children each, hosts at the leaves, one subnet.
 --
+-- A routed line or ring whose longest path is over 60 hops gets
+-- `net.ipv4.ip_default_ttl` and `net.ipv6.conf.{default,all}.hop_limit`
+-- = 255 in every node (`t.sysctls`): the default of 64 would drop packets
+-- past about 63 routers. So `line(n)` is routed end to end up to n = 255.
+--
 -- Options (all): `prefix` (string put before every node name, default ""),
 -- `base` (IPv4 pool, default "10.0.0.0/8"), `ipv6` (true, or a /48 pool
 -- such as "fd00:1:2::/48": IPv6 addresses too; default "fd00::/48"), and
@@ -109,6 +114,19 @@ end
 
 local P2P = { prefix = true, base = true, ipv6 = true, routes = true }
 
+-- Over this many hops the default TTL and hop limit (64) are raised.
+local LONG_PATH = 60
+local LONG_SYSCTLS = { ["net.ipv4.ip_default_ttl"] = "255", ["net.ipv6.conf.default.hop_limit"] = "255",
+  ["net.ipv6.conf.all.hop_limit"] = "255" }
+
+-- Gives t the sysctls of a long routed path (hops: its longest path).
+local function long_path(t, hops)
+  if hops > LONG_PATH then
+    t.sysctls = {}
+    for k, v in pairs(LONG_SYSCTLS) do t.sysctls[k] = v end
+  end
+end
+
 -- Point-to-point topologies: nodes 1..n, link k joins ends[k] (subnet k-1).
 local function p2p(kind, n, nlinks, opts)
   local t = new(kind, opts, P2P)
@@ -158,12 +176,14 @@ end
 -- @tparam integer n number of nodes (>= 2)
 -- @tparam[opt] table opts prefix, base, ipv6, routes (see the module)
 -- @treturn topo data {kind, nodes = {{name, kind}}, links = {{a, b, addrs}},
--- routes = {[name] = {{dst, via}}}} with method `build(lab)`
+-- routes = {[name] = {{dst, via}}}, sysctls = {[key] = value} or nil (set
+-- in every node: see the module)} with method `build(lab)`
 -- @raise on a bad n or option
 function M.line(n, opts)
   count_check("line", n, 2)
   local t, routed = p2p("line", n, n - 1, opts)
   if not routed then return t end
+  long_path(t, n - 1)
   for i = 1, n do
     -- node i is end 2 of subnet i-2 (left) and end 1 of subnet i-1 (right)
     local name = t.nodes[i].name
@@ -181,6 +201,7 @@ function M.ring(n, opts)
   count_check("ring", n, 3)
   local t, routed = p2p("ring", n, n, opts)
   if not routed then return t end
+  long_path(t, n // 2)
   for i = 1, n do
     -- right link: subnet i-1 (end 1); left link: subnet (i-2) mod n (end 2)
     local name, left = t.nodes[i].name, (i - 2) % n
@@ -268,7 +289,8 @@ end
 function Topo:build(lab)
   lab:expect(#self.nodes, #self.links)
   local by = {}
-  for _, n in ipairs(self.nodes) do by[n.name] = lab[n.kind](lab, n.name) end
+  local nopts = self.sysctls and { sysctls = self.sysctls } or nil
+  for _, n in ipairs(self.nodes) do by[n.name] = lab[n.kind](lab, n.name, nopts) end
   for _, l in ipairs(self.links) do
     local addrs = l.addrs
     lab:link(by[l.a], by[l.b], addrs and { addrs = { addrs[1], addrs[2] } } or nil)
