@@ -6,27 +6,7 @@ local lab_mod = require "nslab.lab"
 local record = require "nslab.record"
 local view = require "nslab.view"
 
-local needs = require("needs")(function(m) pending(m) end)
-
-local function needs_build() needs("link.veth", "link.set", "link.add", "link.del", "addr.add", "sysctl.set") end
-
-local function raises(code, fn, ...)
-  local ok, e = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.is_true(nslab.is_error(e), "expected an nslab error object, got " .. tostring(e))
-  assert.equals(code, e.code, tostring(e))
-  return e
-end
-
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
-local function tmpfile(text)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  return path
-end
+local raises, q, tmpfile = H.raises, H.q, H.tmpfile
 
 -- The pid a command wrote to path, once it is there.
 local function pid_in(path)
@@ -119,7 +99,6 @@ describe("lab #root", function()
 
   describe("host", function()
     it("makes a netns named like the node, with lo up and both loopbacks answering (P1)", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local name = H.name()
       local h = lab:host(name)
@@ -135,7 +114,6 @@ describe("lab #root", function()
     end)
 
     it("opens ping_group_range so ping works as uid 65534 (P8)", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local name = H.name()
       lab:host(name)
@@ -151,7 +129,6 @@ describe("lab #root", function()
     end)
 
     it("sets the sysctls given", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local name = H.name()
       lab:host(name, { sysctls = { ["net.ipv4.ip_default_ttl"] = 33 } })
@@ -159,7 +136,6 @@ describe("lab #root", function()
     end)
 
     it("refuses a name the lab already has", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local name = H.name()
       lab:host(name)
@@ -170,7 +146,6 @@ describe("lab #root", function()
 
   describe("router", function()
     it("turns IPv4 and IPv6 forwarding on explicitly (P7)", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local name = H.name()
       local r = lab:router(name)
@@ -182,7 +157,6 @@ describe("lab #root", function()
 
   describe("bridge and link", function()
     it("names interfaces eth0, eth1, ... per node and enslaves bridge ports", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local s, a, b = lab:bridge(H.name()), lab:host(H.name()), lab:host(H.name())
       assert.equals("bridge", s.kind)
@@ -201,7 +175,6 @@ describe("lab #root", function()
     end)
 
     it("makes IPv6, link-local too, usable the moment link returns (no DAD, P2), with mtu and mac", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local a, b = lab:host(H.name()), lab:host(H.name())
       lab:link(a, b, { addrs = { { "10.9.1.1/24", "fd00:9::1/64" }, "fd00:9::2/64" }, mtu = 1400,
@@ -219,7 +192,6 @@ describe("lab #root", function()
     end)
 
     it("refuses a taken ifname, an address on a bridge port and a self link", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local s, a, b = lab:bridge(H.name()), lab:host(H.name()), lab:host(H.name())
       lab:link(a, b)
@@ -232,7 +204,6 @@ describe("lab #root", function()
     end)
 
     it("removes a half-made link and names the step in the original error", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local a, b = lab:host(H.name()), lab:host(H.name())
       local ok, e = pcall(lab.link, lab, a, b, { addrs = { "10.9.2.1/24", "10.9.2.300/24" } })
@@ -248,8 +219,6 @@ describe("lab #root", function()
 
   describe("node", function()
     it("runs commands, pings nodes and addresses, and prints itself", function()
-      needs_build()
-      needs("exec", "sh", "addr.list", "link.list", "route.add", "route.list")
       local lab <close> = nslab.lab(H.name("lab"))
       local a, b = lab:host(H.name()), lab:host(H.name())
       lab:link(a, b, { addrs = { "10.9.3.1/24", "10.9.3.2/24" } })
@@ -275,8 +244,6 @@ describe("lab #root", function()
     end)
 
     it("raises on a ping target that is neither a node nor an address, and on a bad family", function()
-      needs_build()
-      needs("exec")
       local lab <close> = nslab.lab(H.name("lab"))
       local a, b, s = lab:host(H.name()), lab:host(H.name()), lab:bridge(H.name())
       lab:link(a, b, { addrs = { "10.9.5.1/24", "10.9.5.2/24" } })
@@ -301,8 +268,6 @@ describe("lab #root", function()
     end)
 
     it("kills spawned processes when the lab closes", function()
-      needs_build()
-      needs("spawn")
       local lab = nslab.lab(H.name("lab"))
       local a = lab:host(H.name())
       local p = a:spawn { "sleep", "100" }
@@ -314,7 +279,6 @@ describe("lab #root", function()
 
   describe("pingall, show and dot", function()
     it("rejects an unknown ping option instead of ignoring it", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local a = lab:host(H.name())
       assert.has_error(function() a:ping("127.0.0.1", { timout = 1 }) end,
@@ -323,8 +287,6 @@ describe("lab #root", function()
     end)
 
     it("prints reachability as Mininet does and returns the matrix", function()
-      needs_build()
-      needs("exec", "route.add")
       local lab <close> = nslab.lab(H.name("lab"))
       local s = lab:bridge(H.name())
       local hs = {}
@@ -353,8 +315,6 @@ describe("lab #root", function()
     end)
 
     it("shows nodes, interfaces, state and addresses as a table, and DOT", function()
-      needs_build()
-      needs("link.list", "addr.list")
       local lab <close> = nslab.lab(H.name("lab"))
       local a, b = lab:host(H.name()), lab:router(H.name())
       lab:link(a, b, { addrs = { "10.9.7.1/24", "10.9.7.2/24" } })
@@ -378,7 +338,6 @@ describe("lab #root", function()
 
   describe("cleanup", function()
     it("removes everything and the record at close, once, and forgets the lab", function()
-      needs_build()
       local lab = nslab.lab(H.name("lab"))
       local a, b = lab:host(H.name()), lab:host(H.name())
       lab:link(a, b)
@@ -394,7 +353,6 @@ describe("lab #root", function()
     end)
 
     it("names every error by the call the user typed, a closed lab by its name", function()
-      needs_build()
       local lab = nslab.lab(H.name("lab"))
       local a = lab:host(H.name())
       assert.equals("lab:host", raises("EEXIST", lab.host, lab, a.name).op)
@@ -416,8 +374,6 @@ describe("lab #root", function()
     end)
 
     it("kills processes that daemonised into its namespaces, then removes them", function()
-      needs_build()
-      needs("exec", "sh")
       local pidfile = os.tmpname()
       finally(function() os.remove(pidfile) end)
       local lab = nslab.lab(H.name("lab"))
@@ -436,7 +392,6 @@ describe("lab #root", function()
     end)
 
     it("removes everything at the end of scope, and when an error leaves it", function()
-      needs_build()
       local name1, name2 = H.name(), H.name()
       do
         local lab <close> = nslab.lab(H.name("lab"))
@@ -454,7 +409,6 @@ describe("lab #root", function()
     end)
 
     it("refuses a netns nslab did not make, and leaves it untouched", function()
-      needs_build()
       local name = H.name()
       assert(select(2, H.sh("ip netns add " .. name)))
       finally(function() H.sh("ip netns del " .. name) end)
@@ -470,7 +424,6 @@ describe("lab #root", function()
     end)
 
     it("never cleans a running lab", function()
-      needs_build()
       local lab <close> = nslab.lab(H.name("lab"))
       local a = lab:host(H.name())
       local out, ok = H.nslab("--clean")
@@ -482,7 +435,6 @@ describe("lab #root", function()
     end)
 
     it("keeps a lab on lab:keep() and nslab --keep, for --clean NAME later", function()
-      needs_build()
       local lname, h = H.name("lab"), H.name()
       local script = tmpfile(string.format("local lab <close> = require('nslab').lab(%q)\nlab:host(%q)\n", lname, h))
       finally(function() os.remove(script) end)
@@ -519,7 +471,6 @@ describe("lab #root", function()
 
     for _, sig in ipairs { "INT", "TERM" } do
       it("removes everything on SIG" .. sig .. " and dies of it", function()
-        needs_build()
         local lname, h1, h2 = H.name("lab"), H.name(), H.name()
         local pid, output, rm = start("while true do require('nslab').core.sleep(0.05) end", lname, { h1, h2 })
         finally(rm)
@@ -534,7 +485,6 @@ describe("lab #root", function()
     end
 
     it("after SIGKILL, refuses the names naming --clean, which then removes them", function()
-      needs_build()
       local lname, h1 = H.name("lab"), H.name()
       local pid, output, rm = start("os.execute('kill -9 ' .. require('nslab').core.getpid())", lname, { h1 })
       finally(rm)
@@ -555,8 +505,6 @@ describe("lab #root", function()
     end)
 
     it("after SIGKILL, --clean kills spawned commands, their children and daemons in the lab's netns", function()
-      needs_build()
-      needs("spawn", "sh")
       local lname, h1 = H.name("lab"), H.name()
       local child, daemon = os.tmpname(), os.tmpname()
       local pid, output, rm = start(string.format([[
@@ -583,8 +531,6 @@ while true do require('nslab').core.sleep(0.05) end
     end)
 
     it("with lab:keep(), leaves spawned commands running for --clean to kill", function()
-      needs_build()
-      needs("spawn")
       local lname, h1 = H.name("lab"), H.name()
       local pidfile = os.tmpname()
       local script = tmpfile(string.format([[
@@ -607,7 +553,6 @@ lab:keep()
     end)
 
     it("removes what was built when building fails, exiting 1 with the step", function()
-      needs_build()
       local lname, h1 = H.name("lab"), H.name()
       local script = tmpfile(string.format(
         "local lab <close> = require('nslab').lab(%q)\nlocal a = lab:host(%q)\nlab:host('bad/name')\n", lname, h1))
@@ -621,7 +566,6 @@ lab:keep()
     end)
 
     it("removes a lab held in a global when the script errors (normal exit, __gc)", function()
-      needs_build()
       local lname, h1 = H.name("lab"), H.name()
       local script = tmpfile(string.format("LAB = require('nslab').lab(%q)\nLAB:host(%q)\nerror('experiment failed')\n",
         lname, h1))
@@ -634,7 +578,6 @@ lab:keep()
     end)
 
     it("shows a progress line for 100+ nodes only on a terminal", function()
-      needs_build()
       local lname = H.name("lab")
       local script = tmpfile(string.format([[
 local lab <close> = require('nslab').lab(%q, {progress = arg[1] == "on" or nil})

@@ -4,7 +4,7 @@ local H = require "helper"
 
 local DRIVER = "spec/pty_driver.py"
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = H.q
 
 local function tmpdir()
   local dir = os.tmpname()
@@ -32,17 +32,6 @@ end
 local function needs_python()
   if not H.which("python3") then
     pending("python3 is not installed (make deps installs it)")
-    return true
-  end
-end
-
--- Node commands need the lab layer (issue 5) and nslab.exec (issue 4).
-local function needs_lab()
-  if needs_python() then return true end
-  local has_lab = pcall(require, "nslab.lab")
-  local has_exec = type(require("nslab").exec) == "function"
-  if not (has_lab and has_exec) then
-    pending("needs the lab layer and nslab.exec")
     return true
   end
 end
@@ -225,7 +214,7 @@ LAB:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
   end
 
   it("runs a node command in that node's netns, node names becoming addresses", function()
-    if needs_lab() then return end
+    if needs_python() then return end
     local a, b = H.name("r"), H.name("b")
     local path = lab_script(a, b)
     finally(function() os.remove(path) end)
@@ -245,7 +234,7 @@ LAB:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
   it("takes the terminal back after a node command when its group is outside the PID namespace", function()
     -- Rootless mode and the sandbox start nslab in a new PID namespace
     -- while the terminal's process group stays outside it.
-    if needs_lab() then return end
+    if needs_python() then return end
     local a, b = H.name("r"), H.name("b")
     local path = lab_script(a, b)
     finally(function() os.remove(path) end)
@@ -258,7 +247,7 @@ LAB:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
   end)
 
   it("completes node names for a node command", function()
-    if needs_lab() then return end
+    if needs_python() then return end
     local a, b = H.name("r"), H.name("b")
     local path = lab_script(a, b)
     finally(function() os.remove(path) end)
@@ -270,7 +259,7 @@ LAB:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
   end)
 
   it("stops a sleep 100 node command on Ctrl-C and returns to the prompt", function()
-    if needs_lab() then return end
+    if needs_python() then return end
     local a, b = H.name("r"), H.name("b")
     local path = lab_script(a, b)
     finally(function() os.remove(path) end)
@@ -302,7 +291,7 @@ lab:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
   local function ident(prefix) return (H.name(prefix):gsub("-", "_")) end
 
   it("keeps a <close> lab of an -i script open until the REPL ends, nodes as globals", function()
-    if needs_lab() then return end
+    if needs_python() then return end
     local a, b = ident("r"), ident("b")
     local path = close_script(a, b)
     finally(function() os.remove(path) end)
@@ -320,7 +309,7 @@ lab:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
   end)
 
   it("leaves a global of the script alone when a node has its name", function()
-    if needs_lab() then return end
+    if needs_python() then return end
     local a, b = ident("r"), ident("b")
     local path = close_script(a, b, a .. " = 'mine'")
     finally(function() os.remove(path) end)
@@ -332,7 +321,7 @@ lab:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
   end)
 
   it("closes a <close> lab at once when the -i script fails", function()
-    if needs_lab() then return end
+    if needs_python() then return end
     local a, b = ident("r"), ident("b")
     local path = close_script(a, b, "error('experiment failed')")
     finally(function() os.remove(path) end)
@@ -343,7 +332,7 @@ lab:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
   end)
 
   it("closes a <close> lab of a statement typed at the prompt at its end", function()
-    if needs_lab() then return end
+    if needs_python() then return end
     local a = ident("r")
     local out, ok = H.sh(string.format(
       "printf '%%s\\n' %s 'print(#nslab.lab.active(), nslab.netns.exists(%q))' | %s -i",
@@ -353,7 +342,7 @@ lab:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
   end)
 
   it("leaves no namespace behind after Ctrl-D with -i scripts/veth-pair.lua", function()
-    if needs_lab() then return end
+    if needs_python() then return end
     local before = H.snapshot()
     local out, ok = repl({ "expect:\n> ", "send:\\x04", "eof" }, "-i scripts/veth-pair.lua")
     assert.is_true(ok, out)

@@ -3,7 +3,6 @@ local H = require "helper"
 local nslab = require "nslab"
 local topo = require "nslab.topo"
 
-local needs = require("needs")(function(m) pending(m) end)
 
 local function routes_of(t, name)
   local out = {}
@@ -99,7 +98,6 @@ describe("topo", function()
     H.guard()
 
     it("routes a line of 80 nodes end to end, past the default TTL of 64", function()
-      needs("link.veth", "link.set", "link.add", "addr.add", "sysctl.set", "route.add", "exec")
       local lab <close> = nslab.lab(H.name("lab"))
       local p = H.name("t") .. "-"
       local n = topo.line(80, { prefix = p, ipv6 = true }):build(lab)
@@ -116,7 +114,6 @@ describe("topo", function()
       { "tree", function(p) return topo.tree(2, 2, { prefix = p, ipv6 = true }) end },
     } do
       it("builds " .. case[1] .. " where every host reaches every other", function()
-        needs("link.veth", "link.set", "link.add", "addr.add", "sysctl.set", "route.add", "exec")
         local lab <close> = nslab.lab(H.name("lab"))
         local t = case[2](H.name("t") .. "-")
         local nodes = t:build(lab)
