@@ -241,9 +241,38 @@ LAB:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
     local out, ok = repl({
       "expect:> ", "send:" .. a .. " echo hi\\r", "expect:hi",
       "send:1+1\\r", "expect:2\n> ",
+      -- the command reads the terminal (it would be stopped if it did
+      -- not own it), and Ctrl-C stops the command, not the session
+      "send:" .. a .. " head -1\\r", "send:typed\\r", "expect:typed\ntyped",
+      "send:" .. a .. " sleep 100\\r", "send:\\x03", "expect:\\[killed by SIGINT\\]", "expect:> ",
+      "send:2+2\\r", "expect:4\n> ",
       "send:\\x04", "eof",
     }, "--sandbox " .. H.bin .. " -i " .. q(path))
     assert.is_true(ok, out)
+    assert.matches("exit: 0", out, 1, true)
+  end)
+
+  it("runs a line as a node command when it starts with a node's name and a blank", function()
+    if needs_python() then return end
+    -- a Lua identifier, so that the REPL also makes it a global
+    local a, b = string.format("n%08x", math.random(0, 0x7fffffff)), H.name("b")
+    local path = lab_script(a, b)
+    finally(function() os.remove(path) end)
+    local out, ok = repl({
+      -- would parse as Lua (arithmetic, a call): still a node command
+      "expect:> ", "send:" .. a .. " /bin/echo abs\\r", "expect:abs\n> ",
+      "send:" .. a .. " -h\\r", "expect:> ",
+      -- a failing command says how it ended
+      "send:" .. a .. " exit 3\\r", "expect:\\[exit 3\\]", "expect:> ",
+      -- '&' starts it in the background, owned by the lab
+      "send:" .. a .. " sleep 100 &\\r", "expect:started in " .. a, "expect:> ",
+      "send:#nslab.netns.pids{'" .. a .. "'} > 0\\r", "expect:true\n> ",
+      -- an assignment stays Lua
+      "send:" .. a .. " = 7\\r", "expect:> ", "send:" .. a .. "+1\\r", "expect:8\n> ",
+      "send:\\x04", "eof",
+    }, "-i " .. q(path))
+    assert.is_true(ok, out)
+    assert.matches("exit: 0", out, 1, true)
   end)
 
   it("completes node names for a node command", function()

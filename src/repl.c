@@ -308,6 +308,12 @@ static int repl_turn(lua_State *L)
 	r = repl_word(L, lua_tostring(L, 1));
 	if (r >= 0)
 		return r;
+	/* "red /bin/hostname" would parse as Lua: a node's name first. */
+	if (repl_node_form(L, lua_tostring(L, 1)) &&
+	    repl_node_command(L, lua_tostring(L, 1))) {
+		history_add(lua_tostring(L, 1));
+		return 1;
+	}
 	/* "=expr" means "return expr", as lua 5.4 still accepts */
 	if (lua_tostring(L, 1)[0] == '=') {
 		lua_pushfstring(L, "return %s", lua_tostring(L, 1) + 1);

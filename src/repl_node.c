@@ -71,14 +71,43 @@ static int l_find_node(lua_State *L)
 	return 1;
 }
 
+/* Whether cmd ends with a lone '&' (a background job, not "&&"); if so
+ * its length without it and the blanks before. */
+static size_t background_len(const char *cmd, size_t len)
+{
+	while (len && isspace((unsigned char)cmd[len - 1]))
+		len--;
+	if (len < 2 || cmd[len - 1] != '&' || cmd[len - 2] == '&')
+		return 0;
+	len--;
+	while (len && isspace((unsigned char)cmd[len - 1]))
+		len--;
+	return len;
+}
+
+/* Prints how a foreground node command ended when it failed, as shells
+ * show "$?": "[exit 3]" or "[killed by SIGTERM]". Result at idx. */
+static void report_status(lua_State *L, int idx)
+{
+	if (lua_getfield(L, idx, "signal") == LUA_TSTRING)
+		fprintf(stderr, "[killed by %s]\n", lua_tostring(L, -1));
+	else if (lua_getfield(L, idx, "status") == LUA_TNUMBER &&
+		 lua_tointeger(L, -1) != 0)
+		fprintf(stderr, "[exit %d]\n", (int)lua_tointeger(L, -1));
+	fflush(stderr);
+}
+
 /*
  * lua_CFunction (node, rest): replaces each word of rest that names a node
  * by that node's first address, then runs it with sh -c in node.netns,
- * output and input left on the terminal. Raises what exec raises.
+ * output and input left on the terminal, and reports a failing status. A
+ * command ending in '&' is started in the background as node:spawn, so the
+ * lab owns it and stops it when it closes. Raises what exec raises.
  */
 static int l_run(lua_State *L)
 {
 	const char *p = luaL_checkstring(L, 2);
+	size_t len, bg;
 	int labs, acc;
 
 	lua_settop(L, 2);
@@ -106,24 +135,71 @@ static int l_run(lua_State *L)
 		lua_concat(L, 2);
 		p += n;
 	}
-	lua_getglobal(L, "require");
-	lua_pushliteral(L, "nslab");
-	lua_call(L, 1, 1);
-	lua_getfield(L, -1, "exec");
-	lua_getfield(L, 1, "netns");
+	p = lua_tolstring(L, acc, &len);
+	bg = background_len(p, len);
 	lua_createtable(L, 3, 0);
 	lua_pushliteral(L, "/bin/sh");
 	lua_rawseti(L, -2, 1);
 	lua_pushliteral(L, "-c");
 	lua_rawseti(L, -2, 2);
-	lua_pushvalue(L, acc);
+	lua_pushlstring(L, p, bg ? bg : len);
 	lua_rawseti(L, -2, 3);
+	fflush(stdout);
+	if (bg) {
+		lua_getfield(L, 1, "spawn"); /* node:spawn(argv, opts) */
+		lua_pushvalue(L, 1);
+		lua_pushvalue(L, -3);
+		lua_createtable(L, 0, 1);
+		lua_pushboolean(L, 0);
+		lua_setfield(L, -2, "capture");
+		lua_call(L, 3, 1);
+		lua_getfield(L, -1, "pid");
+		lua_getfield(L, 1, "name");
+		printf(
+		    "[%lld] started in %s; its lab stops it when it closes\n",
+		    (long long)lua_tointeger(L, -2), lua_tostring(L, -1));
+		fflush(stdout);
+		return 0;
+	}
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "nslab");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "exec");
+	lua_getfield(L, 1, "netns");
+	lua_pushvalue(L, -4); /* argv */
 	lua_createtable(L, 0, 1);
 	lua_pushboolean(L, 0);
 	lua_setfield(L, -2, "capture");
-	fflush(stdout);
-	lua_call(L, 3, 0);
+	lua_call(L, 3, 1);
+	report_status(L, lua_gettop(L));
 	return 0;
+}
+
+/*
+ * Whether line has a node command's form even though it may parse as Lua
+ * ("red /bin/hostname", "red -h", 'red "x"'): its first word names a node
+ * of an open lab and is followed by blanks and more, other than an
+ * assignment ("red = 1"). Lua on a node is written without a blank after
+ * the name: red:ping(blue), red.netns.
+ */
+int repl_node_form(lua_State *L, const char *line)
+{
+	size_t n, gap;
+	const char *rest;
+	int found;
+
+	while (isspace((unsigned char)*line))
+		line++;
+	n = strcspn(line, " \t");
+	gap = strspn(line + n, " \t");
+	rest = line + n + gap;
+	if (n == 0 || gap == 0 || !*rest || (rest[0] == '=' && rest[1] != '='))
+		return 0;
+	lua_pushcfunction(L, l_find_node);
+	lua_pushlstring(L, line, n);
+	found = lua_pcall(L, 1, 1, 0) == LUA_OK && !lua_isnil(L, -1);
+	lua_pop(L, 1);
+	return found;
 }
 
 int repl_node_command(lua_State *L, const char *line)
@@ -154,6 +230,8 @@ int repl_node_command(lua_State *L, const char *line)
 		fprintf(stderr, "%s\n", msg);
 		fflush(stderr);
 	}
+	/* Ctrl-C stopped the command, not the session (nor the next one). */
+	host_clear_signal();
 	lua_settop(L, top);
 	return 1;
 }

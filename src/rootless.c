@@ -48,6 +48,7 @@ static const int fwd_sigs[] = {SIGINT,	SIGTERM, SIGHUP,
 #define NFWD (sizeof(fwd_sigs) / sizeof(fwd_sigs[0]))
 
 static volatile sig_atomic_t fwd_pid;
+static int fg_tty; /* we had the terminal when the worker was forked */
 
 /* Prints "nslab: what: strerror (ECODE); why" and returns -1. */
 static int fail(const char *what, int err, const char *why)
@@ -265,9 +266,24 @@ static void init_loop(int alive)
 	}
 }
 
+/* Makes the caller's process group the terminal's foreground group; a
+ * background group may, with SIGTTOU blocked (tcsetpgrp(3)). */
+static void take_tty(void)
+{
+	sigset_t ttou, old;
+
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	tcsetpgrp(0, getpgrp());
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 /* The parent, once the worker has ended: exits as it did. */
 static void __attribute__((noreturn)) finish(pid_t init, int status)
 {
+	if (fg_tty)
+		take_tty();
 	kill(init, SIGKILL); /* the kernel kills what is left */
 	while (waitpid(init, NULL, 0) < 0 && errno == EINTR)
 		;
@@ -303,6 +319,12 @@ static int run_pidns(char **argv)
 		sigaddset(&block, fwd_sigs[i]);
 	if (pipe2(alive, O_CLOEXEC | O_NONBLOCK) < 0)
 		return fail("cannot create a pipe", errno, NULL);
+	/* Our process group is outside the new PID namespace, where the
+	 * worker would see it as 0 and could never hand the terminal to its
+	 * commands (the REPL's node commands, exec with capture=false): the
+	 * worker leads a group of its own and takes the terminal if we had
+	 * it; finish() takes it back. */
+	fg_tty = isatty(0) && tcgetpgrp(0) == getpgrp();
 	sigprocmask(SIG_BLOCK, &block, &old);
 	set_handlers(forward);
 	init = fork();
@@ -316,6 +338,12 @@ static int run_pidns(char **argv)
 		close(alive[0]);
 		close(alive[1]);
 		set_handlers(NULL);
+		if (fg_tty && setpgid(0, 0) == 0) {
+			take_tty();
+			/* A stopped worker would keep the terminal from the
+			 * shell, which waits on our parent: no job control. */
+			signal(SIGTSTP, SIG_IGN);
+		}
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		/* EPERM as for sysfs: /proc then lists outside processes. */
 		if (mount("proc", "/proc", "proc",
