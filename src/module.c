@@ -454,6 +454,7 @@ int luaopen_nslab(lua_State *L)
 	memset(st, 0, sizeof(*st));
 	st->self_nsfd = -1;
 	st->self.nsfd = -1;
+	st->self.mntfd = -1;
 	if (luaL_newmetatable(L, NSLAB_STATE_MT)) {
 		lua_pushcfunction(L, l_state_gc);
 		lua_setfield(L, -2, "__gc");

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <libmnl/libmnl.h>
 #include <lauxlib.h>
@@ -32,6 +33,15 @@ struct nl_conn {
 	struct mnl_socket *nl;
 	unsigned int portid;
 	unsigned int seq;
+	/* exec_spawn.c: the mount namespace commands run in (fresh sysfs,
+	 * /etc/netns/NAME bound over /etc), made on the first exec, -1
+	 * until then; and /etc/netns/NAME as it was then, to notice a
+	 * change (etc_racy: changed too recently to trust its ctime). */
+	int mntfd;
+	int etc_exists, etc_racy;
+	dev_t etc_dev;
+	ino_t etc_ino;
+	struct timespec etc_ctime;
 };
 
 /*
