@@ -535,6 +535,18 @@ describe("exec in a netns #root", function()
     assert.equals(before, ns_fds())
   end)
 
+  it("gives the command nslab's original soft limit of open files", function()
+    -- nslab itself runs with the soft limit raised to the hard one.
+    local out, ok = H.nslab_limited("ulimit -Sn 256", ([[
+      local x, ns = require "nslab", "%s"
+      x.netns.add(ns)
+      local own = io.open("/proc/self/limits"):read("a"):match("Max open files%%s+(%%d+)")
+      io.write(own, " ", x.sh(nil, "ulimit -Sn").stdout, x.sh(ns, "ulimit -Sn").stdout)
+      x.netns.del(ns)]]):format(H.name()))
+    assert.is_true(ok, out)
+    assert.equals(H.sh("ulimit -Hn"):gsub("\n", "") .. " 256\n256\n", out)
+  end)
+
   it("raises ENOENT for a missing netns before starting anything", function()
     local ns = fresh_ns()
     local marker = os.tmpname()

@@ -136,6 +136,7 @@ static void close_own(int own[3])
 static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 {
 	const char *netns = NULL, *object, *step = NULL;
+	struct nslab_state *st = nslab_state(L);
 	char here[PATH_MAX];
 	struct exec_spec s;
 	struct exec_fail f;
@@ -209,6 +210,8 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 		if (!s.cwd && getcwd(here, sizeof(here)))
 			s.here = here;
 	}
+	if (st->nofile_raised)
+		s.nofile = &st->nofile;
 
 	/* From here until the child runs, nothing raises. */
 	if (setup_io(p, &o, &s, own, &step) < 0) {

@@ -28,11 +28,12 @@ struct exec_spec {
 	const char *cwd;   /* directory to run in, or NULL */
 	const char *here;  /* nslab's cwd, to return to after entering
 			      mntfd when cwd is NULL; NULL if unknown */
-	int fd[3];	   /* become the child's 0, 1, 2; -1: inherited */
-	int foreground;	   /* give the child's group the terminal on fd 0 */
-	int set_user;	   /* switch to uid/gid/groups below */
-	uid_t uid;	   /*   the user */
-	gid_t gid;	   /*   its primary group */
+	const struct rlimit *nofile; /* RLIMIT_NOFILE to give back, or NULL */
+	int fd[3];	     /* become the child's 0, 1, 2; -1: inherited */
+	int foreground;	     /* give the child's group the terminal on fd 0 */
+	int set_user;	     /* switch to uid/gid/groups below */
+	uid_t uid;	     /*   the user */
+	gid_t gid;	     /*   its primary group */
 	const gid_t *groups; /*   its supplementary groups */
 	size_t ngroups;
 	int drop_caps;	  /* clear every capability set (caps = "none") */
@@ -48,6 +49,7 @@ struct exec_fail {
 };
 
 struct nl_conn;
+struct rlimit;
 
 /*
  * The mount namespace commands in netns (whose cached entry is c) run in,
@@ -63,8 +65,8 @@ int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f);
 /*
  * Forks a child that enters s->nsfd and the mount namespace s->mntfd
  * (returning to nslab's working directory unless s->cwd), its own process
- * group, the credentials and capabilities asked for, and executes
- * s->argv. Returns 0 with *pid and *pidfd
+ * group, the credentials and capabilities asked for, nslab's original
+ * RLIMIT_NOFILE, and executes s->argv. Returns 0 with *pid and *pidfd
  * (O_CLOEXEC) set once execve succeeded; -1 with f filled when the child failed
  * before (it is reaped), or when fork, pipe or pidfd_open failed (f->step names
  * it).

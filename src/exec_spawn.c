@@ -13,9 +13,9 @@
  * setns into a mount namespace moves the working directory to its root,
  * so the child goes back to nslab's (by path, else by an fd opened
  * before). Then its own process group, fds 0-2 only, cwd, credentials,
- * capabilities, PR_SET_PDEATHSIG, execvpe. A failing step writes errno
- * and the step's name into a close-on-exec pipe; end of file on it means
- * execve worked.
+ * capabilities, nslab's original RLIMIT_NOFILE, PR_SET_PDEATHSIG, execvpe. A
+ * failing step writes errno and the step's name into a close-on-exec pipe; end
+ * of file on it means execve worked.
  *
  * The kept namespace is a slave of nslab's /: mounts made later where /
  * is shared (systemd hosts, nslab's sandbox and rootless mode) show in it,
@@ -26,9 +26,10 @@
  *
  * Syscalls: clone(2) (CLONE_VM|CLONE_VFORK), fork, setns(2), unshare(2),
  * mount(2), umount2(2), statvfs(3), socketpair(2) with SCM_RIGHTS (unix(7)),
- * setpgid(2), tcsetpgrp(3), close_range(2), prctl(PR_SET_PDEATHSIG),
- * execvpe(3), pidfd_open(2), pidfd_send_signal(2), waitid(P_PIDFD). Read:
- * ip-netns(8), mount_namespaces(7), sysfs(5), pidfd_open(2).
+ * setrlimit(2), setpgid(2), tcsetpgrp(3), close_range(2),
+ * prctl(PR_SET_PDEATHSIG), execvpe(3), pidfd_open(2), pidfd_send_signal(2),
+ * waitid(P_PIDFD). Read: ip-netns(8), mount_namespaces(7), sysfs(5),
+ * pidfd_open(2).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -42,6 +43,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -187,6 +189,8 @@ __attribute__((noreturn)) static void child(const struct exec_spec *s,
 	child_fds(errfd, s);
 	if (s->cwd && chdir(s->cwd) < 0)
 		child_fail(errfd, errno, "chdir %s", s->cwd);
+	if (s->nofile && setrlimit(RLIMIT_NOFILE, s->nofile) < 0)
+		child_fail(errfd, errno, "restore RLIMIT_NOFILE");
 	if (s->drop_caps && caps_drop_bounding() < 0)
 		child_fail(errfd, errno, "drop bounding capabilities");
 	if (s->set_user &&

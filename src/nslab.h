@@ -10,6 +10,7 @@
 #define NSLAB_H
 
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -53,7 +54,12 @@ struct nslab_state {
 	struct nl_conn self;  /* its socket, opened on first use */
 	struct nl_conn **tab; /* named namespaces, NULL = empty slot */
 	size_t cap, len;
-	int caps_checked;    /* privileged calls checked CAP_NET_ADMIN etc. */
+	int caps_checked; /* privileged calls checked CAP_NET_ADMIN etc. */
+	/* RLIMIT_NOFILE as nslab found it; the soft limit is raised to the
+	 * hard one at module open (fds per netns), and commands get this
+	 * back (programs using select(2) expect at most 1024). */
+	struct rlimit nofile;
+	int nofile_raised;
 	int netns_dir_ready; /* /run/netns exists as a shared mount */
 };
 

@@ -17,7 +17,8 @@
 -- nslab's side show in it where / is a shared mount (systemd hosts,
 -- nslab's sandbox), not where / is private (some containers). The
 -- command starts in nslab's working directory unless `cwd` says
--- otherwise.
+-- otherwise, and with the open-file limit nslab was started with (nslab
+-- raises its own soft limit to the hard one: it keeps two fds per netns).
 --
 -- Every command gets its own process group. Timeouts, `proc:kill` and
 -- cleanup act on the whole group; when the command itself exits, what is
