@@ -427,6 +427,9 @@ static int l_state_gc(lua_State *L)
 	if (st->self_nsfd >= 0)
 		close(st->self_nsfd);
 	st->self_nsfd = -1;
+	if (st->sysproc_fd >= 0)
+		close(st->sysproc_fd);
+	st->sysproc_fd = -1;
 	return 0;
 }
 
@@ -514,6 +517,7 @@ int luaopen_nslab(lua_State *L)
 	st->self_nsfd = -1;
 	st->self.nsfd = -1;
 	st->self.mntfd = -1;
+	st->sysproc_fd = -1;
 	nofile_raise(st);
 	if (luaL_newmetatable(L, NSLAB_STATE_MT)) {
 		lua_pushcfunction(L, l_state_gc);

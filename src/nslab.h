@@ -60,6 +60,11 @@ struct nslab_state {
 	 * back (programs using select(2) expect at most 1024). */
 	struct rlimit nofile;
 	int nofile_raised;
+	/* sysctl.c: a private proc mount to open sysctls through (-1: none
+	 * yet), how often it was used, and whether the kernel refused one. */
+	int sysproc_fd;
+	unsigned int sysproc_uses;
+	int sysproc_refused;
 	int netns_dir_ready; /* /run/netns exists as a shared mount */
 };
 
