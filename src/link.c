@@ -379,8 +379,9 @@ static const char *const netns_field[] = {"netns", NULL};
  * the link's ifindex. The kernel applies a move to another namespace
  * (IFLA_NET_NS_FD, with IFLA_IFNAME as the name there) before the rest,
  * and IFF_UP last, so `{netns_to=, name=, up=true}` lands renamed and up.
- * A rename or move needs the ifindex, since IFLA_IFNAME then names the
- * new link; it is read first, as is the master's.
+ * Otherwise the link is named by IFLA_IFNAME (one round trip); a rename
+ * or move needs the ifindex, since IFLA_IFNAME then names the new link:
+ * it is read first, as is the master's.
  */
 static int l_link_set(lua_State *L)
 {
@@ -414,7 +415,8 @@ static int l_link_set(lua_State *L)
 	c = nslab_conn(L, op, obj, netns);
 	if (netns_to)
 		to = nslab_conn(L, op, obj, netns_to);
-	index = nl_ifindex(c, name, &e);
+	/* Named by IFLA_IFNAME unless renamed or moved: one round trip. */
+	index = newname || to ? nl_ifindex(c, name, &e) : 0;
 	if (index < 0)
 		return nslab_raise(L, op, obj, netns, e.err,
 				   e.ext[0] ? e.ext : "no such link");
@@ -430,6 +432,8 @@ static int l_link_set(lua_State *L)
 	ifm->ifi_index = index;
 	if (newname)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, newname);
+	else if (!index)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	if (to)
 		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD,
 				 (uint32_t)link_nsfd(st, to));
@@ -439,7 +443,9 @@ static int l_link_set(lua_State *L)
 		mnl_attr_put_u32(nlh, IFLA_MASTER, 0);
 	link_put_common(nlh, ifm, &lc);
 	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0)
-		return nslab_raise_nl(L, op, obj, netns, &e);
+		return nslab_raise(L, op, obj, netns, e.err,
+				   e.err == ENODEV && !e.ext[0] ? "no such link"
+								: e.ext);
 	return 0;
 }
 
