@@ -405,6 +405,21 @@ describe("exec in a netns #root", function()
     return ns
   end
 
+  -- A fresh netns and the path of its /etc/netns/NAME (not made yet).
+  -- /etc is the real one even in the sandbox: the finally removes exactly
+  -- what a test may make there (hosts and the directories).
+  local function fresh_etc_ns()
+    local parent_existed = os.execute("test -d /etc/netns")
+    local dir
+    local ns = fresh_ns(function()
+      os.remove(dir .. "/hosts")
+      os.remove(dir)
+      if not parent_existed then os.remove("/etc/netns") end
+    end)
+    dir = "/etc/netns/" .. ns
+    return ns, dir
+  end
+
   it("shows the netns's links in /sys/class/net, not the caller's, and leaks nothing", function()
     local own = H.name("nsl"):sub(1, 12)
     local ns = fresh_ns(function() H.sh("ip link del " .. own) end)
@@ -435,20 +450,101 @@ describe("exec in a netns #root", function()
 
   it("binds /etc/netns/NAME/hosts over /etc/hosts inside, not outside", function()
     if H.rootless() then return pending("rootless: /etc/netns cannot be created without root") end
-    -- /etc is the real one even in the sandbox: undo exactly what we made.
-    local parent_existed = os.execute("test -d /etc/netns")
-    local dir
-    local ns = fresh_ns(function()
-      os.remove(dir .. "/hosts")
-      os.remove(dir)
-      if not parent_existed then os.remove("/etc/netns") end
-    end)
-    dir = "/etc/netns/" .. ns
+    local ns, dir = fresh_etc_ns()
     assert(os.execute("mkdir -p '" .. dir .. "'"))
     write_file(dir .. "/hosts", "10.123.9.9 nslab-only-inside\n")
     local r = nslab.exec(ns, { "cat", "/etc/hosts" }, { check = true })
     assert.equals("10.123.9.9 nslab-only-inside\n", r.stdout)
     assert.not_matches("nslab-only-inside", read_file("/etc/hosts"), 1, true)
+  end)
+
+  it("sees a file added to /etc/netns/NAME after a first exec, and its removal", function()
+    if H.rootless() then return pending("rootless: /etc/netns cannot be created without root") end
+    local ns, dir = fresh_etc_ns()
+    local hosts = read_file("/etc/hosts")
+    -- First exec: no /etc/netns/NAME at all.
+    assert.equals(hosts, nslab.exec(ns, { "cat", "/etc/hosts" }, { check = true }).stdout)
+    assert(os.execute("mkdir -p '" .. dir .. "'"))
+    assert.equals(hosts, nslab.exec(ns, { "cat", "/etc/hosts" }, { check = true }).stdout)
+    -- Added right after an exec (same clock tick): still seen.
+    write_file(dir .. "/hosts", "10.123.9.8 added-later\n")
+    assert.equals("10.123.9.8 added-later\n", nslab.exec(ns, { "cat", "/etc/hosts" }, { check = true }).stdout)
+    -- Replaced by rename, as editors do: the new file is seen.
+    write_file(dir .. "/hosts.new", "10.123.9.7 replaced\n")
+    assert(os.rename(dir .. "/hosts.new", dir .. "/hosts"))
+    assert.equals("10.123.9.7 replaced\n", nslab.sh(ns, "cat /etc/hosts", { check = true }).stdout)
+    os.remove(dir .. "/hosts")
+    assert.equals(hosts, nslab.spawn(ns, { "cat", "/etc/hosts" }):wait(5).stdout)
+  end)
+
+  it("sees a mount made on nslab's side after a first exec, where / is shared", function()
+    local root = read_file("/proc/self/mountinfo"):match("\n?%d+ %d+ %S+ %S+ / (%S+ [^\n]*)")
+    if not (root and root:find("shared:", 1, true)) then
+      return pending("/ is not a shared mount here: later mounts do not propagate")
+    end
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    local ns = fresh_ns(function()
+      os.execute("umount " .. dir .. " 2>/dev/null")
+      os.remove(dir)
+    end)
+    assert.equals("", nslab.exec(ns, { "ls", dir }, { check = true }).stdout)
+    assert(os.execute("mount -t tmpfs nslab-spec " .. dir .. " && touch " .. dir .. "/seen"))
+    assert.equals("seen\n", nslab.exec(ns, { "ls", dir }, { check = true }).stdout)
+  end)
+
+  it("runs in nslab's working directory unless cwd is given", function()
+    local ns = fresh_ns()
+    local here = H.sh("pwd"):gsub("\n$", "")
+    assert.equals(here .. "\n", nslab.exec(ns, { "pwd" }, { check = true }).stdout)
+    assert.equals(here .. "\n", nslab.exec(ns, { "sh", "-c", "pwd -P" }, { check = true }).stdout)
+    assert.equals("/proc\n", nslab.exec(ns, { "pwd" }, { cwd = "/proc", check = true }).stdout)
+    assert.equals(here .. "\n", nslab.exec(ns, { "pwd" }, { check = true }).stdout)
+  end)
+
+  it("uses the new namespace after a netns is deleted and made again under its name", function()
+    local ns = fresh_ns()
+    assert.equals("lo\n", nslab.exec(ns, { "ls", "/sys/class/net" }, { check = true }).stdout)
+    nslab.netns.del(ns)
+    nslab.netns.add(ns)
+    local out, ok = H.sh("ip -n " .. ns .. " link add re0 type veth peer re1")
+    assert.is_true(ok, out)
+    assert.equals("lo\nre0\nre1\n", nslab.exec(ns, { "ls", "/sys/class/net" }, { check = true }).stdout)
+  end)
+
+  it("keeps no namespace fd of a deleted netns, mount namespace included", function()
+    local function ns_fds()
+      local n = 0
+      local ls = io.popen("ls -l /proc/" .. H.pid() .. "/fd 2>/dev/null")
+      for l in ls:lines() do
+        if l:match("%-> %a+:%[%d+%]$") and (l:find("net:[", 1, true) or l:find("mnt:[", 1, true)) then
+          n = n + 1
+        end
+      end
+      ls:close()
+      return n
+    end
+    local before = ns_fds()
+    local ns = H.name()
+    nslab.netns.add(ns)
+    finally(function() pcall(nslab.netns.del, ns) end)
+    nslab.exec(ns, { "true" }, { check = true })
+    assert.is_true(ns_fds() >= before + 2)
+    nslab.netns.del(ns)
+    assert.equals(before, ns_fds())
+  end)
+
+  it("gives the command nslab's original soft limit of open files", function()
+    -- nslab itself runs with the soft limit raised to the hard one.
+    local out, ok = H.nslab_limited("ulimit -Sn 256", ([[
+      local x, ns = require "nslab", "%s"
+      x.netns.add(ns)
+      local own = io.open("/proc/self/limits"):read("a"):match("Max open files%%s+(%%d+)")
+      io.write(own, " ", x.sh(nil, "ulimit -Sn").stdout, x.sh(ns, "ulimit -Sn").stdout)
+      x.netns.del(ns)]]):format(H.name()))
+    assert.is_true(ok, out)
+    assert.equals(H.sh("ulimit -Hn"):gsub("\n", "") .. " 256\n256\n", out)
   end)
 
   it("raises ENOENT for a missing netns before starting anything", function()

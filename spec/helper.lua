@@ -177,6 +177,15 @@ function H.nslab(args)
   return H.sh((H.bin or "./nslab") .. " " .. args)
 end
 
+--- Runs Lua code with `nslab -e` after the shell commands limits (such
+-- as "ulimit -Sn 256", applied to nslab alone); returns stdout+stderr,
+-- success, exit code.
+-- @tparam string limits shell commands run first
+-- @tparam string code Lua chunk
+function H.nslab_limited(limits, code)
+  return H.sh(limits .. " && " .. (H.bin or "./nslab") .. " -e '" .. code:gsub("'", "'\\''") .. "'")
+end
+
 --- The host binary running these specs (busted runs under it).
 H.bin = (function()
   local f = io.popen("readlink /proc/" .. H.pid() .. "/exe")

@@ -174,6 +174,33 @@ describe("link #root", function()
       assert.equals(65535, ip_links(ns[1]).n1.mtu)
     end)
 
+    it("gives each end one queue each way unless queues asks for more", function()
+      local ns, done = scratch(2)
+      finally(done)
+      link.veth { name = "q0", netns = ns[1], peer = "q1", peer_netns = ns[2] }
+      link.veth { name = "r0", netns = ns[1], peer = "r1", peer_netns = ns[2], queues = 3 }
+      local a, b = ip_links(ns[1]), ip_links(ns[2])
+      for _, l in ipairs { a.q0, b.q1 } do
+        assert.equals(1, l.num_tx_queues)
+        assert.equals(1, l.num_rx_queues)
+      end
+      for _, l in ipairs { a.r0, b.r1 } do
+        assert.equals(3, l.num_tx_queues)
+        assert.equals(3, l.num_rx_queues)
+      end
+    end)
+
+    it("rejects queues outside 1..4096 before touching anything", function()
+      local ns, done = scratch(1)
+      finally(done)
+      for _, n in ipairs { 0, -1, 4097 } do
+        local e = raises("EINVAL", link.veth, { name = "m0", peer = "m1", netns = ns[1], queues = n })
+        assert.matches("queues " .. n .. " is out of range 1..4096", tostring(e), 1, true)
+      end
+      assert.has_error(function() link.veth { name = "m0", peer = "m1", netns = ns[1], queues = 1.5 } end)
+      assert.equals("lo", names_in(ns[1]))
+    end)
+
     it("rejects bad MAC addresses (syntax, multicast, zero)", function()
       local ns, done = scratch(1)
       finally(done)
@@ -487,8 +514,11 @@ describe("link #root", function()
       local ns, done = scratch(1)
       finally(done)
       link.veth { name = "s0", peer = "s1", netns = ns[1] }
-      raises("ENODEV", link.set, "nope", { up = true }, { netns = ns[1] })
-      local e = raises("ENODEV", link.set, "s0", { master = "nobr", mtu = 1400 }, { netns = ns[1] })
+      local e = raises("ENODEV", link.set, "nope", { up = true }, { netns = ns[1] })
+      assert.matches('link.set "nope" in netns "' .. ns[1] .. '": No such device: no such link', tostring(e), 1, true)
+      e = raises("ENODEV", link.set, "nope", { name = "nope2" }, { netns = ns[1] })
+      assert.matches("no such link", tostring(e), 1, true)
+      e = raises("ENODEV", link.set, "s0", { master = "nobr", mtu = 1400 }, { netns = ns[1] })
       assert.matches('master "nobr"', tostring(e), 1, true)
       assert.equals(1500, ip_links(ns[1]).s0.mtu)
     end)

@@ -52,6 +52,32 @@ describe("netns #root", function()
       assert.has_error(function() netns.add() end)
       assert.has_error(function() netns.add({}) end)
     end)
+
+    -- Adds netns PREFIX1..PREFIXn until one fails, deletes them, then
+    -- prints how many were made and the error (if any): run by nslab -e.
+    local function add_many(n)
+      return ([[
+        local x, p, made = require "nslab", "%s-", 0
+        local ok, e = pcall(function() for i = 1, %d do x.netns.add(p .. i); made = i end end)
+        for i = 1, made do x.netns.del(p .. i) end
+        print(made, ok or e.code, ok or e.op)
+        if not ok then print(e) end]]):format(H.name(), n)
+    end
+
+    it("makes more namespaces than half the soft fd limit nslab started with", function()
+      -- Two fds per netns: 200 would stop near 125 under a limit of 256.
+      local out, ok = H.nslab_limited("ulimit -Sn 256", add_many(200))
+      assert.is_true(ok, out)
+      assert.equals("200\ttrue\ttrue\n", out)
+    end)
+
+    it("raises EMFILE naming the fd limit and ulimit when even the hard limit is reached", function()
+      local out, ok = H.nslab_limited("ulimit -n 48", add_many(40))
+      assert.is_true(ok, out)
+      assert.matches("^%d+\tEMFILE\tnetns.add\n", out)
+      assert.matches("open-file limit (RLIMIT_NOFILE, ulimit -n) is 48, hard limit 48", out, 1, true)
+      assert.matches("ulimit -Hn", out, 1, true)
+    end)
   end)
 
   describe("list", function()

@@ -111,6 +111,23 @@ describe("sysctl #root", function()
       end
     end)
 
+    it("writes the right netns's value across many namespaces, mounting nothing visible", function()
+      -- More calls than one private proc mount serves (src/sysctl.c).
+      local function mounts() return H.sh("grep -v ' /run/netns/' /proc/self/mountinfo") end
+      local names, before = {}, mounts()
+      finally(function() for _, ns in ipairs(names) do pcall(nslab.netns.del, ns) end end)
+      for i = 1, 40 do
+        names[i] = H.name()
+        nslab.netns.add(names[i])
+        sysctl.set(names[i], "net.ipv4.ip_default_ttl", 20 + i)
+      end
+      for i = 1, 40, 13 do
+        assert.equals(tostring(20 + i), ip_sysctl(names[i], "net.ipv4.ip_default_ttl"))
+        assert.equals(tostring(20 + i), sysctl.get(names[i], "net.ipv4.ip_default_ttl"))
+      end
+      assert.equals(before, mounts())
+    end)
+
     it("writes strings holding several numbers", function()
       local ns = H.name()
       nslab.netns.add(ns)

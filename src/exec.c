@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -135,6 +136,8 @@ static void close_own(int own[3])
 static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 {
 	const char *netns = NULL, *object, *step = NULL;
+	struct nslab_state *st = nslab_state(L);
+	char here[PATH_MAX];
 	struct exec_spec s;
 	struct exec_fail f;
 	struct exec_opts o;
@@ -142,7 +145,7 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	int uv, own[3], err;
 
 	memset(&s, 0, sizeof(s));
-	s.nsfd = -1;
+	s.nsfd = s.mntfd = -1;
 	if (!lua_isnoneornil(L, 1)) {
 		netns = luaL_checkstring(L, 1);
 		nslab_check_netns(L, op, netns);
@@ -197,8 +200,18 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	s.drop_caps = o.caps_none;
 	s.no_pdeathsig = o.no_pdeathsig;
 	s.netns = netns;
-	if (netns) /* ENOENT here: nothing was started */
-		s.nsfd = nslab_conn(L, op, object, netns)->nsfd;
+	if (netns) { /* ENOENT here: nothing was started */
+		struct nl_conn *c = nslab_conn(L, op, object, netns);
+
+		s.nsfd = c->nsfd;
+		s.mntfd = exec_mntns(c, netns, &f);
+		if (s.mntfd < 0)
+			nslab_raise(L, op, object, netns, f.err, f.step);
+		if (!s.cwd && getcwd(here, sizeof(here)))
+			s.here = here;
+	}
+	if (st->nofile_raised)
+		s.nofile = &st->nofile;
 
 	/* From here until the child runs, nothing raises. */
 	if (setup_io(p, &o, &s, own, &step) < 0) {

@@ -20,11 +20,15 @@
 /* What the child needs; everything is resolved by the parent before fork
  * so the child makes no lookups (no NSS, no Lua). */
 struct exec_spec {
-	char *const *argv;   /* NULL-terminated, argv[0] looked up in PATH */
-	char *const *envp;   /* NULL-terminated environment */
-	const char *netns;   /* name, for /etc/netns/NAME; NULL: own netns */
-	int nsfd;	     /* the netns fd (cached by nl.c), -1 with NULL */
-	const char *cwd;     /* directory to run in, or NULL */
+	char *const *argv; /* NULL-terminated, argv[0] looked up in PATH */
+	char *const *envp; /* NULL-terminated environment */
+	const char *netns; /* name, for /etc/netns/NAME; NULL: own netns */
+	int nsfd;	   /* the netns fd (cached by nl.c), -1 with NULL */
+	int mntfd;	   /* its mount namespace (exec_mntns), -1 with NULL */
+	const char *cwd;   /* directory to run in, or NULL */
+	const char *here;  /* nslab's cwd, to return to after entering
+			      mntfd when cwd is NULL; NULL if unknown */
+	const struct rlimit *nofile; /* RLIMIT_NOFILE to give back, or NULL */
 	int fd[3];	     /* become the child's 0, 1, 2; -1: inherited */
 	int foreground;	     /* give the child's group the terminal on fd 0 */
 	int set_user;	     /* switch to uid/gid/groups below */
@@ -44,13 +48,28 @@ struct exec_fail {
 	char step[240];
 };
 
+struct nl_conn;
+struct rlimit;
+
 /*
- * Forks a child that enters s->nsfd, a private mount namespace with a
- * fresh /sys and /etc/netns/NAME bound over /etc (as ip netns exec), its
- * own process group, the credentials and capabilities asked for, and
- * executes s->argv. Returns 0 with *pid and *pidfd (O_CLOEXEC) set once
- * execve succeeded; -1 with f filled when the child failed before (it is
- * reaped), or when fork, pipe or pidfd_open failed (f->step names it).
+ * The mount namespace commands in netns (whose cached entry is c) run in,
+ * as ip netns exec makes one per command: / a recursive slave of nslab's,
+ * a fresh sysfs of the netns on /sys (read-only if nslab's was), each
+ * /etc/netns/NAME/FILE bound over /etc/FILE. Made once by a short-lived
+ * child and kept in c->mntfd (closed with the entry), so each command
+ * only joins it; made again when /etc/netns/NAME changed since (one stat
+ * per call: inode and ctime). Returns the fd, or -1 with f filled.
+ */
+int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f);
+
+/*
+ * Forks a child that enters s->nsfd and the mount namespace s->mntfd
+ * (returning to nslab's working directory unless s->cwd), its own process
+ * group, the credentials and capabilities asked for, nslab's original
+ * RLIMIT_NOFILE, and executes s->argv. Returns 0 with *pid and *pidfd
+ * (O_CLOEXEC) set once execve succeeded; -1 with f filled when the child failed
+ * before (it is reaped), or when fork, pipe or pidfd_open failed (f->step names
+ * it).
  */
 int exec_start(const struct exec_spec *s, pid_t *pid, int *pidfd,
 	       struct exec_fail *f);

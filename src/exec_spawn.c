@@ -2,20 +2,34 @@
  * exec_spawn.c - starting a command inside a network namespace exactly as
  * `ip netns exec` does, and signalling and reaping it race-free.
  *
- * The child (a plain fork: the host is single-threaded, and correctness
- * first) enters the netns with setns, then a private mount namespace
- * (unshare(CLONE_NEWNS)) whose / is a recursive slave, so nothing it mounts
- * reaches nslab; it replaces /sys with a sysfs of the new netns (so
- * /sys/class/net lists that namespace's links, pitfall P3), read-only if
- * the old one was, and binds each /etc/netns/NAME/FILE over /etc/FILE.
- * Then its own process group, fds 0-2 only, cwd, credentials, capabilities,
- * PR_SET_PDEATHSIG, execvpe. A failing step writes errno and the step's
- * name into a close-on-exec pipe; end of file on it means execve worked.
+ * The child (started as posix_spawn(3) does, see spawn_child) enters the
+ * netns with setns, then the mount namespace kept for that netns: made
+ * once by exec_mntns (a private mount namespace, unshare(CLONE_NEWNS),
+ * whose / is a recursive slave, so nothing mounted in it reaches nslab;
+ * /sys replaced with a sysfs of the netns, so /sys/class/net lists that
+ * namespace's links, pitfall P3, read-only if the old one was; each
+ * /etc/netns/NAME/FILE bound over /etc/FILE). Joining it costs a setns,
+ * where making it waits for an RCU grace period (the sysfs unmount).
+ * setns into a mount namespace moves the working directory to its root,
+ * so the child goes back to nslab's (by path, else by an fd opened
+ * before). Then its own process group, fds 0-2 only, cwd, credentials,
+ * capabilities, nslab's original RLIMIT_NOFILE, PR_SET_PDEATHSIG, execvpe. A
+ * failing step writes errno and the step's name into a close-on-exec pipe; end
+ * of file on it means execve worked.
  *
- * Syscalls: fork, setns(2), unshare(2), mount(2), umount2(2), statvfs(3),
- * setpgid(2), tcsetpgrp(3), close_range(2), prctl(PR_SET_PDEATHSIG),
- * execvpe(3), pidfd_open(2), pidfd_send_signal(2), waitid(P_PIDFD).
- * Read: ip-netns(8), mount_namespaces(7), sysfs(5), pidfd_open(2).
+ * The kept namespace is a slave of nslab's /: mounts made later where /
+ * is shared (systemd hosts, nslab's sandbox and rootless mode) show in it,
+ * as they would in a fresh one; /etc/netns/NAME is checked on every call
+ * (inode and ctime, so a file added, removed or renamed there) and the
+ * namespace made again when it changed. A file edited in place shows
+ * anyway, being bound by inode.
+ *
+ * Syscalls: clone(2) (CLONE_VM|CLONE_VFORK), fork, setns(2), unshare(2),
+ * mount(2), umount2(2), statvfs(3), socketpair(2) with SCM_RIGHTS (unix(7)),
+ * setrlimit(2), setpgid(2), tcsetpgrp(3), close_range(2),
+ * prctl(PR_SET_PDEATHSIG), execvpe(3), pidfd_open(2), pidfd_send_signal(2),
+ * waitid(P_PIDFD). Read: ip-netns(8), mount_namespaces(7), sysfs(5),
+ * pidfd_open(2).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -26,14 +40,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "exec.h"
+#include "nslab.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -150,13 +169,28 @@ __attribute__((noreturn)) static void child(const struct exec_spec *s,
 		tcsetpgrp(0, getpid());
 	}
 	if (s->nsfd >= 0) {
+		/* Before setns moves the cwd to the namespace's root. */
+		int here =
+		    s->cwd ? -1 : open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
 		if (setns(s->nsfd, CLONE_NEWNET) < 0)
 			child_fail(errfd, errno, "setns");
-		child_mounts(errfd, s->netns);
+		if (setns(s->mntfd, CLONE_NEWNS) < 0)
+			child_fail(errfd, errno,
+				   "enter the mount namespace of netns %s",
+				   s->netns);
+		/* The path first, so getcwd(3) in the command is reachable
+		 * from its root; else the same directory by fd. */
+		if (!s->cwd && !(s->here && chdir(s->here) == 0) && here >= 0 &&
+		    fchdir(here) < 0)
+			child_fail(errfd, errno, "return to the cwd %s",
+				   s->here ? s->here : ".");
 	}
 	child_fds(errfd, s);
 	if (s->cwd && chdir(s->cwd) < 0)
 		child_fail(errfd, errno, "chdir %s", s->cwd);
+	if (s->nofile && setrlimit(RLIMIT_NOFILE, s->nofile) < 0)
+		child_fail(errfd, errno, "restore RLIMIT_NOFILE");
 	if (s->drop_caps && caps_drop_bounding() < 0)
 		child_fail(errfd, errno, "drop bounding capabilities");
 	if (s->set_user &&
@@ -177,6 +211,151 @@ __attribute__((noreturn)) static void child(const struct exec_spec *s,
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(s->argv[0], s->argv, s->envp);
 	child_fail(errfd, errno, "%s", "");
+}
+
+/* In the helper child: sends its mount namespace (fd) and f to sock. */
+static int send_mntns(int sock, int fd, const struct exec_fail *f)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {(void *)f, sizeof(*f)};
+	struct msghdr m;
+	struct cmsghdr *cm;
+
+	memset(&m, 0, sizeof(m));
+	memset(&u, 0, sizeof(u));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &m, 0) < 0 ? -1 : 0;
+}
+
+/* Receives the helper's report into f and, on success, the fd it sent;
+ * returns the fd or -1 with f filled. */
+static int recv_mntns(int sock, struct exec_fail *f)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {f, sizeof(*f)};
+	struct msghdr m;
+	struct cmsghdr *cm;
+	ssize_t r;
+	int fd = -1;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	while ((r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	for (cm = r > 0 ? CMSG_FIRSTHDR(&m) : NULL; cm;
+	     cm = CMSG_NXTHDR(&m, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (r == (ssize_t)sizeof(*f) && f->err == 0 && fd >= 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	if (r != (ssize_t)sizeof(*f)) {
+		f->err = r < 0 ? errno : EPROTO;
+		snprintf(f->step, sizeof(f->step),
+			 "read the mount namespace of netns");
+	}
+	return -1;
+}
+
+/*
+ * Makes a mount namespace for commands in the netns nsfd (named netns) in
+ * a short-lived child, which sends it back. Returns its fd (close-on-exec)
+ * or -1 with f filled.
+ */
+static int mntns_make(int nsfd, const char *netns, struct exec_fail *f)
+{
+	int sv[2], fd, status;
+	pid_t p;
+
+	memset(f, 0, sizeof(*f));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		f->err = errno;
+		snprintf(f->step, sizeof(f->step), "socketpair");
+		return -1;
+	}
+	p = fork();
+	if (p == 0) {
+		close(sv[0]);
+		if (setns(nsfd, CLONE_NEWNET) < 0)
+			child_fail(sv[1], errno, "setns");
+		child_mounts(sv[1], netns);
+		fd = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			child_fail(sv[1], errno,
+				   "open /proc/thread-self/ns/mnt");
+		if (send_mntns(sv[1], fd, f) < 0)
+			_exit(126);
+		_exit(0);
+	}
+	f->err = errno;
+	close(sv[1]);
+	if (p < 0) {
+		close(sv[0]);
+		snprintf(f->step, sizeof(f->step), "fork");
+		return -1;
+	}
+	fd = recv_mntns(sv[0], f);
+	close(sv[0]);
+	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
+		;
+	return fd;
+}
+
+/* ctime of the /etc/netns/NAME this close to now (s) may be changed again
+ * without its ctime moving (coarse timestamps): check it next time too. */
+#define ETC_RACY 0.05
+
+int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f)
+{
+	char dir[320];
+	struct stat sb;
+	struct timespec now;
+	int exists, fd;
+
+	snprintf(dir, sizeof(dir), "/etc/netns/%s", netns);
+	exists = stat(dir, &sb) == 0;
+	if (c->mntfd >= 0 && !c->etc_racy && exists == c->etc_exists &&
+	    (!exists || (sb.st_dev == c->etc_dev && sb.st_ino == c->etc_ino &&
+			 sb.st_ctim.tv_sec == c->etc_ctime.tv_sec &&
+			 sb.st_ctim.tv_nsec == c->etc_ctime.tv_nsec)))
+		return c->mntfd;
+	fd = mntns_make(c->nsfd, netns, f);
+	if (fd < 0)
+		return -1;
+	if (c->mntfd >= 0)
+		close(c->mntfd);
+	c->mntfd = fd;
+	c->etc_exists = exists;
+	c->etc_racy = 0;
+	if (exists) {
+		c->etc_dev = sb.st_dev;
+		c->etc_ino = sb.st_ino;
+		c->etc_ctime = sb.st_ctim;
+		clock_gettime(CLOCK_REALTIME, &now);
+		c->etc_racy =
+		    (double)(now.tv_sec - sb.st_ctim.tv_sec) +
+			(double)(now.tv_nsec - sb.st_ctim.tv_nsec) / 1e9 <
+		    ETC_RACY;
+	}
+	return fd;
 }
 
 void exec_signal(pid_t pid, int pidfd, int sig)
@@ -219,6 +398,63 @@ static int read_fail(int fd, struct exec_fail *f)
 	return 0;
 }
 
+struct child_args {
+	const struct exec_spec *s;
+	int errfd;
+	pid_t parent;
+	sigset_t mask; /* nslab's, for the child to start from */
+};
+
+/* The clone entry: runs on its own stack in nslab's memory. */
+static int child_entry(void *arg)
+{
+	struct child_args *a = arg;
+	struct sigaction dfl, old;
+
+	/* A handler of nslab's run here would change nslab's memory: take
+	 * the default for every handled signal before unblocking any. */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &old) == 0 &&
+		    old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+			sigaction(sig, &dfl, NULL);
+	sigprocmask(SIG_SETMASK, &a->mask, NULL);
+	child(a->s, a->errfd, a->parent);
+}
+
+#define CHILD_STACK ((size_t)256 * 1024)
+
+/*
+ * Starts the child as posix_spawn(3) does: clone(CLONE_VM|CLONE_VFORK)
+ * on a stack of its own, so nslab's page tables are not copied (a fork
+ * of nslab cost 0.1-0.3 ms more than exec itself) and nslab waits until
+ * the child has called execve or exited. Every signal stays blocked
+ * meanwhile. Returns the pid or -1 with errno set.
+ */
+static pid_t spawn_child(const struct exec_spec *s, int errfd, pid_t parent)
+{
+	struct child_args a = {s, errfd, parent, {{0}}};
+	sigset_t all;
+	void *stack;
+	pid_t p;
+	int err;
+
+	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return -1;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &a.mask);
+	p = clone(child_entry, (char *)stack + CHILD_STACK,
+		  CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	err = errno;
+	sigprocmask(SIG_SETMASK, &a.mask, NULL);
+	munmap(stack, CHILD_STACK);
+	errno = err;
+	return p;
+}
+
 int exec_start(const struct exec_spec *s, pid_t *pid, int *pidfd,
 	       struct exec_fail *f)
 {
@@ -231,16 +467,12 @@ int exec_start(const struct exec_spec *s, pid_t *pid, int *pidfd,
 		snprintf(f->step, sizeof(f->step), "pipe");
 		return -1;
 	}
-	p = fork();
-	if (p == 0) {
-		close(pfd[0]);
-		child(s, pfd[1], parent);
-	}
+	p = spawn_child(s, pfd[1], parent);
 	f->err = errno;
 	close(pfd[1]);
 	if (p < 0) {
 		close(pfd[0]);
-		snprintf(f->step, sizeof(f->step), "fork");
+		snprintf(f->step, sizeof(f->step), "clone");
 		return -1;
 	}
 	/* As shells do, from both sides: whichever runs first wins, and

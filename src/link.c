@@ -215,12 +215,21 @@ struct nlmsghdr *link_put_request(void *buf, int type, int flags,
 
 static const char *const veth_fields[] = {
     "name",    "peer",	       "netns", "peer_netns", "mtu",
-    "address", "peer_address", "up",	NULL,
+    "address", "peer_address", "up",	"queues",     NULL,
 };
+
+/* The kernel's limit on IFLA_NUM_TX_QUEUES (rtnl_create_link). */
+#define VETH_QUEUES_MAX 4096
+
+static void veth_put_queues(struct nlmsghdr *nlh, uint32_t queues)
+{
+	mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, queues);
+	mnl_attr_put_u32(nlh, IFLA_NUM_RX_QUEUES, queues);
+}
 
 /*
  * link.veth{name=, peer=, netns=, peer_netns=, mtu=, address=,
- * peer_address=, up=} -> link table of the first end, plus peer and
+ * peer_address=, up=, queues=} -> link table of the first end, plus peer and
  * peer_netns.
  *
  * One RTM_NEWLINK makes both ends where they belong: the first end's
@@ -236,6 +245,11 @@ static const char *const veth_fields[] = {
  * a namespace, else sent on the peer's socket (a second round trip).
  * The create goes over the first end's socket, batched with an
  * RTM_GETLINK that reads back what was made (ifindex, peer ifindex, MAC).
+ *
+ * Each end gets IFLA_NUM_TX_QUEUES and IFLA_NUM_RX_QUEUES = queues (1
+ * unless asked): left out, the kernel gives a veth one queue per CPU, and
+ * registering and unregistering each queue waits for RCU, which made a
+ * chain of veth pairs 17-29% slower to build on 2 CPUs.
  */
 int l_link_veth(lua_State *L)
 {
@@ -251,6 +265,7 @@ int l_link_veth(lua_State *L)
 	struct link_push lp = {L, NULL, 0, 0, 0};
 	struct nl_err e;
 	size_t len, uplen = 0;
+	lua_Integer queues = 1;
 	int peer_up, err;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -272,6 +287,12 @@ int l_link_veth(lua_State *L)
 	pc.mtu = lc.mtu;
 	pc.has_up = 0; /* see above */
 	peer_up = lc.has_up && lc.up;
+	if (link_opt_integer(L, 1, "queues", &queues) &&
+	    (queues < 1 || queues > VETH_QUEUES_MAX)) {
+		snprintf(why, sizeof(why), "queues %lld is out of range 1..%d",
+			 (long long)queues, VETH_QUEUES_MAX);
+		return nslab_raise(L, op, obj, netns, EINVAL, why);
+	}
 
 	c = nslab_conn(L, op, obj, netns);
 	pcn = nslab_conn(L, op, pobj, peer_netns);
@@ -280,6 +301,7 @@ int l_link_veth(lua_State *L)
 	    link_put_request(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifm);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)link_nsfd(st, c));
+	veth_put_queues(nlh, (uint32_t)queues);
 	link_put_common(nlh, ifm, &lc);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
@@ -289,6 +311,7 @@ int l_link_veth(lua_State *L)
 	pifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
 	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)link_nsfd(st, pcn));
+	veth_put_queues(nlh, (uint32_t)queues);
 	link_put_common(nlh, pifm, &pc);
 	mnl_attr_nest_end(nlh, pn);
 	mnl_attr_nest_end(nlh, data);
@@ -356,8 +379,9 @@ static const char *const netns_field[] = {"netns", NULL};
  * the link's ifindex. The kernel applies a move to another namespace
  * (IFLA_NET_NS_FD, with IFLA_IFNAME as the name there) before the rest,
  * and IFF_UP last, so `{netns_to=, name=, up=true}` lands renamed and up.
- * A rename or move needs the ifindex, since IFLA_IFNAME then names the
- * new link; it is read first, as is the master's.
+ * Otherwise the link is named by IFLA_IFNAME (one round trip); a rename
+ * or move needs the ifindex, since IFLA_IFNAME then names the new link:
+ * it is read first, as is the master's.
  */
 static int l_link_set(lua_State *L)
 {
@@ -391,7 +415,8 @@ static int l_link_set(lua_State *L)
 	c = nslab_conn(L, op, obj, netns);
 	if (netns_to)
 		to = nslab_conn(L, op, obj, netns_to);
-	index = nl_ifindex(c, name, &e);
+	/* Named by IFLA_IFNAME unless renamed or moved: one round trip. */
+	index = newname || to ? nl_ifindex(c, name, &e) : 0;
 	if (index < 0)
 		return nslab_raise(L, op, obj, netns, e.err,
 				   e.ext[0] ? e.ext : "no such link");
@@ -407,6 +432,8 @@ static int l_link_set(lua_State *L)
 	ifm->ifi_index = index;
 	if (newname)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, newname);
+	else if (!index)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	if (to)
 		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD,
 				 (uint32_t)link_nsfd(st, to));
@@ -416,7 +443,9 @@ static int l_link_set(lua_State *L)
 		mnl_attr_put_u32(nlh, IFLA_MASTER, 0);
 	link_put_common(nlh, ifm, &lc);
 	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0)
-		return nslab_raise_nl(L, op, obj, netns, &e);
+		return nslab_raise(L, op, obj, netns, e.err,
+				   e.err == ENODEV && !e.ext[0] ? "no such link"
+								: e.ext);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,9 +89,41 @@ static int l_error_tostring(lua_State *L)
 	return 1;
 }
 
+/*
+ * For EMFILE: the limit that was hit and what to do, since nslab's own
+ * fds (two per netns) are the usual reason. NULL for other errors.
+ */
+static const char *emfile_hint(lua_State *L, int err)
+{
+	struct rlimit r;
+
+	if (err != EMFILE || getrlimit(RLIMIT_NOFILE, &r) < 0)
+		return NULL;
+	if (r.rlim_max == RLIM_INFINITY)
+		r.rlim_max = r.rlim_cur;
+	return lua_pushfstring(
+	    L,
+	    "the open-file limit (RLIMIT_NOFILE, ulimit -n) is %I, hard "
+	    "limit %I, and nslab keeps 2 fds per netns (3 once a command "
+	    "ran in it): raise the hard limit (ulimit -Hn, as root) before "
+	    "starting nslab",
+	    (lua_Integer)r.rlim_cur, (lua_Integer)r.rlim_max);
+}
+
 /* Fills code/msg from errno and extack into the table on top. */
 static void error_fill(lua_State *L, int err, const char *extack)
 {
+	const char *hint = emfile_hint(L, err);
+
+	if (hint) {
+		if (extack && *extack)
+			lua_pushfstring(L, "%s; %s", extack, hint);
+		else
+			lua_pushstring(L, hint);
+		extack = lua_tostring(L, -1);
+		lua_insert(L, -3); /* keep both anchored below the table */
+		lua_insert(L, -3);
+	}
 	lua_pushinteger(L, err);
 	lua_setfield(L, -2, "errno");
 	lua_pushstring(L, errno_code(err));
@@ -352,6 +385,32 @@ struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
 
 /* ---- the module ---- */
 
+/* A cap on the soft limit when the hard one is unlimited: setrlimit
+ * refuses more than fs.nr_open (1048576 by default). */
+#define NOFILE_CAP 1048576
+
+/*
+ * nslab keeps two fds per netns it touched (the netns and its rtnetlink
+ * socket, a third once a command ran there), so a stock soft limit of
+ * 1024 stops a lab near 500 namespaces: raise the soft RLIMIT_NOFILE to
+ * the hard one, as an unprivileged process may. The original is kept in
+ * st->nofile and given back to commands (exec_spawn.c). getrlimit(2).
+ */
+static void nofile_raise(struct nslab_state *st)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &st->nofile) < 0)
+		return;
+	r = st->nofile;
+	r.rlim_cur = r.rlim_max == RLIM_INFINITY || r.rlim_max > NOFILE_CAP
+			 ? NOFILE_CAP
+			 : r.rlim_max;
+	if (r.rlim_cur > st->nofile.rlim_cur &&
+	    setrlimit(RLIMIT_NOFILE, &r) == 0)
+		st->nofile_raised = 1;
+}
+
 static int l_state_gc(lua_State *L)
 {
 	struct nslab_state *st = luaL_checkudata(L, 1, NSLAB_STATE_MT);
@@ -368,6 +427,9 @@ static int l_state_gc(lua_State *L)
 	if (st->self_nsfd >= 0)
 		close(st->self_nsfd);
 	st->self_nsfd = -1;
+	if (st->sysproc_fd >= 0)
+		close(st->sysproc_fd);
+	st->sysproc_fd = -1;
 	return 0;
 }
 
@@ -454,6 +516,9 @@ int luaopen_nslab(lua_State *L)
 	memset(st, 0, sizeof(*st));
 	st->self_nsfd = -1;
 	st->self.nsfd = -1;
+	st->self.mntfd = -1;
+	st->sysproc_fd = -1;
+	nofile_raise(st);
 	if (luaL_newmetatable(L, NSLAB_STATE_MT)) {
 		lua_pushcfunction(L, l_state_gc);
 		lua_setfield(L, -2, "__gc");

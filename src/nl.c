@@ -78,6 +78,9 @@ static void conn_close(struct nl_conn *c)
 	if (c->nsfd >= 0)
 		close(c->nsfd);
 	c->nsfd = -1;
+	if (c->mntfd >= 0)
+		close(c->mntfd);
+	c->mntfd = -1;
 }
 
 static void conn_free(struct nl_conn *c)
@@ -180,6 +183,7 @@ static struct nl_conn *insert(struct nslab_state *st, const char *name,
 		return NULL;
 	}
 	c->nsfd = nsfd;
+	c->mntfd = -1;
 	c->dev = sb->st_dev;
 	c->ino = sb->st_ino;
 	c->nl = nl;

@@ -10,7 +10,9 @@
 #define NSLAB_H
 
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <libmnl/libmnl.h>
 #include <lauxlib.h>
@@ -32,6 +34,15 @@ struct nl_conn {
 	struct mnl_socket *nl;
 	unsigned int portid;
 	unsigned int seq;
+	/* exec_spawn.c: the mount namespace commands run in (fresh sysfs,
+	 * /etc/netns/NAME bound over /etc), made on the first exec, -1
+	 * until then; and /etc/netns/NAME as it was then, to notice a
+	 * change (etc_racy: changed too recently to trust its ctime). */
+	int mntfd;
+	int etc_exists, etc_racy;
+	dev_t etc_dev;
+	ino_t etc_ino;
+	struct timespec etc_ctime;
 };
 
 /*
@@ -43,7 +54,17 @@ struct nslab_state {
 	struct nl_conn self;  /* its socket, opened on first use */
 	struct nl_conn **tab; /* named namespaces, NULL = empty slot */
 	size_t cap, len;
-	int caps_checked;    /* privileged calls checked CAP_NET_ADMIN etc. */
+	int caps_checked; /* privileged calls checked CAP_NET_ADMIN etc. */
+	/* RLIMIT_NOFILE as nslab found it; the soft limit is raised to the
+	 * hard one at module open (fds per netns), and commands get this
+	 * back (programs using select(2) expect at most 1024). */
+	struct rlimit nofile;
+	int nofile_raised;
+	/* sysctl.c: a private proc mount to open sysctls through (-1: none
+	 * yet), how often it was used, and whether the kernel refused one. */
+	int sysproc_fd;
+	unsigned int sysproc_uses;
+	int sysproc_refused;
 	int netns_dir_ready; /* /run/netns exists as a shared mount */
 };
 

@@ -182,7 +182,8 @@ static int lo_up(void)
 
 /*
  * New mount, network and PID namespaces (the PID one for the next
- * children): / made private so nothing propagates back, a fresh tmpfs on
+ * children): / made private so nothing propagates back (then shared
+ * among its own mounts), a fresh tmpfs on
  * /run (so /run/netns and /run/nslab exist and are ours even where an
  * unprivileged user could not create them), sysfs of the new netns on
  * /sys, lo up. Returns 0 or -1 after printing why.
@@ -194,6 +195,11 @@ static int isolate(void)
 			    errno, NULL);
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail("cannot make / a private mount", errno, NULL);
+	/* Shared again, but now only among our own mounts: what is mounted
+	 * here later reaches the mount namespaces kept for commands (slaves
+	 * of ours, exec_spawn.c), never the caller's. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL) < 0)
+		return fail("cannot make / a shared mount", errno, NULL);
 	if (mount("nslab-run", "/run", "tmpfs", MS_NOSUID | MS_NODEV,
 		  "mode=0755") < 0)
 		return fail("cannot mount a tmpfs on /run", errno, NULL);

@@ -6,6 +6,20 @@
 -- over /etc/FILE. Nothing goes through a shell unless asked (`sh`), and no
 -- process stands between nslab and the command.
 --
+-- That mount namespace is made once per netns, on the first command run
+-- there, and kept (one fd, closed by `netns.del`): later commands only
+-- join it, which takes about as long as a bare fork and exec, where
+-- making one waits for the kernel (an RCU grace period). It stays as
+-- fresh as one made per command: /etc/netns/NAME is looked at on every
+-- call and the namespace made again when a file was added, removed or
+-- replaced there (a file edited in place shows anyway); a netns deleted
+-- and made again under its name gets a new one; mounts made later by
+-- nslab's side show in it where / is a shared mount (systemd hosts,
+-- nslab's sandbox), not where / is private (some containers). The
+-- command starts in nslab's working directory unless `cwd` says
+-- otherwise, and with the open-file limit nslab was started with (nslab
+-- raises its own soft limit to the hard one: it keeps two fds per netns).
+--
 -- Every command gets its own process group. Timeouts, `proc:kill` and
 -- cleanup act on the whole group; when the command itself exits, what is
 -- left of its group is killed (use `spawn` for background work). Spawned

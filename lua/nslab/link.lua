@@ -58,10 +58,14 @@ local M = {}
 -- @tparam[opt] string opts.address MAC of the first end (random if nil)
 -- @tparam[opt] string opts.peer_address MAC of the peer (random if nil)
 -- @tparam[opt=false] boolean opts.up set both ends up
+-- @tparam[opt=1] integer opts.queues transmit and receive queues of each
+--   end, 1..4096. One by default: the kernel would give a veth one per CPU,
+--   and each queue costs an RCU grace period when the pair is made and
+--   removed, which slows large labs. Ask for more for multi-queue XDP.
 -- @treturn table the first end's link table (see above), with `peer`
 --   (ifname), `peer_ifindex` and `peer_netns` added
 -- @raise EEXIST when either name is taken where it would go; EINVAL for a
---   bad ifname, netns name, mtu or MAC; ENOENT when a netns does not
+--   bad ifname, netns name, mtu, MAC or queues; ENOENT when a netns does not
 --   exist; EPERM without CAP_NET_ADMIN. Nothing is left behind.
 -- @usage nslab.link.veth{name = "eth0", netns = "red",
 --   peer = "eth0", peer_netns = "blue", mtu = 1400, up = true}
