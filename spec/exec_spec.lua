@@ -413,6 +413,7 @@ describe("exec in a netns #root", function()
     local dir
     local ns = fresh_ns(function()
       os.remove(dir .. "/hosts")
+      os.remove(dir .. "/nslab-extra.conf")
       os.remove(dir)
       if not parent_existed then os.remove("/etc/netns") end
     end)
@@ -456,6 +457,19 @@ describe("exec in a netns #root", function()
     local r = nslab.exec(ns, { "cat", "/etc/hosts" }, { check = true })
     assert.equals("10.123.9.9 nslab-only-inside\n", r.stdout)
     assert.not_matches("nslab-only-inside", read_file("/etc/hosts"), 1, true)
+  end)
+
+  it("skips a file with nothing to bind over in /etc, with a warning, as ip netns exec", function()
+    if H.rootless() then return pending("rootless: /etc/netns cannot be created without root") end
+    local ns, dir = fresh_etc_ns()
+    assert(os.execute("mkdir -p '" .. dir .. "'"))
+    write_file(dir .. "/hosts", "10.123.9.9 nslab-only-inside\n")
+    write_file(dir .. "/nslab-extra.conf", "x\n") -- no /etc/nslab-extra.conf
+    local out = H.sh(H.bin .. " -e 'io.write(require(\"nslab\").exec(\"" .. ns ..
+      "\", {\"cat\", \"/etc/hosts\"}, {check = true}).stdout)'")
+    assert.matches("10.123.9.9 nslab-only-inside", out, 1, true)
+    assert.matches("warning: cannot bind " .. dir .. "/nslab-extra.conf on /etc/nslab-extra.conf: ENOENT",
+      out, 1, true)
   end)
 
   it("sees a file added to /etc/netns/NAME after a first exec, and its removal", function()

@@ -264,6 +264,9 @@ LAB:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
       "send:" .. a .. " -h\\r", "expect:> ",
       -- a failing command says how it ended
       "send:" .. a .. " exit 3\\r", "expect:\\[exit 3\\]", "expect:> ",
+      -- no job control: Ctrl-Z does not stop it (nslab would wait forever)
+      "send:" .. a .. " sleep 100\\r", "send:\\x1a", "send:\\x03", "expect:\\[killed by SIGINT\\]",
+      "expect:> ",
       -- '&' starts it in the background, owned by the lab
       "send:" .. a .. " sleep 100 &\\r", "expect:started in " .. a, "expect:> ",
       "send:#nslab.netns.pids{'" .. a .. "'} > 0\\r", "expect:true\n> ",

@@ -88,6 +88,19 @@ child_fail(int errfd, int err, const char *fmt, ...)
 	_exit(127);
 }
 
+/* Writes "nslab: warning: cannot bind SRC on DST: ENOENT" to stderr with
+ * write(2) only (the child shares nslab's memory until it execs). */
+static void bind_warning(const char *src, const char *dst, int err)
+{
+	const char *parts[] = {
+	    "nslab: warning: cannot bind ", src, " on ", dst, ": ",
+	    strerrorname_np(err),	    "\n"};
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (write(2, parts[i], strlen(parts[i])) < 0)
+			return;
+}
+
 /* As iproute2's bind_etc: each /etc/netns/NAME/FILE over /etc/FILE. */
 static void child_bind_etc(int errfd, const char *netns)
 {
@@ -107,8 +120,11 @@ static void child_bind_etc(int errfd, const char *netns)
 			continue;
 		snprintf(src, sizeof(src), "%s/%s", dir, e->d_name);
 		snprintf(dst, sizeof(dst), "/etc/%s", e->d_name);
+		/* As ip netns exec: a file that cannot be bound (no /etc/FILE
+		 * to bind over, a directory) is skipped with a warning, not
+		 * a reason to refuse every command in the namespace. */
 		if (mount(src, dst, "none", MS_BIND, NULL) < 0)
-			child_fail(errfd, errno, "bind %s on %s", src, dst);
+			bind_warning(src, dst, errno);
 	}
 	closedir(d);
 }
@@ -207,6 +223,11 @@ __attribute__((noreturn)) static void child(const struct exec_spec *s,
 	/* The host's handlers would be reset by execve; SIGPIPE may be
 	 * ignored by whoever started nslab, and programs expect it not. */
 	signal(SIGPIPE, SIG_DFL);
+	/* nslab has no job control: a foreground command stopped by Ctrl-Z
+	 * would keep the terminal while nslab waits for it to end. Ignored
+	 * here, Ctrl-Z does nothing (a shell run this way may take it back
+	 * for its own jobs). Others get the default, whatever nslab has. */
+	signal(SIGTSTP, s->foreground ? SIG_IGN : SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvpe(s->argv[0], s->argv, s->envp);
