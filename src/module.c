@@ -348,13 +348,42 @@ void nslab_need_caps(lua_State *L, const char *op, const char *object)
 		return;
 	missing = caps_missing();
 	if (missing) {
-		snprintf(buf, sizeof(buf),
-			 "needs %s: run nslab as root (sudo), or without root "
-			 "through user namespaces (nslab --rootless)",
-			 missing);
+		FILE *f = fopen("/proc/sys/user/max_user_namespaces", "re");
+		long max = -1;
+
+		if (f) {
+			if (fscanf(f, "%ld", &max) != 1)
+				max = -1;
+			fclose(f);
+		}
+		if (max == 0)
+			snprintf(buf, sizeof(buf),
+				 "needs %s: run nslab as root (sudo); rootless "
+				 "mode cannot help here, user namespaces are "
+				 "disabled (sysctl user.max_user_namespaces is "
+				 "0)",
+				 missing);
+		else
+			snprintf(buf, sizeof(buf),
+				 "needs %s: run nslab as root (sudo), or "
+				 "without root through user namespaces (nslab "
+				 "--rootless)",
+				 missing);
 		nslab_raise(L, op, object, NULL, EPERM, buf);
 	}
 	st->caps_checked = 1;
+}
+
+/*
+ * core.need_caps(op[, object]): raises the EPERM error object naming the
+ * missing capability (as the first privileged primitive would) unless
+ * CAP_NET_ADMIN and CAP_SYS_ADMIN are effective. For Lua code that must
+ * check before doing anything, such as nslab.lab writing its record.
+ */
+static int l_need_caps(lua_State *L)
+{
+	nslab_need_caps(L, luaL_checkstring(L, 1), luaL_optstring(L, 2, NULL));
+	return 0;
 }
 
 struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
@@ -473,10 +502,15 @@ static int l_sleep(lua_State *L)
 }
 
 static const luaL_Reg core_funcs[] = {
-    {"isatty", l_isatty},     {"monotime", l_monotime},
-    {"getpid", l_getpid},     {"sleep", l_sleep},
-    {"error", l_error_new},   {"is_error", l_is_error},
-    {"strerror", l_strerror}, {NULL, NULL},
+    {"need_caps", l_need_caps},
+    {"isatty", l_isatty},
+    {"monotime", l_monotime},
+    {"getpid", l_getpid},
+    {"sleep", l_sleep},
+    {"error", l_error_new},
+    {"is_error", l_is_error},
+    {"strerror", l_strerror},
+    {NULL, NULL},
 };
 
 /* Loader for one embedded Lua file: upvalue 1 is its index. */

@@ -96,6 +96,8 @@ local check_opts, set_of = opts_mod.check, opts_mod.set
 function M.new(name, opts)
   check_name("nslab.lab", name)
   opts = check_opts("nslab.lab", opts, set_of("keep", "progress"))
+  -- Before the record is written: without privilege, say which capability.
+  nslab.core.need_caps("nslab.lab", q(name))
   local old = record.load(name)
   if old then
     if record.alive(old.pid, old.start) then
