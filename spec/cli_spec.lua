@@ -228,6 +228,15 @@ describe("nslab host", function()
     assert.matches("status=143", out, 1, true)
   end)
 
+  it("reports bad arguments to os.exit and os.execute at the caller's line, as lua does", function()
+    local out, ok = H.nslab([[-e 'os.exit("x")']])
+    assert.is_false(ok)
+    assert.matches("(command line):1: bad argument #1 to 'exit' (number expected, got string)", out, 1, true)
+    out, ok = H.nslab([[-e 'os.execute({})']])
+    assert.is_false(ok)
+    assert.matches("(command line):1: bad argument #1 to 'execute' (string expected, got table)", out, 1, true)
+  end)
+
   it("stops at Ctrl-C during an os.execute loop (the command dies of SIGINT)", function()
     -- As a terminal does: SIGINT to the whole foreground group, nslab and
     -- the sleep; system(3) ignores SIGINT in nslab meanwhile.

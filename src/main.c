@@ -318,6 +318,10 @@ static void create_arg(lua_State *L, char **argv, int argc, int script)
  */
 static int l_exit(lua_State *L)
 {
+	/* Checked here, so a bad argument is reported at the caller's line
+	 * and not from inside the wrapped function. */
+	if (!lua_isnoneornil(L, 1) && !lua_isboolean(L, 1))
+		luaL_checkinteger(L, 1);
 	lua_settop(L, 2);
 	if (lua_isnil(L, 2)) {
 		lua_pushboolean(L, 1);
@@ -338,7 +342,11 @@ static int l_exit(lua_State *L)
  */
 static int l_execute(lua_State *L)
 {
-	int n = lua_gettop(L), sig;
+	int n, sig;
+
+	luaL_optstring(L, 1, NULL);
+	lua_settop(L, 1);
+	n = lua_gettop(L);
 
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
