@@ -159,6 +159,8 @@ static void print_usage(FILE *f)
 	    "  --keep    leave labs running when the script ends\n"
 	    "  --clean [NAME]  remove what dead labs left behind\n"
 	    "  --rootless      run inside a new user namespace\n"
+	    "  --sandbox CMD [ARGS]  run CMD in private net, mount and PID\n"
+	    "                  namespaces (what make check uses)\n"
 	    "  -h, --help      show this help\n"
 	    "  --        stop handling options\n"
 	    "  -         stop handling options and execute stdin\n"
@@ -591,7 +593,7 @@ static int parse(int argc, char **argv, struct cli *cli)
 		case 'R':
 			cli->rootless = 1;
 			break;
-		case 'S': /* hidden: tools/sandbox.sh */
+		case 'S': /* tools/sandbox.sh */
 			exit(rootless_sandbox(argv + optind));
 		case 'h':
 			print_usage(stdout);
