@@ -218,6 +218,20 @@ describe("rootless #root", function()
   end)
 end)
 
+describe("nslab --sandbox #root", function()
+  H.guard()
+
+  it("gives the command a private /etc: what it writes there stays inside", function()
+    local probe = "/etc/" .. H.name("nslab-probe")
+    local out, ok = H.sh(H.bin .. " --sandbox sh -c " ..
+      q("mkdir " .. probe .. " && echo x > " .. probe .. "/f && cat " .. probe .. "/f"))
+    assert.is_true(ok, out)
+    assert.equals("x\n", out)
+    assert.is_nil(io.open(probe .. "/f"))
+    assert.is_falsy(os.execute("test -e " .. probe))
+  end)
+end)
+
 describe("scripts/ rootless #root", function()
   H.guard()
   local scripts = {}

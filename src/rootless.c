@@ -386,7 +386,9 @@ static int run_pidns(char **argv)
  * already done when userns is 2), then the rest. uid and gid are the
  * caller's, read before the user namespace hid them.
  */
-static int enter(int userns, uid_t uid, gid_t gid, char **argv)
+static int private_etc(void);
+
+static int enter(int userns, uid_t uid, gid_t gid, char **argv, int sandbox)
 {
 	char hint[300];
 	int err;
@@ -398,7 +400,7 @@ static int enter(int userns, uid_t uid, gid_t gid, char **argv)
 	}
 	if (userns && userns_map(uid, gid) < 0)
 		return -1;
-	if (isolate() < 0)
+	if (isolate() < 0 || (sandbox && private_etc() < 0))
 		return -1;
 	return run_pidns(argv);
 }
@@ -419,7 +421,7 @@ int rootless_setup(int *rootless, int noenv)
 	}
 	if (*rootless || (env && strcmp(env, "1") == 0)) {
 		*rootless = 1;
-		return enter(1, uid, gid, NULL);
+		return enter(1, uid, gid, NULL, 0);
 	}
 	if ((env && strcmp(env, "0") == 0) || !(missing = caps_missing()))
 		return 0;
@@ -433,7 +435,27 @@ int rootless_setup(int *rootless, int noenv)
 		 missing);
 	host_message(buf);
 	*rootless = 1;
-	return enter(2, uid, gid, NULL);
+	return enter(2, uid, gid, NULL, 0);
+}
+
+/*
+ * The sandbox also puts a writable overlay on /etc (its upper layer in the
+ * sandbox's /run tmpfs), so what specs write there (/etc/netns/NAME/hosts)
+ * never reaches the host's /etc. Returns 0 or -1 after printing why.
+ */
+static int private_etc(void)
+{
+	static const char opts[] = "lowerdir=/etc,upperdir=/run/.nslab-etc/up,"
+				   "workdir=/run/.nslab-etc/work";
+
+	if (mkdir("/run/.nslab-etc", 0700) < 0 ||
+	    mkdir("/run/.nslab-etc/up", 0755) < 0 ||
+	    mkdir("/run/.nslab-etc/work", 0755) < 0)
+		return fail("cannot create the /etc overlay's layers", errno,
+			    NULL);
+	if (mount("nslab-etc", "/etc", "overlay", 0, opts) < 0)
+		return fail("cannot put an overlay on /etc", errno, NULL);
+	return 0;
 }
 
 int rootless_sandbox(char **argv)
@@ -442,6 +464,6 @@ int rootless_sandbox(char **argv)
 		host_message("--sandbox needs a command");
 		return 2;
 	}
-	enter(caps_missing() ? 1 : 0, geteuid(), getegid(), argv);
+	enter(caps_missing() ? 1 : 0, geteuid(), getegid(), argv, 1);
 	return 1;
 }

@@ -62,6 +62,7 @@ end
 -- @raise as `nslab.exec`
 -- @usage print(red:run{"ip", "-br", "addr"}.stdout)
 function Node:run(cmd, opts)
+  self.lab:_check_open("node:run", string.format("%q", self.name))
   self.lab:_quiet()
   if type(cmd) == "string" then return nslab.sh(self.netns, cmd, opts) end
   return nslab.exec(self.netns, cmd, opts)
@@ -77,6 +78,7 @@ end
 -- @treturn proc with `pid`, `:wait([timeout])`, `:kill([signal])`, `:running()`
 -- @usage local srv = red:spawn{"nc", "-l", "80"}
 function Node:spawn(cmd, opts)
+  self.lab:_check_open("node:spawn", string.format("%q", self.name))
   local o = { pdeathsig = false }
   for k, v in pairs(opts or {}) do o[k] = v end
   local proc = nslab.spawn(self.netns, argv_of(cmd), o)
@@ -293,6 +295,9 @@ Node.__tostring = function(self)
   end
   local head = string.format("%s %s (netns %s)", self.kind, self.name, self.netns)
   if self.bridge then head = head .. " bridge " .. self.bridge end
+  if self.lab and not self.lab._open then
+    return head .. string.format(": gone, lab %q is closed", self.lab.name)
+  end
   if #parts == 0 then return head .. ": no links" end
   return head .. ": " .. table.concat(parts, ", ")
 end
