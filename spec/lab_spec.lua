@@ -371,6 +371,11 @@ describe("lab #root", function()
       e = raises("EINVAL", lab.pingall, lab)
       assert.equals(string.format('lab:pingall: lab "%s" is closed (EINVAL)', lab.name), tostring(e))
       assert.equals("nslab.lab.clean", raises("ENOENT", lab_mod.clean, H.name("nolab")).op)
+      -- its nodes say so too, rather than "netns does not exist"
+      assert.matches('lab "' .. lab.name .. '" is closed', tostring(a), 1, true)
+      e = raises("EINVAL", a.run, a, { "true" })
+      assert.equals(string.format('node:run "%s": lab "%s" is closed (EINVAL)', a.name, lab.name), tostring(e))
+      assert.equals("node:spawn", raises("EINVAL", a.spawn, a, { "true" }).op)
     end)
 
     it("kills processes that daemonised into its namespaces, then removes them", function()
