@@ -326,20 +326,14 @@ static void addr_wait_dad(lua_State *L, struct nl_conn *c, const char *object,
 		1000.0 +
 	    1.0;
 	double deadline = addr_now() + limit, pause = 0.005;
-	char buf[64], why[NSLAB_EXTACK_MAX];
-	struct nlmsghdr *nlh;
+	char why[NSLAB_EXTACK_MAX];
 	struct addr_find f = {.want = r};
 	struct nl_err e;
 
 	for (;;) {
-		nlh = mnl_nlmsg_put_header(buf);
-		nlh->nlmsg_type = RTM_GETADDR;
-		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		((struct ifaddrmsg *)mnl_nlmsg_put_extra_header(
-		     nlh, sizeof(struct ifaddrmsg)))
-		    ->ifa_family = AF_INET6;
 		f.found = 0;
-		if (nl_run(c, buf, nlh->nlmsg_len, addr_find_cb, &f, &e) < 0)
+		if (nl_dump(c, RTM_GETADDR, sizeof(struct ifaddrmsg), AF_INET6,
+			    addr_find_cb, &f, &e) < 0)
 			nslab_raise_nl(L, "addr.add", object, netns, &e);
 		if (!f.found)
 			nslab_raise(L, "addr.add", object, netns, EADDRNOTAVAIL,
@@ -572,9 +566,6 @@ static int l_addr_list(lua_State *L)
 {
 	struct addr_list l = {.L = L};
 	const char *netns, *ifname, *fam;
-	char buf[64];
-	struct nlmsghdr *nlh;
-	struct ifaddrmsg *ifa;
 	struct nl_conn *c;
 	struct nl_err e;
 	int family = AF_UNSPEC;
@@ -606,12 +597,8 @@ static int l_addr_list(lua_State *L)
 	lua_newtable(L);
 	l.out = lua_gettop(L);
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = (unsigned char)family;
-	if (nl_run(c, buf, nlh->nlmsg_len, addr_list_cb, &l, &e) < 0)
+	if (nl_dump(c, RTM_GETADDR, sizeof(struct ifaddrmsg),
+		    (unsigned char)family, addr_list_cb, &l, &e) < 0)
 		return nslab_raise_nl(L, "addr.list", ifname, netns, &e);
 	return 1;
 }

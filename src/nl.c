@@ -446,3 +446,17 @@ int nl_ifindex(struct nl_conn *c, const char *ifname, struct nl_err *e)
 	}
 	return index;
 }
+
+int nl_dump(struct nl_conn *c, uint16_t type, size_t hdrlen,
+	    unsigned char family, mnl_cb_t cb, void *data, struct nl_err *e)
+{
+	char buf[128];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	unsigned char *hdr;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	hdr = mnl_nlmsg_put_extra_header(nlh, hdrlen);
+	hdr[0] = family; /* ifa_family, rtm_family, ... come first */
+	return nl_run(c, buf, nlh->nlmsg_len, cb, data, e);
+}

@@ -10,6 +10,7 @@
 #define NSLAB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
@@ -184,6 +185,15 @@ void nl_leave(struct nslab_state *st);
  */
 int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
 	   struct nl_err *e);
+
+/*
+ * Dumps every object of one kind (type RTM_GETADDR, RTM_GETROUTE, ...)
+ * with a request whose family header is hdrlen bytes (sizeof(struct
+ * ifaddrmsg), ...), zero but its first byte, the family (AF_UNSPEC: all).
+ * cb sees each object. Returns as nl_run.
+ */
+int nl_dump(struct nl_conn *c, uint16_t type, size_t hdrlen,
+	    unsigned char family, mnl_cb_t cb, void *data, struct nl_err *e);
 
 /*
  * The ifindex of ifname in c's namespace (RTM_GETLINK by IFLA_IFNAME), or

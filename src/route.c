@@ -345,9 +345,6 @@ static int l_route_list(lua_State *L)
 {
 	struct route_list l = {.L = L, .table = -1};
 	const char *netns, *dev, *table;
-	char buf[64];
-	struct nlmsghdr *nlh;
-	struct rtmsg *rtm;
 	struct nl_conn *c;
 	struct nl_err e;
 	int family;
@@ -381,12 +378,8 @@ static int l_route_list(lua_State *L)
 	lua_newtable(L);
 	l.out = lua_gettop(L);
 
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = (unsigned char)family;
-	if (nl_run(c, buf, nlh->nlmsg_len, route_list_cb, &l, &e) < 0)
+	if (nl_dump(c, RTM_GETROUTE, sizeof(struct rtmsg),
+		    (unsigned char)family, route_list_cb, &l, &e) < 0)
 		return nslab_raise_nl(L, "route.list", NULL, netns, &e);
 	return 1;
 }
