@@ -243,6 +243,27 @@ describe("lab #root", function()
         tostring(a))
     end)
 
+    it("rejects a ping count below 1 and a family that does not match the address", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a = lab:host(H.name())
+      assert.has_error(function() a:ping("127.0.0.1", { count = 0 }) end,
+        "bad argument #2 to 'node:ping' (count must be an integer >= 1)")
+      assert.has_error(function() a:ping("127.0.0.1", { family = "inet6" }) end,
+        "bad argument #2 to 'node:ping' (family \"inet6\" does not match address 127.0.0.1)")
+      assert.is_true((a:ping("::1", { family = "inet6" })))
+    end)
+
+    it("rejects a lab:link mac, ifnames or addrs that is not a pair, and an IPv6 link below mtu 1280", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b = lab:host(H.name()), lab:host(H.name())
+      assert.has_error(function() lab:link(a, b, { mac = "02:00:00:00:00:09" }) end,
+        "bad argument to 'lab:link' (field 'mac' must be a pair {for a, for b}, got string)")
+      assert.has_error(function() lab:link(a, b, { addrs = "10.1.1.1/24" }) end)
+      local e = raises("EINVAL", lab.link, lab, a, b, { mtu = 1000, addrs = { "fd01::1/64", "fd01::2/64" } })
+      assert.matches("below 1280", tostring(e), 1, true)
+      assert.equals(0, #a:links() - 1) -- nothing made: lo only
+    end)
+
     it("raises on a ping target that is neither a node nor an address, and on a bad family", function()
       local lab <close> = nslab.lab(H.name("lab"))
       local a, b, s = lab:host(H.name()), lab:host(H.name()), lab:bridge(H.name())

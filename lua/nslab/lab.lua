@@ -456,7 +456,23 @@ function Lab:link(a, b, opts)
   if a == b then
     raise("lab:link", q(a.name), EINVAL, "a node cannot be linked to itself")
   end
+  for _, k in ipairs { "ifnames", "addrs", "mac" } do
+    if opts[k] ~= nil and type(opts[k]) ~= "table" then
+      error(string.format("bad argument to 'lab:link' (field '%s' must be a pair {for a, for b}, got %s)",
+        k, type(opts[k])), 2)
+    end
+  end
   local ifn, addrs, mac = opts.ifnames or {}, opts.addrs or {}, opts.mac or {}
+  if opts.mtu and opts.mtu < 1280 then
+    for i = 1, 2 do
+      for _, ad in ipairs(list_of(addrs[i])) do
+        if tostring(ad):find(":", 1, true) then
+          raise("lab:link", q(ad), EINVAL,
+            string.format("mtu %d is below 1280, the least IPv6 works with (RFC 8200)", opts.mtu))
+        end
+      end
+    end
+  end
   local ends = { { node = a, ifname = ifn[1] }, { node = b, ifname = ifn[2] } }
   for i, e in ipairs(ends) do
     if e.ifname == nil then

@@ -162,6 +162,10 @@ local function ping_target(src, target, opts)
     error(string.format("bad argument #1 to 'node:ping' (node, node name or IPv4/IPv6 address expected, got %s)",
       type(target) == "string" and string.format("%q", target) or type(target)), 4)
   end
+  if opts.family and (opts.family == "inet6") ~= is_ipv6(addr) then
+    error(string.format("bad argument #2 to 'node:ping' (family %q does not match address %s)",
+      opts.family, addr), 4)
+  end
   return addr
 end
 
@@ -171,6 +175,12 @@ end
 local function ping_argv(src, target, opts)
   local addr = ping_target(src, target, opts)
   local count, timeout = opts.count or 1, opts.timeout or 1
+  if math.type(count) ~= "integer" or count < 1 then
+    error("bad argument #2 to 'node:ping' (count must be an integer >= 1)", 3)
+  end
+  if type(timeout) ~= "number" or timeout <= 0 then
+    error("bad argument #2 to 'node:ping' (timeout must be a number > 0, in seconds)", 3)
+  end
   local argv = { "ping", "-n", "-q", "-c", tostring(count), "-W", tostring(timeout) }
   if count > 1 then
     argv[#argv + 1] = "-i"
