@@ -212,6 +212,11 @@ static int route_change(lua_State *L, const char *op, uint16_t type,
 		mnl_attr_put_u32(nlh, RTA_PRIORITY, (uint32_t)metric);
 	mnl_attr_put_u32(nlh, RTA_TABLE, (uint32_t)table);
 	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0) {
+		/* IPv6 says ENOENT where IPv4 says ESRCH: one code for both,
+		 * as documented (a missing dev or netns raised before). */
+		if (nlh->nlmsg_type == RTM_DELROUTE && e.err == ENOENT &&
+		    family == AF_INET6)
+			e.err = ESRCH;
 		if (!e.ext[0] && e.err == ESRCH)
 			snprintf(e.ext, sizeof(e.ext), "no such route");
 		else if (!e.ext[0] && e.err == EEXIST)
