@@ -219,6 +219,16 @@ static int l_sysctl_set(lua_State *L)
 	luaL_argexpected(
 	    L, lua_type(L, 3) == LUA_TSTRING || lua_type(L, 3) == LUA_TNUMBER,
 	    3, "string or number");
+	if (lua_type(L, 3) == LUA_TNUMBER && !lua_isinteger(L, 3)) {
+		/* 64.0 is 64 to the kernel's parsers, which take no "." */
+		int exact = 0;
+		lua_Integer n = lua_tointegerx(L, 3, &exact);
+
+		luaL_argcheck(L, exact, 3,
+			      "a number value must be a whole number");
+		lua_pushinteger(L, n);
+		lua_replace(L, 3);
+	}
 	value = luaL_tolstring(L, 3, &len);
 	fd = sysctl_open(L, "sysctl.set", netns, key, O_WRONLY);
 	do
