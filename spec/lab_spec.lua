@@ -358,6 +358,24 @@ describe("lab #root", function()
   end)
 
   describe("cleanup", function()
+    it("refuses to guess from an unreadable record: clean and a new lab of that name say so", function()
+      local name = H.name("lab")
+      local path = "/run/nslab/" .. name .. ".lua"
+      finally(function() os.remove(path) end)
+      local f = assert(io.open(path, "w"))
+      f:write("garbage {")
+      f:close()
+      local e = raises("EBADMSG", lab_mod.clean, name)
+      assert.matches("cannot be read", tostring(e), 1, true)
+      raises("EBADMSG", nslab.lab, name)
+      assert.is_not_nil(io.open(path)) -- left for the user to inspect
+      -- the command line prints the one line, no traceback
+      local out, ok = H.nslab("--clean " .. name)
+      assert.is_false(ok)
+      assert.matches("cannot be read", out, 1, true)
+      assert.not_matches("stack traceback", out, 1, true)
+    end)
+
     it("removes everything and the record at close, once, and forgets the lab", function()
       local lab = nslab.lab(H.name("lab"))
       local a, b = lab:host(H.name()), lab:host(H.name())

@@ -465,7 +465,14 @@ static int do_clean(lua_State *L, const char *name)
 		lua_pushstring(L, name);
 	else
 		lua_pushnil(L);
-	return host_report(L, host_docall(L, 1, 0)) == LUA_OK ? 0 : 1;
+	/* A refusal (no such lab, a running one) is the user's answer, not
+	 * a program error: its one line, without a traceback. */
+	if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+		host_message(luaL_tolstring(L, -1, NULL));
+		lua_pop(L, 2);
+		return 1;
+	}
+	return 0;
 }
 
 static int pmain(lua_State *L)

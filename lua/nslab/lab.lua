@@ -27,7 +27,7 @@ local Node = require "nslab.node"
 local view = require "nslab.view"
 local opts_mod = require "nslab.opts"
 
-local EEXIST, EINVAL, ENOENT = 17, 22, 2
+local EEXIST, EINVAL, ENOENT, EBADMSG = 17, 22, 2, 74
 
 local M = {}
 
@@ -47,6 +47,12 @@ local function q(s) return string.format("%q", s) end
 local function shell_quote(s)
   if s:match("^[%w%._%-]+$") then return s end
   return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- Why a lab's record cannot be trusted, and what to do by hand.
+local function unreadable_text(name, err)
+  return string.format("the record of lab %q cannot be read (%s): nslab cannot tell what it made; " ..
+    "remove its namespaces by hand (ip netns del NAME) and then the record", name, tostring(err))
 end
 
 local function raise(op, object, errno, why)
@@ -98,7 +104,8 @@ function M.new(name, opts)
   opts = check_opts("nslab.lab", opts, set_of("keep", "progress"))
   -- Before the record is written: without privilege, say which capability.
   nslab.core.need_caps("nslab.lab", q(name))
-  local old = record.load(name)
+  local old, bad = record.load(name)
+  if bad then raise("nslab.lab", q(name), EBADMSG, unreadable_text(name, bad)) end
   if old then
     if record.alive(old.pid, old.start) then
       raise("nslab.lab", q(name), EEXIST,
@@ -180,9 +187,10 @@ end
 -- record of name exists
 function M.clean(name)
   local names = name and { name } or record.names()
-  local live_names, recs = {}, {}
+  local live_names, recs, unreadable = {}, {}, {}
   for _, lab in ipairs(record.names()) do
-    local rec = record.load(lab)
+    local rec, err = record.load(lab)
+    if not rec then unreadable[lab] = err end
     if rec then
       recs[lab] = rec
       if record.alive(rec.pid, rec.start) then
@@ -192,6 +200,9 @@ function M.clean(name)
   end
   if name then
     check_name("nslab.lab.clean", name)
+    if unreadable[name] then
+      raise("nslab.lab.clean", q(name), EBADMSG, unreadable_text(name, unreadable[name]))
+    end
     if not recs[name] then
       raise("nslab.lab.clean", q(name), ENOENT, string.format("no lab %q recorded in %s", name, record.dir))
     end
@@ -199,7 +210,10 @@ function M.clean(name)
   local removed = {}
   for _, lab in ipairs(names) do
     local rec = recs[lab]
-    if not rec then goto next end
+    if not rec then
+      if unreadable[lab] then print("nslab: " .. unreadable_text(lab, unreadable[lab])) end
+      goto next
+    end
     if record.alive(rec.pid, rec.start) then
       if name then
         raise("nslab.lab.clean", q(lab), 16,
@@ -209,21 +223,24 @@ function M.clean(name)
       goto next
     end
     local c = record.contents(rec)
-    local killed = 0
+    local mine, doomed = {}, {}
+    for _, ns in ipairs(c.netns) do
+      if not live_names[ns] then mine[#mine + 1] = ns end
+    end
+    -- Counted once each: a recorded command usually lives in a lab netns.
+    for _, pid in ipairs(nslab.netns.pids(mine)) do doomed[pid] = true end
     -- Each spawned command leads its own process group (pgid = pid); the
     -- start time proves the pid is still that command, so a reused pid is
     -- never hit. A group whose leader is gone is left to the netns scan.
     for _, p in ipairs(c.procs) do
       if record.alive(p.pid, p.start) then
         os.execute("kill -KILL -- -" .. math.tointeger(p.pid) .. " " .. math.tointeger(p.pid) .. " 2>/dev/null")
-        killed = killed + 1
+        doomed[math.tointeger(p.pid)] = true
       end
     end
-    local mine = {}
-    for _, ns in ipairs(c.netns) do
-      if not live_names[ns] then mine[#mine + 1] = ns end
-    end
-    killed = killed + empty_netns(mine, 0)
+    empty_netns(mine, 0)
+    local killed = 0
+    for _ in pairs(doomed) do killed = killed + 1 end
     local n, failed = 0, {}
     if #nslab.netns.pids(mine) > 0 then failed[1] = "processes still live in its netns" end
     for i = #c.netns, 1, -1 do
