@@ -137,11 +137,21 @@ void link_read_common(lua_State *L, int idx, const char *prefix, const char *op,
 		    strcmp(op, "link.set") == 0 ? INT32_MAX : LINK_MTU_MAX;
 
 		if (mtu < LINK_MTU_MIN || mtu > max) {
-			snprintf(why, sizeof(why),
-				 "mtu %lld is out of range %d..%d (IPv4 "
-				 "needs %d, the Ethernet maximum is %d)",
-				 (long long)mtu, LINK_MTU_MIN, (int)max,
-				 LINK_MTU_MIN, LINK_MTU_MAX);
+			if (mtu < LINK_MTU_MIN)
+				snprintf(why, sizeof(why),
+					 "mtu %lld is below %d, the least "
+					 "IPv4 works with",
+					 (long long)mtu, LINK_MTU_MIN);
+			else if (max == LINK_MTU_MAX)
+				snprintf(why, sizeof(why),
+					 "mtu %lld is out of range %d..%d "
+					 "(the Ethernet maximum)",
+					 (long long)mtu, LINK_MTU_MIN,
+					 LINK_MTU_MAX);
+			else
+				snprintf(why, sizeof(why),
+					 "mtu %lld is too large",
+					 (long long)mtu);
 			nslab_raise(L, op, obj, netns, EINVAL, why);
 		}
 		lc->has_mtu = 1;
