@@ -54,6 +54,23 @@ local function argv_of(cmd)
   return cmd
 end
 
+-- Calls exec/sh/spawn(netns, cmd, opts) for a node method, so that an
+-- argument error names the method and its argument as the user wrote
+-- them, at the user's line ("bad argument #2 to 'node:run'"), instead of
+-- a line of this file. Other errors (error objects, interrupts) pass on
+-- unchanged.
+local function as_method(method, f, ...)
+  local r = table.pack(pcall(f, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  local e = r[2]
+  if type(e) == "string" then
+    -- pcall calls f directly: the message carries no position
+    local n, rest = e:match("^bad argument #(%d+) to '[^']*' (.*)$")
+    if n then error(string.format("bad argument #%d to '%s' %s", tonumber(n) - 1, method, rest), 3) end
+  end
+  error(e, 0)
+end
+
 --- Runs a command in the node and waits for it (see `nslab.exec`).
 -- @tparam table|string cmd argv array, or a shell command line (`/bin/sh -c`)
 -- @tparam[opt] table opts as `nslab.exec`: timeout (seconds), stdin, env,
@@ -64,8 +81,9 @@ end
 function Node:run(cmd, opts)
   self.lab:_check_open("node:run", string.format("%q", self.name))
   self.lab:_quiet()
-  if type(cmd) == "string" then return nslab.sh(self.netns, cmd, opts) end
-  return nslab.exec(self.netns, cmd, opts)
+  -- not tail calls: as_method's error level counts this frame
+  local r = as_method("node:run", type(cmd) == "string" and nslab.sh or nslab.exec, self.netns, cmd, opts)
+  return r
 end
 
 --- Starts a command in the node without waiting; the lab kills it when it
@@ -79,9 +97,12 @@ end
 -- @usage local srv = red:spawn{"nc", "-l", "80"}
 function Node:spawn(cmd, opts)
   self.lab:_check_open("node:spawn", string.format("%q", self.name))
-  local o = { pdeathsig = false }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  local proc = nslab.spawn(self.netns, argv_of(cmd), o)
+  local o = opts
+  if opts == nil or type(opts) == "table" then
+    o = { pdeathsig = false }
+    for k, v in pairs(opts or {}) do o[k] = v end
+  end
+  local proc = as_method("node:spawn", nslab.spawn, self.netns, argv_of(cmd), o)
   self.lab:_own(proc)
   return proc
 end
