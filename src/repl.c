@@ -309,7 +309,7 @@ static int repl_turn(lua_State *L)
 	if (r >= 0)
 		return r;
 	/* "red /bin/hostname" would parse as Lua: a node's name first. */
-	if (repl_node_form(L, lua_tostring(L, 1)) &&
+	if (repl_node_form(lua_tostring(L, 1)) &&
 	    repl_node_command(L, lua_tostring(L, 1))) {
 		history_add(lua_tostring(L, 1));
 		return 1;

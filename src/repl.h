@@ -21,9 +21,9 @@ int repl_is_identifier(const char *s);
  */
 int repl_node_command(lua_State *L, const char *line);
 
-/* Whether line has a node command's form: its first word names a node of
- * an open lab, then blanks and more, not an assignment. */
-int repl_node_form(lua_State *L, const char *line);
+/* Whether line has a node command's form: a first word, then blanks and
+ * more, not an assignment (repl_node_command finds whether it is a node). */
+int repl_node_form(const char *line);
 
 /* Pushes an array of the names of the nodes of all open labs. */
 void repl_push_node_names(lua_State *L);

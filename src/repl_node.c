@@ -177,29 +177,22 @@ static int l_run(lua_State *L)
 
 /*
  * Whether line has a node command's form even though it may parse as Lua
- * ("red /bin/hostname", "red -h", 'red "x"'): its first word names a node
- * of an open lab and is followed by blanks and more, other than an
- * assignment ("red = 1"). Lua on a node is written without a blank after
- * the name: red:ping(blue), red.netns.
+ * ("red /bin/hostname", "red -h", 'red "x"'): a first word followed by
+ * blanks and more, other than an assignment ("red = 1"). Lua on a node is
+ * written without a blank after the name: red:ping(blue), red.netns.
+ * Whether the word names a node is repl_node_command's to find out.
  */
-int repl_node_form(lua_State *L, const char *line)
+int repl_node_form(const char *line)
 {
 	size_t n, gap;
 	const char *rest;
-	int found;
 
 	while (isspace((unsigned char)*line))
 		line++;
 	n = strcspn(line, " \t");
 	gap = strspn(line + n, " \t");
 	rest = line + n + gap;
-	if (n == 0 || gap == 0 || !*rest || (rest[0] == '=' && rest[1] != '='))
-		return 0;
-	lua_pushcfunction(L, l_find_node);
-	lua_pushlstring(L, line, n);
-	found = lua_pcall(L, 1, 1, 0) == LUA_OK && !lua_isnil(L, -1);
-	lua_pop(L, 1);
-	return found;
+	return n > 0 && gap > 0 && *rest && !(rest[0] == '=' && rest[1] != '=');
 }
 
 int repl_node_command(lua_State *L, const char *line)

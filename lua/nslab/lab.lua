@@ -736,8 +736,8 @@ Lab.__gc = function(self)
 end
 
 Lab.__tostring = function(self)
-  local function count(n, word) return n .. " " .. word .. (n == 1 and "" or "s") end
-  return string.format("lab %s (%s, %s%s)", self.name, count(#self.nodes, "node"), count(self._nlinks, "link"),
+  return string.format("lab %s (%s, %s%s)", self.name, view.count(#self.nodes, "node"),
+    view.count(self._nlinks, "link"),
     self._open and "" or ", closed")
 end
 

@@ -58,8 +58,11 @@ local function state_of(l)
   return s
 end
 
--- "1 node", "2 nodes"
-local function view_count(n, word) return n .. " " .. word .. (n == 1 and "" or "s") end
+--- A count with its noun: "1 node", "2 nodes".
+-- @tparam integer n
+-- @tparam string word singular noun
+-- @treturn string
+function M.count(n, word) return n .. " " .. word .. (n == 1 and "" or "s") end
 
 --- The `lab:show()` text: one row per interface the lab made (and each
 -- bridge device), with kind, peer, state, MTU and addresses from the kernel.
@@ -85,8 +88,8 @@ function M.show(lab)
       if r > first + 1 then rows[r][2], rows[r][3] = "", "" end
     end
   end
-  return string.format("lab %s: %s, %s\n", lab.name, view_count(#lab.nodes, "node"),
-    view_count(#lab._links, "link")) ..
+  return string.format("lab %s: %s, %s\n", lab.name, M.count(#lab.nodes, "node"),
+    M.count(#lab._links, "link")) ..
     M.table({ "#", "Node", "Kind", "Interface", "Peer", "State", "MTU", "Addresses" }, rows)
 end
 
