@@ -44,9 +44,11 @@ NSLAB_CFLAGS = $(WARN) $(OPT) -fPIC -MMD -MP -Isrc -I$(BUILD) \
 	       -DNSLAB_LUADIR='"$(NSLAB_LUADIR)"'
 NSLAB_LDFLAGS =
 
-# The module: everything but the host's own files.
-MOD_SRCS  = $(filter-out $(HOST_SRCS),$(wildcard src/*.c))
-HOST_SRCS = src/main.c $(wildcard src/repl*.c) src/rootless.c
+# The floors (README, "Layout"): the module is src/linit.c plus the core,
+# nl, net and exec folders; the host program adds src/host/.
+MOD_DIRS  = src/core src/nl src/net src/exec
+MOD_SRCS  = src/linit.c $(foreach d,$(MOD_DIRS),$(wildcard $(d)/*.c))
+HOST_SRCS = $(wildcard src/host/*.c)
 MOD_OBJS  = $(MOD_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/embed.o
 HOST_OBJS = $(HOST_SRCS:src/%.c=$(BUILD)/%.o)
 LUA_SRCS  = $(sort $(wildcard lua/nslab/*.lua))
@@ -63,6 +65,7 @@ $(BUILD)/nslab.so: $(MOD_OBJS)
 	$(CC) -shared $(NSLAB_LDFLAGS) $(LDFLAGS) -o $@ $^ $(MOD_LIBS)
 
 $(BUILD)/%.o: src/%.c | $(BUILD)
+	@mkdir -p $(@D)
 	$(CC) $(NSLAB_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/embed.c: tools/embed.lua $(LUA_SRCS) | $(BUILD)
@@ -74,7 +77,7 @@ $(BUILD)/embed.o: $(BUILD)/embed.c
 $(BUILD):
 	mkdir -p $@
 
--include $(wildcard $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
 
 # check, demo and bench install what is missing first (as root on Debian).
 # Recursive make so pkg-config flags are read after deps installed them.
@@ -152,11 +155,11 @@ uninstall:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
 		--inline-suppr -Isrc -I$(BUILD) src
-	clang-tidy --quiet src/*.c -- $(NSLAB_CFLAGS)
+	clang-tidy --quiet $(MOD_SRCS) $(HOST_SRCS) -- $(NSLAB_CFLAGS)
 	luacheck --no-color lua spec scripts
 
 format:
-	clang-format -i src/*.c src/*.h
+	clang-format -i $(shell find src -name '*.[ch]')
 
 clean:
 	rm -rf build build-debug $(NSLAB)

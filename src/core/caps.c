@@ -17,8 +17,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "nslab.h"
+#include "core/caps.h"
 
 const char *caps_missing(void)
 {

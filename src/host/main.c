@@ -22,7 +22,8 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "main.h"
+#include "host/host.h"
+#include "core/core.h"
 #include "nslab.h"
 
 #ifndef NSLAB_LUADIR

@@ -11,8 +11,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "exec.h"
-#include "nslab.h"
+#include "exec/exec.h"
+#include "core/caps.h"
+#include "core/core.h"
 
 #define MAX_GROUPS0 64 /* first guess; getgrouplist says if more */
 

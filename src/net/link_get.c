@@ -15,7 +15,7 @@
 
 #include <linux/if_link.h>
 
-#include "link.h"
+#include "net/link.h"
 
 struct nlmsghdr *link_put_getlink(void *buf, const char *ifname, int ifindex)
 {

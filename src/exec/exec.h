@@ -17,6 +17,11 @@
 
 #include <lua.h>
 
+#include "nl/nl.h"
+
+/* exec.c: fills core.exec (linit.c). */
+void nslab_open_exec(lua_State *L);
+
 /* What the child needs; everything is resolved by the parent before fork
  * so the child makes no lookups (no NSS, no Lua). */
 struct exec_spec {
@@ -87,42 +92,6 @@ void exec_signal(pid_t pid, int pidfd, int sig);
  * 0). Returns 0 or -1 with errno set.
  */
 int exec_reap(int pidfd, int *code, int *sig);
-
-/* ---- caps.c: credentials and capabilities ---- */
-
-/*
- * Finds a user by name (name not NULL) or by uid: fills *uid, *gid and,
- * when the user is known, the supplementary groups (getgrouplist) into
- * groups (room for *ngroups; on return the count). A uid without a
- * passwd entry gets gid = uid and no groups. Runs in the parent (NSS).
- * Returns 0, or -1 with errno: ENOENT unknown name, ERANGE *ngroups too
- * small (then *ngroups is the count needed).
- */
-int caps_user_find(const char *name, uid_t *uid, gid_t *gid, gid_t *groups,
-		   int *ngroups);
-
-/*
- * In the child, before any credential change: removes every capability
- * from the bounding set (needs CAP_SETPCAP, hence before setuid). Returns
- * 0 or -1 with errno.
- */
-int caps_drop_bounding(void);
-
-/*
- * In the child: setgroups, setgid, setuid, in that order (each later
- * call needs the privilege the earlier ones keep). Returns 0, or -1 with
- * errno and *step naming the failing call.
- */
-int caps_switch_user(uid_t uid, gid_t gid, const gid_t *groups, size_t n,
-		     const char **step);
-
-/*
- * In the child, last: clears the effective, permitted and inheritable
- * sets (cap_set_proc), the ambient set, and sets no_new_privs so no
- * set-uid or file-capability program can win them back. Returns 0 or -1
- * with errno and *step set.
- */
-int caps_clear(const char **step);
 
 /* ---- exec.c, exec_args.c, exec_proc.c: the Lua side ---- */
 

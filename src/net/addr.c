@@ -26,7 +26,8 @@
 #include <linux/ipv6.h>
 #include <linux/rtnetlink.h>
 
-#include "inet.h"
+#include "net/inet.h"
+#include "net/net.h"
 
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h: carrier on */

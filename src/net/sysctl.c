@@ -29,7 +29,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "nslab.h"
+#include "core/core.h"
+#include "net/net.h"
 
 #define SYSCTL_DIR "/proc/sys/"
 #define SYSCTL_MAX 16384 /* longest value read, bytes */
@@ -130,9 +131,9 @@ static int sysctl_open(lua_State *L, const char *op, const char *netns,
 	}
 	if (netns) {
 		nslab_conn(L, op, key, netns); /* clear error if it is gone */
-		if (nl_enter(st, netns) < 0) {
+		if (nl_enter(&st->nl, netns) < 0) {
 			err = errno;
-			nl_leave(st);
+			nl_leave(&st->nl);
 			nslab_raise(L, op, key, netns, err, "setns");
 		}
 	}
@@ -143,7 +144,7 @@ static int sysctl_open(lua_State *L, const char *op, const char *netns,
 		       : open(path, flags | O_CLOEXEC | O_NOFOLLOW);
 	err = errno;
 	if (netns)
-		nl_leave(st);
+		nl_leave(&st->nl);
 	if (fd >= 0)
 		return fd;
 	if (err == ENOENT || err == ENOTDIR)

@@ -23,7 +23,7 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
-#include "nslab.h"
+#include "nl/nl.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -42,7 +42,7 @@ static uint32_t hash_name(const char *s)
 }
 
 /* Slot of name in the table: its entry, or the empty slot it would take. */
-static size_t slot_of(struct nslab_state *st, const char *name)
+static size_t slot_of(struct nl_cache *st, const char *name)
 {
 	size_t i = hash_name(name) & (st->cap - 1);
 
@@ -51,7 +51,7 @@ static size_t slot_of(struct nslab_state *st, const char *name)
 	return i;
 }
 
-static int grow(struct nslab_state *st)
+static int grow(struct nl_cache *st)
 {
 	size_t oldcap = st->cap, ncap = oldcap ? oldcap * 2 : 64;
 	struct nl_conn **old = st->tab;
@@ -114,7 +114,7 @@ static struct mnl_socket *open_sock(unsigned int *portid)
 	return nl;
 }
 
-void nl_leave(struct nslab_state *st)
+void nl_leave(struct nl_cache *st)
 {
 	if (setns(st->self_nsfd, CLONE_NEWNET) < 0) {
 		/* Every later call would act in the wrong namespace. */
@@ -124,7 +124,7 @@ void nl_leave(struct nslab_state *st)
 	}
 }
 
-int nl_enter(struct nslab_state *st, const char *netns)
+int nl_enter(struct nl_cache *st, const char *netns)
 {
 	struct nl_conn *c;
 
@@ -137,7 +137,7 @@ int nl_enter(struct nslab_state *st, const char *netns)
 }
 
 /* Removes the entry at slot i, re-placing the cluster after it. */
-static void remove_slot(struct nslab_state *st, size_t i)
+static void remove_slot(struct nl_cache *st, size_t i)
 {
 	size_t j = i;
 
@@ -156,7 +156,7 @@ static void remove_slot(struct nslab_state *st, size_t i)
 	}
 }
 
-void nl_conn_forget(struct nslab_state *st, const char *name)
+void nl_conn_forget(struct nl_cache *st, const char *name)
 {
 	size_t i;
 
@@ -167,9 +167,9 @@ void nl_conn_forget(struct nslab_state *st, const char *name)
 		remove_slot(st, i);
 }
 
-static struct nl_conn *insert(struct nslab_state *st, const char *name,
-			      int nsfd, const struct stat *sb,
-			      struct mnl_socket *nl, unsigned int portid)
+static struct nl_conn *insert(struct nl_cache *st, const char *name, int nsfd,
+			      const struct stat *sb, struct mnl_socket *nl,
+			      unsigned int portid)
 {
 	struct nl_conn *c = calloc(1, sizeof(*c));
 	size_t i;
@@ -197,7 +197,7 @@ static struct nl_conn *insert(struct nslab_state *st, const char *name,
 	return c;
 }
 
-struct nl_conn *nl_conn_adopt(struct nslab_state *st, const char *name)
+struct nl_conn *nl_conn_adopt(struct nl_cache *st, const char *name)
 {
 	struct stat sb;
 	unsigned int portid;
@@ -223,7 +223,7 @@ struct nl_conn *nl_conn_adopt(struct nslab_state *st, const char *name)
 	return c;
 }
 
-struct nl_conn *nl_conn_get(struct nslab_state *st, const char *netns)
+struct nl_conn *nl_conn_get(struct nl_cache *st, const char *netns)
 {
 	char path[sizeof(NSLAB_NETNS_DIR) + 256];
 	struct stat sb;
@@ -459,4 +459,34 @@ int nl_dump(struct nl_conn *c, uint16_t type, size_t hdrlen,
 	hdr = mnl_nlmsg_put_extra_header(nlh, hdrlen);
 	hdr[0] = family; /* ifa_family, rtm_family, ... come first */
 	return nl_run(c, buf, nlh->nlmsg_len, cb, data, e);
+}
+
+int nl_conn_nsfd(const struct nl_cache *st, const struct nl_conn *c)
+{
+	return c == &st->self ? st->self_nsfd : c->nsfd;
+}
+
+int nl_cache_init(struct nl_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->self.nsfd = -1;
+	c->self.mntfd = -1;
+	c->self_nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	return c->self_nsfd < 0 ? -1 : 0;
+}
+
+void nl_cache_close(struct nl_cache *c)
+{
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->tab[i])
+			nl_conn_forget(c, c->tab[i]->name), i--;
+	free(c->tab);
+	c->tab = NULL;
+	c->cap = c->len = 0;
+	if (c->self.nl)
+		mnl_socket_close(c->self.nl);
+	c->self.nl = NULL;
+	if (c->self_nsfd >= 0)
+		close(c->self_nsfd);
+	c->self_nsfd = -1;
 }

@@ -51,8 +51,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "nslab.h"
+#include "exec/exec.h"
+#include "core/caps.h"
+#include "core/core.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

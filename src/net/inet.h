@@ -9,7 +9,7 @@
 #ifndef NSLAB_INET_H
 #define NSLAB_INET_H
 
-#include "nslab.h"
+#include "core/core.h"
 
 /* An IPv4 or IPv6 address with its prefix length. */
 struct inet_addr {

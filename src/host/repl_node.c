@@ -18,8 +18,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "main.h"
-#include "repl.h"
+#include "host/host.h"
+#include "host/repl.h"
 
 /* Pushes the array of open labs; returns 0 (pushing nothing) when the lab
  * layer is not loaded. Raises what active() raises. */

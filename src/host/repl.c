@@ -31,8 +31,8 @@
 #include <editline/readline.h>
 #endif
 
-#include "main.h"
-#include "repl.h"
+#include "host/host.h"
+#include "host/repl.h"
 
 #define EOFMARK	     "<eof>"
 #define HISTORY_FILE ".nslab_history"

@@ -32,8 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "nslab.h"
+#include "exec/exec.h"
+#include "core/core.h"
 
 #define EXIT_GRACE 1.0 /* s to read output after the group was ended */
 #define READ_CHUNK 65536

@@ -14,8 +14,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "main.h"
-#include "repl.h"
+#include "host/host.h"
+#include "host/repl.h"
 
 #define MAX_DEPTH	 2
 #define MAX_ITEMS_TOP	 24

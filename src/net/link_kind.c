@@ -20,7 +20,7 @@
 
 #include <linux/if_link.h>
 
-#include "link.h"
+#include "net/link.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -450,7 +450,7 @@ static int probe_kind(struct nslab_state *st, const char *kind)
 	saved = errno;
 	if (c.nl)
 		mnl_socket_close(c.nl);
-	nl_leave(st);
+	nl_leave(&st->nl);
 	errno = saved;
 	return r;
 }

@@ -16,7 +16,8 @@
 
 #include <linux/rtnetlink.h>
 
-#include "inet.h"
+#include "net/inet.h"
+#include "net/net.h"
 
 static const struct inet_name route_tables[] = {
     {"main", RT_TABLE_MAIN},

@@ -17,7 +17,8 @@
 #include <linux/if_link.h>
 #include <linux/veth.h>
 
-#include "link.h"
+#include "net/link.h"
+#include "net/net.h"
 
 /* ---- option tables ---- */
 
@@ -199,11 +200,6 @@ void link_put_common(struct nlmsghdr *nlh, struct ifinfomsg *ifm,
 	}
 }
 
-int link_nsfd(struct nslab_state *st, const struct nl_conn *c)
-{
-	return c == &st->self ? st->self_nsfd : c->nsfd;
-}
-
 const char *link_obj(lua_State *L, const char *name)
 {
 	return lua_pushfstring(L, "\"%s\"", name);
@@ -310,7 +306,8 @@ int l_link_veth(lua_State *L)
 	nlh =
 	    link_put_request(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifm);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)link_nsfd(st, c));
+	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD,
+			 (uint32_t)nl_conn_nsfd(&st->nl, c));
 	veth_put_queues(nlh, (uint32_t)queues);
 	link_put_common(nlh, ifm, &lc);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -320,7 +317,8 @@ int l_link_veth(lua_State *L)
 	pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
 	pifm->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
-	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)link_nsfd(st, pcn));
+	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD,
+			 (uint32_t)nl_conn_nsfd(&st->nl, pcn));
 	veth_put_queues(nlh, (uint32_t)queues);
 	link_put_common(nlh, pifm, &pc);
 	mnl_attr_nest_end(nlh, pn);
@@ -446,7 +444,7 @@ static int l_link_set(lua_State *L)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	if (to)
 		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD,
-				 (uint32_t)link_nsfd(st, to));
+				 (uint32_t)nl_conn_nsfd(&st->nl, to));
 	if (master)
 		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)mindex);
 	else if (nomaster)

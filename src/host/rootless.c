@@ -39,8 +39,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "main.h"
-#include "nslab.h"
+#include "host/host.h"
+#include "core/caps.h"
+#include "core/core.h"
 
 /* Signals the parent passes on to the worker. */
 static const int fwd_sigs[] = {SIGINT,	SIGTERM, SIGHUP,

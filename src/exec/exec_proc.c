@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "nslab.h"
+#include "exec/exec.h"
+#include "core/core.h"
 
 double exec_now(void)
 {

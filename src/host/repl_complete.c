@@ -20,7 +20,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "repl.h"
+#include "host/repl.h"
 
 #define MAX_CANDIDATES	4096
 #define MAX_INDEX_CHAIN 16 /* __index tables followed, against loops */

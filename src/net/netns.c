@@ -24,7 +24,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "nslab.h"
+#include "core/core.h"
+#include "net/net.h"
 
 #define PATH_SIZE (sizeof(NSLAB_NETNS_DIR) + 256)
 
@@ -106,19 +107,19 @@ static int l_netns_add(lua_State *L)
 	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) <
 	    0) {
 		err = errno;
-		nl_leave(st);
+		nl_leave(&st->nl);
 		unlink(path);
 		return nslab_raise(L, "netns.add", obj, NULL, err,
 				   "bind mount");
 	}
-	if (!nl_conn_adopt(st, name)) {
+	if (!nl_conn_adopt(&st->nl, name)) {
 		err = errno;
-		nl_leave(st);
+		nl_leave(&st->nl);
 		netns_remove(path);
 		return nslab_raise(L, "netns.add", obj, NULL, err,
 				   "rtnetlink socket");
 	}
-	nl_leave(st);
+	nl_leave(&st->nl);
 	return 0;
 }
 
@@ -145,7 +146,7 @@ static int l_netns_del(lua_State *L)
 				   err == ENOENT ? "netns does not exist"
 						 : path);
 	}
-	nl_conn_forget(st, name);
+	nl_conn_forget(&st->nl, name);
 	if (netns_remove(path) < 0) {
 		err = errno;
 		snprintf(why, sizeof(why), "%s is still there", path);

@@ -15,7 +15,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
-#include "inet.h"
+#include "net/inet.h"
 
 const struct inet_name inet_scopes[] = {
     {"global", RT_SCOPE_UNIVERSE},

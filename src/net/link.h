@@ -14,7 +14,7 @@
 
 #include <linux/rtnetlink.h>
 
-#include "nslab.h"
+#include "core/core.h"
 
 /* IPv4 needs 68 bytes (RFC 791); 65535 is ETH_MAX_MTU and IP_MAX_MTU. */
 #define LINK_MTU_MIN 68
@@ -55,9 +55,6 @@ void link_read_common(lua_State *L, int idx, const char *prefix, const char *op,
 /* Puts IFLA_MTU, IFLA_ADDRESS and the IFF_UP flag change. */
 void link_put_common(struct nlmsghdr *nlh, struct ifinfomsg *ifm,
 		     const struct link_common *lc);
-
-/* The fd of c's namespace (nslab's own when c is its own socket). */
-int link_nsfd(struct nslab_state *st, const struct nl_conn *c);
 
 /* `"name"`, pushed on the stack: the object of error messages. */
 const char *link_obj(lua_State *L, const char *name);

@@ -1,0 +1,114 @@
+/*
+ * core.h - what every facility uses, below all of them: the module state
+ * (state.c), the nslab.error object (err.c), the option readers (opt.c)
+ * and the capability check. Everything here is Lua-facing; the Lua-free
+ * rtnetlink layer is nl/nl.h.
+ *
+ * Read: Lua 5.4 manual 4 (C API), rtnetlink(7), capabilities(7).
+ */
+#ifndef NSLAB_CORE_H
+#define NSLAB_CORE_H
+
+#include <stddef.h>
+#include <sys/resource.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "nl/nl.h"
+
+#define NSLAB_VERSION  "0.1.0"
+#define NSLAB_STATE_MT "nslab.state"
+#define NSLAB_ERROR_MT "nslab.error"
+
+/*
+ * Module state, a full userdata passed to every C function as upvalue 1.
+ */
+struct nslab_state {
+	struct nl_cache nl; /* the rtnetlink sockets, one per netns */
+	int caps_checked;   /* privileged calls checked CAP_NET_ADMIN etc. */
+	/* RLIMIT_NOFILE as nslab found it; the soft limit is raised to the
+	 * hard one at module open (fds per netns), and commands get this
+	 * back (programs using select(2) expect at most 1024). */
+	struct rlimit nofile;
+	int nofile_raised;
+	/* sysctl.c: a private proc mount to open sysctls through (-1: none
+	 * yet), how often it was used, and whether the kernel refused one. */
+	int sysproc_fd;
+	unsigned int sysproc_uses;
+	int sysproc_refused;
+	int netns_dir_ready; /* /run/netns exists as a shared mount */
+};
+
+/* ---- state.c ---- */
+
+/* The state from upvalue 1 of the running C function. */
+struct nslab_state *nslab_state(lua_State *L);
+
+/*
+ * Pushes nslab.core (a new table holding the core functions) and the state
+ * userdata: the stack becomes [..., core, state]. Raises when nslab's own
+ * netns cannot be opened.
+ */
+void nslab_core_open(lua_State *L);
+
+/*
+ * Creates core[name] = table of reg, each function getting the state as
+ * upvalue 1. Expects the stack [..., core, state] and leaves it so.
+ */
+void nslab_newlib(lua_State *L, const char *name, const luaL_Reg *reg);
+
+/*
+ * Raises EPERM naming the missing capability unless CAP_NET_ADMIN and
+ * CAP_SYS_ADMIN are effective (checked once, then remembered).
+ */
+void nslab_need_caps(lua_State *L, const char *op, const char *object);
+
+/* nl_conn_get for netns, raising an error object for op/object on
+ * failure (ENOENT: "netns "x" does not exist"). */
+struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
+			   const char *netns);
+
+/* ---- err.c ---- */
+
+/* Registers the nslab.error metatable. */
+void nslab_err_open(lua_State *L);
+
+/*
+ * Raises the nslab error object: a table with op, object, netns, errno,
+ * code ("EEXIST"), msg (strerror, then ": " and the extack text if any)
+ * and extack, printing as
+ *   op object in netns "name": msg (CODE)
+ * object and netns may be NULL. Never returns.
+ */
+int nslab_raise(lua_State *L, const char *op, const char *object,
+		const char *netns, int err, const char *extack);
+
+/* The same, taking its message from a struct nl_err. */
+int nslab_raise_nl(lua_State *L, const char *op, const char *object,
+		   const char *netns, const struct nl_err *e);
+
+/* core.error, core.is_error, core.strerror, core.errno: for core_funcs. */
+int nslab_l_error_new(lua_State *L);
+int nslab_l_is_error(lua_State *L);
+int nslab_l_strerror(lua_State *L);
+
+/* ---- opt.c: the option readers ---- */
+
+/* Raise EINVAL error objects for a bad netns name or ifname. */
+void nslab_check_netns(lua_State *L, const char *op, const char *name);
+void nslab_check_ifname(lua_State *L, const char *op, const char *name);
+
+/*
+ * Raises an argument error when the table at idx has a key not in fields
+ * (a NULL-terminated list). Non-table values are left to the caller.
+ */
+void nslab_check_fields(lua_State *L, int idx, const char *const fields[]);
+
+/*
+ * Reads the optional string field "netns" of the table at idx (absent or
+ * nil gives NULL), checking the name. Raises on a bad type or name.
+ */
+const char *nslab_opt_netns(lua_State *L, int idx, const char *op);
+
+#endif

@@ -1,0 +1,17 @@
+/*
+ * net.h - the kernel-object facilities, one file each: each fills
+ * core.<name> in the module (linit.c calls these with the stack
+ * [..., core, state]).
+ */
+#ifndef NSLAB_NET_H
+#define NSLAB_NET_H
+
+#include <lua.h>
+
+void nslab_open_netns(lua_State *L);  /* netns.c */
+void nslab_open_link(lua_State *L);   /* link.c */
+void nslab_open_addr(lua_State *L);   /* addr.c */
+void nslab_open_route(lua_State *L);  /* route.c */
+void nslab_open_sysctl(lua_State *L); /* sysctl.c */
+
+#endif
