@@ -7,6 +7,8 @@
 
 #include <lua.h>
 
+#define NSLAB_VERSION "0.1.0"
+
 /* luaopen_nslab(L) -> the nslab module table (lua/nslab/init.lua's). */
 int luaopen_nslab(lua_State *L);
 

@@ -17,7 +17,6 @@
 
 #include "nl/nl.h"
 
-#define NSLAB_VERSION  "0.1.0"
 #define NSLAB_STATE_MT "nslab.state"
 #define NSLAB_ERROR_MT "nslab.error"
 

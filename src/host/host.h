@@ -1,9 +1,9 @@
 /*
- * main.h - what the host's files (main.c, repl.c, rootless.c) share; none
+ * host.h - what the host's files (main.c, repl.c, rootless.c) share; none
  * of it is part of the loadable module.
  */
-#ifndef NSLAB_MAIN_H
-#define NSLAB_MAIN_H
+#ifndef NSLAB_HOST_H
+#define NSLAB_HOST_H
 
 #include <lua.h>
 
@@ -25,21 +25,22 @@ void host_clear_signal(void);
 /* Reinstalls the count hook that turns signals into Lua errors. */
 void host_install_hook(lua_State *L);
 
-/* The interactive loop (repl.c); returns when input ends. */
-void repl_run(lua_State *L);
+/* The name error messages start with (argv[0]). */
+extern const char *host_progname;
 
-/*
- * rootless.c: when *rootless is set, or nslab lacks CAP_NET_ADMIN and
- * CAP_SYS_ADMIN, moves the process into new user, mount and network
- * namespaces before Lua starts. Returns 0, or -1 after printing why.
- */
-int rootless_setup(int *rootless, int noenv);
+/* Installs the SIGINT, SIGTERM and SIGHUP handlers. */
+void host_install_signals(void);
 
-/*
- * nslab --sandbox CMD [ARGS...] (hidden, for tools/sandbox.sh): runs CMD
- * in the namespaces rootless_setup makes, with a user namespace only when
- * nslab lacks the capabilities. Returns only on failure (the exit status).
- */
-int rootless_sandbox(char **argv);
+/* Remembers sig as the signal the host dies of at exit (a command killed
+ * by SIGINT under os.execute counts as one). */
+void host_set_exit_signal(int sig);
+
+/* The signal to die of at exit (pending or turned into an error), or 0;
+ * clears the pending one. */
+int host_take_exit_signal(void);
+
+/* Wraps os.exit (closes the state, so labs clean up) and os.execute (a
+ * command killed by SIGINT or SIGQUIT interrupts the script). */
+void host_wrap_os(lua_State *L);
 
 #endif

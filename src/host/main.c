@@ -3,10 +3,8 @@
  * built in. Options and behaviour follow the standalone lua(1): script and
  * arguments, -e, -l, -i, -v, -E, -, --; plus -I DIR and NSLAB_PATH for the
  * Lua search path.
- *
- * SIGINT, SIGTERM and SIGHUP set a flag that a count hook turns into a Lua
- * error, so to-be-closed labs unwind and clean up; the host then dies of
- * the same signal. Read: lua(1), signal(7).
+ * Shaped like lua.c: options, path, script, REPL; the shared machinery
+ * (signals, docall, reporting) is in host.c. Read: lua(1).
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -23,119 +21,13 @@
 #include <lualib.h>
 
 #include "host/host.h"
-#include "core/core.h"
+#include "host/repl.h"
+#include "host/rootless.h"
 #include "nslab.h"
 
 #ifndef NSLAB_LUADIR
 #define NSLAB_LUADIR "/usr/local/share/nslab/lua"
 #endif
-
-static const char *progname = "nslab";
-static volatile sig_atomic_t got_signal;
-static int exit_signal; /* a signal turned into an error, re-raised at exit */
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-int host_pending_signal(void)
-{
-	return got_signal ? got_signal : exit_signal;
-}
-
-void host_clear_signal(void)
-{
-	got_signal = 0;
-	exit_signal = 0;
-}
-
-/* Count hook: turns a pending signal into an error at a safe point. */
-static void signal_hook(lua_State *L, lua_Debug *ar)
-{
-	int sig = got_signal;
-
-	(void)ar;
-	if (!sig)
-		return;
-	/* Once: the unwinding (labs closing) must not be interrupted. */
-	got_signal = 0;
-	exit_signal = sig;
-	if (sigabbrev_np(sig))
-		luaL_error(L, "interrupted (SIG%s)", sigabbrev_np(sig));
-	luaL_error(L, "interrupted (signal %d)", sig);
-}
-
-void host_install_hook(lua_State *L)
-{
-	/* Calls too, so a signal that arrived during a C function (io.read,
-	 * os.execute) takes effect at the very next call, not 1000
-	 * instructions later. */
-	lua_sethook(L, signal_hook, LUA_MASKCALL | LUA_MASKCOUNT, 1000);
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: blocking waits return EINTR and give up. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
-void host_message(const char *msg)
-{
-	if (progname)
-		fprintf(stderr, "%s: ", progname);
-	fprintf(stderr, "%s\n", msg);
-	fflush(stderr);
-}
-
-/*
- * Message handler: the error as text plus a traceback, as lua.c's. One
- * difference: an error object with __tostring (nslab's kernel errors) also
- * gets the traceback, since such objects carry no file:line of their own.
- */
-static int msghandler(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-
-	if (msg == NULL) {
-		if (luaL_callmeta(L, 1, "__tostring") &&
-		    lua_type(L, -1) == LUA_TSTRING)
-			msg = lua_tostring(L, -1);
-		else
-			msg = lua_pushfstring(L, "(error object is a %s value)",
-					      luaL_typename(L, 1));
-	}
-	luaL_traceback(L, L, msg, 1);
-	return 1;
-}
-
-int host_report(lua_State *L, int status)
-{
-	if (status != LUA_OK) {
-		host_message(lua_tostring(L, -1));
-		lua_pop(L, 1);
-	}
-	return status;
-}
-
-int host_docall(lua_State *L, int narg, int nres)
-{
-	int base = lua_gettop(L) - narg;
-	int status;
-
-	lua_pushcfunction(L, msghandler);
-	lua_insert(L, base);
-	status = lua_pcall(L, narg, nres, base);
-	lua_remove(L, base);
-	return status;
-}
 
 static void print_version(void)
 {
@@ -169,7 +61,7 @@ static void print_usage(FILE *f)
 	    "LUA_INIT_5_4 / LUA_INIT, LUA_PATH, LUA_CPATH.\n"
 	    "With no script and no -e: the REPL on a terminal, else stdin.\n"
 	    "See nslab(1).\n",
-	    progname);
+	    host_progname);
 }
 
 /* The directory of the running executable, for the build-tree path. */
@@ -314,73 +206,6 @@ static void create_arg(lua_State *L, char **argv, int argc, int script)
 	lua_setglobal(L, "arg");
 }
 
-/*
- * os.exit closes the state unless told otherwise (lua's default is not to):
- * closing runs the __close/__gc of labs held in globals, so a script that
- * calls os.exit(1) still leaves no namespace behind.
- */
-static int l_exit(lua_State *L)
-{
-	/* Checked here, so a bad argument is reported at the caller's line
-	 * and not from inside the wrapped function. */
-	if (!lua_isnoneornil(L, 1) && !lua_isboolean(L, 1))
-		luaL_checkinteger(L, 1);
-	lua_settop(L, 2);
-	if (lua_isnil(L, 2)) {
-		lua_pushboolean(L, 1);
-		lua_replace(L, 2);
-	}
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, 2, 0);
-	return 0;
-}
-
-/*
- * os.execute as lua's, except that a command killed by SIGINT or SIGQUIT
- * interrupts the script as if nslab had got the signal: system(3) ignores
- * both in the caller while the command runs, so otherwise Ctrl-C during
- * os.execute("sleep 1") in a loop would never stop the script (shells do
- * the same for their foreground commands).
- */
-static int l_execute(lua_State *L)
-{
-	int n, sig;
-
-	luaL_optstring(L, 1, NULL);
-	lua_settop(L, 1);
-	n = lua_gettop(L);
-
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, n, LUA_MULTRET);
-	if (lua_gettop(L) == 3 && lua_isnil(L, 1) &&
-	    lua_type(L, 2) == LUA_TSTRING &&
-	    strcmp(lua_tostring(L, 2), "signal") == 0) {
-		sig = (int)lua_tointeger(L, 3);
-		if (sig == SIGINT || sig == SIGQUIT) {
-			exit_signal = sig;
-			return luaL_error(L, "interrupted (SIG%s)",
-					  sigabbrev_np(sig));
-		}
-	}
-	return lua_gettop(L);
-}
-
-static void wrap_exit(lua_State *L)
-{
-	lua_getglobal(L, "os");
-	lua_getfield(L, -1, "execute");
-	lua_pushcclosure(L, l_execute, 1);
-	lua_setfield(L, -2, "execute");
-	lua_pop(L, 1);
-	lua_getglobal(L, "os");
-	lua_getfield(L, -1, "exit");
-	lua_pushcclosure(L, l_exit, 1);
-	lua_setfield(L, -2, "exit");
-	lua_pop(L, 1);
-}
-
 static int dochunk(lua_State *L, int status)
 {
 	if (status == LUA_OK)
@@ -489,7 +314,7 @@ static int pmain(lua_State *L)
 		lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
 	}
 	luaL_openlibs(L);
-	wrap_exit(L);
+	host_wrap_os(L);
 	preload_nslab(L);
 	set_path(L, cli->incs, cli->nincs, cli->noenv);
 	create_arg(L, argv, argc, cli->script);
@@ -609,11 +434,11 @@ static int parse(int argc, char **argv, struct cli *cli)
 		default:
 			if (optopt && strchr("elI", optopt))
 				fprintf(stderr, "%s: '-%c' needs argument\n",
-					progname, optopt);
+					host_progname, optopt);
 			else
 				fprintf(stderr,
 					"%s: unrecognized option '%s'\n",
-					progname, argv[optind - 1]);
+					host_progname, argv[optind - 1]);
 			print_usage(stderr);
 			return 1;
 		}
@@ -623,7 +448,7 @@ static int parse(int argc, char **argv, struct cli *cli)
 			cli->clean_name = argv[optind++];
 		if (optind < argc) {
 			fprintf(stderr, "%s: --clean takes at most one name\n",
-				progname);
+				host_progname);
 			return 1;
 		}
 		return 0;
@@ -645,7 +470,7 @@ static int run(int argc, char **argv, struct cli *cli)
 		return status;
 	if (rootless_setup(&cli->rootless, cli->noenv) != 0)
 		return EXIT_FAILURE;
-	install_signals();
+	host_install_signals();
 	L = luaL_newstate();
 	if (!L) {
 		host_message("cannot create state: not enough memory");
@@ -660,8 +485,7 @@ static int run(int argc, char **argv, struct cli *cli)
 	host_report(L, status);
 	/* Closing the state closes labs held in globals and kills
 	 * spawned processes (their __gc), signal or not. */
-	sig = got_signal ? got_signal : exit_signal;
-	got_signal = 0;
+	sig = host_take_exit_signal();
 	lua_close(L);
 	if (sig) {
 		signal(sig, SIG_DFL);
@@ -676,7 +500,7 @@ int main(int argc, char **argv)
 	int status = EXIT_FAILURE;
 
 	if (argv[0] && argv[0][0])
-		progname = argv[0];
+		host_progname = argv[0];
 	memset(&cli, 0, sizeof(cli));
 	cli.ops = calloc((size_t)argc + 1, sizeof(*cli.ops));
 	cli.incs = calloc((size_t)argc + 1, sizeof(*cli.incs));

@@ -39,4 +39,7 @@ void repl_show_labs(lua_State *L);
 /* repl_complete.c: installs Tab completion for libedit on state L. */
 void repl_complete_init(lua_State *L);
 
+/* The interactive loop (repl.c); returns when input ends. */
+void repl_run(lua_State *L);
+
 #endif

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "host/host.h"
+#include "host/rootless.h"
 #include "core/caps.h"
 #include "core/core.h"
 

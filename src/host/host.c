@@ -1,0 +1,207 @@
+/*
+ * host.c - what the host's parts (main.c, repl.c, rootless.c) share: the
+ * signals that become Lua errors, running a chunk with a traceback,
+ * reporting errors, and the os.exit / os.execute wrappers. Not part of the
+ * loadable module.
+ *
+ * SIGINT, SIGTERM and SIGHUP set a flag that a hook turns into a Lua
+ * error, so to-be-closed labs unwind and clean up; the host then dies of
+ * the same signal. Read: lua(1), signal(7).
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "host/host.h"
+
+const char *host_progname = "nslab";
+static volatile sig_atomic_t got_signal;
+static int exit_signal; /* a signal turned into an error, re-raised at exit */
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+int host_pending_signal(void)
+{
+	return got_signal ? got_signal : exit_signal;
+}
+
+void host_clear_signal(void)
+{
+	got_signal = 0;
+	exit_signal = 0;
+}
+
+/* Count hook: turns a pending signal into an error at a safe point. */
+static void signal_hook(lua_State *L, lua_Debug *ar)
+{
+	int sig = got_signal;
+
+	(void)ar;
+	if (!sig)
+		return;
+	/* Once: the unwinding (labs closing) must not be interrupted. */
+	got_signal = 0;
+	exit_signal = sig;
+	if (sigabbrev_np(sig))
+		luaL_error(L, "interrupted (SIG%s)", sigabbrev_np(sig));
+	luaL_error(L, "interrupted (signal %d)", sig);
+}
+
+void host_install_hook(lua_State *L)
+{
+	/* Calls too, so a signal that arrived during a C function (io.read,
+	 * os.execute) takes effect at the very next call, not 1000
+	 * instructions later. */
+	lua_sethook(L, signal_hook, LUA_MASKCALL | LUA_MASKCOUNT, 1000);
+}
+
+void host_install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: blocking waits return EINTR and give up. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void host_message(const char *msg)
+{
+	if (host_progname)
+		fprintf(stderr, "%s: ", host_progname);
+	fprintf(stderr, "%s\n", msg);
+	fflush(stderr);
+}
+
+/*
+ * Message handler: the error as text plus a traceback, as lua.c's. One
+ * difference: an error object with __tostring (nslab's kernel errors) also
+ * gets the traceback, since such objects carry no file:line of their own.
+ */
+static int msghandler(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+
+	if (msg == NULL) {
+		if (luaL_callmeta(L, 1, "__tostring") &&
+		    lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tostring(L, -1);
+		else
+			msg = lua_pushfstring(L, "(error object is a %s value)",
+					      luaL_typename(L, 1));
+	}
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+int host_report(lua_State *L, int status)
+{
+	if (status != LUA_OK) {
+		host_message(lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	return status;
+}
+
+int host_docall(lua_State *L, int narg, int nres)
+{
+	int base = lua_gettop(L) - narg;
+	int status;
+
+	lua_pushcfunction(L, msghandler);
+	lua_insert(L, base);
+	status = lua_pcall(L, narg, nres, base);
+	lua_remove(L, base);
+	return status;
+}
+
+void host_set_exit_signal(int sig)
+{
+	exit_signal = sig;
+}
+
+int host_take_exit_signal(void)
+{
+	int sig = got_signal ? got_signal : exit_signal;
+
+	got_signal = 0;
+	return sig;
+}
+
+/*
+ * os.exit closes the state unless told otherwise (lua's default is not to):
+ * closing runs the __close/__gc of labs held in globals, so a script that
+ * calls os.exit(1) still leaves no namespace behind.
+ */
+static int l_exit(lua_State *L)
+{
+	/* Checked here, so a bad argument is reported at the caller's line
+	 * and not from inside the wrapped function. */
+	if (!lua_isnoneornil(L, 1) && !lua_isboolean(L, 1))
+		luaL_checkinteger(L, 1);
+	lua_settop(L, 2);
+	if (lua_isnil(L, 2)) {
+		lua_pushboolean(L, 1);
+		lua_replace(L, 2);
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, 2, 0);
+	return 0;
+}
+
+/*
+ * os.execute as lua's, except that a command killed by SIGINT or SIGQUIT
+ * interrupts the script as if nslab had got the signal: system(3) ignores
+ * both in the caller while the command runs, so otherwise Ctrl-C during
+ * os.execute("sleep 1") in a loop would never stop the script (shells do
+ * the same for their foreground commands).
+ */
+static int l_execute(lua_State *L)
+{
+	int n, sig;
+
+	luaL_optstring(L, 1, NULL);
+	lua_settop(L, 1);
+	n = lua_gettop(L);
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, n, LUA_MULTRET);
+	if (lua_gettop(L) == 3 && lua_isnil(L, 1) &&
+	    lua_type(L, 2) == LUA_TSTRING &&
+	    strcmp(lua_tostring(L, 2), "signal") == 0) {
+		sig = (int)lua_tointeger(L, 3);
+		if (sig == SIGINT || sig == SIGQUIT) {
+			host_set_exit_signal(sig);
+			return luaL_error(L, "interrupted (SIG%s)",
+					  sigabbrev_np(sig));
+		}
+	}
+	return lua_gettop(L);
+}
+
+void host_wrap_os(lua_State *L)
+{
+	lua_getglobal(L, "os");
+	lua_getfield(L, -1, "execute");
+	lua_pushcclosure(L, l_execute, 1);
+	lua_setfield(L, -2, "execute");
+	lua_pop(L, 1);
+	lua_getglobal(L, "os");
+	lua_getfield(L, -1, "exit");
+	lua_pushcclosure(L, l_exit, 1);
+	lua_setfield(L, -2, "exit");
+	lua_pop(L, 1);
+}
