@@ -110,4 +110,18 @@ void nslab_check_fields(lua_State *L, int idx, const char *const fields[]);
  */
 const char *nslab_opt_netns(lua_State *L, int idx, const char *op);
 
+/*
+ * Option readers for the table at idx: each returns 1 and stores the
+ * value when t[field] is present (not nil), 0 when absent, and raises an
+ * argument error naming the field on a wrong type.
+ */
+int opt_integer(lua_State *L, int idx, const char *field, lua_Integer *v);
+int opt_boolean(lua_State *L, int idx, const char *field, int *v);
+const char *opt_string(lua_State *L, int idx, const char *field);
+
+/* t[field] as a checked ifname (P5) or netns name (P4); NULL if absent. */
+const char *opt_ifname(lua_State *L, int idx, const char *field,
+		       const char *op);
+const char *opt_netns(lua_State *L, int idx, const char *field, const char *op);
+
 #endif

@@ -79,3 +79,74 @@ const char *nslab_opt_netns(lua_State *L, int idx, const char *op)
 		return NULL;
 	}
 }
+
+/* ---- fields of option tables ---- */
+
+/* Pushes t[field]; returns 0 (and pops) when it is nil. */
+static int opt_get(lua_State *L, int idx, const char *field)
+{
+	if (lua_getfield(L, idx, field) != LUA_TNIL)
+		return 1;
+	lua_pop(L, 1);
+	return 0;
+}
+
+static void opt_type_error(lua_State *L, int idx, const char *field,
+			   const char *what)
+{
+	luaL_argerror(L, idx,
+		      lua_pushfstring(L, "field '%s' must be %s", field, what));
+}
+
+int opt_integer(lua_State *L, int idx, const char *field, lua_Integer *v)
+{
+	if (!opt_get(L, idx, field))
+		return 0;
+	if (!lua_isinteger(L, -1))
+		opt_type_error(L, idx, field, "an integer");
+	*v = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	return 1;
+}
+
+int opt_boolean(lua_State *L, int idx, const char *field, int *v)
+{
+	if (!opt_get(L, idx, field))
+		return 0;
+	if (!lua_isboolean(L, -1))
+		opt_type_error(L, idx, field, "a boolean");
+	*v = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return 1;
+}
+
+const char *opt_string(lua_State *L, int idx, const char *field)
+{
+	const char *s;
+
+	if (!opt_get(L, idx, field))
+		return NULL;
+	if (lua_type(L, -1) != LUA_TSTRING)
+		opt_type_error(L, idx, field, "a string");
+	s = lua_tostring(L, -1);
+	lua_pop(L, 1); /* the table still holds it */
+	return s;
+}
+
+const char *opt_ifname(lua_State *L, int idx, const char *field, const char *op)
+{
+	const char *s = opt_string(L, idx, field);
+
+	if (s)
+		nslab_check_ifname(L, op, s);
+	return s;
+}
+
+const char *opt_netns(lua_State *L, int idx, const char *field, const char *op)
+{
+	const char *s = opt_string(L, idx, field);
+
+	if (s)
+		nslab_check_netns(L, op, s);
+	return s;
+}

@@ -3,9 +3,11 @@
  * (ifnames, mtu, MAC addresses), the attributes every RTM_NEWLINK carries,
  * and the RTM_NEWLINK parser that turns a link into a Lua table.
  *
- * link.c      veth, set, del, the module table
+ * link.c      set, del, the module table
+ * link_veth.c veth
  * link_kind.c add (bridge, vxlan, macvlan, ...), kind_available
- * link_get.c  get, list: RTM_GETLINK answers as Lua tables
+ * link_get.c  get, list
+ * link_msg.c  request headers, common attributes, the RTM_NEWLINK parser
  */
 #ifndef LINK_H
 #define LINK_H
@@ -29,21 +31,6 @@ struct link_common {
 };
 
 /*
- * Option readers for the table at idx: each returns 1 and stores the
- * value when t[field] is present (not nil), 0 when absent, and raises an
- * argument error naming the field on a wrong type.
- */
-int link_opt_integer(lua_State *L, int idx, const char *field, lua_Integer *v);
-int link_opt_boolean(lua_State *L, int idx, const char *field, int *v);
-const char *link_opt_string(lua_State *L, int idx, const char *field);
-
-/* t[field] as a checked ifname (P5) or netns name (P4); NULL if absent. */
-const char *link_opt_ifname(lua_State *L, int idx, const char *field,
-			    const char *op);
-const char *link_opt_netns(lua_State *L, int idx, const char *field,
-			   const char *op);
-
-/*
  * Reads mtu=, address= and up= (prefix "" or "peer_" for the field
  * names), raising EINVAL error objects for an mtu outside 68..65535 or a
  * MAC that is not a unicast "xx:xx:xx:xx:xx:xx".
@@ -55,6 +42,9 @@ void link_read_common(lua_State *L, int idx, const char *prefix, const char *op,
 /* Puts IFLA_MTU, IFLA_ADDRESS and the IFF_UP flag change. */
 void link_put_common(struct nlmsghdr *nlh, struct ifinfomsg *ifm,
 		     const struct link_common *lc);
+
+/* mnl_attr_parse callback filling tb[IFLA_MAX + 1] (data) by type. */
+int link_attr_cb(const struct nlattr *a, void *data);
 
 /* `"name"`, pushed on the stack: the object of error messages. */
 const char *link_obj(lua_State *L, const char *name);

@@ -38,7 +38,7 @@ typedef void (*put_fn)(struct add_ctx *x, int idx, struct nlmsghdr *nlh);
 /* ifindex of t[field] (an ifname in the same netns), or 0 if absent. */
 static int opt_parent(struct add_ctx *x, int idx, const char *field)
 {
-	const char *name = link_opt_ifname(x->L, idx, field, x->op);
+	const char *name = opt_ifname(x->L, idx, field, x->op);
 	struct nl_err e;
 	int index;
 
@@ -56,7 +56,7 @@ static int opt_parent(struct add_ctx *x, int idx, const char *field)
 static int opt_choice(lua_State *L, int idx, const char *field,
 		      const char *const names[])
 {
-	const char *s = link_opt_string(L, idx, field);
+	const char *s = opt_string(L, idx, field);
 
 	if (!s)
 		return -1;
@@ -73,7 +73,7 @@ static int opt_choice(lua_State *L, int idx, const char *field,
 static int opt_range(lua_State *L, int idx, const char *field, lua_Integer lo,
 		     lua_Integer hi, lua_Integer *v)
 {
-	if (!link_opt_integer(L, idx, field, v))
+	if (!opt_integer(L, idx, field, v))
 		return 0;
 	if (*v < lo || *v > hi)
 		luaL_argerror(L, idx,
@@ -87,7 +87,7 @@ static void put_bool_u8(lua_State *L, int idx, const char *field,
 {
 	int v;
 
-	if (link_opt_boolean(L, idx, field, &v))
+	if (opt_boolean(L, idx, field, &v))
 		mnl_attr_put_u8(nlh, (uint16_t)type, (uint8_t)v);
 }
 
@@ -96,7 +96,7 @@ static void put_bridge(struct add_ctx *x, int idx, struct nlmsghdr *nlh)
 {
 	int v;
 
-	if (link_opt_boolean(x->L, idx, "stp", &v))
+	if (opt_boolean(x->L, idx, "stp", &v))
 		mnl_attr_put_u32(nlh, IFLA_BR_STP_STATE, (uint32_t)v);
 	put_bool_u8(x->L, idx, "vlan_filtering", nlh, IFLA_BR_VLAN_FILTERING);
 	put_bool_u8(x->L, idx, "mcast_snooping", nlh, IFLA_BR_MCAST_SNOOPING);
@@ -109,7 +109,7 @@ static void put_bridge(struct add_ctx *x, int idx, struct nlmsghdr *nlh)
 static int opt_ip(struct add_ctx *x, int idx, const char *field,
 		  unsigned char out[16])
 {
-	const char *s = link_opt_string(x->L, idx, field);
+	const char *s = opt_string(x->L, idx, field);
 
 	if (!s)
 		return 0;
@@ -331,7 +331,7 @@ int l_link_add(lua_State *L)
 	int parent = 0;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
-	kind = link_opt_string(L, 1, "kind");
+	kind = opt_string(L, 1, "kind");
 	luaL_argcheck(L, kind, 1, "field 'kind' is required");
 	k = find_kind(check_kind(L, 1, kind));
 	if (strcmp(kind, "veth") == 0) {
@@ -358,9 +358,9 @@ int l_link_add(lua_State *L)
 		fields[n++] = k->fields[i];
 	fields[n] = NULL;
 	nslab_check_fields(L, 1, fields);
-	name = link_opt_ifname(L, 1, "name", op);
+	name = opt_ifname(L, 1, "name", op);
 	luaL_argcheck(L, name, 1, "field 'name' is required");
-	x.netns = link_opt_netns(L, 1, "netns", op);
+	x.netns = opt_netns(L, 1, "netns", op);
 	x.obj = link_obj(L, name);
 	link_read_common(L, 1, "", op, x.obj, x.netns, &lc);
 	x.c = nslab_conn(L, op, x.obj, x.netns);
