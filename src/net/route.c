@@ -121,109 +121,135 @@ static int route_default_scope(int add, int family, int type, int has_via)
  * Validates opts (stack index 1), builds and sends one RTM_NEWROUTE or
  * RTM_DELROUTE with nlflags; raises the error object for op on failure.
  */
-static int route_change(lua_State *L, const char *op, uint16_t type,
-			uint16_t nlflags)
-{
+/* A route request as read from the option table, checked. */
+struct route_req {
 	const char *netns, *dst, *via, *dev, *src, *object;
-	struct inet_addr d = {0}, g, s;
+	struct inet_addr d, g, s;
 	long long metric, table, scope, proto, rtype;
-	int family, add = type == RTM_NEWROUTE, onlink;
-	char buf[512];
-	struct nlmsghdr *nlh;
-	struct rtmsg *rtm;
-	struct nl_conn *c;
-	struct nl_err e;
+	int family, onlink;
+};
 
+/* Reads and checks route.add/replace/del's table at 1 into r; raises
+ * argument errors for types and fields, EINVAL objects for values. */
+static void route_read(lua_State *L, const char *op, int add,
+		       struct route_req *r)
+{
 	luaL_checktype(L, 1, LUA_TTABLE);
 	nslab_check_fields(L, 1, route_fields);
-	netns = nslab_opt_netns(L, 1, op);
-	dst = inet_opt_str(L, 1, "dst");
-	if (!dst)
-		return luaL_argerror(L, 1,
-				     "field 'dst' is required "
-				     "(\"default\" or an address/prefixlen)");
-	via = inet_opt_str(L, 1, "via");
-	dev = inet_opt_str(L, 1, "dev");
-	src = inet_opt_str(L, 1, "src");
-	family = route_opt_family(L, 1);
-	onlink = inet_opt_bool(L, 1, "onlink", 0);
-	object = route_object(L, dst, via, dev);
+	r->netns = nslab_opt_netns(L, 1, op);
+	r->dst = inet_opt_str(L, 1, "dst");
+	if (!r->dst)
+		luaL_argerror(L, 1,
+			      "field 'dst' is required "
+			      "(\"default\" or an address/prefixlen)");
+	r->via = inet_opt_str(L, 1, "via");
+	r->dev = inet_opt_str(L, 1, "dev");
+	r->src = inet_opt_str(L, 1, "src");
+	r->family = route_opt_family(L, 1);
+	r->onlink = inet_opt_bool(L, 1, "onlink", 0);
+	r->object = route_object(L, r->dst, r->via, r->dev);
 
-	if (strcmp(dst, "default") != 0) {
-		inet_check(L, op, object, netns, dst, family, 1, &d);
-		family = d.family;
+	if (strcmp(r->dst, "default") != 0) {
+		inet_check(L, op, r->object, r->netns, r->dst, r->family, 1,
+			   &r->d);
+		r->family = r->d.family;
 	}
-	if (via) {
-		inet_check(L, op, object, netns, via, family, 0, &g);
-		family = g.family;
+	if (r->via) {
+		inet_check(L, op, r->object, r->netns, r->via, r->family, 0,
+			   &r->g);
+		r->family = r->g.family;
 	}
-	if (src) {
-		inet_check(L, op, object, netns, src, family, 0, &s);
-		family = s.family;
+	if (r->src) {
+		inet_check(L, op, r->object, r->netns, r->src, r->family, 0,
+			   &r->s);
+		r->family = r->s.family;
 	}
-	if (family == AF_UNSPEC)
-		family = AF_INET; /* "default" alone: inet, as ip route */
-	if (dev)
-		nslab_check_ifname(L, op, dev);
-	metric =
-	    inet_opt_named(L, 1, "metric", NULL, UINT32_MAX, op, object, netns);
-	table = inet_opt_named(L, 1, "table", route_tables, UINT32_MAX, op,
-			       object, netns);
-	scope =
-	    inet_opt_named(L, 1, "scope", inet_scopes, 255, op, object, netns);
-	proto =
-	    inet_opt_named(L, 1, "proto", route_protos, 255, op, object, netns);
-	rtype =
-	    inet_opt_named(L, 1, "type", route_types, 255, op, object, netns);
+	if (r->family == AF_UNSPEC)
+		r->family = AF_INET; /* "default" alone: inet, as ip route */
+	if (r->dev)
+		nslab_check_ifname(L, op, r->dev);
+	r->metric = inet_opt_named(L, 1, "metric", NULL, UINT32_MAX, op,
+				   r->object, r->netns);
+	r->table = inet_opt_named(L, 1, "table", route_tables, UINT32_MAX, op,
+				  r->object, r->netns);
+	r->scope = inet_opt_named(L, 1, "scope", inet_scopes, 255, op,
+				  r->object, r->netns);
+	r->proto = inet_opt_named(L, 1, "proto", route_protos, 255, op,
+				  r->object, r->netns);
+	r->rtype = inet_opt_named(L, 1, "type", route_types, 255, op, r->object,
+				  r->netns);
+	if (r->table < 0)
+		r->table = RT_TABLE_MAIN;
+	if (r->rtype < 0)
+		r->rtype = add ? RTN_UNICAST : RTN_UNSPEC;
+	if (r->proto < 0)
+		r->proto = add ? RTPROT_BOOT : RTPROT_UNSPEC;
+	if (r->scope < 0)
+		r->scope = route_default_scope(add, r->family, (int)r->rtype,
+					       r->via != NULL);
+}
 
-	if (table < 0)
-		table = RT_TABLE_MAIN;
-	if (rtype < 0)
-		rtype = add ? RTN_UNICAST : RTN_UNSPEC;
-	if (proto < 0)
-		proto = add ? RTPROT_BOOT : RTPROT_UNSPEC;
-	if (scope < 0)
-		scope =
-		    route_default_scope(add, family, (int)rtype, via != NULL);
+/* Builds the RTM_NEWROUTE/RTM_DELROUTE message for r into buf. */
+static struct nlmsghdr *route_put(lua_State *L, const char *op,
+				  struct nl_conn *c, const struct route_req *r,
+				  char *buf, uint16_t type, uint16_t nlflags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+	int family = r->family;
 
-	c = nslab_conn(L, op, object, netns);
-	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | nlflags;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = (unsigned char)family;
-	rtm->rtm_dst_len = (unsigned char)d.prefixlen;
+	rtm->rtm_dst_len = (unsigned char)r->d.prefixlen;
 	rtm->rtm_table =
-	    (unsigned char)(table < 256 ? table : (long long)RT_TABLE_UNSPEC);
-	rtm->rtm_protocol = (unsigned char)proto;
-	rtm->rtm_scope = (unsigned char)scope;
-	rtm->rtm_type = (unsigned char)rtype;
-	rtm->rtm_flags = onlink ? RTNH_F_ONLINK : 0;
-	if (d.family)
-		mnl_attr_put(nlh, RTA_DST, inet_len(family), d.bytes);
-	if (via)
-		mnl_attr_put(nlh, RTA_GATEWAY, inet_len(family), g.bytes);
-	if (src)
-		mnl_attr_put(nlh, RTA_PREFSRC, inet_len(family), s.bytes);
-	if (dev)
-		mnl_attr_put_u32(
-		    nlh, RTA_OIF,
-		    (uint32_t)inet_ifindex(L, c, op, object, netns, dev));
-	if (metric >= 0)
-		mnl_attr_put_u32(nlh, RTA_PRIORITY, (uint32_t)metric);
-	mnl_attr_put_u32(nlh, RTA_TABLE, (uint32_t)table);
+	    (unsigned char)(r->table < 256 ? r->table
+					   : (long long)RT_TABLE_UNSPEC);
+	rtm->rtm_protocol = (unsigned char)r->proto;
+	rtm->rtm_scope = (unsigned char)r->scope;
+	rtm->rtm_type = (unsigned char)r->rtype;
+	rtm->rtm_flags = r->onlink ? RTNH_F_ONLINK : 0;
+	if (r->d.family)
+		mnl_attr_put(nlh, RTA_DST, inet_len(family), r->d.bytes);
+	if (r->via)
+		mnl_attr_put(nlh, RTA_GATEWAY, inet_len(family), r->g.bytes);
+	if (r->src)
+		mnl_attr_put(nlh, RTA_PREFSRC, inet_len(family), r->s.bytes);
+	if (r->dev)
+		mnl_attr_put_u32(nlh, RTA_OIF,
+				 (uint32_t)inet_ifindex(L, c, op, r->object,
+							r->netns, r->dev));
+	if (r->metric >= 0)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, (uint32_t)r->metric);
+	mnl_attr_put_u32(nlh, RTA_TABLE, (uint32_t)r->table);
+	return nlh;
+}
+
+static int route_change(lua_State *L, const char *op, uint16_t type,
+			uint16_t nlflags)
+{
+	struct route_req r = {0};
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct nl_conn *c;
+	struct nl_err e;
+
+	route_read(L, op, type == RTM_NEWROUTE, &r);
+	c = nslab_conn(L, op, r.object, r.netns);
+	nlh = route_put(L, op, c, &r, buf, type, nlflags);
 	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0) {
 		/* IPv6 says ENOENT where IPv4 says ESRCH: one code for both,
 		 * as documented (a missing dev or netns raised before). */
-		if (nlh->nlmsg_type == RTM_DELROUTE && e.err == ENOENT &&
-		    family == AF_INET6)
+		if (type == RTM_DELROUTE && e.err == ENOENT &&
+		    r.family == AF_INET6)
 			e.err = ESRCH;
 		if (!e.ext[0] && e.err == ESRCH)
 			snprintf(e.ext, sizeof(e.ext), "no such route");
 		else if (!e.ext[0] && e.err == EEXIST)
 			snprintf(e.ext, sizeof(e.ext),
 				 "the route exists (route.replace changes it)");
-		return nslab_raise_nl(L, op, object, netns, &e);
+		return nslab_raise_nl(L, op, r.object, r.netns, &e);
 	}
 	return 0;
 }
