@@ -124,4 +124,29 @@ const char *opt_ifname(lua_State *L, int idx, const char *field,
 		       const char *op);
 const char *opt_netns(lua_State *L, int idx, const char *field, const char *op);
 
+/* A name for a number (route tables, scopes, protocols, ...). */
+struct opt_name {
+	const char *name;
+	unsigned int value;
+};
+
+/* t[field] as a boolean, def when absent. */
+int opt_flag(lua_State *L, int idx, const char *field, int def);
+
+int opt_range(lua_State *L, int idx, const char *field, lua_Integer lo,
+	      lua_Integer hi, lua_Integer *v, const char *op,
+	      const char *object, const char *netns);
+int opt_choice(lua_State *L, int idx, const char *field,
+	       const char *const names[], const char *op, const char *object,
+	       const char *netns);
+
+/*
+ * Reads the optional field holding a name from tab (tab may be NULL) or an
+ * integer 0..max. Returns -1 when absent; raises an EINVAL error object
+ * for op/object/netns naming the field and what it accepts otherwise.
+ */
+long long opt_named(lua_State *L, int idx, const char *field,
+		    const struct opt_name *tab, long long max, const char *op,
+		    const char *object, const char *netns);
+
 #endif

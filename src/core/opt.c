@@ -85,6 +85,8 @@ const char *nslab_opt_netns(lua_State *L, int idx, const char *op)
 /* Pushes t[field]; returns 0 (and pops) when it is nil. */
 static int opt_get(lua_State *L, int idx, const char *field)
 {
+	if (!lua_istable(L, idx))
+		return 0;
 	if (lua_getfield(L, idx, field) != LUA_TNIL)
 		return 1;
 	lua_pop(L, 1);
@@ -149,4 +151,111 @@ const char *opt_netns(lua_State *L, int idx, const char *field, const char *op)
 	if (s)
 		nslab_check_netns(L, op, s);
 	return s;
+}
+
+/* t[field] in lo..hi; 0 and *v untouched if absent. A number out of range
+ * is an EINVAL error object for op/object/netns naming the range. */
+int opt_range(lua_State *L, int idx, const char *field, lua_Integer lo,
+	      lua_Integer hi, lua_Integer *v, const char *op,
+	      const char *object, const char *netns)
+{
+	if (!opt_integer(L, idx, field, v))
+		return 0;
+	if (*v < lo || *v > hi)
+		nslab_raise(L, op, object, netns, EINVAL,
+			    lua_pushfstring(L, "%s %I is out of range (%I..%I)",
+					    field, *v, lo, hi));
+	return 1;
+}
+
+/* t[field] as one of names[] (NULL-terminated); -1 if absent. Another
+ * string is an EINVAL error object listing the accepted ones. */
+int opt_choice(lua_State *L, int idx, const char *field,
+	       const char *const names[], const char *op, const char *object,
+	       const char *netns)
+{
+	const char *s = opt_string(L, idx, field);
+	luaL_Buffer b;
+
+	if (!s)
+		return -1;
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(names[i], s))
+			return i;
+	lua_pushfstring(L, "unknown %s \"%s\" (one of ", field, s);
+	luaL_buffinit(L, &b);
+	lua_pushvalue(L, -2);
+	luaL_addvalue(&b);
+	for (int i = 0; names[i]; i++) {
+		if (i)
+			luaL_addstring(&b, ", ");
+		luaL_addstring(&b, names[i]);
+	}
+	luaL_addchar(&b, ')');
+	luaL_pushresult(&b);
+	nslab_raise(L, op, object, netns, EINVAL, lua_tostring(L, -1));
+	return -1;
+}
+
+long long opt_named(lua_State *L, int idx, const char *field,
+		    const struct opt_name *tab, long long max, const char *op,
+		    const char *object, const char *netns)
+{
+	luaL_Buffer b;
+	long long v = -1;
+	int isnum;
+
+	if (!lua_istable(L, idx))
+		return -1;
+	switch (lua_getfield(L, idx, field)) {
+	case LUA_TNIL:
+		lua_pop(L, 1);
+		return -1;
+	case LUA_TNUMBER:
+		v = (long long)lua_tointegerx(L, -1, &isnum);
+		if (!isnum)
+			v = -1;
+		break;
+	case LUA_TSTRING:
+		if (!tab)
+			luaL_argerror(
+			    L, idx,
+			    lua_pushfstring(L, "field '%s' must be an integer",
+					    field));
+		for (const struct opt_name *t = tab; t && t->name; t++)
+			if (!strcmp(t->name, lua_tostring(L, -1)))
+				v = t->value;
+		break;
+	default:
+		luaL_argerror(L, idx,
+			      lua_pushfstring(L, "field '%s' must be %s", field,
+					      tab ? "a string or an integer"
+						  : "an integer"));
+	}
+	if (v >= 0 && v <= max) {
+		lua_pop(L, 1);
+		return v;
+	}
+	lua_pushfstring(L, "invalid %s %s: ", field,
+			luaL_tolstring(L, -1, NULL));
+	luaL_buffinit(L, &b);
+	lua_pushvalue(L, -2);
+	luaL_addvalue(&b);
+	for (const struct opt_name *t = tab; t && t->name; t++) {
+		luaL_addstring(&b, t->name);
+		luaL_addstring(&b, ", ");
+	}
+	lua_pushfstring(L, "%s0..%I", tab ? "or " : "", (lua_Integer)max);
+	luaL_addvalue(&b);
+	luaL_pushresult(&b);
+	nslab_raise(L, op, object, netns, EINVAL, lua_tostring(L, -1));
+	return -1;
+}
+
+int opt_flag(lua_State *L, int idx, const char *field, int def)
+{
+	int v = def;
+
+	opt_boolean(L, idx, field, &v);
+	return v;
 }

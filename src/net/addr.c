@@ -402,13 +402,13 @@ static int l_addr_add(lua_State *L)
 	v4 = a.family == AF_INET;
 	memset(&r, 0, sizeof(r));
 	brd_mode = addr_opt_broadcast(L, object, netns, r.brd);
-	nodad = inet_opt_bool(L, 3, "nodad", 0);
-	noprefixroute = inet_opt_bool(L, 3, "noprefixroute", 0);
-	wait = inet_opt_bool(L, 3, "wait", 1);
-	scope = inet_opt_named(L, 3, "scope", inet_scopes, 255, "addr.add",
-			       object, netns);
-	peer = inet_opt_str(L, 3, "peer");
-	label = inet_opt_str(L, 3, "label");
+	nodad = opt_flag(L, 3, "nodad", 0);
+	noprefixroute = opt_flag(L, 3, "noprefixroute", 0);
+	wait = opt_flag(L, 3, "wait", 1);
+	scope = opt_named(L, 3, "scope", inet_scopes, 255, "addr.add", object,
+			  netns);
+	peer = opt_string(L, 3, "peer");
+	label = opt_string(L, 3, "label");
 	addr_only(L, object, netns, !v4 && brd_mode == 2, "broadcast", "inet");
 	addr_only(L, object, netns, !v4 && scope >= 0, "scope", "inet");
 	addr_only(L, object, netns, !v4 && label, "label", "inet");
@@ -575,8 +575,8 @@ static int l_addr_list(lua_State *L)
 		luaL_checktype(L, 1, LUA_TTABLE);
 	nslab_check_fields(L, 1, list_fields);
 	netns = nslab_opt_netns(L, 1, "addr.list");
-	ifname = inet_opt_str(L, 1, "ifname");
-	fam = inet_opt_str(L, 1, "family");
+	ifname = opt_string(L, 1, "ifname");
+	fam = opt_string(L, 1, "family");
 	if (fam && strcmp(fam, "inet") != 0 && strcmp(fam, "inet6") != 0)
 		luaL_argerror(L, 1,
 			      "field 'family' must be \"inet\" or \"inet6\"");

@@ -17,7 +17,7 @@
 
 #include "net/inet.h"
 
-const struct inet_name inet_scopes[] = {
+const struct opt_name inet_scopes[] = {
     {"global", RT_SCOPE_UNIVERSE},
     {"universe", RT_SCOPE_UNIVERSE},
     {"site", RT_SCOPE_SITE},
@@ -103,7 +103,7 @@ void inet_push(lua_State *L, int family, const void *bytes)
 	lua_pushstring(L, inet_ntop(family, bytes, buf, sizeof(buf)));
 }
 
-const char *inet_name_of(const struct inet_name *tab, unsigned int value)
+const char *inet_name_of(const struct opt_name *tab, unsigned int value)
 {
 	for (; tab->name; tab++)
 		if (tab->value == value)
@@ -112,7 +112,7 @@ const char *inet_name_of(const struct inet_name *tab, unsigned int value)
 }
 
 void inet_set_named(lua_State *L, int t, const char *field,
-		    const struct inet_name *tab, unsigned int value)
+		    const struct opt_name *tab, unsigned int value)
 {
 	const char *name = inet_name_of(tab, value);
 
@@ -122,98 +122,6 @@ void inet_set_named(lua_State *L, int t, const char *field,
 	else
 		lua_pushinteger(L, value);
 	lua_setfield(L, t, field);
-}
-
-const char *inet_opt_str(lua_State *L, int idx, const char *field)
-{
-	const char *s = NULL;
-
-	if (!lua_istable(L, idx))
-		return NULL;
-	switch (lua_getfield(L, idx, field)) {
-	case LUA_TNIL:
-		break;
-	case LUA_TSTRING:
-		s = lua_tostring(L, -1); /* still referenced by the table */
-		break;
-	default:
-		luaL_argerror(
-		    L, idx,
-		    lua_pushfstring(L, "field '%s' must be a string", field));
-	}
-	lua_pop(L, 1);
-	return s;
-}
-
-int inet_opt_bool(lua_State *L, int idx, const char *field, int def)
-{
-	int v = def;
-
-	if (!lua_istable(L, idx))
-		return def;
-	switch (lua_getfield(L, idx, field)) {
-	case LUA_TNIL:
-		break;
-	case LUA_TBOOLEAN:
-		v = lua_toboolean(L, -1);
-		break;
-	default:
-		luaL_argerror(
-		    L, idx,
-		    lua_pushfstring(L, "field '%s' must be a boolean", field));
-	}
-	lua_pop(L, 1);
-	return v;
-}
-
-long long inet_opt_named(lua_State *L, int idx, const char *field,
-			 const struct inet_name *tab, long long max,
-			 const char *op, const char *object, const char *netns)
-{
-	luaL_Buffer b;
-	long long v = -1;
-	int isnum;
-
-	if (!lua_istable(L, idx))
-		return -1;
-	switch (lua_getfield(L, idx, field)) {
-	case LUA_TNIL:
-		lua_pop(L, 1);
-		return -1;
-	case LUA_TNUMBER:
-		v = (long long)lua_tointegerx(L, -1, &isnum);
-		if (!isnum)
-			v = -1;
-		break;
-	case LUA_TSTRING:
-		for (const struct inet_name *t = tab; t && t->name; t++)
-			if (!strcmp(t->name, lua_tostring(L, -1)))
-				v = t->value;
-		break;
-	default:
-		luaL_argerror(L, idx,
-			      lua_pushfstring(L, "field '%s' must be %s", field,
-					      tab ? "a string or an integer"
-						  : "an integer"));
-	}
-	if (v >= 0 && v <= max) {
-		lua_pop(L, 1);
-		return v;
-	}
-	lua_pushfstring(L, "invalid %s %s: ", field,
-			luaL_tolstring(L, -1, NULL));
-	luaL_buffinit(L, &b);
-	lua_pushvalue(L, -2);
-	luaL_addvalue(&b);
-	for (const struct inet_name *t = tab; t && t->name; t++) {
-		luaL_addstring(&b, t->name);
-		luaL_addstring(&b, ", ");
-	}
-	lua_pushfstring(L, "%s0..%I", tab ? "or " : "", (lua_Integer)max);
-	luaL_addvalue(&b);
-	luaL_pushresult(&b);
-	nslab_raise(L, op, object, netns, EINVAL, lua_tostring(L, -1));
-	return -1;
 }
 
 int inet_ifindex(lua_State *L, struct nl_conn *c, const char *op,

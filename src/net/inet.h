@@ -20,12 +20,8 @@ struct inet_addr {
 };
 
 /* A number<->name table, ended by a NULL name. */
-struct inet_name {
-	const char *name;
-	unsigned int value;
-};
 
-extern const struct inet_name inet_scopes[];
+extern const struct opt_name inet_scopes[];
 
 /* Bytes of an address of family (4 or 16). */
 size_t inet_len(int family);
@@ -53,29 +49,11 @@ void inet_check(lua_State *L, const char *op, const char *object,
 void inet_push(lua_State *L, int family, const void *bytes);
 
 /* The name of value in tab, or NULL. */
-const char *inet_name_of(const struct inet_name *tab, unsigned int value);
+const char *inet_name_of(const struct opt_name *tab, unsigned int value);
 
 /* Sets t[field] = name of value in tab, or the number when unnamed. */
 void inet_set_named(lua_State *L, int t, const char *field,
-		    const struct inet_name *tab, unsigned int value);
-
-/*
- * Reads the optional string field of the option table at idx: NULL when
- * absent; raises an argument error when it is not a string.
- */
-const char *inet_opt_str(lua_State *L, int idx, const char *field);
-
-/* Reads the optional boolean field (absent: def); raises on other types. */
-int inet_opt_bool(lua_State *L, int idx, const char *field, int def);
-
-/*
- * Reads the optional field holding a name from tab (tab may be NULL) or an
- * integer 0..max. Returns -1 when absent; raises an EINVAL error object
- * for op/object/netns naming the field and what it accepts otherwise.
- */
-long long inet_opt_named(lua_State *L, int idx, const char *field,
-			 const struct inet_name *tab, long long max,
-			 const char *op, const char *object, const char *netns);
+		    const struct opt_name *tab, unsigned int value);
 
 /*
  * The ifindex of ifname in c's namespace; raises the error object for

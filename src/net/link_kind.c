@@ -52,36 +52,6 @@ static int opt_parent(struct add_ctx *x, int idx, const char *field)
 	return index;
 }
 
-/* t[field] as one of names[] (NULL-terminated); -1 if absent. */
-static int opt_choice(lua_State *L, int idx, const char *field,
-		      const char *const names[])
-{
-	const char *s = opt_string(L, idx, field);
-
-	if (!s)
-		return -1;
-	for (int i = 0; names[i]; i++)
-		if (!strcmp(names[i], s))
-			return i;
-	luaL_argerror(
-	    L, idx,
-	    lua_pushfstring(L, "field '%s': unknown value '%s'", field, s));
-	return -1;
-}
-
-/* t[field] in lo..hi; 0 and *v untouched if absent. */
-static int opt_range(lua_State *L, int idx, const char *field, lua_Integer lo,
-		     lua_Integer hi, lua_Integer *v)
-{
-	if (!opt_integer(L, idx, field, v))
-		return 0;
-	if (*v < lo || *v > hi)
-		luaL_argerror(L, idx,
-			      lua_pushfstring(L, "field '%s' must be %I..%I",
-					      field, lo, hi));
-	return 1;
-}
-
 static void put_bool_u8(lua_State *L, int idx, const char *field,
 			struct nlmsghdr *nlh, int type)
 {
@@ -141,8 +111,10 @@ static void put_vxlan(struct add_ctx *x, int idx, struct nlmsghdr *nlh)
 	int fr, fg, fl, dev;
 	lua_Integer id, port = 4789, ttl;
 
-	luaL_argcheck(L, opt_range(L, idx, "id", 0, 0xffffff, &id), idx,
-		      "field 'id' (the VNI, 0..16777215) is required");
+	luaL_argcheck(
+	    L,
+	    opt_range(L, idx, "id", 0, 0xffffff, &id, x->op, x->obj, x->netns),
+	    idx, "field 'id' (the VNI, 0..16777215) is required");
 	fr = opt_ip(x, idx, "remote", remote);
 	fg = opt_ip(x, idx, "group", group);
 	fl = opt_ip(x, idx, "local", local);
@@ -154,7 +126,7 @@ static void put_vxlan(struct add_ctx *x, int idx, struct nlmsghdr *nlh)
 	if (fg && !is_multicast(fg, group))
 		nslab_raise(L, x->op, x->obj, x->netns, EINVAL,
 			    "group is not a multicast address: use remote=");
-	opt_range(L, idx, "dstport", 1, 65535, &port);
+	opt_range(L, idx, "dstport", 1, 65535, &port, x->op, x->obj, x->netns);
 	mnl_attr_put_u32(nlh, IFLA_VXLAN_ID, (uint32_t)id);
 	if (fr || fg)
 		mnl_attr_put(nlh,
@@ -167,7 +139,7 @@ static void put_vxlan(struct add_ctx *x, int idx, struct nlmsghdr *nlh)
 		    nlh, fl == AF_INET ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6,
 		    fl == AF_INET ? 4 : 16, local);
 	mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons((uint16_t)port));
-	if (opt_range(L, idx, "ttl", 0, 255, &ttl))
+	if (opt_range(L, idx, "ttl", 0, 255, &ttl, x->op, x->obj, x->netns))
 		mnl_attr_put_u8(nlh, IFLA_VXLAN_TTL, (uint8_t)ttl);
 	put_bool_u8(L, idx, "learning", nlh, IFLA_VXLAN_LEARNING);
 	if ((dev = opt_parent(x, idx, "dev")) > 0)
@@ -188,7 +160,8 @@ static void put_macvlan(struct add_ctx *x, int idx, struct nlmsghdr *nlh)
 {
 	static const char *const modes[] = {"private",	"vepa",	  "bridge",
 					    "passthru", "source", NULL};
-	int mode = opt_choice(x->L, idx, "mode", modes);
+	int mode =
+	    opt_choice(x->L, idx, "mode", modes, x->op, x->obj, x->netns);
 
 	if (mode >= 0) /* MACVLAN_MODE_PRIVATE = 1, VEPA = 2, BRIDGE = 4 ... */
 		mnl_attr_put_u32(nlh, IFLA_MACVLAN_MODE, 1u << mode);
@@ -198,7 +171,8 @@ static void put_macvlan(struct add_ctx *x, int idx, struct nlmsghdr *nlh)
 static void put_ipvlan(struct add_ctx *x, int idx, struct nlmsghdr *nlh)
 {
 	static const char *const modes[] = {"l2", "l3", "l3s", NULL};
-	int mode = opt_choice(x->L, idx, "mode", modes);
+	int mode =
+	    opt_choice(x->L, idx, "mode", modes, x->op, x->obj, x->netns);
 
 	if (mode >= 0)
 		mnl_attr_put_u16(nlh, IFLA_IPVLAN_MODE, (uint16_t)mode);
@@ -211,9 +185,12 @@ static void put_vlan(struct add_ctx *x, int idx, struct nlmsghdr *nlh)
 	lua_Integer id;
 	int proto;
 
-	luaL_argcheck(x->L, opt_range(x->L, idx, "id", 0, 4095, &id), idx,
-		      "field 'id' (the VLAN id, 0..4095) is required");
-	proto = opt_choice(x->L, idx, "protocol", protos);
+	luaL_argcheck(
+	    x->L,
+	    opt_range(x->L, idx, "id", 0, 4095, &id, x->op, x->obj, x->netns),
+	    idx, "field 'id' (the VLAN id, 0..4095) is required");
+	proto =
+	    opt_choice(x->L, idx, "protocol", protos, x->op, x->obj, x->netns);
 	mnl_attr_put_u16(nlh, IFLA_VLAN_ID, (uint16_t)id);
 	if (proto >= 0)
 		mnl_attr_put_u16(nlh, IFLA_VLAN_PROTOCOL,

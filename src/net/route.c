@@ -19,21 +19,21 @@
 #include "net/inet.h"
 #include "net/net.h"
 
-static const struct inet_name route_tables[] = {
+static const struct opt_name route_tables[] = {
     {"main", RT_TABLE_MAIN},
     {"local", RT_TABLE_LOCAL},
     {"default", RT_TABLE_DEFAULT},
     {NULL, 0},
 };
 
-static const struct inet_name route_protos[] = {
+static const struct opt_name route_protos[] = {
     {"unspec", RTPROT_UNSPEC}, {"redirect", RTPROT_REDIRECT},
     {"kernel", RTPROT_KERNEL}, {"boot", RTPROT_BOOT},
     {"static", RTPROT_STATIC}, {"ra", RTPROT_RA},
     {"dhcp", RTPROT_DHCP},     {NULL, 0},
 };
 
-static const struct inet_name route_types[] = {
+static const struct opt_name route_types[] = {
     {"unicast", RTN_UNICAST},
     {"local", RTN_LOCAL},
     {"broadcast", RTN_BROADCAST},
@@ -55,7 +55,7 @@ static const char *const route_fields[] = {
 /* Reads opts.family ("inet", "inet6"; absent: AF_UNSPEC). */
 static int route_opt_family(lua_State *L, int idx)
 {
-	const char *fam = inet_opt_str(L, idx, "family");
+	const char *fam = opt_string(L, idx, "family");
 
 	if (!fam)
 		return AF_UNSPEC;
@@ -137,16 +137,16 @@ static void route_read(lua_State *L, const char *op, int add,
 	luaL_checktype(L, 1, LUA_TTABLE);
 	nslab_check_fields(L, 1, route_fields);
 	r->netns = nslab_opt_netns(L, 1, op);
-	r->dst = inet_opt_str(L, 1, "dst");
+	r->dst = opt_string(L, 1, "dst");
 	if (!r->dst)
 		luaL_argerror(L, 1,
 			      "field 'dst' is required "
 			      "(\"default\" or an address/prefixlen)");
-	r->via = inet_opt_str(L, 1, "via");
-	r->dev = inet_opt_str(L, 1, "dev");
-	r->src = inet_opt_str(L, 1, "src");
+	r->via = opt_string(L, 1, "via");
+	r->dev = opt_string(L, 1, "dev");
+	r->src = opt_string(L, 1, "src");
 	r->family = route_opt_family(L, 1);
-	r->onlink = inet_opt_bool(L, 1, "onlink", 0);
+	r->onlink = opt_flag(L, 1, "onlink", 0);
 	r->object = route_object(L, r->dst, r->via, r->dev);
 
 	if (strcmp(r->dst, "default") != 0) {
@@ -168,16 +168,16 @@ static void route_read(lua_State *L, const char *op, int add,
 		r->family = AF_INET; /* "default" alone: inet, as ip route */
 	if (r->dev)
 		nslab_check_ifname(L, op, r->dev);
-	r->metric = inet_opt_named(L, 1, "metric", NULL, UINT32_MAX, op,
-				   r->object, r->netns);
-	r->table = inet_opt_named(L, 1, "table", route_tables, UINT32_MAX, op,
-				  r->object, r->netns);
-	r->scope = inet_opt_named(L, 1, "scope", inet_scopes, 255, op,
-				  r->object, r->netns);
-	r->proto = inet_opt_named(L, 1, "proto", route_protos, 255, op,
-				  r->object, r->netns);
-	r->rtype = inet_opt_named(L, 1, "type", route_types, 255, op, r->object,
-				  r->netns);
+	r->metric = opt_named(L, 1, "metric", NULL, UINT32_MAX, op, r->object,
+			      r->netns);
+	r->table = opt_named(L, 1, "table", route_tables, UINT32_MAX, op,
+			     r->object, r->netns);
+	r->scope =
+	    opt_named(L, 1, "scope", inet_scopes, 255, op, r->object, r->netns);
+	r->proto = opt_named(L, 1, "proto", route_protos, 255, op, r->object,
+			     r->netns);
+	r->rtype =
+	    opt_named(L, 1, "type", route_types, 255, op, r->object, r->netns);
 	if (r->table < 0)
 		r->table = RT_TABLE_MAIN;
 	if (r->rtype < 0)
@@ -390,15 +390,15 @@ static int l_route_list(lua_State *L)
 	nslab_check_fields(L, 1, list_fields);
 	netns = nslab_opt_netns(L, 1, "route.list");
 	family = route_opt_family(L, 1);
-	dev = inet_opt_str(L, 1, "dev");
+	dev = opt_string(L, 1, "dev");
 	if (dev)
 		nslab_check_ifname(L, "route.list", dev);
 	lua_getfield(L, 1, "table");
 	table = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
 	lua_pop(L, 1);
 	if (!table || strcmp(table, "all") != 0) {
-		l.table = inet_opt_named(L, 1, "table", route_tables,
-					 UINT32_MAX, "route.list", NULL, netns);
+		l.table = opt_named(L, 1, "table", route_tables, UINT32_MAX,
+				    "route.list", NULL, netns);
 		if (l.table < 0)
 			l.table = RT_TABLE_MAIN;
 	}
