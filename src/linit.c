@@ -44,6 +44,7 @@ static const struct {
     {"netns", nslab_open_netns},   {"link", nslab_open_link},
     {"addr", nslab_open_addr},	   {"route", nslab_open_route},
     {"sysctl", nslab_open_sysctl}, {"exec", nslab_open_exec},
+    {"inet", nslab_open_inet},
 };
 
 int luaopen_nslab(lua_State *L)

@@ -32,46 +32,53 @@ Topo.__index = Topo
 
 -- ---- address arithmetic ----
 
+-- Address text goes through the C parser and formatter (inet_pton and
+-- inet_ntop: RFC 5952 IPv6 text); only the arithmetic is done here.
+require "nslab" -- registers nslab.core
+local inet = require("nslab.core").inet
+
+-- The address family, bytes and prefix length of s, or nil when s is not
+-- an address (with or without "/prefixlen").
+local function parse(s)
+  local ok, t = pcall(inet.parse, s)
+  if ok then return t end
+end
+
 local function ip4(s)
-  local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  a, b, c, d = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
-  if not (a and a < 256 and b < 256 and c < 256 and d < 256) then
+  local t = parse(s)
+  if not t or t.family ~= "inet" or t.has_prefixlen then
     error(string.format("topo: bad IPv4 address %q", s), 4)
   end
-  return ((a * 256 + b) * 256 + c) * 256 + d
+  return (string.unpack(">I4", t.bytes))
 end
 
 local function str4(n)
-  return string.format("%d.%d.%d.%d", n >> 24 & 255, n >> 16 & 255, n >> 8 & 255, n & 255)
+  return inet.format(string.pack(">I4", n & 0xffffffff))
 end
 
 -- {first, size} of an IPv4 pool "10.0.0.0/8".
 local function pool4(s)
-  local a, plen = s:match("^([%d.]+)/(%d+)$")
-  plen = tonumber(plen)
-  if not a or plen > 30 then
-    error(string.format("topo: base must be an IPv4 prefix such as \"10.0.0.0/8\", got %q", s), 3)
+  local t = type(s) == "string" and parse(s)
+  if not t or t.family ~= "inet" or not t.has_prefixlen or t.prefixlen > 30 then
+    error(string.format("topo: base must be an IPv4 prefix such as \"10.0.0.0/8\", got %q", tostring(s)), 3)
   end
-  local size = 1 << (32 - plen)
-  return { first = ip4(a) & ~(size - 1), size = size }
+  local size = 1 << (32 - t.prefixlen)
+  return { first = string.unpack(">I4", t.bytes) & ~(size - 1), size = size }
 end
 
 -- The three leading groups of an IPv6 /48 pool "fd00:1:2::/48".
 local function pool6(v)
   if v == nil or v == false then return nil end
   if v == true then v = "fd00::/48" end
-  local head = tostring(v):match("^([%x:]-)::/48$")
-  local groups = {}
-  for g in (head or ""):gmatch("[^:]+") do groups[#groups + 1] = tonumber(g, 16) end
-  if not head or #groups < 1 or #groups > 3 then
+  local t = type(v) == "string" and parse(v)
+  if not t or t.family ~= "inet6" or t.prefixlen ~= 48 then
     error(string.format("topo: ipv6 must be true or a /48 such as \"fd00:1:2::/48\", got %q", tostring(v)), 3)
   end
-  while #groups < 3 do groups[#groups + 1] = 0 end
-  return groups
+  return { string.unpack(">I2I2I2", t.bytes) }
 end
 
 local function str6(g, subnet, host)
-  return string.format("%x:%x:%x:%x::%x", g[1], g[2], g[3], subnet, host)
+  return inet.format(string.pack(">I2I2I2I2I2I2I2I2", g[1], g[2], g[3], subnet, 0, 0, 0, host))
 end
 
 --- Splits the index range [lo, hi) into aligned power-of-two blocks:

@@ -13,5 +13,6 @@ void nslab_open_link(lua_State *L);   /* link.c */
 void nslab_open_addr(lua_State *L);   /* addr.c */
 void nslab_open_route(lua_State *L);  /* route.c */
 void nslab_open_sysctl(lua_State *L); /* sysctl.c */
+void nslab_open_inet(lua_State *L);   /* inet_lib.c */
 
 #endif
