@@ -20,6 +20,9 @@ local M = {
   -- @param v any value
   -- @treturn boolean
   is_error = core.is_error,
+  --- errno names to numbers, from the C library (`nslab.errno.EEXIST`),
+  -- so scripts compare `e.errno` or `e.code` without numbers of their own.
+  errno = core.errno,
 }
 
 for _, name in ipairs { "netns", "link", "addr", "route", "sysctl" } do

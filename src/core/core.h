@@ -92,6 +92,10 @@ int nslab_l_error_new(lua_State *L);
 int nslab_l_is_error(lua_State *L);
 int nslab_l_strerror(lua_State *L);
 
+/* Pushes core.errno: a table of errno names to numbers ({EEXIST = 17,
+ * ...}), every name strerrorname_np(3) knows. */
+void nslab_push_errno_names(lua_State *L);
+
 /* ---- opt.c: the option readers ---- */
 
 /* Raise EINVAL error objects for a bad netns name or ifname. */

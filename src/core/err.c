@@ -210,3 +210,18 @@ void nslab_err_open(lua_State *L)
 	lua_setfield(L, -2, "__name");
 	lua_pop(L, 1);
 }
+
+void nslab_push_errno_names(lua_State *L)
+{
+	/* Every errno the C library names, so Lua code says core.errno.EEXIST
+	 * instead of 17 (the numbers differ between architectures). */
+	lua_createtable(L, 0, 140);
+	for (int e = 1; e < 256; e++) {
+		const char *name = strerrorname_np(e);
+
+		if (name) {
+			lua_pushinteger(L, e);
+			lua_setfield(L, -2, name);
+		}
+	}
+}

@@ -218,5 +218,7 @@ void nslab_core_open(lua_State *L)
 	lua_pushvalue(L, -2);
 	lua_pushvalue(L, -2);
 	luaL_setfuncs(L, core_funcs, 1);
+	nslab_push_errno_names(L);
+	lua_setfield(L, -2, "errno");
 	lua_pop(L, 1);
 }
