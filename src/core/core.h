@@ -68,6 +68,10 @@ void nslab_need_caps(lua_State *L, const char *op, const char *object);
 struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
 			   const char *netns);
 
+/* Seconds on CLOCK_MONOTONIC (the one clock for deadlines and elapsed
+ * times: wall-clock changes cannot disturb it). */
+double nslab_now(void);
+
 /* ---- err.c ---- */
 
 /* Registers the nslab.error metatable. */

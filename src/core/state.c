@@ -152,12 +152,17 @@ static int l_isatty(lua_State *L)
 
 /* core.monotime() -> seconds (float) on CLOCK_MONOTONIC, for elapsed
  * times and deadlines that wall-clock changes cannot disturb. */
-static int l_monotime(lua_State *L)
+double nslab_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int l_monotime(lua_State *L)
+{
+	lua_pushnumber(L, (lua_Number)nslab_now());
 	return 1;
 }
 

@@ -227,7 +227,7 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	 * taken back; ^C then reaches nslab, which kills the command. */
 	s.foreground = !spawn && s.fd[0] < 0 && isatty(0) && getpgrp() > 0 &&
 		       tcgetpgrp(0) == getpgrp();
-	p->start = exec_now();
+	p->start = nslab_now();
 	if (exec_start(&s, &p->pid, &p->pidfd, &f) < 0) {
 		close_own(own);
 		proc_close_fds(p);
@@ -307,7 +307,7 @@ static int drain(struct proc *p, double timeout)
 		int *fds[4] = {NULL, &p->fd_out, &p->fd_err, &p->fd_in};
 		int idx[4] = {-1, -1, -1, -1}, n = 0;
 		struct timespec ts;
-		double t = exec_now();
+		double t = nslab_now();
 
 		if (!exited) {
 			pf[n] = (struct pollfd){p->pidfd, POLLIN, 0};
@@ -333,7 +333,7 @@ static int drain(struct proc *p, double timeout)
 			return -1; /* EINTR: the host was signalled */
 		if (idx[0] >= 0 && pf[idx[0]].revents) {
 			exited = 1;
-			grace = exec_now() + EXIT_GRACE;
+			grace = nslab_now() + EXIT_GRACE;
 			/* The leader is a zombie: the group id is still
 			 * ours to kill its leftovers. */
 			exec_signal(p->pid, -1, SIGKILL);

@@ -140,9 +140,8 @@ void exec_anchor(lua_State *L, int uv);
 
 /* exec_proc.c */
 
-/* CLOCK_MONOTONIC in seconds. exec_until fills ts with the time left
- * until deadline (0 when past) for ppoll; no deadline (0): NULL. */
-double exec_now(void);
+/* exec_until fills ts with the time left until deadline (nslab_now()
+ * seconds; 0 when past) for ppoll; no deadline (0): NULL. */
 struct timespec *exec_until(double deadline, struct timespec *ts);
 
 /* Ends the process: SIGKILL to its group (and, with kill_leader, to the

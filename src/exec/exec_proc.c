@@ -26,17 +26,9 @@
 #include "exec/exec.h"
 #include "core/core.h"
 
-double exec_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct timespec *exec_until(double deadline, struct timespec *ts)
 {
-	double d = deadline - exec_now();
+	double d = deadline - nslab_now();
 
 	if (deadline <= 0)
 		return NULL;
@@ -79,7 +71,7 @@ void proc_end(struct proc *p, int kill_leader)
 	close(p->pidfd);
 	p->pidfd = -1;
 	p->reaped = 1;
-	p->elapsed = exec_now() - p->start;
+	p->elapsed = nslab_now() - p->start;
 	if (p->fg) {
 		sigemptyset(&ttou);
 		sigaddset(&ttou, SIGTTOU);
@@ -288,7 +280,7 @@ static int l_proc_wait(lua_State *L)
 
 		luaL_argcheck(L, t >= 0 && t < 1e9, 2,
 			      "timeout must be >= 0 seconds");
-		deadline = exec_now() + t;
+		deadline = nslab_now() + t;
 	} else if (p->timeout > 0) {
 		deadline = p->start + p->timeout;
 	}
