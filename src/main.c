@@ -453,11 +453,11 @@ struct cli {
 	int nops;
 };
 
-/* Runs "--clean [NAME]" through the lab library. */
+/* Runs "--clean [NAME]" through nslab.clean. */
 static int do_clean(lua_State *L, const char *name)
 {
 	lua_getglobal(L, "require");
-	lua_pushliteral(L, "nslab.lab");
+	lua_pushliteral(L, "nslab.clean");
 	if (host_report(L, host_docall(L, 1, 1)) != LUA_OK)
 		return 1;
 	lua_getfield(L, -1, "clean");
