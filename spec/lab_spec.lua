@@ -24,7 +24,7 @@ local function gone(pid) return record.proc_start(pid) == nil end
 local function in_ns(ns, cmd) return H.sh("ip netns exec " .. q(ns) .. " " .. cmd) end
 
 local function record_exists(name)
-  local f = io.open(record.dir .. "/" .. name .. ".lua")
+  local f = io.open(record.path_of(name))
   if f then f:close() end
   return f ~= nil
 end
@@ -53,13 +53,14 @@ describe("nslab.lab module", function()
 end)
 
 describe("nslab.record", function()
-  it("reads back a record cut short by SIGKILL (no closing braces)", function()
-    local text = 'return {\nlab = "x", pid = 5, start = 7, time = 1,\nitems = {\n{"netns", "a"},\n{"netns", "b"},\n'
-      .. '{"drop", "netns", "a"},\n{"proc", 99, 12},\n'
+  it("reads back a record cut short by SIGKILL (a last line without its newline)", function()
+    local text = "nslab-record 1\nlab x\nowner 5 7 1\nnetns a\nnetns b\nnetns-id b 3 4026532\n"
+      .. "drop netns a\nproc 99 12\nnetns c"
     local rec = assert(record.parse(text, "x"))
     assert.equals("x", rec.lab)
     local c = record.contents(rec)
     assert.same({ "b" }, c.netns)
+    assert.same({ b = { dev = 3, ino = 4026532 } }, c.ids)
     assert.same({ { pid = 99, start = 12 } }, c.procs)
   end)
 
@@ -372,19 +373,19 @@ describe("lab #root", function()
   describe("cleanup", function()
     it("refuses to guess from an unreadable record: clean and a new lab of that name say so", function()
       local name = H.name("lab")
-      local path = "/run/nslab/" .. name .. ".lua"
+      local path = record.path_of(name)
       finally(function() os.remove(path) end)
       local f = assert(io.open(path, "w"))
       f:write("garbage {")
       f:close()
       local e = raises("EBADMSG", lab_mod.clean, name)
-      assert.matches("cannot be read", tostring(e), 1, true)
+      assert.matches("cannot be used", tostring(e), 1, true)
       raises("EBADMSG", nslab.lab, name)
       assert.is_not_nil(io.open(path)) -- left for the user to inspect
       -- the command line prints the one line, no traceback
       local out, ok = H.nslab("--clean " .. name)
       assert.is_false(ok)
-      assert.matches("cannot be read", out, 1, true)
+      assert.matches("cannot be used", out, 1, true)
       assert.not_matches("stack traceback", out, 1, true)
     end)
 

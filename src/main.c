@@ -497,7 +497,18 @@ static int pmain(lua_State *L)
 	host_install_hook(L);
 	if (cli->version)
 		print_version();
-	if (cli->keep) {
+	/* Rootless, labs live in nslab's own user and network namespaces,
+	 * which end with it: nothing can be kept (lab.lua says so too). */
+	if (cli->rootless) {
+		lua_pushboolean(L, 1);
+		lua_setglobal(L, "NSLAB_ROOTLESS");
+	}
+	if (cli->keep && cli->rootless) {
+		host_message(
+		    "--keep: nothing can be kept in rootless mode (the "
+		    "labs' namespaces end with nslab's own user "
+		    "namespace): labs are removed when it ends");
+	} else if (cli->keep) {
 		lua_pushboolean(L, 1);
 		lua_setglobal(L, "NSLAB_KEEP");
 	}

@@ -573,6 +573,7 @@ int luaopen_nslab(lua_State *L)
 	nslab_open_route(L);
 	nslab_open_sysctl(L);
 	nslab_open_exec(L);
+	nslab_open_record(L);
 	lua_pop(L, 1);
 
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);

@@ -208,6 +208,7 @@ void nslab_open_addr(lua_State *L);
 void nslab_open_route(lua_State *L);
 void nslab_open_sysctl(lua_State *L);
 void nslab_open_exec(lua_State *L);
+void nslab_open_record(lua_State *L);
 
 /* module.c: luaopen_nslab, also used by main.c to preload the module. */
 int luaopen_nslab(lua_State *L);

@@ -27,7 +27,7 @@ local Node = require "nslab.node"
 local view = require "nslab.view"
 local opts_mod = require "nslab.opts"
 
-local EEXIST, EINVAL, ENOENT, EBADMSG = 17, 22, 2, 74
+local EEXIST, EINVAL, EBADMSG = 17, 22, 74
 
 local M = {}
 
@@ -47,12 +47,6 @@ local function q(s) return string.format("%q", s) end
 local function shell_quote(s)
   if s:match("^[%w%._%-]+$") then return s end
   return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
--- Why a lab's record cannot be trusted, and what to do by hand.
-local function unreadable_text(name, err)
-  return string.format("the record of lab %q cannot be read (%s): nslab cannot tell what it made; " ..
-    "remove its namespaces by hand (ip netns del NAME) and then the record", name, tostring(err))
 end
 
 local function raise(op, object, errno, why)
@@ -78,26 +72,33 @@ local function pcall_steady(fn)
   return ok, e
 end
 
-local function check_name(op, name)
-  if type(name) ~= "string" then
-    error(string.format("bad argument #1 to '%s' (name must be a string, got %s)", op, type(name)), 3)
-  end
-  if name == "" or name == "." or name == ".." or name:find("/", 1, true) or #name > 200 then
-    raise(op, q(name), EINVAL, string.format("invalid name %q (1..200 bytes, no '/', not '.' or '..')", name))
-  end
+-- Lab and node names: 1..200 bytes, no '/', NUL or control characters.
+local function check_name(op, name) record.check_name(op, name, 3) end
+
+-- In rootless mode (`nslab --rootless`, or its automatic fallback) labs
+-- live in nslab's own user and network namespaces, which end with it:
+-- nothing can be kept. Says so; returns true when keeping is possible.
+local function can_keep(name)
+  if not rawget(_G, "NSLAB_ROOTLESS") then return true end
+  io.stderr:write(string.format("nslab: lab %q cannot be kept in rootless mode: its namespaces end with " ..
+    "nslab's own user namespace; it is removed at close as usual\n", name))
+  return false
 end
 
 local check_opts, set_of = opts_mod.check, opts_mod.set
 
 --- Creates a lab; nothing is built until `host`, `router`, `bridge`, `link`.
--- @tparam string name lab name (1..200 bytes, no '/'); one open lab per name
+-- @tparam string name lab name (1..200 bytes, no '/', NUL or control
+-- characters); one open lab per name
 -- @tparam[opt] table opts `keep` (boolean: leave it running at close, as
--- `lab:keep()`), `progress` (boolean: force the progress line on or off;
+-- `lab:keep()`; refused with a message in rootless mode), `progress` (boolean: force the progress line on or off;
 -- default: on when stderr is a terminal and the lab has 100 or more nodes)
 -- @treturn lab
--- @raise EEXIST error object when a lab of that name runs, or when a dead
--- lab of that name left namespaces behind (the message names
--- `nslab --clean NAME`); EACCES when /run/nslab cannot be written
+-- @raise EINVAL for a bad name; EEXIST error object when a lab of that
+-- name runs (in this process or another), or when a dead lab of that name
+-- left namespaces behind (the message names `nslab --clean NAME`);
+-- EBADMSG when its record cannot be used; EACCES when /run/nslab cannot
+-- be written
 -- @usage local lab <close> = nslab.lab "article"
 function M.new(name, opts)
   check_name("nslab.lab", name)
@@ -105,15 +106,18 @@ function M.new(name, opts)
   -- Before the record is written: without privilege, say which capability.
   nslab.core.need_caps("nslab.lab", q(name))
   local old, bad = record.load(name)
-  if bad then raise("nslab.lab", q(name), EBADMSG, unreadable_text(name, bad)) end
+  if bad then raise("nslab.lab", q(name), EBADMSG, record.unreadable_text(name, bad)) end
   if old then
     if record.alive(old.pid, old.start) then
-      raise("nslab.lab", q(name), EEXIST,
-        string.format("lab %q is already running (pid %d)", name, old.pid))
+      raise("nslab.lab", q(name), EEXIST, record.is_self(old.pid)
+        and string.format("lab %q is already running in this process (close it first)", name)
+        or string.format("lab %q is already running (pid %d)", name, old.pid))
     end
-    local left = {}
-    for _, n in ipairs(record.contents(old).netns) do
-      if nslab.netns.exists(n) then left[#left + 1] = n end
+    -- Only what is still the namespace it made: a name made again since
+    -- is someone else's (it shows up when used, in lab:host).
+    local c, left = record.contents(old), {}
+    for _, n in ipairs(c.netns) do
+      if record.same_id(record.netns_id(n), c.ids[n]) then left[#left + 1] = n end
     end
     if #left > 0 then
       raise("nslab.lab", q(name), EEXIST, string.format(
@@ -132,7 +136,7 @@ function M.new(name, opts)
     _undo = {},
     _procs = {},
     _rec = rec,
-    _keep = opts.keep == true,
+    _keep = opts.keep == true and can_keep(name),
     _seq = seq,
     _open = true,
     _t0 = core.monotime(),
@@ -217,7 +221,8 @@ function Lab:_claim(op, name)
   local rec = record.owner_of(name)
   local why
   if rec and record.alive(rec.pid, rec.start) then
-    why = string.format("netns %q belongs to lab %q, running as pid %d", name, rec.lab, rec.pid)
+    why = string.format("netns %q belongs to lab %q, running %s", name, rec.lab,
+      record.is_self(rec.pid) and "in this process" or "as pid " .. rec.pid)
   elseif rec then
     why = string.format("netns %q is left over from lab %q (pid %d is gone): remove it with `nslab --clean %s`",
       name, rec.lab, rec.pid, shell_quote(rec.lab))
@@ -264,13 +269,8 @@ function Lab:_node(kind, name, opts, extra)
   self:_claim(op, name)
   local node = Node.new(self, name, kind)
   self:_step(string.format("%s %q", kind, name), function(push)
-    self._rec:add("netns", name)
-    local ok, e = pcall(nslab.netns.add, name)
-    if not ok then
-      self._rec:drop("netns", name)
-      error(e, 0)
-    end
-    push { what = string.format("netns %q", name), netns = name, fn = function() nslab.netns.del(name) end }
+    self._rec:netns_add(name) -- intent, identity, or drop on failure
+    push { what = string.format("netns %q", name), netns = name, fn = function() self._rec:netns_del(name) end }
     -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
     nslab.link.set("lo", { up = true }, { netns = name })
     if kind ~= "bridge" then
@@ -550,9 +550,11 @@ end
 function Lab:dot() return view.dot(self) end
 
 --- Leaves the lab running when it closes; prints how to remove it later.
+-- In rootless mode nothing outlives nslab: says so, and the lab is removed
+-- at close as usual.
 -- @treturn lab self
 function Lab:keep()
-  self._keep = true
+  self._keep = self._keep or can_keep(self.name)
   return self
 end
 
