@@ -82,6 +82,7 @@ describe("nslab.record #root", function()
     end)
     local lab <close> = nslab.lab(H.name("lab"))
     assert.equals("755", mode_of(record.dir))
+    assert.equals("600", mode_of(record.path_of(lab.name)))
     assert.equals("0", (H.sh("stat -c %u " .. record.dir):gsub("%s+$", "")))
   end)
 
