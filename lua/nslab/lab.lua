@@ -78,6 +78,28 @@ local function pcall_steady(fn)
   return ok, e
 end
 
+-- Fault-injection seam for the specs (spec/signals_spec.lua), not an API:
+-- with NSLAB_TEST_SIGNAL_AT="POINT[:SIG[:N]]" in the environment, the lab
+-- sends itself SIG (INT, TERM or HUP; default INT) N times (default 1)
+-- the first time it passes POINT, so a spec can hit a window that is a few
+-- instructions wide at will. Points: "netns-added" (lab:host/router/bridge,
+-- right after the netns is made), "veth-added" (lab:link, right after the
+-- veth pair is made), "teardown" (close, between ending the processes and
+-- deleting the namespaces). Each signal goes through kill(1) and is
+-- delivered (the handler has run) before this returns.
+local TEST_SIGNAL_AT = os.getenv("NSLAB_TEST_SIGNAL_AT")
+local function test_signal(point)
+  if TEST_SIGNAL_AT == nil then return end
+  local at, sig, n = TEST_SIGNAL_AT:match("^([%w%-]+):?(%u*):?(%d*)$")
+  if at ~= point then return end
+  TEST_SIGNAL_AT = nil
+  sig = sig ~= "" and sig or "INT"
+  for _ = 1, tonumber(n) or 1 do
+    local p = io.popen("kill -s " .. sig .. " " .. math.tointeger(core.getpid()))
+    if p then p:close() end
+  end
+end
+
 local function check_name(op, name)
   if type(name) ~= "string" then
     error(string.format("bad argument #1 to '%s' (name must be a string, got %s)", op, type(name)), 3)
@@ -359,6 +381,7 @@ function Lab:_node(kind, name, opts, extra)
       self._rec:drop("netns", name)
       error(e, 0)
     end
+    test_signal("netns-added")
     push { what = string.format("netns %q", name), netns = name, fn = function() nslab.netns.del(name) end }
     -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
     nslab.link.set("lo", { up = true }, { netns = name })
@@ -507,6 +530,7 @@ function Lab:link(a, b, opts)
   self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
     nslab.link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
       mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
+    test_signal("veth-added")
     -- Goes with its namespaces at close; removed alone only by a rollback.
     push { what = "veth " .. ea.ifname, covered = true,
       fn = function() nslab.link.del(ea.ifname, { netns = a.netns }) end }
@@ -684,6 +708,7 @@ function Lab:_teardown()
     if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
   end)
   if not emptied then problems[#problems + 1] = tostring(why) end
+  test_signal("teardown")
   for i = #self._undo, 1, -1 do
     local u = self._undo[i]
     if not u.covered then
