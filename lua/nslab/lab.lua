@@ -303,19 +303,26 @@ function Lab:_check_open(op, object)
   end
 end
 
--- Runs body(push) as one step: push({fn=, what=, netns=, covered=}) adds
--- an undo entry. On success the entries join the lab's undo stack; on
--- error they run newest first and the error is raised again, naming the step.
+-- Runs body(push) as one step: push({fn=, what=, netns=, covered=}) puts
+-- an undo entry on the lab's undo stack at once (the body makes each thing
+-- and pushes its entry under core.defer_signals, so no signal comes in
+-- between). On error the step's entries run newest first, signals held
+-- back; an entry that fails to undo stays on the stack (and its netns in
+-- the record) for close to retry; then the error is raised again, naming
+-- the step.
 function Lab:_step(what, body)
-  local undo = {}
-  local ok, e = pcall(body, function(u) undo[#undo + 1] = u end)
-  if ok then
-    for _, u in ipairs(undo) do self._undo[#self._undo + 1] = u end
-    return
-  end
-  for i = #undo, 1, -1 do
-    if pcall_steady(undo[i].fn) and undo[i].netns then self._rec:drop("netns", undo[i].netns) end
-  end
+  local mark = #self._undo
+  local ok, e = pcall(body, function(u) self._undo[#self._undo + 1] = u end)
+  if ok then return end
+  core.defer_signals(function()
+    for i = #self._undo, mark + 1, -1 do
+      local u = self._undo[i]
+      if pcall_steady(u.fn) then
+        table.remove(self._undo, i)
+        if u.netns then self._rec:drop("netns", u.netns) end
+      end
+    end
+  end)
   error(with_step(e, string.format("lab %q: %s", self.name, what)), 0)
 end
 
@@ -375,14 +382,18 @@ function Lab:_node(kind, name, opts, extra)
   self:_claim(op, name)
   local node = Node.new(self, name, kind)
   self:_step(string.format("%s %q", kind, name), function(push)
-    self._rec:add("netns", name)
-    local ok, e = pcall(nslab.netns.add, name)
-    if not ok then
-      self._rec:drop("netns", name)
-      error(e, 0)
-    end
-    test_signal("netns-added")
-    push { what = string.format("netns %q", name), netns = name, fn = function() nslab.netns.del(name) end }
+    -- Intent, netns and undo entry together: a signal waits until all
+    -- three exist, or none (the record keeps no intent without its undo).
+    core.defer_signals(function()
+      self._rec:add("netns", name)
+      local ok, e = pcall(nslab.netns.add, name)
+      if not ok then
+        self._rec:drop("netns", name)
+        error(e, 0)
+      end
+      test_signal("netns-added")
+      push { what = string.format("netns %q", name), netns = name, fn = function() nslab.netns.del(name) end }
+    end)
     -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
     nslab.link.set("lo", { up = true }, { netns = name })
     if kind ~= "bridge" then
@@ -528,12 +539,16 @@ function Lab:link(a, b, opts)
   end
   local ea, eb = ends[1], ends[2]
   self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
-    nslab.link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
-      mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
-    test_signal("veth-added")
-    -- Goes with its namespaces at close; removed alone only by a rollback.
-    push { what = "veth " .. ea.ifname, covered = true,
-      fn = function() nslab.link.del(ea.ifname, { netns = a.netns }) end }
+    -- The veth and its undo entry together (signals wait), so an
+    -- interrupted link is rolled back whole and can be made again.
+    core.defer_signals(function()
+      nslab.link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
+        mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
+      test_signal("veth-added")
+      -- Goes with its namespaces at close; removed alone only by a rollback.
+      push { what = "veth " .. ea.ifname, covered = true,
+        fn = function() nslab.link.del(ea.ifname, { netns = a.netns }) end }
+    end)
     for _, e in ipairs(ends) do
       if e.node.kind == "bridge" then
         nslab.link.set(e.ifname, { master = e.node.bridge }, { netns = e.node.netns })
@@ -671,8 +686,26 @@ end
 
 -- ---- closing ----
 
--- Tears down; returns the list of problems (empty when all went).
-function Lab:_teardown()
+-- What a teardown cut short leaves: the netns of undo entries 1..upto
+-- and of those that failed (in creation order), and the processes still
+-- running.
+local function leftovers(self, upto, failed)
+  local left = { netns = {}, procs = {} }
+  for i = 1, upto do
+    local u = self._undo[i]
+    if u.netns then left.netns[#left.netns + 1] = u.netns end
+  end
+  for _, n in ipairs(failed) do left.netns[#left.netns + 1] = n end
+  for _, p in ipairs(self._procs) do
+    local ok, running = pcall(p.running, p)
+    local start = record.proc_start(p.pid)
+    if ok and running and start then left.procs[#left.procs + 1] = { pid = p.pid, start = start } end
+  end
+  return left
+end
+
+-- The teardown proper, run with signals held back (see Lab:_teardown).
+local function teardown(self)
   if not self._open then return {} end
   self._open = false
   open_labs[self] = nil
@@ -687,40 +720,54 @@ function Lab:_teardown()
       self.name, #self.nodes, shell_quote(self.name)))
     return {}
   end
-  local problems, left = {}, { netns = {}, procs = {} }
-  for i = #self._procs, 1, -1 do
-    local p = self._procs[i]
-    pcall_steady(function()
-      if p:running() then
-        p:kill()
-        p:wait(1)
-        if p:running() then p:kill(9) p:wait() end
-      end
-    end)
-  end
-  -- Then whatever else lives in the namespaces (daemons, children that
-  -- left their group, `ip netns exec` shells): they would keep them alive.
-  local names = {}
-  for i, node in ipairs(self.nodes) do names[i] = node.netns end
-  local emptied, why = pcall_steady(function()
-    empty_netns(names, 0.2)
-    local n = #nslab.netns.pids(names)
-    if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
-  end)
-  if not emptied then problems[#problems + 1] = tostring(why) end
-  test_signal("teardown")
-  for i = #self._undo, 1, -1 do
-    local u = self._undo[i]
-    if not u.covered then
-      local ok, e = pcall_steady(u.fn)
-      if not ok then
-        problems[#problems + 1] = tostring(e)
-        if u.netns then table.insert(left.netns, 1, u.netns) end
-      end
+  local problems, failed, upto = {}, {}, #self._undo
+  -- Whatever cuts this short (lua5.4's own Ctrl-C, a bug), the record is
+  -- rewritten to what is left below, never removed: `nslab --clean` ends it.
+  local ok, err = pcall(function()
+    for i = #self._procs, 1, -1 do
+      local p = self._procs[i]
+      pcall_steady(function()
+        if p:running() then
+          p:kill()
+          p:wait(1)
+          if p:running() then p:kill(9) p:wait() end
+        end
+      end)
     end
-  end
-  if #problems == 0 then self._rec:remove() else self._rec:rewrite(left) end
+    -- Then whatever else lives in the namespaces (daemons, children that
+    -- left their group, `ip netns exec` shells): they would keep them alive.
+    local names = {}
+    for i, node in ipairs(self.nodes) do names[i] = node.netns end
+    local emptied, why = pcall_steady(function()
+      empty_netns(names, 0.2)
+      local n = #nslab.netns.pids(names)
+      if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
+    end)
+    if not emptied then problems[#problems + 1] = tostring(why) end
+    test_signal("teardown")
+    for i = #self._undo, 1, -1 do
+      local u = self._undo[i]
+      if not u.covered then
+        local done, e = pcall_steady(u.fn)
+        if not done then
+          problems[#problems + 1] = tostring(e)
+          if u.netns then table.insert(failed, 1, u.netns) end
+        end
+      end
+      upto = i - 1
+    end
+  end)
+  if not ok then problems[#problems + 1] = "teardown cut short: " .. tostring(err) end
+  if #problems == 0 then self._rec:remove() else self._rec:rewrite(leftovers(self, upto, failed)) end
   return problems
+end
+
+-- Tears down; returns the list of problems (empty when all went). Signals
+-- wait until it is done (each one meanwhile prints "cleaning up, please
+-- wait"), then the last is raised as "interrupted (SIGxxx)".
+function Lab:_teardown()
+  if not self._open then return {} end
+  return core.defer_signals("cleaning up, please wait", teardown, self)
 end
 
 local function problems_text(self, problems)
