@@ -445,10 +445,24 @@ function Lab:router(name, opts)
   end)
 end
 
+-- A fixed MAC for the bridge of node name: locally administered unicast
+-- (02:...), the other 5 bytes from a hash (FNV-1a) of the name, so the
+-- same lab gets the same MACs each run. A bridge made without an address
+-- takes the lowest of its ports' MACs, changing as ports join, and the
+-- neighbours' ARP caches go stale; one set at creation stays.
+local function bridge_mac(name)
+  local h = 0xcbf29ce484222325
+  for i = 1, #name do h = ((h ~ name:byte(i)) * 0x100000001b3) & 0xffffffffffffffff end
+  local b = { 0x02 }
+  for i = 1, 5 do b[i + 1] = (h >> (8 * (i - 1))) & 0xff end
+  return string.format("%02x:%02x:%02x:%02x:%02x:%02x", table.unpack(b))
+end
+
 --- Adds a bridge: a Linux bridge device (default "br0") acting as a switch,
 -- alone in its own netns named `name` (labs never touch the host). Links to
 -- it become its ports (eth0, eth1, ... in that netns). STP stays off, so
--- ports forward at once.
+-- ports forward at once. The bridge gets a fixed MAC at creation (02:
+-- and 5 bytes from a hash of `name`), so it does not change as ports join.
 -- @tparam string name
 -- @tparam[opt] table opts `ifname` (bridge device name, default "br0"),
 -- `sysctls`
@@ -459,9 +473,10 @@ function Lab:bridge(name, opts)
   opts = check_opts("lab:bridge", opts, set_of("ifname", "sysctls"))
   local br = opts.ifname or "br0"
   return self:_node("bridge", name, opts, function(node)
-    nslab.link.add { name = br, kind = "bridge", netns = name }
+    nslab.link.add { name = br, kind = "bridge", netns = name, address = bridge_mac(name) }
     nslab.link.set(br, { up = true }, { netns = name })
     node.bridge = br
+    node._seg = {} -- address -> node name, for every host on this segment
   end)
 end
 
@@ -486,6 +501,82 @@ local function list_of(v)
   return { v }
 end
 
+-- An address without its prefix length, spelled one way (IPv6 in lower
+-- case, "::" expanded, no leading zeros), to compare addresses by.
+local function addr_key(addr)
+  local a = tostring(addr):match("^[^/]*")
+  if not a:find(":", 1, true) then return a end
+  a = a:lower()
+  local function groups(part)
+    local t = {}
+    for g in part:gmatch("[^:]+") do t[#t + 1] = (g:gsub("^0+(%x)", "%1")) end
+    return t
+  end
+  local head, tail = a:match("^(.-)::(.*)$")
+  if not head then return table.concat(groups(a), ":") end
+  local h, t = groups(head), groups(tail)
+  for _ = 1, 8 - #h - #t do h[#h + 1] = "0" end
+  for _, g in ipairs(t) do h[#h + 1] = g end
+  return table.concat(h, ":")
+end
+
+-- Refuses, before anything is built, an address without prefix length
+-- (the kernel would take /32 or /128: a link no neighbour is on) and an
+-- address already on another node of the segment the link joins (both
+-- ends of a plain link; every host on a bridge, bridges linked together
+-- counting as one segment).
+local function check_addrs(ends)
+  local seg, where = {}, nil
+  for _, e in ipairs(ends) do
+    if e.node._seg then seg, where = e.node._seg, e.node end
+  end
+  if ends[1].node._seg and ends[2].node._seg and ends[1].node._seg ~= ends[2].node._seg then
+    for k, owner in pairs(ends[1].node._seg) do
+      local other = ends[2].node._seg[k]
+      if other and other ~= owner then
+        raise("lab:link", q(k), EINVAL, string.format(
+          "%s would be on both %q and %q, whose segments this link joins: addresses must differ on a segment",
+          k, owner, other))
+      end
+    end
+  end
+  local mine = {}
+  for _, e in ipairs(ends) do
+    for _, ad in ipairs(e.addrs) do
+      if type(ad) == "string" and not ad:find("/", 1, true) and (ad:find(":", 1, true) or ad:match("^[%d.]+$")) then
+        raise("lab:link", q(ad), EINVAL, string.format("%s has no prefix length: write %s/%d",
+          ad, ad, ad:find(":", 1, true) and 64 or 24))
+      end
+      local k = addr_key(ad)
+      local owner = mine[k] or seg[k]
+      if owner and owner ~= e.node.name then
+        local seg_name = where and string.format("on the segment of bridge %q", where.name)
+          or "the two ends of this link"
+        raise("lab:link", q(ad), EINVAL, string.format(
+          "%s would be on both %q and %q, %s: addresses must differ on a segment", k, owner, e.node.name, seg_name))
+      end
+      mine[k] = e.node.name
+    end
+  end
+  return mine
+end
+
+-- After a link is made: its hosts' addresses join the bridge's segment;
+-- two bridges linked become one segment.
+local function join_segment(self, ends, mine)
+  local a, b = ends[1].node, ends[2].node
+  local seg = a._seg or b._seg
+  if not seg then return end
+  if a._seg and b._seg and a._seg ~= b._seg then
+    local old = b._seg
+    for k, v in pairs(old) do seg[k] = v end
+    for _, n in ipairs(self.nodes) do
+      if n._seg == old then n._seg = seg end
+    end
+  end
+  for k, v in pairs(mine) do seg[k] = v end
+end
+
 --- Joins two nodes with a veth pair, both ends up. Interface names default
 -- to the next free `eth0`, `eth1`, ... in each node; an end in a bridge
 -- becomes one of its ports. IPv6 addresses are added without DAD (nodad),
@@ -494,10 +585,13 @@ end
 -- @tparam node|string b another
 -- @tparam[opt] table opts `ifnames` {a_ifname, b_ifname} (each max 15 bytes),
 -- `addrs` {a_addrs, b_addrs} (each "10.0.0.1/24" or a list of them, IPv4
--- and IPv6; not on a bridge end), `mtu` (bytes), `mac` {a_mac, b_mac}
+-- and IPv6, prefix length required; not on a bridge end), `mtu` (bytes),
+-- `mac` {a_mac, b_mac}
 -- @treturn table link {a = node, b = node, ifnames = {..}, addrs = {{..}, {..}}}
 -- @raise EEXIST error object when an ifname is taken in its node; EINVAL for
--- an address on a bridge end; kernel errors (with `step`), after removing
+-- an address on a bridge end, an address without prefix length ("write
+-- 10.0.0.1/24"), or an address already on another node of the segment
+-- (naming both nodes); kernel errors (with `step`), after removing
 -- the half-made link
 -- @usage lab:link(red, blue, {addrs = {"10.0.0.1/24", "10.0.0.2/24"}})
 function Lab:link(a, b, opts)
@@ -537,6 +631,7 @@ function Lab:link(a, b, opts)
         string.format("%q is a bridge port in %q: address the hosts, not the port", e.ifname, e.node.name))
     end
   end
+  local mine = check_addrs(ends)
   local ea, eb = ends[1], ends[2]
   self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
     -- The veth and its undo entry together (signals wait), so an
@@ -559,6 +654,7 @@ function Lab:link(a, b, opts)
       end
     end
   end)
+  join_segment(self, ends, mine)
   a:_attach(ea.ifname, b, eb.ifname, ea.addrs)
   b:_attach(eb.ifname, a, ea.ifname, eb.addrs)
   local link = { a = a, b = b, ifnames = { ea.ifname, eb.ifname }, addrs = { ea.addrs, eb.addrs } }
