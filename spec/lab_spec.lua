@@ -204,6 +204,51 @@ describe("lab #root", function()
       assert.equals(2, #H.ipj("-n " .. q(a.netns) .. " link show")) -- lo, eth0
     end)
 
+    it("gives each bridge a fixed, locally administered MAC that ports joining do not change (13)", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local s = lab:bridge(H.name())
+      local function mac() return H.ipj("-n " .. q(s.netns) .. " link show br0")[1].address end
+      local first = mac()
+      local b0 = tonumber(first:sub(1, 2), 16)
+      assert.equals(2, b0 & 3, first .. " is not locally administered unicast")
+      for i = 1, 4 do
+        -- low MACs first: the kernel would take the lowest port's address
+        lab:link(lab:host(H.name()), s, { mac = { nil, string.format("02:00:00:00:00:%02x", 5 - i) } })
+        assert.equals(first, mac(), "bridge MAC changed after port " .. i)
+      end
+    end)
+
+    it("refuses an address without prefix length, suggesting one; /32 and /128 stay allowed (12a)", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b = lab:host(H.name()), lab:host(H.name())
+      local e = raises("EINVAL", lab.link, lab, a, b, { addrs = { "10.9.3.1", "10.9.3.2/24" } })
+      assert.matches("10.9.3.1 has no prefix length: write 10.9.3.1/24", tostring(e), 1, true)
+      e = raises("EINVAL", lab.link, lab, a, b, { addrs = { nil, { "10.9.3.2/24", "fd00:9::2" } } })
+      assert.matches("fd00:9::2 has no prefix length: write fd00:9::2/64", tostring(e), 1, true)
+      assert.equals(1, #H.ipj("-n " .. q(a.netns) .. " link show")) -- lo only: refused before building
+      lab:link(a, b, { addrs = { { "10.9.3.1/32", "fd00:9::1/128" }, "10.9.3.2/32" } })
+    end)
+
+    it("refuses one address on two nodes of a segment, naming both (12b)", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b, c, s = lab:host(H.name()), lab:host(H.name()), lab:host(H.name()), lab:bridge(H.name())
+      local e = raises("EINVAL", lab.link, lab, a, b, { addrs = { "10.9.4.1/24", "10.9.4.1/24" } })
+      assert.matches(a.name, tostring(e), 1, true)
+      assert.matches(b.name, tostring(e), 1, true)
+      raises("EINVAL", lab.link, lab, a, b, { addrs = { "fd00:9::1/64", "FD00:9:0::1/64" } })
+      lab:link(a, s, { addrs = { "10.9.5.1/24" } })
+      e = raises("EINVAL", lab.link, lab, b, s, { addrs = { "10.9.5.1/24" } })
+      assert.matches(a.name, tostring(e), 1, true)
+      assert.matches(b.name, tostring(e), 1, true)
+      -- through a second bridge linked to the first: the same segment
+      local s2 = lab:bridge(H.name())
+      lab:link(s, s2)
+      raises("EINVAL", lab.link, lab, c, s2, { addrs = { "10.9.5.1/24" } })
+      lab:link(c, s2, { addrs = { "10.9.5.3/24" } })
+      -- another segment may reuse it
+      lab:link(b, c, { addrs = { "10.9.5.1/24", "10.9.6.2/24" } })
+    end)
+
     it("removes a half-made link and names the step in the original error", function()
       local lab <close> = nslab.lab(H.name("lab"))
       local a, b = lab:host(H.name()), lab:host(H.name())

@@ -510,6 +510,7 @@ static const luaL_Reg core_funcs[] = {
     {"error", l_error_new},
     {"is_error", l_is_error},
     {"strerror", l_strerror},
+    {"defer_signals", nslab_l_defer_signals}, /* defer.c */
     {NULL, NULL},
 };
 

@@ -135,6 +135,24 @@ const char *nslab_opt_netns(lua_State *L, int idx, const char *op);
  */
 void nslab_need_caps(lua_State *L, const char *op, const char *object);
 
+/* ---- defer.c: holding back the host's signals ---- */
+
+/*
+ * The registry key of the struct below: a full userdata (one user value,
+ * the notice: a string or nil) that core.defer_signals makes on first use
+ * and the nslab host's signal hook (main.c) reads. Absent: nothing was
+ * ever deferred.
+ */
+#define NSLAB_SIGNALS_KEY "nslab.signals"
+
+struct nslab_signals {
+	int depth;   /* core.defer_signals calls running (nested) */
+	int pending; /* a signal the host held back meanwhile, or 0 */
+};
+
+/* core.defer_signals([notice,] fn, ...): a lua_CFunction (defer.c). */
+int nslab_l_defer_signals(lua_State *L);
+
 /* ---- caps.c ---- */
 
 /*

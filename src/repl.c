@@ -10,7 +10,7 @@
  * Lines come from libedit on a terminal (editing, history kept in
  * ~/.nslab_history, Tab completion from repl_complete.c), else from stdio.
  * Ctrl-C only sets main.c's flag: while reading, read() fails with EINTR
- * and the line is dropped; while running, the count hook raises
+ * and the line is dropped; while running, main.c's signal hook raises
  * "interrupted (SIGINT)" and the loop goes on. SIGTERM and SIGHUP end the
  * loop, and main.c closes the state (labs clean up) and dies of them.
  * Read: lua(1), editline(3), signal(7).
@@ -327,10 +327,8 @@ static int repl_turn(lua_State *L)
 		if (status == READ_INTR || status == READ_DONE)
 			return 1;
 	}
-	if (status == LUA_OK) {
-		host_install_hook(L);
+	if (status == LUA_OK)
 		status = host_docall(L, 0, LUA_MULTRET);
-	}
 	if (status == LUA_OK)
 		repl_print(L);
 	else

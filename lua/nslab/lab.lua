@@ -72,6 +72,28 @@ local function pcall_steady(fn)
   return ok, e
 end
 
+-- Fault-injection seam for the specs (spec/signals_spec.lua), not an API:
+-- with NSLAB_TEST_SIGNAL_AT="POINT[:SIG[:N]]" in the environment, the lab
+-- sends itself SIG (INT, TERM or HUP; default INT) N times (default 1)
+-- the first time it passes POINT, so a spec can hit a window that is a few
+-- instructions wide at will. Points: "netns-added" (lab:host/router/bridge,
+-- right after the netns is made), "veth-added" (lab:link, right after the
+-- veth pair is made), "teardown" (close, between ending the processes and
+-- deleting the namespaces). Each signal goes through kill(1) and is
+-- delivered (the handler has run) before this returns.
+local TEST_SIGNAL_AT = os.getenv("NSLAB_TEST_SIGNAL_AT")
+local function test_signal(point)
+  if TEST_SIGNAL_AT == nil then return end
+  local at, sig, n = TEST_SIGNAL_AT:match("^([%w%-]+):?(%u*):?(%d*)$")
+  if at ~= point then return end
+  TEST_SIGNAL_AT = nil
+  sig = sig ~= "" and sig or "INT"
+  for _ = 1, tonumber(n) or 1 do
+    local p = io.popen("kill -s " .. sig .. " " .. math.tointeger(core.getpid()))
+    if p then p:close() end
+  end
+end
+
 -- Lab and node names: 1..200 bytes, no '/', NUL or control characters.
 local function check_name(op, name) record.check_name(op, name, 3) end
 
@@ -196,19 +218,26 @@ function Lab:_check_open(op, object)
   end
 end
 
--- Runs body(push) as one step: push({fn=, what=, netns=, covered=}) adds
--- an undo entry. On success the entries join the lab's undo stack; on
--- error they run newest first and the error is raised again, naming the step.
+-- Runs body(push) as one step: push({fn=, what=, netns=, covered=}) puts
+-- an undo entry on the lab's undo stack at once (the body makes each thing
+-- and pushes its entry under core.defer_signals, so no signal comes in
+-- between). On error the step's entries run newest first, signals held
+-- back; an entry that fails to undo stays on the stack (and its netns in
+-- the record) for close to retry; then the error is raised again, naming
+-- the step.
 function Lab:_step(what, body)
-  local undo = {}
-  local ok, e = pcall(body, function(u) undo[#undo + 1] = u end)
-  if ok then
-    for _, u in ipairs(undo) do self._undo[#self._undo + 1] = u end
-    return
-  end
-  for i = #undo, 1, -1 do
-    if pcall_steady(undo[i].fn) and undo[i].netns then self._rec:drop("netns", undo[i].netns) end
-  end
+  local mark = #self._undo
+  local ok, e = pcall(body, function(u) self._undo[#self._undo + 1] = u end)
+  if ok then return end
+  core.defer_signals(function()
+    for i = #self._undo, mark + 1, -1 do
+      local u = self._undo[i]
+      if pcall_steady(u.fn) then
+        table.remove(self._undo, i)
+        if u.netns then self._rec:drop("netns", u.netns) end
+      end
+    end
+  end)
   error(with_step(e, string.format("lab %q: %s", self.name, what)), 0)
 end
 
@@ -269,8 +298,14 @@ function Lab:_node(kind, name, opts, extra)
   self:_claim(op, name)
   local node = Node.new(self, name, kind)
   self:_step(string.format("%s %q", kind, name), function(push)
-    self._rec:netns_add(name) -- intent, identity, or drop on failure
-    push { what = string.format("netns %q", name), netns = name, fn = function() self._rec:netns_del(name) end }
+    -- Intent, netns (with its identity) and undo entry together: a signal
+    -- waits until all three exist, or none (the record keeps no intent
+    -- without its undo).
+    core.defer_signals(function()
+      self._rec:netns_add(name) -- intent, identity, or drop on failure
+      test_signal("netns-added")
+      push { what = string.format("netns %q", name), netns = name, fn = function() self._rec:netns_del(name) end }
+    end)
     -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
     nslab.link.set("lo", { up = true }, { netns = name })
     if kind ~= "bridge" then
@@ -322,10 +357,24 @@ function Lab:router(name, opts)
   end)
 end
 
+-- A fixed MAC for the bridge of node name: locally administered unicast
+-- (02:...), the other 5 bytes from a hash (FNV-1a) of the name, so the
+-- same lab gets the same MACs each run. A bridge made without an address
+-- takes the lowest of its ports' MACs, changing as ports join, and the
+-- neighbours' ARP caches go stale; one set at creation stays.
+local function bridge_mac(name)
+  local h = 0xcbf29ce484222325
+  for i = 1, #name do h = ((h ~ name:byte(i)) * 0x100000001b3) & 0xffffffffffffffff end
+  local b = { 0x02 }
+  for i = 1, 5 do b[i + 1] = (h >> (8 * (i - 1))) & 0xff end
+  return string.format("%02x:%02x:%02x:%02x:%02x:%02x", table.unpack(b))
+end
+
 --- Adds a bridge: a Linux bridge device (default "br0") acting as a switch,
 -- alone in its own netns named `name` (labs never touch the host). Links to
 -- it become its ports (eth0, eth1, ... in that netns). STP stays off, so
--- ports forward at once.
+-- ports forward at once. The bridge gets a fixed MAC at creation (02:
+-- and 5 bytes from a hash of `name`), so it does not change as ports join.
 -- @tparam string name
 -- @tparam[opt] table opts `ifname` (bridge device name, default "br0"),
 -- `sysctls`
@@ -336,9 +385,10 @@ function Lab:bridge(name, opts)
   opts = check_opts("lab:bridge", opts, set_of("ifname", "sysctls"))
   local br = opts.ifname or "br0"
   return self:_node("bridge", name, opts, function(node)
-    nslab.link.add { name = br, kind = "bridge", netns = name }
+    nslab.link.add { name = br, kind = "bridge", netns = name, address = bridge_mac(name) }
     nslab.link.set(br, { up = true }, { netns = name })
     node.bridge = br
+    node._seg = {} -- address -> node name, for every host on this segment
   end)
 end
 
@@ -363,6 +413,82 @@ local function list_of(v)
   return { v }
 end
 
+-- An address without its prefix length, spelled one way (IPv6 in lower
+-- case, "::" expanded, no leading zeros), to compare addresses by.
+local function addr_key(addr)
+  local a = tostring(addr):match("^[^/]*")
+  if not a:find(":", 1, true) then return a end
+  a = a:lower()
+  local function groups(part)
+    local t = {}
+    for g in part:gmatch("[^:]+") do t[#t + 1] = (g:gsub("^0+(%x)", "%1")) end
+    return t
+  end
+  local head, tail = a:match("^(.-)::(.*)$")
+  if not head then return table.concat(groups(a), ":") end
+  local h, t = groups(head), groups(tail)
+  for _ = 1, 8 - #h - #t do h[#h + 1] = "0" end
+  for _, g in ipairs(t) do h[#h + 1] = g end
+  return table.concat(h, ":")
+end
+
+-- Refuses, before anything is built, an address without prefix length
+-- (the kernel would take /32 or /128: a link no neighbour is on) and an
+-- address already on another node of the segment the link joins (both
+-- ends of a plain link; every host on a bridge, bridges linked together
+-- counting as one segment).
+local function check_addrs(ends)
+  local seg, where = {}, nil
+  for _, e in ipairs(ends) do
+    if e.node._seg then seg, where = e.node._seg, e.node end
+  end
+  if ends[1].node._seg and ends[2].node._seg and ends[1].node._seg ~= ends[2].node._seg then
+    for k, owner in pairs(ends[1].node._seg) do
+      local other = ends[2].node._seg[k]
+      if other and other ~= owner then
+        raise("lab:link", q(k), EINVAL, string.format(
+          "%s would be on both %q and %q, whose segments this link joins: addresses must differ on a segment",
+          k, owner, other))
+      end
+    end
+  end
+  local mine = {}
+  for _, e in ipairs(ends) do
+    for _, ad in ipairs(e.addrs) do
+      if type(ad) == "string" and not ad:find("/", 1, true) and (ad:find(":", 1, true) or ad:match("^[%d.]+$")) then
+        raise("lab:link", q(ad), EINVAL, string.format("%s has no prefix length: write %s/%d",
+          ad, ad, ad:find(":", 1, true) and 64 or 24))
+      end
+      local k = addr_key(ad)
+      local owner = mine[k] or seg[k]
+      if owner and owner ~= e.node.name then
+        local seg_name = where and string.format("on the segment of bridge %q", where.name)
+          or "the two ends of this link"
+        raise("lab:link", q(ad), EINVAL, string.format(
+          "%s would be on both %q and %q, %s: addresses must differ on a segment", k, owner, e.node.name, seg_name))
+      end
+      mine[k] = e.node.name
+    end
+  end
+  return mine
+end
+
+-- After a link is made: its hosts' addresses join the bridge's segment;
+-- two bridges linked become one segment.
+local function join_segment(self, ends, mine)
+  local a, b = ends[1].node, ends[2].node
+  local seg = a._seg or b._seg
+  if not seg then return end
+  if a._seg and b._seg and a._seg ~= b._seg then
+    local old = b._seg
+    for k, v in pairs(old) do seg[k] = v end
+    for _, n in ipairs(self.nodes) do
+      if n._seg == old then n._seg = seg end
+    end
+  end
+  for k, v in pairs(mine) do seg[k] = v end
+end
+
 --- Joins two nodes with a veth pair, both ends up. Interface names default
 -- to the next free `eth0`, `eth1`, ... in each node; an end in a bridge
 -- becomes one of its ports. IPv6 addresses are added without DAD (nodad),
@@ -371,10 +497,13 @@ end
 -- @tparam node|string b another
 -- @tparam[opt] table opts `ifnames` {a_ifname, b_ifname} (each max 15 bytes),
 -- `addrs` {a_addrs, b_addrs} (each "10.0.0.1/24" or a list of them, IPv4
--- and IPv6; not on a bridge end), `mtu` (bytes), `mac` {a_mac, b_mac}
+-- and IPv6, prefix length required; not on a bridge end), `mtu` (bytes),
+-- `mac` {a_mac, b_mac}
 -- @treturn table link {a = node, b = node, ifnames = {..}, addrs = {{..}, {..}}}
 -- @raise EEXIST error object when an ifname is taken in its node; EINVAL for
--- an address on a bridge end; kernel errors (with `step`), after removing
+-- an address on a bridge end, an address without prefix length ("write
+-- 10.0.0.1/24"), or an address already on another node of the segment
+-- (naming both nodes); kernel errors (with `step`), after removing
 -- the half-made link
 -- @usage lab:link(red, blue, {addrs = {"10.0.0.1/24", "10.0.0.2/24"}})
 function Lab:link(a, b, opts)
@@ -414,13 +543,19 @@ function Lab:link(a, b, opts)
         string.format("%q is a bridge port in %q: address the hosts, not the port", e.ifname, e.node.name))
     end
   end
+  local mine = check_addrs(ends)
   local ea, eb = ends[1], ends[2]
   self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
-    nslab.link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
-      mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
-    -- Goes with its namespaces at close; removed alone only by a rollback.
-    push { what = "veth " .. ea.ifname, covered = true,
-      fn = function() nslab.link.del(ea.ifname, { netns = a.netns }) end }
+    -- The veth and its undo entry together (signals wait), so an
+    -- interrupted link is rolled back whole and can be made again.
+    core.defer_signals(function()
+      nslab.link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
+        mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
+      test_signal("veth-added")
+      -- Goes with its namespaces at close; removed alone only by a rollback.
+      push { what = "veth " .. ea.ifname, covered = true,
+        fn = function() nslab.link.del(ea.ifname, { netns = a.netns }) end }
+    end)
     for _, e in ipairs(ends) do
       if e.node.kind == "bridge" then
         nslab.link.set(e.ifname, { master = e.node.bridge }, { netns = e.node.netns })
@@ -431,6 +566,7 @@ function Lab:link(a, b, opts)
       end
     end
   end)
+  join_segment(self, ends, mine)
   a:_attach(ea.ifname, b, eb.ifname, ea.addrs)
   b:_attach(eb.ifname, a, ea.ifname, eb.addrs)
   local link = { a = a, b = b, ifnames = { ea.ifname, eb.ifname }, addrs = { ea.addrs, eb.addrs } }
@@ -560,8 +696,26 @@ end
 
 -- ---- closing ----
 
--- Tears down; returns the list of problems (empty when all went).
-function Lab:_teardown()
+-- What a teardown cut short leaves: the netns of undo entries 1..upto
+-- and of those that failed (in creation order), and the processes still
+-- running.
+local function leftovers(self, upto, failed)
+  local left = { netns = {}, procs = {} }
+  for i = 1, upto do
+    local u = self._undo[i]
+    if u.netns then left.netns[#left.netns + 1] = u.netns end
+  end
+  for _, n in ipairs(failed) do left.netns[#left.netns + 1] = n end
+  for _, p in ipairs(self._procs) do
+    local ok, running = pcall(p.running, p)
+    local start = record.proc_start(p.pid)
+    if ok and running and start then left.procs[#left.procs + 1] = { pid = p.pid, start = start } end
+  end
+  return left
+end
+
+-- The teardown proper, run with signals held back (see Lab:_teardown).
+local function teardown(self)
   if not self._open then return {} end
   self._open = false
   open_labs[self] = nil
@@ -576,39 +730,57 @@ function Lab:_teardown()
       self.name, #self.nodes, shell_quote(self.name)))
     return {}
   end
-  local problems, left = {}, { netns = {}, procs = {} }
-  for i = #self._procs, 1, -1 do
-    local p = self._procs[i]
-    pcall_steady(function()
-      if p:running() then
-        p:kill()
-        p:wait(1)
-        if p:running() then p:kill(9) p:wait() end
-      end
-    end)
-  end
-  -- Then whatever else lives in the namespaces (daemons, children that
-  -- left their group, `ip netns exec` shells): they would keep them alive.
-  local names = {}
-  for i, node in ipairs(self.nodes) do names[i] = node.netns end
-  local emptied, why = pcall_steady(function()
-    empty_netns(names, 0.2)
-    local n = #nslab.netns.pids(names)
-    if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
-  end)
-  if not emptied then problems[#problems + 1] = tostring(why) end
-  for i = #self._undo, 1, -1 do
-    local u = self._undo[i]
-    if not u.covered then
-      local ok, e = pcall_steady(u.fn)
-      if not ok then
-        problems[#problems + 1] = tostring(e)
-        if u.netns then table.insert(left.netns, 1, u.netns) end
-      end
+  local problems, failed, upto = {}, {}, #self._undo
+  -- Whatever cuts this short (lua5.4's own Ctrl-C, a bug), the record is
+  -- rewritten to what is left below, never removed: `nslab --clean` ends it.
+  local ok, err = pcall(function()
+    for i = #self._procs, 1, -1 do
+      local p = self._procs[i]
+      pcall_steady(function()
+        if p:running() then
+          p:kill()
+          p:wait(1)
+          if p:running() then p:kill(9) p:wait() end
+        end
+      end)
     end
-  end
-  if #problems == 0 then self._rec:remove() else self._rec:rewrite(left) end
+    -- Then whatever else lives in the namespaces (daemons, children that
+    -- left their group, `ip netns exec` shells): they would keep them alive.
+    local names = {}
+    for i, node in ipairs(self.nodes) do names[i] = node.netns end
+    -- Only the namespaces this lab made: a name deleted and re-created by
+    -- someone else since holds their processes, not ours.
+    names = self._rec:owned_netns(names)
+    local emptied, why = pcall_steady(function()
+      empty_netns(names, 0.2)
+      local n = #nslab.netns.pids(names)
+      if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
+    end)
+    if not emptied then problems[#problems + 1] = tostring(why) end
+    test_signal("teardown")
+    for i = #self._undo, 1, -1 do
+      local u = self._undo[i]
+      if not u.covered then
+        local done, e = pcall_steady(u.fn)
+        if not done then
+          problems[#problems + 1] = tostring(e)
+          if u.netns then table.insert(failed, 1, u.netns) end
+        end
+      end
+      upto = i - 1
+    end
+  end)
+  if not ok then problems[#problems + 1] = "teardown cut short: " .. tostring(err) end
+  if #problems == 0 then self._rec:remove() else self._rec:rewrite(leftovers(self, upto, failed)) end
   return problems
+end
+
+-- Tears down; returns the list of problems (empty when all went). Signals
+-- wait until it is done (each one meanwhile prints "cleaning up, please
+-- wait"), then the last is raised as "interrupted (SIGxxx)".
+function Lab:_teardown()
+  if not self._open then return {} end
+  return core.defer_signals("cleaning up, please wait", teardown, self)
 end
 
 local function problems_text(self, problems)
