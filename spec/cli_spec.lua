@@ -307,3 +307,44 @@ describe("nslab host", function()
     assert.equals("function\n", out)
   end)
 end)
+
+describe("nslab host installed setuid or with file capabilities #root", function()
+  -- A copy of the host, setuid root or with a file capability, run as
+  -- uid 65534: the kernel sets AT_SECURE and nslab must refuse at once.
+  local function copy(setup)
+    local dir = H.sh("mktemp -d"):gsub("%s+$", "")
+    local bin = dir .. "/nslab"
+    local out, ok = H.sh("cp " .. H.q(H.bin) .. " " .. bin .. " && chmod 755 " .. dir .. " && " .. setup(bin))
+    assert(ok, out)
+    return dir, bin
+  end
+  local as_nobody = "setpriv --reuid 65534 --regid 65534 --clear-groups "
+
+  it("refuses to run setuid root, saying why, with status 126", function()
+    local dir, bin = copy(function(b) return "chmod 4755 " .. b end)
+    finally(function() H.sh("rm -rf " .. dir) end)
+    local out, ok, code = H.sh(as_nobody .. bin .. " -e 'print(\"ran\")'")
+    assert.is_false(ok)
+    assert.equals(126, code)
+    assert.is_nil(out:find("ran", 1, true))
+    assert.matches("refusing to run setuid, setgid or with file capabilities", out, 1, true)
+  end)
+
+  it("refuses to run with file capabilities", function()
+    if not H.which("setcap") then pending("no setcap") return end
+    local dir, bin = copy(function(b) return "setcap cap_net_admin+ep " .. b end)
+    finally(function() H.sh("rm -rf " .. dir) end)
+    local out, ok, code = H.sh(as_nobody .. bin .. " -e 'print(\"ran\")'")
+    assert.is_false(ok)
+    assert.equals(126, code)
+    assert.matches("AT_SECURE", out, 1, true)
+  end)
+
+  it("runs as usual when installed as an ordinary program", function()
+    local dir, bin = copy(function(b) return "true " .. b end)
+    finally(function() H.sh("rm -rf " .. dir) end)
+    local out, ok = H.sh(as_nobody .. bin .. " -e 'print(\"ran\")'")
+    assert.is_true(ok, out)
+    assert.matches("ran", out, 1, true)
+  end)
+end)
