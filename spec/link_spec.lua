@@ -423,7 +423,7 @@ describe("link #root", function()
       local ok, e = pcall(link.add, { name = "k9", netns = ns[1] })
       assert.is_false(ok)
       -- names the function the user called, not a library line
-      assert.equals("bad argument #1 to 'nslab.link.add' (field 'kind' is required)", e)
+      assert.equals("bad argument #1 to 'link.add' (field 'kind' is required)", e)
       local v = link.add { kind = "veth", name = "k0", peer = "k1", netns = ns[1] }
       assert.equals("k1", v.peer)
       assert.is_not_nil(ip_links(ns[1]).k1)

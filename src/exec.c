@@ -414,7 +414,7 @@ void nslab_open_exec(lua_State *L)
 	lua_newtable(L);
 	lua_pushvalue(L, state);
 	lua_pushvalue(L, registry);
-	luaL_setfuncs(L, funcs, 2);
+	nslab_setfuncs(L, "nslab", funcs, 2); /* nslab.exec, nslab.sh... */
 	lua_setfield(L, state - 1, "exec");
 	lua_settop(L, state);
 }

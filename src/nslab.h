@@ -84,8 +84,18 @@ struct nslab_state *nslab_state(lua_State *L);
 /*
  * Creates core[name] = table of reg, each function getting the state as
  * upvalue 1. Expects the stack [..., core, state] and leaves it so.
+ * Functions are registered through nslab_setfuncs with name as prefix.
  */
 void nslab_newlib(lua_State *L, const char *name, const luaL_Reg *reg);
+
+/*
+ * As luaL_setfuncs (the table below nup upvalues, which are popped), but
+ * each function is called through a trampoline so that its argument
+ * errors name it "prefix.name" ("netns.add", not "add") at the caller's
+ * line, however it was called.
+ */
+void nslab_setfuncs(lua_State *L, const char *prefix, const luaL_Reg *reg,
+		    int nup);
 
 /*
  * Raises the nslab error object: a table with op, object, netns, errno,
