@@ -134,7 +134,8 @@ const char *inet_opt_str(lua_State *L, int idx, const char *field)
 	case LUA_TNIL:
 		break;
 	case LUA_TSTRING:
-		s = lua_tostring(L, -1); /* still referenced by the table */
+		/* still referenced by the table */
+		s = nslab_nonul(L, -1, NULL, field);
 		break;
 	default:
 		luaL_argerror(

@@ -67,7 +67,7 @@ const char *link_opt_string(lua_State *L, int idx, const char *field)
 		return NULL;
 	if (lua_type(L, -1) != LUA_TSTRING)
 		opt_type_error(L, idx, field, "a string");
-	s = lua_tostring(L, -1);
+	s = nslab_nonul(L, -1, NULL, field);
 	lua_pop(L, 1); /* the table still holds it */
 	return s;
 }
@@ -406,7 +406,7 @@ static int l_link_set(lua_State *L)
 	struct nl_err e;
 	int nomaster = 0, has_nomaster, index, mindex = 0;
 
-	name = luaL_checkstring(L, 1);
+	name = nslab_checkstr(L, 1, op, "ifname");
 	luaL_checktype(L, 2, LUA_TTABLE);
 	nslab_check_fields(L, 2, set_fields);
 	nslab_check_fields(L, 3, netns_field);
@@ -469,7 +469,7 @@ static int l_link_del(lua_State *L)
 {
 	static const char op[] = "link.del";
 	char buf[512];
-	const char *name = luaL_checkstring(L, 1), *netns, *obj;
+	const char *name = nslab_checkstr(L, 1, op, "ifname"), *netns, *obj;
 	struct ifinfomsg *ifm;
 	struct nlmsghdr *nlh;
 	struct nl_conn *c;

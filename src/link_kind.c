@@ -463,7 +463,8 @@ static int probe_kind(struct nslab_state *st, const char *kind)
 int l_link_kind_available(lua_State *L)
 {
 	static const char op[] = "link.kind_available";
-	const char *kind = check_kind(L, 1, luaL_checkstring(L, 1));
+	const char *kind = check_kind(
+	    L, 1, nslab_checkstr(L, 1, "link.kind_available", "kind"));
 	int r;
 
 	nslab_need_caps(L, op, kind);

@@ -277,6 +277,78 @@ static int l_strerror(lua_State *L)
 
 /* ---- input checks ---- */
 
+/* The public name ("netns.add") of the primitive running now, from the
+ * trampoline that called it (named_call's upvalue 2), or NULL. Pushes
+ * one value either way. */
+static const char *running_name(lua_State *L)
+{
+	lua_Debug ar;
+
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "f", &ar)) {
+		if (lua_tocfunction(L, -1) == named_call &&
+		    lua_getupvalue(L, -1, 2)) {
+			lua_remove(L, -2);
+			return lua_tostring(L, -1);
+		}
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	return NULL;
+}
+
+void nslab_push_quoted(lua_State *L, const char *s, size_t len)
+{
+	luaL_Buffer b;
+	size_t max = len > 64 ? 60 : len;
+
+	luaL_buffinit(L, &b);
+	luaL_addchar(&b, '"');
+	for (size_t i = 0; i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c == 0) {
+			luaL_addstring(&b, "\\0");
+		} else if (c == '"' || c == '\\') {
+			luaL_addchar(&b, '\\');
+			luaL_addchar(&b, (char)c);
+		} else if (c < 32 || c == 127) {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			luaL_addstring(&b, esc);
+		} else {
+			luaL_addchar(&b, (char)c);
+		}
+	}
+	luaL_addstring(&b, max < len ? "...\"" : "\"");
+	luaL_pushresult(&b);
+}
+
+const char *nslab_nonul(lua_State *L, int idx, const char *op,
+			const char *field)
+{
+	size_t len;
+	const char *s = lua_tolstring(L, idx, &len);
+
+	if (!s || !memchr(s, 0, len))
+		return s;
+	if (!op)
+		op = running_name(L);
+	if (!op)
+		op = "nslab";
+	nslab_push_quoted(L, s, len);
+	lua_pushfstring(L, "%s contains a NUL byte", field);
+	nslab_raise(L, op, lua_tostring(L, -2), NULL, EINVAL,
+		    lua_tostring(L, -1));
+	return NULL;
+}
+
+const char *nslab_checkstr(lua_State *L, int arg, const char *op,
+			   const char *field)
+{
+	luaL_checkstring(L, arg);
+	return nslab_nonul(L, arg, op, field);
+}
+
 int nslab_netns_name_ok(const char *name)
 {
 	size_t n = strlen(name);
@@ -383,7 +455,7 @@ const char *nslab_opt_netns(lua_State *L, int idx, const char *op)
 		lua_pop(L, 1);
 		return NULL;
 	case LUA_TSTRING:
-		name = lua_tostring(L, -1);
+		name = nslab_nonul(L, -1, op, "netns");
 		lua_pop(L, 1); /* still referenced by the table */
 		nslab_check_netns(L, op, name);
 		return name;

@@ -78,7 +78,7 @@ static int netns_remove(const char *path)
 static int l_netns_add(lua_State *L)
 {
 	struct nslab_state *st = nslab_state(L);
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = nslab_checkstr(L, 1, "netns.add", "name");
 	const char *obj;
 	char path[PATH_SIZE];
 	int fd, err;
@@ -129,7 +129,7 @@ static int l_netns_add(lua_State *L)
 static int l_netns_del(lua_State *L)
 {
 	struct nslab_state *st = nslab_state(L);
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = nslab_checkstr(L, 1, "netns.del", "name");
 	const char *obj;
 	char path[PATH_SIZE], why[PATH_SIZE + 64];
 	struct stat sb;
@@ -215,7 +215,7 @@ static int l_netns_list(lua_State *L)
 /* netns.exists(name) -> boolean: the name is taken in /run/netns. */
 static int l_netns_exists(lua_State *L)
 {
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = nslab_checkstr(L, 1, "netns.exists", "name");
 	char path[PATH_SIZE];
 	struct stat sb;
 
@@ -256,7 +256,7 @@ static size_t netns_ids(lua_State *L, int idx, const char *op,
 			lua_pushvalue(L, idx);
 		else if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
 			luaL_argerror(L, idx, "names must be strings");
-		name = lua_tostring(L, -1);
+		name = nslab_nonul(L, -1, op, "name");
 		nslab_check_netns(L, op, name);
 		netns_path(path, name);
 		if (stat(path, &sb) == 0)

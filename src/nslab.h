@@ -112,6 +112,26 @@ int nslab_raise_nl(lua_State *L, const char *op, const char *object,
 		   const char *netns, const struct nl_err *e);
 
 /*
+ * The string at stack index idx (a string, or a number, which is left
+ * as it is), refusing a NUL byte in it: the kernel and libc would cut
+ * the name, path or value there ("fa\0x" would name "fa"). Raises an
+ * EINVAL error object for op (NULL: the running primitive's public
+ * name) with the string quoted as object and "FIELD contains a NUL
+ * byte". Every name, path, command, argument or value that goes to the
+ * kernel is read through this or nslab_checkstr.
+ */
+const char *nslab_nonul(lua_State *L, int idx, const char *op,
+			const char *field);
+
+/* luaL_checkstring of argument arg, then nslab_nonul. */
+const char *nslab_checkstr(lua_State *L, int arg, const char *op,
+			   const char *field);
+
+/* Pushes s (len bytes) in double quotes, control bytes escaped (\0,
+ * \x1b), cut at 60 bytes with "..." past 64. */
+void nslab_push_quoted(lua_State *L, const char *s, size_t len);
+
+/*
  * iproute2's rule for netns names: non-empty, not "." or "..", no '/',
  * at most 255 bytes. Returns 1 when valid.
  */

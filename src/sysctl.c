@@ -166,7 +166,7 @@ static const char *sysctl_netns(lua_State *L, int idx, const char *op)
 
 	if (lua_isnil(L, idx))
 		return NULL;
-	netns = luaL_checkstring(L, idx);
+	netns = nslab_checkstr(L, idx, op, "netns");
 	nslab_check_netns(L, op, netns);
 	return netns;
 }
@@ -178,7 +178,7 @@ static const char *sysctl_netns(lua_State *L, int idx, const char *op)
 static int l_sysctl_get(lua_State *L)
 {
 	const char *netns = sysctl_netns(L, 1, "sysctl.get");
-	const char *key = luaL_checkstring(L, 2);
+	const char *key = nslab_checkstr(L, 2, "sysctl.get", "key");
 	char buf[SYSCTL_MAX];
 	size_t len = 0;
 	ssize_t r = 0;
@@ -210,7 +210,7 @@ static int l_sysctl_get(lua_State *L)
 static int l_sysctl_set(lua_State *L)
 {
 	const char *netns = sysctl_netns(L, 1, "sysctl.set");
-	const char *key = luaL_checkstring(L, 2);
+	const char *key = nslab_checkstr(L, 2, "sysctl.set", "key");
 	const char *value;
 	size_t len;
 	ssize_t w;
@@ -229,7 +229,9 @@ static int l_sysctl_set(lua_State *L)
 		lua_pushinteger(L, n);
 		lua_replace(L, 3);
 	}
-	value = luaL_tolstring(L, 3, &len);
+	luaL_tolstring(L, 3, &len);
+	/* the kernel's parsers stop at a NUL: "1\0garbage" would pass */
+	value = nslab_nonul(L, -1, "sysctl.set", "value");
 	fd = sysctl_open(L, "sysctl.set", netns, key, O_WRONLY);
 	do
 		w = write(fd, value, len);
