@@ -529,6 +529,10 @@ struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
 	if (netns && err == ENOENT)
 		snprintf(buf, sizeof(buf), "netns \"%.255s\" does not exist",
 			 netns);
+	else if (netns && err == ELOOP)
+		snprintf(buf, sizeof(buf),
+			 NSLAB_NETNS_DIR "/%.255s is a symlink, not a netns",
+			 netns);
 	else if (netns && err == ENOTSUP)
 		snprintf(buf, sizeof(buf),
 			 NSLAB_NETNS_DIR "/%.255s is not a network namespace",

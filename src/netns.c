@@ -61,8 +61,10 @@ static int netns_remove(const char *path)
 {
 	int i;
 
+	/* UMOUNT_NOFOLLOW: should the path have become a symlink since it
+	 * was checked, its target is never unmounted. */
 	for (i = 0; i < 64; i++)
-		if (umount2(path, MNT_DETACH) < 0)
+		if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
 			break;
 	if (i == 64 || (errno != EINVAL && errno != ENOENT))
 		return errno = i == 64 ? EBUSY : errno, -1;
@@ -144,6 +146,11 @@ static int l_netns_del(lua_State *L)
 		return nslab_raise(L, "netns.del", obj, NULL, err,
 				   err == ENOENT ? "netns does not exist"
 						 : path);
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(why, sizeof(why),
+			 "%s is a symlink, not a netns: left alone", path);
+		return nslab_raise(L, "netns.del", obj, NULL, ELOOP, why);
 	}
 	nl_conn_forget(st, name);
 	if (netns_remove(path) < 0) {
@@ -235,7 +242,9 @@ struct nsid {
 /*
  * The nsfs identities of the names at idx (a name or an array of names),
  * in a userdata left on the stack (so a raised error frees it); names
- * that do not exist are skipped. Returns how many were found.
+ * that do not exist are skipped. A name that is a symlink raises ELOOP:
+ * followed, it could name any namespace (/proc/1/ns/net: the host's).
+ * Returns how many were found.
  */
 static size_t netns_ids(lua_State *L, int idx, const char *op,
 			struct nsid **ids)
@@ -259,6 +268,13 @@ static size_t netns_ids(lua_State *L, int idx, const char *op,
 		name = nslab_nonul(L, -1, op, "name");
 		nslab_check_netns(L, op, name);
 		netns_path(path, name);
+		if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+			nslab_raise(L, op, lua_pushfstring(L, "\"%s\"", name),
+				    NULL, ELOOP,
+				    lua_pushfstring(L,
+						    "%s is a symlink, not a "
+						    "netns: left alone",
+						    path));
 		if (stat(path, &sb) == 0)
 			(*ids)[k++] = (struct nsid){sb.st_dev, sb.st_ino};
 		lua_pop(L, 1);
