@@ -73,6 +73,19 @@ static const char *sysctl_path(const char *key, char *path, size_t n)
 	}
 }
 
+/*
+ * Whether key lives under /proc/sys/net, the only sysctls that belong to
+ * a network namespace. The others (kernel.hostname, vm.*, fs.*) are the
+ * UTS, IPC or whole machine's whatever netns the file is opened in, so
+ * setting one "for a netns" would change them for everybody.
+ */
+static int sysctl_per_netns(const char *key)
+{
+	char sep = strchr(key, '/') ? '/' : '.';
+
+	return strncmp(key, "net", 3) == 0 && (key[3] == sep || !key[3]);
+}
+
 #define SYSCTL_PROC_REUSE 32
 
 /* A new proc mount attached nowhere (new mount API); fd or -1. */
@@ -126,6 +139,13 @@ static int sysctl_open(lua_State *L, const char *op, const char *netns,
 
 	if (bad) {
 		snprintf(why, sizeof(why), "%s: \"%s\"", bad, key);
+		nslab_raise(L, op, key, netns, EINVAL, why);
+	}
+	if (netns && !sysctl_per_netns(key)) {
+		snprintf(why, sizeof(why),
+			 "%s is not per network namespace: only net.* keys "
+			 "can be %s for a netns",
+			 key, (flags & O_ACCMODE) == O_RDONLY ? "read" : "set");
 		nslab_raise(L, op, key, netns, EINVAL, why);
 	}
 	if (netns) {
