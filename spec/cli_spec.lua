@@ -348,3 +348,53 @@ describe("nslab host installed setuid or with file capabilities #root", function
     assert.matches("ran", out, 1, true)
   end)
 end)
+
+describe("nslab host as PID 1 #root", function()
+  -- A container entry point: unshare -pf makes nslab PID 1 of a new PID
+  -- namespace, where orphans are reparented to it.
+  local function pid1(code)
+    local path = H.tmpfile(code)
+    finally(function() os.remove(path) end)
+    return H.sh("unshare --pid --fork --mount-proc " .. H.bin .. " " .. path)
+  end
+
+  it("reaps an orphan left by a command its timeout killed: no zombie remains", function()
+    if not H.which("unshare") then pending("no unshare(1)") return end
+    local out, ok = pid1 [[
+      local nslab = require "nslab"
+      local core = require "nslab.core"
+      local r = nslab.sh(nil, "setsid sleep 0.2 & exec sleep 30", { timeout = 0.5 })
+      assert(r.timed_out)
+      local function zombies()
+        local f = io.popen("cat /proc/[0-9]*/stat 2>/dev/null")
+        local n = 0
+        for l in f:lines() do if l:match("^%d+ %(.*%) Z ") then n = n + 1 end end
+        f:close()
+        return n
+      end
+      local deadline = core.monotime() + 5
+      while zombies() > 0 and core.monotime() < deadline do core.sleep(0.05) end
+      print("zombies", zombies())
+      -- nslab's own children are still its own to wait for
+      local p = nslab.spawn(nil, { "sh", "-c", "exit 3" })
+      print("own", p:wait(5).status)
+      print("popen", io.popen("echo hi"):close())
+    ]]
+    assert.is_true(ok, out)
+    assert.matches("zombies\t0\n", out, 1, true)
+    assert.matches("own\t3\n", out, 1, true)
+    assert.matches("popen\ttrue\texit\t0\n", out, 1, true)
+  end)
+
+  it("exits with the script's status, and passes SIGTERM on", function()
+    if not H.which("unshare") then pending("no unshare(1)") return end
+    local _, ok, code = pid1("os.exit(7)")
+    assert.is_false(ok)
+    assert.equals(7, code)
+    local out
+    out, ok, code = pid1("os.execute('kill -TERM 1; sleep 2') print('not interrupted')")
+    assert.is_false(ok)
+    assert.equals(143, code)
+    assert.matches("interrupted (SIGTERM)", out, 1, true)
+  end)
+end)

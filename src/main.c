@@ -697,6 +697,8 @@ int main(int argc, char **argv)
 
 	if (insecure_install())
 		return 126;
+	if (rootless_pid1() != 0)
+		return EXIT_FAILURE;
 	if (argv[0] && argv[0][0])
 		progname = argv[0];
 	memset(&cli, 0, sizeof(cli));
