@@ -511,6 +511,22 @@ describe("link #root", function()
       assert.equals(ip_links(ns[1]).s0.ifindex, l.link_index)
     end)
 
+    it("names the target netns in a move's errors", function()
+      local ns, done = scratch(2)
+      finally(done)
+      link.veth { name = "s0", peer = "s1", netns = ns[1] }
+      link.veth { name = "s1", peer = "x1", netns = ns[2] }
+      local e = raises("EEXIST", link.set, "s1", { netns_to = ns[2] }, { netns = ns[1] })
+      assert.matches('(target netns "' .. ns[2] .. '": name "s1")', tostring(e), 1, true)
+      assert.equals(ns[1], e.netns)
+      local nope = H.name()
+      e = raises("ENOENT", link.set, "s1", { netns_to = nope }, { netns = ns[1] })
+      assert.equals(ns[1], e.netns) -- the link is in its own netns...
+      assert.matches('link.set "s1" in netns "' .. ns[1] .. '": No such file or directory: target netns "' .. nope ..
+        '" does not exist (ENOENT)', tostring(e), 1, true) -- ...the target is missing
+      assert.is_not_nil(ip_links(ns[1]).s1)
+    end)
+
     it("raises ENODEV for a missing link or master, changing nothing", function()
       local ns, done = scratch(1)
       finally(done)
