@@ -364,6 +364,9 @@ int l_link_add(lua_State *L)
 	x.obj = link_obj(L, name);
 	link_read_common(L, 1, "", op, x.obj, x.netns, &lc);
 	x.c = nslab_conn(L, op, x.obj, x.netns);
+	if (link_tun_kind(kind))
+		return link_add_tun(L, x.c, op, x.obj, x.netns, name, kind,
+				    &lc);
 	if (k && k->parent)
 		parent = required_parent(&x, 1);
 
@@ -468,6 +471,18 @@ int l_link_kind_available(lua_State *L)
 	int r;
 
 	nslab_need_caps(L, op, kind);
+	if (link_tun_kind(kind)) {
+		/* made through /dev/net/tun, not rtnetlink (link_tun.c) */
+		const char *why = NULL;
+
+		r = link_tun_available(&why);
+		lua_pushboolean(L, r);
+		if (r)
+			return 1;
+		lua_pushfstring(L, "this kernel cannot make %s links: %s", kind,
+				why);
+		return 2;
+	}
 	r = probe_kind(nslab_state(L), kind);
 	if (r < 0)
 		return nslab_raise(L, op, lua_pushfstring(L, "\"%s\"", kind),
