@@ -20,7 +20,8 @@ describe("argument errors", function()
     { "addr.add", function() nslab.addr.add("eth0") end, "#2", "string expected, got no value" },
     { "route.add", function() nslab.route.add(7) end, "#1", "" },
     { "sysctl.get", function() nslab.sysctl.get(nil) end, "#2", "string expected, got no value" },
-    { "sysctl.set", function() nslab.sysctl.set(nil, "net.ipv4.ip_forward", {}) end, "#3", "string or number expected" },
+    { "sysctl.set", function() nslab.sysctl.set(nil, "net.ipv4.ip_forward", {}) end, "#3",
+      "string or number expected" },
     { "nslab.exec", function() nslab.exec(nil, "ls") end, "#2", "table expected, got string" },
     { "nslab.sh", function() nslab.sh(nil, {}) end, "#2", "string expected, got table" },
   }
