@@ -431,8 +431,19 @@ describe("link #root", function()
   end)
 
   describe("tun and tap", function()
+    -- /dev/net/tun is root's (0600): rootless nslab cannot open it, and
+    -- kind_available says so.
+    local function tun_or_pending()
+      local ok, why = link.kind_available("tun")
+      if not ok then
+        assert.matches("/dev/net/tun", why, 1, true)
+        pending(why)
+      end
+      return ok
+    end
+
     it("creates them through /dev/net/tun in the netns, set up as asked", function()
-      assert.is_true(link.kind_available("tun"))
+      if not tun_or_pending() then return end
       assert.is_true(link.kind_available("tap"))
       local ns, done = scratch(1)
       finally(done)
@@ -453,6 +464,7 @@ describe("link #root", function()
     end)
 
     it("refuses a taken name and leaves nothing after a refusal", function()
+      if not tun_or_pending() then return end
       local ns, done = scratch(1)
       finally(done)
       link.add { kind = "tap", name = "tap0", netns = ns[1] }

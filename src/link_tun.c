@@ -99,6 +99,12 @@ int link_add_tun(lua_State *L, struct nl_conn *c, const char *op,
 					   "no " TUN_DEV " (needs CONFIG_TUN, "
 					   "module tun, and the device node: "
 					   "mknod " TUN_DEV " c 10 200)");
+		if ((err == EACCES || err == EPERM) &&
+		    !strcmp(step, "open " TUN_DEV))
+			return nslab_raise(L, op, obj, netns, err,
+					   "cannot open " TUN_DEV " (it is "
+					   "root's; rootless nslab cannot open "
+					   "it)");
 		return nslab_raise(L, op, obj, netns, err, step);
 	}
 	/* The common settings and the read-back, by name. */
@@ -136,6 +142,9 @@ int link_tun_available(const char **why)
 				 " c 10 200)"
 	       : errno == ENODEV ? TUN_DEV " has no driver (needs CONFIG_TUN, "
 					   "module tun)"
-				 : strerror(errno);
+	       : errno == EACCES || errno == EPERM
+		   ? "cannot open " TUN_DEV ": permission denied (it is "
+		     "root's; rootless nslab cannot open it)"
+		   : "cannot open " TUN_DEV;
 	return 0;
 }

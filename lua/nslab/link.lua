@@ -93,6 +93,8 @@ M.veth = core.veth
 --   device outlives the call), then set up as asked; a refusal then
 --   removes the device again. Owned by root; listed with kind `"tun"`
 --   for both (`ip -d link` shows the type). They go with their netns.
+--   `/dev/net/tun` is root's: rootless nslab cannot make them (EACCES,
+--   and `kind_available` says false with the reason).
 -- * `"ifb"`, `"dummy"` and any other kind name: common fields only.
 -- * `"veth"`: passed on to `veth` (fields as there, without `kind`).
 --
