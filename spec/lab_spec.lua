@@ -426,7 +426,9 @@ describe("lab #root", function()
       local e = raises("EBADMSG", lab_mod.clean, name)
       assert.matches("cannot be used", tostring(e), 1, true)
       raises("EBADMSG", nslab.lab, name)
-      assert.is_not_nil(io.open(path)) -- left for the user to inspect
+      local fh = io.open(path) -- left for the user to inspect
+      assert.is_not_nil(fh)
+      fh:close()
       -- the command line prints the one line, no traceback
       local out, ok = H.nslab("--clean " .. name)
       assert.is_false(ok)

@@ -251,7 +251,7 @@ static int addr_opt_broadcast(lua_State *L, const char *object,
 		lua_pop(L, 1);
 		return brd[0] ? 1 : 0;
 	case LUA_TSTRING:
-		s = lua_tostring(L, -1);
+		s = nslab_nonul(L, -1, "addr.add", "broadcast");
 		inet_check(L, "addr.add", object, netns, s, AF_INET, 0, &b);
 		memcpy(brd, b.bytes, 4);
 		lua_pop(L, 1);
@@ -377,8 +377,8 @@ static void addr_wait_dad(lua_State *L, struct nl_conn *c, const char *object,
  */
 static int l_addr_add(lua_State *L)
 {
-	const char *ifname = luaL_checkstring(L, 1);
-	const char *text = luaL_checkstring(L, 2);
+	const char *ifname = nslab_checkstr(L, 1, "addr.add", "ifname");
+	const char *text = nslab_checkstr(L, 2, "addr.add", "address");
 	const char *netns, *object, *peer, *label;
 	char buf[512];
 	struct nlmsghdr *nlh;
@@ -491,8 +491,8 @@ static const char *const del_fields[] = {"netns", NULL};
  */
 static int l_addr_del(lua_State *L)
 {
-	const char *ifname = luaL_checkstring(L, 1);
-	const char *text = luaL_checkstring(L, 2);
+	const char *ifname = nslab_checkstr(L, 1, "addr.del", "ifname");
+	const char *text = nslab_checkstr(L, 2, "addr.del", "address");
 	const char *netns, *object;
 	char buf[256];
 	struct nlmsghdr *nlh;

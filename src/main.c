@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -753,11 +754,35 @@ static int run(int argc, char **argv, struct cli *cli)
 	return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/*
+ * nslab runs Lua scripts, os.execute included, with the kernel's namespace
+ * and mount powers: installed setuid or setgid, or with file capabilities,
+ * it would hand all of that to every user who can run it. The kernel says
+ * so through AT_SECURE (getauxval(3), also set under an LSM transition);
+ * refuse before anything else, even reading the environment.
+ */
+static int insecure_install(void)
+{
+	if (!getauxval(AT_SECURE))
+		return 0;
+	fputs("nslab: refusing to run setuid, setgid or with file "
+	      "capabilities (AT_SECURE is set): it runs any Lua and any "
+	      "command with the privileges it got. Install it as an "
+	      "ordinary program (chmod u-s,g-s; setcap -r) and run it as "
+	      "root (sudo) or without root (nslab --rootless)\n",
+	      stderr);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli;
 	int status = EXIT_FAILURE;
 
+	if (insecure_install())
+		return 126;
+	if (rootless_pid1() != 0)
+		return EXIT_FAILURE;
 	if (argv[0] && argv[0][0])
 		progname = argv[0];
 	memset(&cli, 0, sizeof(cli));

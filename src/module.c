@@ -26,11 +26,61 @@ struct nslab_state *nslab_state(lua_State *L)
 	return lua_touserdata(L, lua_upvalueindex(1));
 }
 
+/*
+ * The trampoline every public C function is called through: upvalue 1 is
+ * the function itself, upvalue 2 its public name ("netns.add"). Lua names
+ * a C function in an argument error by how it was called, so
+ * nslab.netns.add(1) said "bad argument #1 to 'add'"; errors that are
+ * tables (error objects) pass through untouched, and an argument error
+ * (a string: raised by the function itself, whose caller is C here, so
+ * named '?' and without a position) is raised again with the public name
+ * and the position of the Lua line that called it.
+ */
+static int named_call(lua_State *L)
+{
+	static const char head[] = "bad argument #";
+	int n = lua_gettop(L), arg = 0, used = 0;
+	const char *msg;
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	if (lua_pcall(L, n, LUA_MULTRET, 0) == LUA_OK)
+		return lua_gettop(L);
+	if (lua_type(L, -1) != LUA_TSTRING)
+		return lua_error(L);
+	msg = lua_tostring(L, -1);
+	if (strncmp(msg, head, sizeof(head) - 1) != 0 ||
+	    sscanf(msg + sizeof(head) - 1, "%d to '?' (%n", &arg, &used) < 1 ||
+	    used == 0)
+		return lua_error(L);
+	luaL_where(L, 1);
+	lua_pushfstring(L, "bad argument #%d to '%s' (", arg,
+			lua_tostring(L, lua_upvalueindex(2)));
+	lua_pushstring(L, msg + sizeof(head) - 1 + used);
+	lua_concat(L, 3);
+	return lua_error(L);
+}
+
+void nslab_setfuncs(lua_State *L, const char *prefix, const luaL_Reg *reg,
+		    int nup)
+{
+	luaL_checkstack(L, nup + 3, "too many upvalues");
+	for (; reg->name; reg++) {
+		for (int i = 0; i < nup; i++)
+			lua_pushvalue(L, -nup);
+		lua_pushcclosure(L, reg->func, nup);
+		lua_pushfstring(L, "%s.%s", prefix, reg->name);
+		lua_pushcclosure(L, named_call, 2);
+		lua_setfield(L, -(nup + 2), reg->name);
+	}
+	lua_pop(L, nup);
+}
+
 void nslab_newlib(lua_State *L, const char *name, const luaL_Reg *reg)
 {
 	lua_newtable(L);
 	lua_pushvalue(L, -2);
-	luaL_setfuncs(L, reg, 1);
+	nslab_setfuncs(L, name, reg, 1);
 	lua_setfield(L, -3, name);
 }
 
@@ -44,46 +94,51 @@ static const char *errno_code(int err)
 }
 
 /* __tostring: [step: ]op object in netns "name": msg (CODE); a lab sets
- * step ("lab \"x\": link red:eth0 -- blue:eth0") on errors it re-raises. */
+ * step ("lab \"x\": link red:eth0 -- blue:eth0") on errors it re-raises.
+ * Every field is fetched onto the stack before the buffer starts: a
+ * luaL_Buffer that grew past its inline space lives in a stack slot and
+ * must be on top whenever something is added (a value pushed above it
+ * while adding crashed on messages of about 2 KB). Fields that are not
+ * strings are skipped; bytes (NUL included) are copied as they are. */
 static int l_error_tostring(lua_State *L)
 {
+	static const char *const keys[] = {"step",  "op",  "object",
+					   "netns", "msg", "code"};
+	const char *v[6];
+	size_t n[6];
 	luaL_Buffer b;
 
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	for (int i = 0; i < 6; i++) {
+		if (lua_getfield(L, 1, keys[i]) == LUA_TSTRING)
+			v[i] = lua_tolstring(L, -1, &n[i]);
+		else
+			v[i] = NULL, n[i] = 0;
+	}
 	luaL_buffinit(L, &b);
-	if (lua_getfield(L, 1, "step") == LUA_TSTRING) {
-		luaL_addvalue(&b);
+	if (v[0]) {
+		luaL_addlstring(&b, v[0], n[0]);
 		luaL_addstring(&b, ": ");
-	} else {
-		lua_pop(L, 1);
 	}
-	if (lua_getfield(L, 1, "op") == LUA_TSTRING)
-		luaL_addvalue(&b);
-	else
-		lua_pop(L, 1);
-	if (lua_getfield(L, 1, "object") == LUA_TSTRING) {
+	if (v[1])
+		luaL_addlstring(&b, v[1], n[1]);
+	if (v[2]) {
 		luaL_addchar(&b, ' ');
-		luaL_addvalue(&b);
-	} else {
-		lua_pop(L, 1);
+		luaL_addlstring(&b, v[2], n[2]);
 	}
-	if (lua_getfield(L, 1, "netns") == LUA_TSTRING) {
+	if (v[3]) {
 		luaL_addstring(&b, " in netns \"");
-		luaL_addvalue(&b);
+		luaL_addlstring(&b, v[3], n[3]);
 		luaL_addchar(&b, '"');
-	} else {
-		lua_pop(L, 1);
 	}
 	luaL_addstring(&b, ": ");
-	if (lua_getfield(L, 1, "msg") == LUA_TSTRING)
-		luaL_addvalue(&b);
-	else
-		lua_pop(L, 1);
-	if (lua_getfield(L, 1, "code") == LUA_TSTRING) {
+	if (v[4])
+		luaL_addlstring(&b, v[4], n[4]);
+	if (v[5]) {
 		luaL_addstring(&b, " (");
-		luaL_addvalue(&b);
+		luaL_addlstring(&b, v[5], n[5]);
 		luaL_addchar(&b, ')');
-	} else {
-		lua_pop(L, 1);
 	}
 	luaL_pushresult(&b);
 	return 1;
@@ -222,6 +277,78 @@ static int l_strerror(lua_State *L)
 
 /* ---- input checks ---- */
 
+/* The public name ("netns.add") of the primitive running now, from the
+ * trampoline that called it (named_call's upvalue 2), or NULL. Pushes
+ * one value either way. */
+static const char *running_name(lua_State *L)
+{
+	lua_Debug ar;
+
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "f", &ar)) {
+		if (lua_tocfunction(L, -1) == named_call &&
+		    lua_getupvalue(L, -1, 2)) {
+			lua_remove(L, -2);
+			return lua_tostring(L, -1);
+		}
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	return NULL;
+}
+
+void nslab_push_quoted(lua_State *L, const char *s, size_t len)
+{
+	luaL_Buffer b;
+	size_t max = len > 64 ? 60 : len;
+
+	luaL_buffinit(L, &b);
+	luaL_addchar(&b, '"');
+	for (size_t i = 0; i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c == 0) {
+			luaL_addstring(&b, "\\0");
+		} else if (c == '"' || c == '\\') {
+			luaL_addchar(&b, '\\');
+			luaL_addchar(&b, (char)c);
+		} else if (c < 32 || c == 127) {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			luaL_addstring(&b, esc);
+		} else {
+			luaL_addchar(&b, (char)c);
+		}
+	}
+	luaL_addstring(&b, max < len ? "...\"" : "\"");
+	luaL_pushresult(&b);
+}
+
+const char *nslab_nonul(lua_State *L, int idx, const char *op,
+			const char *field)
+{
+	size_t len;
+	const char *s = lua_tolstring(L, idx, &len);
+
+	if (!s || !memchr(s, 0, len))
+		return s;
+	if (!op)
+		op = running_name(L);
+	if (!op)
+		op = "nslab";
+	nslab_push_quoted(L, s, len);
+	lua_pushfstring(L, "%s contains a NUL byte", field);
+	nslab_raise(L, op, lua_tostring(L, -2), NULL, EINVAL,
+		    lua_tostring(L, -1));
+	return NULL;
+}
+
+const char *nslab_checkstr(lua_State *L, int arg, const char *op,
+			   const char *field)
+{
+	luaL_checkstring(L, arg);
+	return nslab_nonul(L, arg, op, field);
+}
+
 int nslab_netns_name_ok(const char *name)
 {
 	size_t n = strlen(name);
@@ -328,7 +455,7 @@ const char *nslab_opt_netns(lua_State *L, int idx, const char *op)
 		lua_pop(L, 1);
 		return NULL;
 	case LUA_TSTRING:
-		name = lua_tostring(L, -1);
+		name = nslab_nonul(L, -1, op, "netns");
 		lua_pop(L, 1); /* still referenced by the table */
 		nslab_check_netns(L, op, name);
 		return name;
@@ -401,6 +528,10 @@ struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
 	err = errno;
 	if (netns && err == ENOENT)
 		snprintf(buf, sizeof(buf), "netns \"%.255s\" does not exist",
+			 netns);
+	else if (netns && err == ELOOP)
+		snprintf(buf, sizeof(buf),
+			 NSLAB_NETNS_DIR "/%.255s is a symlink, not a netns",
 			 netns);
 	else if (netns && err == ENOTSUP)
 		snprintf(buf, sizeof(buf),

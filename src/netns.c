@@ -64,8 +64,10 @@ static int netns_remove(const char *path)
 {
 	int i;
 
+	/* UMOUNT_NOFOLLOW: should the path have become a symlink since it
+	 * was checked, its target is never unmounted. */
 	for (i = 0; i < 64; i++)
-		if (umount2(path, MNT_DETACH) < 0)
+		if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
 			break;
 	if (i == 64 || (errno != EINVAL && errno != ENOENT))
 		return errno = i == 64 ? EBUSY : errno, -1;
@@ -107,7 +109,7 @@ static int l_netns_add(lua_State *L)
 {
 	static const char *const fields[] = {"on_create", NULL};
 	struct nslab_state *st = nslab_state(L);
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = nslab_checkstr(L, 1, "netns.add", "name");
 	const char *obj;
 	char path[PATH_SIZE];
 	struct stat sb;
@@ -245,7 +247,7 @@ static int l_netns_id(lua_State *L)
 static int l_netns_del(lua_State *L)
 {
 	struct nslab_state *st = nslab_state(L);
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = nslab_checkstr(L, 1, "netns.del", "name");
 	const char *obj;
 	char path[PATH_SIZE], why[PATH_SIZE + 64];
 	struct stat sb;
@@ -261,6 +263,11 @@ static int l_netns_del(lua_State *L)
 		return nslab_raise(L, "netns.del", obj, NULL, err,
 				   err == ENOENT ? "netns does not exist"
 						 : path);
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(why, sizeof(why),
+			 "%s is a symlink, not a netns: left alone", path);
+		return nslab_raise(L, "netns.del", obj, NULL, ELOOP, why);
 	}
 	netns_check_id(L, 2, obj, &sb);
 	nl_conn_forget(st, name);
@@ -333,7 +340,7 @@ static int l_netns_list(lua_State *L)
 /* netns.exists(name) -> boolean: the name is taken in /run/netns. */
 static int l_netns_exists(lua_State *L)
 {
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = nslab_checkstr(L, 1, "netns.exists", "name");
 	char path[PATH_SIZE];
 	struct stat sb;
 
@@ -353,7 +360,9 @@ struct nsid {
 /*
  * The nsfs identities of the names at idx (a name or an array of names),
  * in a userdata left on the stack (so a raised error frees it); names
- * that do not exist are skipped. Returns how many were found.
+ * that do not exist are skipped. A name that is a symlink raises ELOOP:
+ * followed, it could name any namespace (/proc/1/ns/net: the host's).
+ * Returns how many were found.
  */
 static size_t netns_ids(lua_State *L, int idx, const char *op,
 			struct nsid **ids)
@@ -374,9 +383,16 @@ static size_t netns_ids(lua_State *L, int idx, const char *op,
 			lua_pushvalue(L, idx);
 		else if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
 			luaL_argerror(L, idx, "names must be strings");
-		name = lua_tostring(L, -1);
+		name = nslab_nonul(L, -1, op, "name");
 		nslab_check_netns(L, op, name);
 		netns_path(path, name);
+		if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+			nslab_raise(L, op, lua_pushfstring(L, "\"%s\"", name),
+				    NULL, ELOOP,
+				    lua_pushfstring(L,
+						    "%s is a symlink, not a "
+						    "netns: left alone",
+						    path));
 		if (stat(path, &sb) == 0)
 			(*ids)[k++] = (struct nsid){sb.st_dev, sb.st_ino};
 		lua_pop(L, 1);

@@ -84,8 +84,18 @@ struct nslab_state *nslab_state(lua_State *L);
 /*
  * Creates core[name] = table of reg, each function getting the state as
  * upvalue 1. Expects the stack [..., core, state] and leaves it so.
+ * Functions are registered through nslab_setfuncs with name as prefix.
  */
 void nslab_newlib(lua_State *L, const char *name, const luaL_Reg *reg);
+
+/*
+ * As luaL_setfuncs (the table below nup upvalues, which are popped), but
+ * each function is called through a trampoline so that its argument
+ * errors name it "prefix.name" ("netns.add", not "add") at the caller's
+ * line, however it was called.
+ */
+void nslab_setfuncs(lua_State *L, const char *prefix, const luaL_Reg *reg,
+		    int nup);
 
 /*
  * Raises the nslab error object: a table with op, object, netns, errno,
@@ -100,6 +110,26 @@ int nslab_raise(lua_State *L, const char *op, const char *object,
 /* The same, taking its message from a struct nl_err. */
 int nslab_raise_nl(lua_State *L, const char *op, const char *object,
 		   const char *netns, const struct nl_err *e);
+
+/*
+ * The string at stack index idx (a string, or a number, which is left
+ * as it is), refusing a NUL byte in it: the kernel and libc would cut
+ * the name, path or value there ("fa\0x" would name "fa"). Raises an
+ * EINVAL error object for op (NULL: the running primitive's public
+ * name) with the string quoted as object and "FIELD contains a NUL
+ * byte". Every name, path, command, argument or value that goes to the
+ * kernel is read through this or nslab_checkstr.
+ */
+const char *nslab_nonul(lua_State *L, int idx, const char *op,
+			const char *field);
+
+/* luaL_checkstring of argument arg, then nslab_nonul. */
+const char *nslab_checkstr(lua_State *L, int arg, const char *op,
+			   const char *field);
+
+/* Pushes s (len bytes) in double quotes, control bytes escaped (\0,
+ * \x1b), cut at 60 bytes with "..." past 64. */
+void nslab_push_quoted(lua_State *L, const char *s, size_t len);
 
 /*
  * iproute2's rule for netns names: non-empty, not "." or "..", no '/',
