@@ -46,7 +46,7 @@ NSLAB_LDFLAGS =
 
 # The floors (README, "Layout"): the module is src/linit.c plus the core,
 # nl, net and exec folders; the host program adds src/host/.
-MOD_DIRS  = src/core src/nl src/net src/exec
+MOD_DIRS  = src/core src/nl src/net src/exec src/lab
 MOD_SRCS  = src/linit.c $(foreach d,$(MOD_DIRS),$(wildcard $(d)/*.c))
 HOST_SRCS = $(wildcard src/host/*.c)
 MOD_OBJS  = $(MOD_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/embed.o

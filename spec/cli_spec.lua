@@ -307,3 +307,111 @@ describe("nslab host", function()
     assert.equals("function\n", out)
   end)
 end)
+
+describe("nslab host installed setuid or with file capabilities #root", function()
+  -- A copy of the host, setuid root or with a file capability, run as
+  -- uid 65534: the kernel sets AT_SECURE and nslab must refuse at once.
+  local function copy(setup)
+    local dir = H.sh("mktemp -d"):gsub("%s+$", "")
+    local bin = dir .. "/nslab"
+    local out, ok = H.sh("cp " .. H.q(H.bin) .. " " .. bin .. " && chmod 755 " .. dir .. " && " .. setup(bin))
+    assert(ok, out)
+    return dir, bin
+  end
+  local as_nobody = "setpriv --reuid 65534 --regid 65534 --clear-groups "
+  -- Needs the machine's root (uid 65534 mapped, setuid honoured): not
+  -- under nslab --rootless, where "root" is a user namespace's.
+  local function machine_root()
+    local f = io.open("/proc/self/uid_map")
+    local map = f and f:read("a") or ""
+    if f then f:close() end
+    if not map:match("^%s*0%s+0%s+4294967295") then
+      pending("needs the machine's root, not a user namespace's")
+      return false
+    end
+    return true
+  end
+
+  it("refuses to run setuid root, saying why, with status 126", function()
+    if not machine_root() then return end
+    local dir, bin = copy(function(b) return "chmod 4755 " .. b end)
+    finally(function() H.sh("rm -rf " .. dir) end)
+    local out, ok, code = H.sh(as_nobody .. bin .. " -e 'print(\"ran\")'")
+    assert.is_false(ok)
+    assert.equals(126, code)
+    assert.is_nil(out:find("ran", 1, true))
+    assert.matches("refusing to run setuid, setgid or with file capabilities", out, 1, true)
+  end)
+
+  it("refuses to run with file capabilities", function()
+    if not machine_root() then return end
+    if not H.which("setcap") then pending("no setcap") return end
+    local dir, bin = copy(function(b) return "setcap cap_net_admin+ep " .. b end)
+    finally(function() H.sh("rm -rf " .. dir) end)
+    local out, ok, code = H.sh(as_nobody .. bin .. " -e 'print(\"ran\")'")
+    assert.is_false(ok)
+    assert.equals(126, code)
+    assert.matches("AT_SECURE", out, 1, true)
+  end)
+
+  it("runs as usual when installed as an ordinary program", function()
+    if not machine_root() then return end
+    local dir, bin = copy(function(b) return "true " .. b end)
+    finally(function() H.sh("rm -rf " .. dir) end)
+    local out, ok = H.sh(as_nobody .. bin .. " -e 'print(\"ran\")'")
+    assert.is_true(ok, out)
+    assert.matches("ran", out, 1, true)
+  end)
+end)
+
+describe("nslab host as PID 1 #root", function()
+  -- A container entry point: unshare -pf makes nslab PID 1 of a new PID
+  -- namespace, where orphans are reparented to it.
+  local function pid1(code)
+    local path = H.tmpfile(code)
+    finally(function() os.remove(path) end)
+    return H.sh("unshare --pid --fork --mount-proc " .. H.bin .. " " .. path)
+  end
+
+  it("reaps an orphan left by a command its timeout killed: no zombie remains", function()
+    if not H.which("unshare") then pending("no unshare(1)") return end
+    local out, ok = pid1 [[
+      local nslab = require "nslab"
+      local core = require "nslab.core"
+      local r = nslab.sh(nil, "setsid sleep 0.2 & exec sleep 30", { timeout = 0.5 })
+      assert(r.timed_out)
+      local function zombies()
+        local f = io.popen("cat /proc/[0-9]*/stat 2>/dev/null")
+        local n = 0
+        for l in f:lines() do if l:match("^%d+ %(.*%) Z ") then n = n + 1 end end
+        f:close()
+        return n
+      end
+      local deadline = core.monotime() + 5
+      while zombies() > 0 and core.monotime() < deadline do core.sleep(0.05) end
+      print("zombies", zombies())
+      -- nslab's own children are still its own to wait for
+      local p = nslab.spawn(nil, { "sh", "-c", "exit 3" })
+      print("own", p:wait(5).status)
+      local f = io.popen("echo hi")
+      f:read("a") -- else echo may die of SIGPIPE
+      print("popen", f:close())
+    ]]
+    assert.is_true(ok, out)
+    assert.matches("zombies\t0\n", out, 1, true)
+    assert.matches("own\t3\n", out, 1, true)
+    assert.matches("popen\ttrue\texit\t0\n", out, 1, true)
+  end)
+
+  it("exits with the script's status, and passes SIGTERM on", function()
+    if not H.which("unshare") then pending("no unshare(1)") return end
+    local _, ok, code = pid1("os.exit(7)")
+    assert.is_false(ok)
+    assert.equals(7, code)
+    local out
+    out, ok, code = pid1("os.execute('kill -TERM 1; sleep 2') print('not interrupted')")
+    assert.is_false(ok)
+    assert.equals(143, code)
+    assert.matches("interrupted (SIGTERM)", out, 1, true)
+  end)
+end)

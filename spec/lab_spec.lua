@@ -24,7 +24,7 @@ local function gone(pid) return record.proc_start(pid) == nil end
 local function in_ns(ns, cmd) return H.sh("ip netns exec " .. q(ns) .. " " .. cmd) end
 
 local function record_exists(name)
-  local f = io.open(record.dir .. "/" .. name .. ".lua")
+  local f = io.open(record.path_of(name))
   if f then f:close() end
   return f ~= nil
 end
@@ -53,13 +53,14 @@ describe("nslab.lab module", function()
 end)
 
 describe("nslab.record", function()
-  it("reads back a record cut short by SIGKILL (no closing braces)", function()
-    local text = 'return {\nlab = "x", pid = 5, start = 7, time = 1,\nitems = {\n{"netns", "a"},\n{"netns", "b"},\n'
-      .. '{"drop", "netns", "a"},\n{"proc", 99, 12},\n'
+  it("reads back a record cut short by SIGKILL (a last line without its newline)", function()
+    local text = "nslab-record 1\nlab x\nowner 5 7 1\nnetns a\nnetns b\nnetns-id b 3 4026532\n"
+      .. "drop netns a\nproc 99 12\nnetns c"
     local rec = assert(record.parse(text, "x"))
     assert.equals("x", rec.lab)
     local c = record.contents(rec)
     assert.same({ "b" }, c.netns)
+    assert.same({ b = { dev = 3, ino = 4026532 } }, c.ids)
     assert.same({ { pid = 99, start = 12 } }, c.procs)
   end)
 
@@ -201,6 +202,51 @@ describe("lab #root", function()
       assert.has_error(function() lab:link(a, "nope") end)
       assert.has_error(function() lab:link(a, b, { mtus = 1 }) end)
       assert.equals(2, #H.ipj("-n " .. q(a.netns) .. " link show")) -- lo, eth0
+    end)
+
+    it("gives each bridge a fixed, locally administered MAC that ports joining do not change (13)", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local s = lab:bridge(H.name())
+      local function mac() return H.ipj("-n " .. q(s.netns) .. " link show br0")[1].address end
+      local first = mac()
+      local b0 = tonumber(first:sub(1, 2), 16)
+      assert.equals(2, b0 & 3, first .. " is not locally administered unicast")
+      for i = 1, 4 do
+        -- low MACs first: the kernel would take the lowest port's address
+        lab:link(lab:host(H.name()), s, { mac = { nil, string.format("02:00:00:00:00:%02x", 5 - i) } })
+        assert.equals(first, mac(), "bridge MAC changed after port " .. i)
+      end
+    end)
+
+    it("refuses an address without prefix length, suggesting one; /32 and /128 stay allowed (12a)", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b = lab:host(H.name()), lab:host(H.name())
+      local e = raises("EINVAL", lab.link, lab, a, b, { addrs = { "10.9.3.1", "10.9.3.2/24" } })
+      assert.matches("10.9.3.1 has no prefix length: write 10.9.3.1/24", tostring(e), 1, true)
+      e = raises("EINVAL", lab.link, lab, a, b, { addrs = { nil, { "10.9.3.2/24", "fd00:9::2" } } })
+      assert.matches("fd00:9::2 has no prefix length: write fd00:9::2/64", tostring(e), 1, true)
+      assert.equals(1, #H.ipj("-n " .. q(a.netns) .. " link show")) -- lo only: refused before building
+      lab:link(a, b, { addrs = { { "10.9.3.1/32", "fd00:9::1/128" }, "10.9.3.2/32" } })
+    end)
+
+    it("refuses one address on two nodes of a segment, naming both (12b)", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b, c, s = lab:host(H.name()), lab:host(H.name()), lab:host(H.name()), lab:bridge(H.name())
+      local e = raises("EINVAL", lab.link, lab, a, b, { addrs = { "10.9.4.1/24", "10.9.4.1/24" } })
+      assert.matches(a.name, tostring(e), 1, true)
+      assert.matches(b.name, tostring(e), 1, true)
+      raises("EINVAL", lab.link, lab, a, b, { addrs = { "fd00:9::1/64", "FD00:9:0::1/64" } })
+      lab:link(a, s, { addrs = { "10.9.5.1/24" } })
+      e = raises("EINVAL", lab.link, lab, b, s, { addrs = { "10.9.5.1/24" } })
+      assert.matches(a.name, tostring(e), 1, true)
+      assert.matches(b.name, tostring(e), 1, true)
+      -- through a second bridge linked to the first: the same segment
+      local s2 = lab:bridge(H.name())
+      lab:link(s, s2)
+      raises("EINVAL", lab.link, lab, c, s2, { addrs = { "10.9.5.1/24" } })
+      lab:link(c, s2, { addrs = { "10.9.5.3/24" } })
+      -- another segment may reuse it
+      lab:link(b, c, { addrs = { "10.9.5.1/24", "10.9.6.2/24" } })
     end)
 
     it("removes a half-made link and names the step in the original error", function()
@@ -372,19 +418,21 @@ describe("lab #root", function()
   describe("cleanup", function()
     it("refuses to guess from an unreadable record: clean and a new lab of that name say so", function()
       local name = H.name("lab")
-      local path = "/run/nslab/" .. name .. ".lua"
+      local path = record.path_of(name)
       finally(function() os.remove(path) end)
       local f = assert(io.open(path, "w"))
       f:write("garbage {")
       f:close()
       local e = raises("EBADMSG", lab_mod.clean, name)
-      assert.matches("cannot be read", tostring(e), 1, true)
+      assert.matches("cannot be used", tostring(e), 1, true)
       raises("EBADMSG", nslab.lab, name)
-      assert.is_not_nil(io.open(path)) -- left for the user to inspect
+      local fh = io.open(path) -- left for the user to inspect
+      assert.is_not_nil(fh)
+      fh:close()
       -- the command line prints the one line, no traceback
       local out, ok = H.nslab("--clean " .. name)
       assert.is_false(ok)
-      assert.matches("cannot be read", out, 1, true)
+      assert.matches("cannot be used", out, 1, true)
       assert.not_matches("stack traceback", out, 1, true)
     end)
 

@@ -423,10 +423,56 @@ describe("link #root", function()
       local ok, e = pcall(link.add, { name = "k9", netns = ns[1] })
       assert.is_false(ok)
       -- names the function the user called, not a library line
-      assert.equals("bad argument #1 to 'nslab.link.add' (field 'kind' is required)", e)
+      assert.equals("bad argument #1 to 'link.add' (field 'kind' is required)", e)
       local v = link.add { kind = "veth", name = "k0", peer = "k1", netns = ns[1] }
       assert.equals("k1", v.peer)
       assert.is_not_nil(ip_links(ns[1]).k1)
+    end)
+  end)
+
+  describe("tun and tap", function()
+    -- /dev/net/tun is root's (0600): rootless nslab cannot open it, and
+    -- kind_available says so.
+    local function tun_or_pending()
+      local ok, why = link.kind_available("tun")
+      if not ok then
+        assert.matches("/dev/net/tun", why, 1, true)
+        pending(why)
+      end
+      return ok
+    end
+
+    it("creates them through /dev/net/tun in the netns, set up as asked", function()
+      if not tun_or_pending() then return end
+      assert.is_true(link.kind_available("tap"))
+      local ns, done = scratch(1)
+      finally(done)
+      local t = link.add { kind = "tun", name = "tun0", netns = ns[1], mtu = 1400, up = true }
+      assert.equals("tun0", t.name)
+      assert.equals(1400, t.mtu)
+      assert.is_true(t.up)
+      local p = link.add { kind = "tap", name = "tap0", netns = ns[1], address = "02:00:00:00:00:01" }
+      assert.equals("02:00:00:00:00:01", p.address)
+      local l = ip_links(ns[1])
+      assert.equals("tun", l.tun0.linkinfo.info_kind)
+      assert.equals("tun", l.tun0.linkinfo.info_data.type)
+      assert.equals("tap", l.tap0.linkinfo.info_data.type)
+      assert.is_true(l.tap0.linkinfo.info_data.persist)
+      assert.is_nil(ip_links().tun0) -- nothing in nslab's own netns
+      link.del("tun0", { netns = ns[1] })
+      assert.equals("lo tap0", names_in(ns[1]))
+    end)
+
+    it("refuses a taken name and leaves nothing after a refusal", function()
+      if not tun_or_pending() then return end
+      local ns, done = scratch(1)
+      finally(done)
+      link.add { kind = "tap", name = "tap0", netns = ns[1] }
+      raises("EEXIST", link.add, { kind = "tap", name = "tap0", netns = ns[1] })
+      raises("EEXIST", link.add, { kind = "tun", name = "lo", netns = ns[1] })
+      raises("EINVAL", link.add, { kind = "tun", name = "t1", netns = ns[1], mtu = 70000 })
+      raises("ENOENT", link.add, { kind = "tun", name = "t1", netns = H.name() })
+      assert.equals("lo tap0", names_in(ns[1]))
     end)
   end)
 
@@ -509,6 +555,22 @@ describe("link #root", function()
       assert.is_not_nil(l)
       assert.is_truthy(table.concat(l.flags, ","):find(",UP", 1, true))
       assert.equals(ip_links(ns[1]).s0.ifindex, l.link_index)
+    end)
+
+    it("names the target netns in a move's errors", function()
+      local ns, done = scratch(2)
+      finally(done)
+      link.veth { name = "s0", peer = "s1", netns = ns[1] }
+      link.veth { name = "s1", peer = "x1", netns = ns[2] }
+      local e = raises("EEXIST", link.set, "s1", { netns_to = ns[2] }, { netns = ns[1] })
+      assert.matches('(target netns "' .. ns[2] .. '": name "s1")', tostring(e), 1, true)
+      assert.equals(ns[1], e.netns)
+      local nope = H.name()
+      e = raises("ENOENT", link.set, "s1", { netns_to = nope }, { netns = ns[1] })
+      assert.equals(ns[1], e.netns) -- the link is in its own netns...
+      assert.matches('link.set "s1" in netns "' .. ns[1] .. '": No such file or directory: target netns "' .. nope ..
+        '" does not exist (ENOENT)', tostring(e), 1, true) -- ...the target is missing
+      assert.is_not_nil(ip_links(ns[1]).s1)
     end)
 
     it("raises ENODEV for a missing link or master, changing nothing", function()

@@ -187,3 +187,46 @@ describe("netns processes #root", function()
     assert.has_error(function() nslab.netns.pids("a/b") end)
   end)
 end)
+
+describe("netns symlinks in /run/netns #root", function()
+  H.guard()
+  -- A symlink planted in /run/netns must never be followed: its target
+  -- could be any mount or the host's own namespace (/proc/1/ns/net).
+  local function mounted(path)
+    local out = H.sh("findmnt -rno TARGET " .. H.q(path))
+    return out:find(path, 1, true) ~= nil
+  end
+
+  it("netns.del refuses a symlink and unmounts nothing it points at", function()
+    local ns, link = H.name(), H.name("lnk")
+    nslab.netns.add(ns)
+    finally(function()
+      os.remove("/run/netns/" .. link)
+      nslab.netns.del(ns)
+    end)
+    assert(os.execute("ln -s /run/netns/" .. ns .. " /run/netns/" .. link))
+    local ok, e = pcall(nslab.netns.del, link)
+    assert.is_false(ok)
+    assert.equals("ELOOP", e.code)
+    assert.matches("/run/netns/" .. link .. " is a symlink, not a netns", tostring(e), 1, true)
+    assert.is_true(mounted("/run/netns/" .. ns), "the target was unmounted")
+    assert.is_true(H.sh("ls -l /run/netns/" .. link):find("->", 1, true) ~= nil, "the symlink is left alone")
+  end)
+
+  it("netns.pids and netns.kill refuse a symlink to /proc/1/ns/net", function()
+    local link = H.name("lnk")
+    assert(os.execute("ln -s /proc/1/ns/net /run/netns/" .. link))
+    finally(function() os.remove("/run/netns/" .. link) end)
+    for _, f in ipairs { nslab.netns.pids, nslab.netns.kill } do
+      local ok, e = pcall(f, { link })
+      assert.is_false(ok)
+      assert.equals("ELOOP", e.code)
+      assert.matches("is a symlink, not a netns", tostring(e), 1, true)
+    end
+    -- and nothing that would enter it follows the link either
+    local ok, e = pcall(nslab.link.list, { netns = link })
+    assert.is_false(ok)
+    assert.equals("ELOOP", e.code)
+    assert.matches("/run/netns/" .. link .. " is a symlink, not a netns", tostring(e), 1, true)
+  end)
+end)

@@ -110,6 +110,25 @@ describe("REPL", function()
     assert.is_true(ok, out)
   end)
 
+  it("never writes or chmods the history through a symlink", function()
+    if needs_python() then return end
+    local home = tmpdir()
+    finally(function() os.execute("rm -rf " .. q(home)) end)
+    local target = home .. "/target"
+    local f = assert(io.open(target, "w"))
+    f:write("precious\n")
+    f:close()
+    assert(os.execute("chmod 644 " .. q(target) .. " && ln -s target " .. q(home .. "/.nslab_history")))
+    local out, ok = repl({ "expect:history not kept", "expect:> ", "send:x1 = 1\r", "expect:> ", "send:\x04", "eof" },
+      "", { home = home })
+    assert.is_true(ok, out)
+    assert.matches(".nslab_history is a symlink: history not kept", out, 1, true)
+    f = assert(io.open(target))
+    assert.equals("precious\n", f:read("a"))
+    f:close()
+    assert.equals("644", (H.sh("stat -c %a " .. q(target)):gsub("%s", "")))
+  end)
+
   it("drops the line on Ctrl-C at the prompt and shows a new prompt", function()
     if needs_python() then return end
     local out, ok = repl {

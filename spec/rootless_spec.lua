@@ -230,6 +230,34 @@ describe("nslab --sandbox #root", function()
     assert.is_nil(io.open(probe .. "/f"))
     assert.is_falsy(os.execute("test -e " .. probe))
   end)
+
+  local function ns_of(kind)
+    return (H.sh("readlink /proc/self/ns/" .. kind):gsub("%s+$", ""))
+  end
+
+  it("gives the command its own UTS and IPC namespaces", function()
+    local out, ok = H.sh(H.bin .. " --sandbox sh -c 'readlink /proc/self/ns/uts /proc/self/ns/ipc'")
+    assert.is_true(ok, out)
+    local uts, ipc = out:match("^(%S+)\n(%S+)\n$")
+    assert.is_truthy(uts, out)
+    assert.are_not.equal(ns_of("uts"), uts)
+    assert.are_not.equal(ns_of("ipc"), ipc)
+  end)
+
+  it("keeps a hostname set inside and its System V IPC from the outside", function()
+    -- Only once the namespaces are known to differ: never rename this one.
+    local out = H.sh(H.bin .. " --sandbox readlink /proc/self/ns/uts")
+    assert.are_not.equal(ns_of("uts") .. "\n", out)
+    local before = H.sh("hostname")
+    local name = H.name("sbx")
+    local ok
+    out, ok = H.sh(H.bin .. " --sandbox sh -c " .. q("hostname " .. name .. " && hostname && " ..
+      "ipcmk -Q >/dev/null && grep -c . /proc/sysvipc/msg"))
+    assert.is_true(ok, out)
+    assert.equals(name .. "\n2\n", out) -- header line and the new queue
+    assert.equals(before, H.sh("hostname"))
+    assert.equals("1\n", H.sh("grep -c . /proc/sysvipc/msg")) -- the header alone
+  end)
 end)
 
 describe("scripts/ rootless #root", function()

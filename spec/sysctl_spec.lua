@@ -178,3 +178,42 @@ describe("sysctl #root", function()
     end)
   end)
 end)
+
+describe("sysctl outside the network namespace #root", function()
+  H.guard()
+  -- Keys other than net.* are not the netns's: kernel.hostname is the UTS
+  -- namespace's. The values written are the current ones, so even a build
+  -- that lets them through changes nothing.
+  local function hostname() return own("kernel/hostname") end
+
+  it("refuses kernel.* keys for a netns, in get and set, naming the rule", function()
+    local ns = H.name()
+    nslab.netns.add(ns)
+    finally(function() nslab.netns.del(ns) end)
+    local before = hostname()
+    for _, k in ipairs { "kernel.hostname", "kernel/domainname", "vm.swappiness", "fs.file-max", "network.x" } do
+      local v = k == "network.x" and "1" or own((k:gsub("%.", "/")))
+      local e = raises("EINVAL", sysctl.set, ns, k, v)
+      assert.matches(k .. " is not per network namespace: only net.* keys can be set for a netns", tostring(e), 1,
+        true)
+      assert.equals(ns, e.netns)
+      e = raises("EINVAL", sysctl.get, ns, k)
+      assert.matches("only net.* keys can be read for a netns", tostring(e), 1, true)
+    end
+    assert.equals(before, hostname())
+    -- net.* and its slash form still work
+    assert.equals("0", sysctl.get(ns, "net/ipv4/ip_forward"))
+  end)
+
+  it("lab hosts refuse kernel.domainname in sysctls and leave nothing", function()
+    local lab <close> = nslab.lab(H.name("lab"))
+    local ok, e = pcall(lab.host, lab, "h1", { sysctls = { ["kernel.domainname"] = own("kernel/domainname") } })
+    assert.is_false(ok)
+    assert.equals("EINVAL", e.code)
+    assert.matches("kernel.domainname is not per network namespace", tostring(e), 1, true)
+  end)
+
+  it("reads any key of nslab's own namespaces when netns is nil", function()
+    assert.equals(hostname(), sysctl.get(nil, "kernel.hostname"))
+  end)
+end)

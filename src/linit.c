@@ -14,6 +14,7 @@
 #include "embed.h"
 #include "nslab.h"
 #include "exec/exec.h"
+#include "lab/lab.h"
 #include "net/net.h"
 
 /* Loader for one embedded Lua file: upvalue 1 is its index. */
@@ -44,7 +45,7 @@ static const struct {
     {"netns", nslab_open_netns},   {"link", nslab_open_link},
     {"addr", nslab_open_addr},	   {"route", nslab_open_route},
     {"sysctl", nslab_open_sysctl}, {"exec", nslab_open_exec},
-    {"inet", nslab_open_inet},
+    {"inet", nslab_open_inet},	   {"record", nslab_open_record},
 };
 
 int luaopen_nslab(lua_State *L)

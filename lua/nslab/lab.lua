@@ -27,7 +27,7 @@ local Node = require "nslab.node"
 local view = require "nslab.view"
 local opts_mod = require "nslab.opts"
 
-local EEXIST, EINVAL, ENOENT, EBADMSG = 17, 22, 2, 74
+local EEXIST, EINVAL, EBADMSG = 17, 22, 74
 
 local M = {}
 
@@ -47,12 +47,6 @@ local function q(s) return string.format("%q", s) end
 local function shell_quote(s)
   if s:match("^[%w%._%-]+$") then return s end
   return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
--- Why a lab's record cannot be trusted, and what to do by hand.
-local function unreadable_text(name, err)
-  return string.format("the record of lab %q cannot be read (%s): nslab cannot tell what it made; " ..
-    "remove its namespaces by hand (ip netns del NAME) and then the record", name, tostring(err))
 end
 
 local function raise(op, object, errno, why)
@@ -78,26 +72,55 @@ local function pcall_steady(fn)
   return ok, e
 end
 
-local function check_name(op, name)
-  if type(name) ~= "string" then
-    error(string.format("bad argument #1 to '%s' (name must be a string, got %s)", op, type(name)), 3)
+-- Fault-injection seam for the specs (spec/signals_spec.lua), not an API:
+-- with NSLAB_TEST_SIGNAL_AT="POINT[:SIG[:N]]" in the environment, the lab
+-- sends itself SIG (INT, TERM or HUP; default INT) N times (default 1)
+-- the first time it passes POINT, so a spec can hit a window that is a few
+-- instructions wide at will. Points: "netns-added" (lab:host/router/bridge,
+-- right after the netns is made), "veth-added" (lab:link, right after the
+-- veth pair is made), "teardown" (close, between ending the processes and
+-- deleting the namespaces). Each signal goes through kill(1) and is
+-- delivered (the handler has run) before this returns.
+local TEST_SIGNAL_AT = os.getenv("NSLAB_TEST_SIGNAL_AT")
+local function test_signal(point)
+  if TEST_SIGNAL_AT == nil then return end
+  local at, sig, n = TEST_SIGNAL_AT:match("^([%w%-]+):?(%u*):?(%d*)$")
+  if at ~= point then return end
+  TEST_SIGNAL_AT = nil
+  sig = sig ~= "" and sig or "INT"
+  for _ = 1, tonumber(n) or 1 do
+    local p = io.popen("kill -s " .. sig .. " " .. math.tointeger(core.getpid()))
+    if p then p:close() end
   end
-  if name == "" or name == "." or name == ".." or name:find("/", 1, true) or #name > 200 then
-    raise(op, q(name), EINVAL, string.format("invalid name %q (1..200 bytes, no '/', not '.' or '..')", name))
-  end
+end
+
+-- Lab and node names: 1..200 bytes, no '/', NUL or control characters.
+local function check_name(op, name) record.check_name(op, name, 3) end
+
+-- In rootless mode (`nslab --rootless`, or its automatic fallback) labs
+-- live in nslab's own user and network namespaces, which end with it:
+-- nothing can be kept. Says so; returns true when keeping is possible.
+local function can_keep(name)
+  if not rawget(_G, "NSLAB_ROOTLESS") then return true end
+  io.stderr:write(string.format("nslab: lab %q cannot be kept in rootless mode: its namespaces end with " ..
+    "nslab's own user namespace; it is removed at close as usual\n", name))
+  return false
 end
 
 local check_opts, set_of = opts_mod.check, opts_mod.set
 
 --- Creates a lab; nothing is built until `host`, `router`, `bridge`, `link`.
--- @tparam string name lab name (1..200 bytes, no '/'); one open lab per name
+-- @tparam string name lab name (1..200 bytes, no '/', NUL or control
+-- characters); one open lab per name
 -- @tparam[opt] table opts `keep` (boolean: leave it running at close, as
--- `lab:keep()`), `progress` (boolean: force the progress line on or off;
+-- `lab:keep()`; refused with a message in rootless mode), `progress` (boolean: force the progress line on or off;
 -- default: on when stderr is a terminal and the lab has 100 or more nodes)
 -- @treturn lab
--- @raise EEXIST error object when a lab of that name runs, or when a dead
--- lab of that name left namespaces behind (the message names
--- `nslab --clean NAME`); EACCES when /run/nslab cannot be written
+-- @raise EINVAL for a bad name; EEXIST error object when a lab of that
+-- name runs (in this process or another), or when a dead lab of that name
+-- left namespaces behind (the message names `nslab --clean NAME`);
+-- EBADMSG when its record cannot be used; EACCES when /run/nslab cannot
+-- be written
 -- @usage local lab <close> = nslab.lab "article"
 function M.new(name, opts)
   check_name("nslab.lab", name)
@@ -105,15 +128,18 @@ function M.new(name, opts)
   -- Before the record is written: without privilege, say which capability.
   nslab.core.need_caps("nslab.lab", q(name))
   local old, bad = record.load(name)
-  if bad then raise("nslab.lab", q(name), EBADMSG, unreadable_text(name, bad)) end
+  if bad then raise("nslab.lab", q(name), EBADMSG, record.unreadable_text(name, bad)) end
   if old then
     if record.alive(old.pid, old.start) then
-      raise("nslab.lab", q(name), EEXIST,
-        string.format("lab %q is already running (pid %d)", name, old.pid))
+      raise("nslab.lab", q(name), EEXIST, record.is_self(old.pid)
+        and string.format("lab %q is already running in this process (close it first)", name)
+        or string.format("lab %q is already running (pid %d)", name, old.pid))
     end
-    local left = {}
-    for _, n in ipairs(record.contents(old).netns) do
-      if nslab.netns.exists(n) then left[#left + 1] = n end
+    -- Only what is still the namespace it made: a name made again since
+    -- is someone else's (it shows up when used, in lab:host).
+    local c, left = record.contents(old), {}
+    for _, n in ipairs(c.netns) do
+      if record.same_id(record.netns_id(n), c.ids[n]) then left[#left + 1] = n end
     end
     if #left > 0 then
       raise("nslab.lab", q(name), EEXIST, string.format(
@@ -132,7 +158,7 @@ function M.new(name, opts)
     _undo = {},
     _procs = {},
     _rec = rec,
-    _keep = opts.keep == true,
+    _keep = opts.keep == true and can_keep(name),
     _seq = seq,
     _open = true,
     _t0 = core.monotime(),
@@ -173,99 +199,10 @@ local function empty_netns(names, grace)
   return n
 end
 
---- Removes what dead labs left behind: `nslab --clean [NAME]`.
--- Kills the recorded processes still running with their process groups
--- (a recorded pid whose start time differs is someone else: left alone),
--- then every process living in the recorded netns (daemons, children of
--- commands: what `ip netns pids` lists), deletes the recorded netns that
--- still exist (newest first), removes the record. A lab whose process
--- still runs is left alone; names no lab recorded are never touched, nor
--- names now recorded by a running lab.
--- @tparam[opt] string name one lab; nil for every dead lab
--- @treturn {string,...} the netns removed
--- @raise EBUSY error object when name is a running lab; ENOENT when no
--- record of name exists
-function M.clean(name)
-  local names = name and { name } or record.names()
-  local live_names, recs, unreadable = {}, {}, {}
-  for _, lab in ipairs(record.names()) do
-    local rec, err = record.load(lab)
-    if not rec then unreadable[lab] = err end
-    if rec then
-      recs[lab] = rec
-      if record.alive(rec.pid, rec.start) then
-        for _, n in ipairs(record.contents(rec).netns) do live_names[n] = lab end
-      end
-    end
-  end
-  if name then
-    check_name("nslab.lab.clean", name)
-    if unreadable[name] then
-      raise("nslab.lab.clean", q(name), EBADMSG, unreadable_text(name, unreadable[name]))
-    end
-    if not recs[name] then
-      raise("nslab.lab.clean", q(name), ENOENT, string.format("no lab %q recorded in %s", name, record.dir))
-    end
-  end
-  local removed = {}
-  for _, lab in ipairs(names) do
-    local rec = recs[lab]
-    if not rec then
-      if unreadable[lab] then print("nslab: " .. unreadable_text(lab, unreadable[lab])) end
-      goto next
-    end
-    if record.alive(rec.pid, rec.start) then
-      if name then
-        raise("nslab.lab.clean", q(lab), 16,
-          string.format("lab %q is running (pid %d): it cleans up when it ends", lab, rec.pid))
-      end
-      print(string.format("lab %q is running (pid %d): left alone", lab, rec.pid))
-      goto next
-    end
-    local c = record.contents(rec)
-    local mine, doomed = {}, {}
-    for _, ns in ipairs(c.netns) do
-      if not live_names[ns] then mine[#mine + 1] = ns end
-    end
-    -- Counted once each: a recorded command usually lives in a lab netns.
-    for _, pid in ipairs(nslab.netns.pids(mine)) do doomed[pid] = true end
-    -- Each spawned command leads its own process group (pgid = pid); the
-    -- start time proves the pid is still that command, so a reused pid is
-    -- never hit. A group whose leader is gone is left to the netns scan.
-    for _, p in ipairs(c.procs) do
-      if record.alive(p.pid, p.start) then
-        os.execute("kill -KILL -- -" .. math.tointeger(p.pid) .. " " .. math.tointeger(p.pid) .. " 2>/dev/null")
-        doomed[math.tointeger(p.pid)] = true
-      end
-    end
-    empty_netns(mine, 0)
-    local killed = 0
-    for _ in pairs(doomed) do killed = killed + 1 end
-    local n, failed = 0, {}
-    if #nslab.netns.pids(mine) > 0 then failed[1] = "processes still live in its netns" end
-    for i = #c.netns, 1, -1 do
-      local ns = c.netns[i]
-      if live_names[ns] then
-        print(string.format("netns %q now belongs to running lab %q: left alone", ns, live_names[ns]))
-      elseif nslab.netns.exists(ns) then
-        local ok, e = pcall(nslab.netns.del, ns)
-        if ok then
-          n = n + 1
-          removed[#removed + 1] = ns
-        else
-          failed[#failed + 1] = tostring(e)
-        end
-      end
-    end
-    if #failed > 0 then
-      error(string.format("lab %q: could not remove: %s", lab, table.concat(failed, "; ")), 0)
-    end
-    record.remove(lab)
-    print(string.format("lab %q (pid %d, gone): removed %d netns, killed %d process(es)", lab, rec.pid, n, killed))
-    ::next::
-  end
-  return removed
-end
+--- Removes what dead labs left behind: `nslab --clean [NAME]`; the same
+-- function as `nslab.clean.clean` (see `nslab.clean`), kept here as public API.
+-- @function clean
+M.clean = function(...) return require("nslab.clean").clean(...) end
 
 -- ---- building ----
 
@@ -281,19 +218,26 @@ function Lab:_check_open(op, object)
   end
 end
 
--- Runs body(push) as one step: push({fn=, what=, netns=, covered=}) adds
--- an undo entry. On success the entries join the lab's undo stack; on
--- error they run newest first and the error is raised again, naming the step.
+-- Runs body(push) as one step: push({fn=, what=, netns=, covered=}) puts
+-- an undo entry on the lab's undo stack at once (the body makes each thing
+-- and pushes its entry under core.defer_signals, so no signal comes in
+-- between). On error the step's entries run newest first, signals held
+-- back; an entry that fails to undo stays on the stack (and its netns in
+-- the record) for close to retry; then the error is raised again, naming
+-- the step.
 function Lab:_step(what, body)
-  local undo = {}
-  local ok, e = pcall(body, function(u) undo[#undo + 1] = u end)
-  if ok then
-    for _, u in ipairs(undo) do self._undo[#self._undo + 1] = u end
-    return
-  end
-  for i = #undo, 1, -1 do
-    if pcall_steady(undo[i].fn) and undo[i].netns then self._rec:drop("netns", undo[i].netns) end
-  end
+  local mark = #self._undo
+  local ok, e = pcall(body, function(u) self._undo[#self._undo + 1] = u end)
+  if ok then return end
+  core.defer_signals(function()
+    for i = #self._undo, mark + 1, -1 do
+      local u = self._undo[i]
+      if pcall_steady(u.fn) then
+        table.remove(self._undo, i)
+        if u.netns then self._rec:drop("netns", u.netns) end
+      end
+    end
+  end)
   error(with_step(e, string.format("lab %q: %s", self.name, what)), 0)
 end
 
@@ -306,7 +250,8 @@ function Lab:_claim(op, name)
   local rec = record.owner_of(name)
   local why
   if rec and record.alive(rec.pid, rec.start) then
-    why = string.format("netns %q belongs to lab %q, running as pid %d", name, rec.lab, rec.pid)
+    why = string.format("netns %q belongs to lab %q, running %s", name, rec.lab,
+      record.is_self(rec.pid) and "in this process" or "as pid " .. rec.pid)
   elseif rec then
     why = string.format("netns %q is left over from lab %q (pid %d is gone): remove it with `nslab --clean %s`",
       name, rec.lab, rec.pid, shell_quote(rec.lab))
@@ -353,13 +298,14 @@ function Lab:_node(kind, name, opts, extra)
   self:_claim(op, name)
   local node = Node.new(self, name, kind)
   self:_step(string.format("%s %q", kind, name), function(push)
-    self._rec:add("netns", name)
-    local ok, e = pcall(nslab.netns.add, name)
-    if not ok then
-      self._rec:drop("netns", name)
-      error(e, 0)
-    end
-    push { what = string.format("netns %q", name), netns = name, fn = function() nslab.netns.del(name) end }
+    -- Intent, netns (with its identity) and undo entry together: a signal
+    -- waits until all three exist, or none (the record keeps no intent
+    -- without its undo).
+    core.defer_signals(function()
+      self._rec:netns_add(name) -- intent, identity, or drop on failure
+      test_signal("netns-added")
+      push { what = string.format("netns %q", name), netns = name, fn = function() self._rec:netns_del(name) end }
+    end)
     -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
     nslab.link.set("lo", { up = true }, { netns = name })
     if kind ~= "bridge" then
@@ -411,10 +357,24 @@ function Lab:router(name, opts)
   end)
 end
 
+-- A fixed MAC for the bridge of node name: locally administered unicast
+-- (02:...), the other 5 bytes from a hash (FNV-1a) of the name, so the
+-- same lab gets the same MACs each run. A bridge made without an address
+-- takes the lowest of its ports' MACs, changing as ports join, and the
+-- neighbours' ARP caches go stale; one set at creation stays.
+local function bridge_mac(name)
+  local h = 0xcbf29ce484222325
+  for i = 1, #name do h = ((h ~ name:byte(i)) * 0x100000001b3) & 0xffffffffffffffff end
+  local b = { 0x02 }
+  for i = 1, 5 do b[i + 1] = (h >> (8 * (i - 1))) & 0xff end
+  return string.format("%02x:%02x:%02x:%02x:%02x:%02x", table.unpack(b))
+end
+
 --- Adds a bridge: a Linux bridge device (default "br0") acting as a switch,
 -- alone in its own netns named `name` (labs never touch the host). Links to
 -- it become its ports (eth0, eth1, ... in that netns). STP stays off, so
--- ports forward at once.
+-- ports forward at once. The bridge gets a fixed MAC at creation (02:
+-- and 5 bytes from a hash of `name`), so it does not change as ports join.
 -- @tparam string name
 -- @tparam[opt] table opts `ifname` (bridge device name, default "br0"),
 -- `sysctls`
@@ -425,9 +385,10 @@ function Lab:bridge(name, opts)
   opts = check_opts("lab:bridge", opts, set_of("ifname", "sysctls"))
   local br = opts.ifname or "br0"
   return self:_node("bridge", name, opts, function(node)
-    nslab.link.add { name = br, kind = "bridge", netns = name }
+    nslab.link.add { name = br, kind = "bridge", netns = name, address = bridge_mac(name) }
     nslab.link.set(br, { up = true }, { netns = name })
     node.bridge = br
+    node._seg = {} -- address -> node name, for every host on this segment
   end)
 end
 
@@ -452,6 +413,82 @@ local function list_of(v)
   return { v }
 end
 
+-- An address without its prefix length, spelled one way (IPv6 in lower
+-- case, "::" expanded, no leading zeros), to compare addresses by.
+local function addr_key(addr)
+  local a = tostring(addr):match("^[^/]*")
+  if not a:find(":", 1, true) then return a end
+  a = a:lower()
+  local function groups(part)
+    local t = {}
+    for g in part:gmatch("[^:]+") do t[#t + 1] = (g:gsub("^0+(%x)", "%1")) end
+    return t
+  end
+  local head, tail = a:match("^(.-)::(.*)$")
+  if not head then return table.concat(groups(a), ":") end
+  local h, t = groups(head), groups(tail)
+  for _ = 1, 8 - #h - #t do h[#h + 1] = "0" end
+  for _, g in ipairs(t) do h[#h + 1] = g end
+  return table.concat(h, ":")
+end
+
+-- Refuses, before anything is built, an address without prefix length
+-- (the kernel would take /32 or /128: a link no neighbour is on) and an
+-- address already on another node of the segment the link joins (both
+-- ends of a plain link; every host on a bridge, bridges linked together
+-- counting as one segment).
+local function check_addrs(ends)
+  local seg, where = {}, nil
+  for _, e in ipairs(ends) do
+    if e.node._seg then seg, where = e.node._seg, e.node end
+  end
+  if ends[1].node._seg and ends[2].node._seg and ends[1].node._seg ~= ends[2].node._seg then
+    for k, owner in pairs(ends[1].node._seg) do
+      local other = ends[2].node._seg[k]
+      if other and other ~= owner then
+        raise("lab:link", q(k), EINVAL, string.format(
+          "%s would be on both %q and %q, whose segments this link joins: addresses must differ on a segment",
+          k, owner, other))
+      end
+    end
+  end
+  local mine = {}
+  for _, e in ipairs(ends) do
+    for _, ad in ipairs(e.addrs) do
+      if type(ad) == "string" and not ad:find("/", 1, true) and (ad:find(":", 1, true) or ad:match("^[%d.]+$")) then
+        raise("lab:link", q(ad), EINVAL, string.format("%s has no prefix length: write %s/%d",
+          ad, ad, ad:find(":", 1, true) and 64 or 24))
+      end
+      local k = addr_key(ad)
+      local owner = mine[k] or seg[k]
+      if owner and owner ~= e.node.name then
+        local seg_name = where and string.format("on the segment of bridge %q", where.name)
+          or "the two ends of this link"
+        raise("lab:link", q(ad), EINVAL, string.format(
+          "%s would be on both %q and %q, %s: addresses must differ on a segment", k, owner, e.node.name, seg_name))
+      end
+      mine[k] = e.node.name
+    end
+  end
+  return mine
+end
+
+-- After a link is made: its hosts' addresses join the bridge's segment;
+-- two bridges linked become one segment.
+local function join_segment(self, ends, mine)
+  local a, b = ends[1].node, ends[2].node
+  local seg = a._seg or b._seg
+  if not seg then return end
+  if a._seg and b._seg and a._seg ~= b._seg then
+    local old = b._seg
+    for k, v in pairs(old) do seg[k] = v end
+    for _, n in ipairs(self.nodes) do
+      if n._seg == old then n._seg = seg end
+    end
+  end
+  for k, v in pairs(mine) do seg[k] = v end
+end
+
 --- Joins two nodes with a veth pair, both ends up. Interface names default
 -- to the next free `eth0`, `eth1`, ... in each node; an end in a bridge
 -- becomes one of its ports. IPv6 addresses are added without DAD (nodad),
@@ -460,10 +497,13 @@ end
 -- @tparam node|string b another
 -- @tparam[opt] table opts `ifnames` {a_ifname, b_ifname} (each max 15 bytes),
 -- `addrs` {a_addrs, b_addrs} (each "10.0.0.1/24" or a list of them, IPv4
--- and IPv6; not on a bridge end), `mtu` (bytes), `mac` {a_mac, b_mac}
+-- and IPv6, prefix length required; not on a bridge end), `mtu` (bytes),
+-- `mac` {a_mac, b_mac}
 -- @treturn table link {a = node, b = node, ifnames = {..}, addrs = {{..}, {..}}}
 -- @raise EEXIST error object when an ifname is taken in its node; EINVAL for
--- an address on a bridge end; kernel errors (with `step`), after removing
+-- an address on a bridge end, an address without prefix length ("write
+-- 10.0.0.1/24"), or an address already on another node of the segment
+-- (naming both nodes); kernel errors (with `step`), after removing
 -- the half-made link
 -- @usage lab:link(red, blue, {addrs = {"10.0.0.1/24", "10.0.0.2/24"}})
 function Lab:link(a, b, opts)
@@ -503,13 +543,19 @@ function Lab:link(a, b, opts)
         string.format("%q is a bridge port in %q: address the hosts, not the port", e.ifname, e.node.name))
     end
   end
+  local mine = check_addrs(ends)
   local ea, eb = ends[1], ends[2]
   self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
-    nslab.link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
-      mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
-    -- Goes with its namespaces at close; removed alone only by a rollback.
-    push { what = "veth " .. ea.ifname, covered = true,
-      fn = function() nslab.link.del(ea.ifname, { netns = a.netns }) end }
+    -- The veth and its undo entry together (signals wait), so an
+    -- interrupted link is rolled back whole and can be made again.
+    core.defer_signals(function()
+      nslab.link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
+        mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
+      test_signal("veth-added")
+      -- Goes with its namespaces at close; removed alone only by a rollback.
+      push { what = "veth " .. ea.ifname, covered = true,
+        fn = function() nslab.link.del(ea.ifname, { netns = a.netns }) end }
+    end)
     for _, e in ipairs(ends) do
       if e.node.kind == "bridge" then
         nslab.link.set(e.ifname, { master = e.node.bridge }, { netns = e.node.netns })
@@ -520,6 +566,7 @@ function Lab:link(a, b, opts)
       end
     end
   end)
+  join_segment(self, ends, mine)
   a:_attach(ea.ifname, b, eb.ifname, ea.addrs)
   b:_attach(eb.ifname, a, ea.ifname, eb.addrs)
   local link = { a = a, b = b, ifnames = { ea.ifname, eb.ifname }, addrs = { ea.addrs, eb.addrs } }
@@ -639,16 +686,36 @@ end
 function Lab:dot() return view.dot(self) end
 
 --- Leaves the lab running when it closes; prints how to remove it later.
+-- In rootless mode nothing outlives nslab: says so, and the lab is removed
+-- at close as usual.
 -- @treturn lab self
 function Lab:keep()
-  self._keep = true
+  self._keep = self._keep or can_keep(self.name)
   return self
 end
 
 -- ---- closing ----
 
--- Tears down; returns the list of problems (empty when all went).
-function Lab:_teardown()
+-- What a teardown cut short leaves: the netns of undo entries 1..upto
+-- and of those that failed (in creation order), and the processes still
+-- running.
+local function leftovers(self, upto, failed)
+  local left = { netns = {}, procs = {} }
+  for i = 1, upto do
+    local u = self._undo[i]
+    if u.netns then left.netns[#left.netns + 1] = u.netns end
+  end
+  for _, n in ipairs(failed) do left.netns[#left.netns + 1] = n end
+  for _, p in ipairs(self._procs) do
+    local ok, running = pcall(p.running, p)
+    local start = record.proc_start(p.pid)
+    if ok and running and start then left.procs[#left.procs + 1] = { pid = p.pid, start = start } end
+  end
+  return left
+end
+
+-- The teardown proper, run with signals held back (see Lab:_teardown).
+local function teardown(self)
   if not self._open then return {} end
   self._open = false
   open_labs[self] = nil
@@ -663,39 +730,57 @@ function Lab:_teardown()
       self.name, #self.nodes, shell_quote(self.name)))
     return {}
   end
-  local problems, left = {}, { netns = {}, procs = {} }
-  for i = #self._procs, 1, -1 do
-    local p = self._procs[i]
-    pcall_steady(function()
-      if p:running() then
-        p:kill()
-        p:wait(1)
-        if p:running() then p:kill(9) p:wait() end
-      end
-    end)
-  end
-  -- Then whatever else lives in the namespaces (daemons, children that
-  -- left their group, `ip netns exec` shells): they would keep them alive.
-  local names = {}
-  for i, node in ipairs(self.nodes) do names[i] = node.netns end
-  local emptied, why = pcall_steady(function()
-    empty_netns(names, 0.2)
-    local n = #nslab.netns.pids(names)
-    if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
-  end)
-  if not emptied then problems[#problems + 1] = tostring(why) end
-  for i = #self._undo, 1, -1 do
-    local u = self._undo[i]
-    if not u.covered then
-      local ok, e = pcall_steady(u.fn)
-      if not ok then
-        problems[#problems + 1] = tostring(e)
-        if u.netns then table.insert(left.netns, 1, u.netns) end
-      end
+  local problems, failed, upto = {}, {}, #self._undo
+  -- Whatever cuts this short (lua5.4's own Ctrl-C, a bug), the record is
+  -- rewritten to what is left below, never removed: `nslab --clean` ends it.
+  local ok, err = pcall(function()
+    for i = #self._procs, 1, -1 do
+      local p = self._procs[i]
+      pcall_steady(function()
+        if p:running() then
+          p:kill()
+          p:wait(1)
+          if p:running() then p:kill(9) p:wait() end
+        end
+      end)
     end
-  end
-  if #problems == 0 then self._rec:remove() else self._rec:rewrite(left) end
+    -- Then whatever else lives in the namespaces (daemons, children that
+    -- left their group, `ip netns exec` shells): they would keep them alive.
+    local names = {}
+    for i, node in ipairs(self.nodes) do names[i] = node.netns end
+    -- Only the namespaces this lab made: a name deleted and re-created by
+    -- someone else since holds their processes, not ours.
+    names = self._rec:owned_netns(names)
+    local emptied, why = pcall_steady(function()
+      empty_netns(names, 0.2)
+      local n = #nslab.netns.pids(names)
+      if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
+    end)
+    if not emptied then problems[#problems + 1] = tostring(why) end
+    test_signal("teardown")
+    for i = #self._undo, 1, -1 do
+      local u = self._undo[i]
+      if not u.covered then
+        local done, e = pcall_steady(u.fn)
+        if not done then
+          problems[#problems + 1] = tostring(e)
+          if u.netns then table.insert(failed, 1, u.netns) end
+        end
+      end
+      upto = i - 1
+    end
+  end)
+  if not ok then problems[#problems + 1] = "teardown cut short: " .. tostring(err) end
+  if #problems == 0 then self._rec:remove() else self._rec:rewrite(leftovers(self, upto, failed)) end
   return problems
+end
+
+-- Tears down; returns the list of problems (empty when all went). Signals
+-- wait until it is done (each one meanwhile prints "cleaning up, please
+-- wait"), then the last is raised as "interrupted (SIGxxx)".
+function Lab:_teardown()
+  if not self._open then return {} end
+  return core.defer_signals("cleaning up, please wait", teardown, self)
 end
 
 local function problems_text(self, problems)

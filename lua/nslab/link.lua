@@ -87,6 +87,14 @@ M.veth = core.veth
 -- * `"ipvlan"`: `link` (required), `mode` (`"l2"`, `"l3"`, `"l3s"`).
 -- * `"vlan"`: `link` (required), `id` (0..4095, required), `protocol`
 --   (`"802.1Q"` or `"802.1ad"`).
+-- * `"tun"`, `"tap"`: common fields only. The kernel refuses these over
+--   rtnetlink, so they are made through `/dev/net/tun` opened inside the
+--   netns (TUNSETIFF, no packet-info header, then TUNSETPERSIST so the
+--   device outlives the call), then set up as asked; a refusal then
+--   removes the device again. Owned by root; listed with kind `"tun"`
+--   for both (`ip -d link` shows the type). They go with their netns.
+--   `/dev/net/tun` is root's: rootless nslab cannot make them (EACCES,
+--   and `kind_available` says false with the reason).
 -- * `"ifb"`, `"dummy"` and any other kind name: common fields only.
 -- * `"veth"`: passed on to `veth` (fields as there, without `kind`).
 --
@@ -150,7 +158,9 @@ M.list = core.list
 local kinds = {}
 
 --- Whether this kernel can make links of a kind.
--- The first call per kind asks the kernel to create one in a scratch
+-- For `"tun"` and `"tap"` it is whether `/dev/net/tun` opens (they are
+-- made through it, see `add`). For other kinds, the first call asks the
+-- kernel to create one in a scratch
 -- network namespace that vanishes right after (nothing is left in any
 -- namespace); the answer is cached for the life of the process.
 -- @tparam string kind `"bridge"`, `"vxlan"`, `"dummy"`...

@@ -23,6 +23,12 @@ local M = {}
 -- /run/netns/NAME, its rtnetlink socket opened while inside, then back to
 -- nslab's own namespace, error or not.
 -- @tparam string name netns name (1..255 bytes, no `/`, not `.`/`..`)
+-- @tparam[opt] table opts `on_create`: function(dev, ino) called with the
+--   new namespace's identity (see `id`) once it exists and before it has
+--   its name, so a caller records it before it can outlive the caller; if
+--   it raises, the namespace is never named and its error is raised
+-- @treturn integer dev, the new namespace's identity (as `id`)
+-- @treturn integer ino
 -- @raise EINVAL invalid name; EEXIST the name is taken (nothing changed);
 --   EPERM without CAP_SYS_ADMIN.
 -- @usage nslab.netns.add("red")
@@ -33,10 +39,26 @@ M.add = core.add
 -- it (pitfall P6), then removes the file. The namespace itself ends when
 -- its last process or open fd goes.
 -- @tparam string name netns name
--- @raise EINVAL invalid name; ENOENT no such netns; EBUSY the path stays
+-- @tparam[opt] table id {dev = , ino = } as `id` gave them: delete only
+--   when the name still holds that namespace
+-- @raise EINVAL invalid name; ENOENT no such netns; ESTALE the name holds
+--   another namespace than id (nothing changed); EBUSY the path stays
 --   busy (the message names it: the name is still there).
 -- @usage nslab.netns.del("red")
 M.del = core.del
+
+--- The identity of a named network namespace: the device and inode of
+-- its nsfs inode (what stat(2) says of /run/netns/NAME and of
+-- /proc/PID/ns/net for every process inside it). A name deleted and made
+-- again, by anyone, names another identity: labs record it at creation and
+-- delete only what still has it (`del`'s second argument).
+-- @tparam string name netns name
+-- @treturn integer|nil dev (st_dev); nothing when the name does not exist
+-- @treturn integer ino (st_ino)
+-- @raise EINVAL invalid name, or /run/netns/NAME is a symlink or no
+--   network namespace (a plain file).
+-- @usage local dev, ino = nslab.netns.id("red")
+M.id = core.id
 
 --- Lists the named network namespaces.
 -- @treturn {string,...} the names in /run/netns, sorted bytewise (those

@@ -1,36 +1,84 @@
 --- nslab.record: the ownership record of a lab under /run/nslab/.
 --
--- A running lab writes /run/nslab/NAME.lua: who owns it (pid and the
--- process start time from /proc/PID/stat, so a reused pid is not taken for
--- the owner) and, one line per step, what it is about to create. The file
--- is Lua data, read back with `load(text, name, "t", {})` (no code can run:
--- the environment is empty). Lines are appended before each creation
--- (intent), and a `drop` line follows when the creation failed or was
--- undone, so a SIGKILL at any point leaves a record that covers everything
--- that may exist. `nslab --clean` reads these records; it removes what a
--- dead owner left and never touches a live lab or a name not recorded.
+-- A running lab writes /run/nslab/NAME.rec (mode 0600, in a directory
+-- owned by the running uid and writable by nobody else, opened
+-- close-on-exec so no command a lab runs inherits it): who owns the lab
+-- (pid and the process start time from /proc/PID/stat, so a reused pid is
+-- not taken for the owner) and, one line per step, what it is about to
+-- create. It is data, never code: one item per line, fields separated by
+-- one space, each name escaped (`%XX` for `%`, space, control bytes and
+-- bytes over 0x7e), read back with string patterns only:
 --
--- Only netns names and spawned processes are recorded: every lab link
--- lives inside lab namespaces and goes with them.
+--     nslab-record 1
+--     lab NAME
+--     owner PID START TIME
+--     netns NAME                 intent: about to create netns NAME
+--     netns-id NAME DEV INO      it exists: its nsfs identity (st_dev, st_ino)
+--     drop netns NAME            creation failed or was undone
+--     proc PID START             a spawned command (leads its process group)
+--
+-- The intent line comes before a creation, the identity line once the
+-- namespace exists but before it gets its name, so a SIGKILL at any point
+-- leaves a record covering everything that may exist, and a netns is
+-- only ever removed when it is still the namespace the lab made: a name
+-- deleted and made again since (by `ip netns add`, another lab, anything)
+-- is left alone. `nslab --clean` reads these records (see `nslab.clean`);
+-- it never touches a live lab, a name not recorded, nor a record another
+-- uid owns or others may write.
+--
+-- Only netns and spawned processes are recorded: every lab link lives
+-- inside lab namespaces and goes with them.
 -- @module nslab.record
-local core = require("nslab").core -- loading nslab registers nslab.core
+local nslab = require "nslab"
+local core = nslab.core
+local sys = core.record
 
 local M = {}
 
 --- The directory holding the records (tmpfs, gone at reboot as netns are).
 M.dir = "/run/nslab"
+--- A record's file name: NAME .. M.ext.
+M.ext = ".rec"
+--- The largest record read (bytes): about 100 000 nodes.
+M.max_size = 16 * 1024 * 1024
 
-local TAIL = "}}\n"
+local VERSION_LINE = "nslab-record 1"
+local EINVAL, EBADMSG = 22, 74
+
+local function q(s) return string.format("%q", s) end
+
+local function raise(op, object, errno, why)
+  error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
+end
+
+--- Checks a lab or node name: a string of 1..200 bytes, not `.` or `..`,
+-- without `/`, NUL or control characters (bytes below 0x20 and 0x7f), so
+-- it is a file name and a netns name, and fits on one record line.
+-- @tparam string op the operation, for the error
+-- @param name
+-- @tparam[opt=2] integer level of the argument error, as for `error`
+--   (seen from the caller of check_name)
+-- @raise argument error for a non-string; EINVAL error object for a bad string
+function M.check_name(op, name, level)
+  if type(name) ~= "string" then
+    error(string.format("bad argument #1 to '%s' (name must be a string, got %s)", op, type(name)),
+      (level or 2) + 1)
+  end
+  if name == "" or name == "." or name == ".." or name:find("/", 1, true) or #name > 200
+    or name:find("[%z\1-\31\127]") then
+    raise(op, q(name), EINVAL, string.format(
+      "invalid name %q (1..200 bytes, no '/' or control characters, not '.' or '..')", name))
+  end
+end
 
 --- The start time of a process, in clock ticks after boot (field 22 of
 -- /proc/PID/stat, proc(5)); nil when no such process (or a zombie).
 -- @tparam integer pid
 -- @treturn integer|nil
 function M.proc_start(pid)
-  local f = io.open("/proc/" .. math.tointeger(pid) .. "/stat")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
+  pid = math.tointeger(pid)
+  if not pid or pid <= 0 then return nil end
+  local s = sys.read("/proc/" .. pid .. "/stat", 4096)
   -- comm may hold spaces and parentheses: fields start after the last ')'
   local rest = s and s:match(".*%)%s+(.*)")
   if not rest then return nil end
@@ -48,158 +96,332 @@ function M.alive(pid, start)
   return pid ~= nil and start ~= nil and M.proc_start(pid) == start
 end
 
-local function path_of(name) return M.dir .. "/" .. name .. ".lua" end
+--- Whether pid is this very process.
+-- @tparam integer pid
+-- @treturn boolean
+function M.is_self(pid) return pid == core.getpid() end
 
-local function line(...)
-  local parts = {}
-  for i = 1, select("#", ...) do
-    parts[i] = string.format("%q", (select(i, ...)))
-  end
-  return "{" .. table.concat(parts, ", ") .. "},\n"
+--- Why the record of lab name cannot be used, and what to do by hand.
+-- @tparam string name
+-- @param err the reason
+-- @treturn string
+function M.unreadable_text(name, err)
+  return string.format("the record of lab %q cannot be used (%s): nslab cannot tell what it made; " ..
+    "remove its namespaces by hand (ip netns del NAME), then the record %s", name, tostring(err),
+    M.path_of(name))
 end
 
---- Parses a record's text (possibly still open: no closing braces yet).
+--- The path of lab name's record.
+function M.path_of(name) return M.dir .. "/" .. name .. M.ext end
+
+local function esc(s)
+  return (tostring(s):gsub("[^\33-\36\38-\126]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+local function unesc(s)
+  if s:gsub("%%%x%x", ""):find("%", 1, true) then return nil end
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+local function int(s) return s and s:match("^%-?%d+$") and math.tointeger(tonumber(s)) end
+
+-- kind -> field types ("s" escaped string, "i" integer); drop: kind, name.
+local SHAPES = {
+  lab = "s", owner = "iii", netns = "s", ["netns-id"] = "sii", drop = "ss", proc = "ii",
+}
+
+--- Parses a record's text. A last line without its newline (cut short by
+-- SIGKILL in the middle of a write) is ignored: nothing it names was made.
+-- No code runs: lines are matched with patterns.
 -- @tparam string text
--- @tparam string chunkname for error messages
+-- @tparam string name for error messages
 -- @treturn table|nil record {lab, pid, start, time, items}, or nil and why
-function M.parse(text, chunkname)
-  if not text:find("}}%s*$") then text = text .. TAIL end
-  local fn, err = load(text, "=" .. chunkname, "t", {})
-  if not fn then return nil, err end
-  local ok, rec = pcall(fn)
-  if not ok or type(rec) ~= "table" or type(rec.items) ~= "table" then
-    return nil, chunkname .. ": not an nslab lab record"
+function M.parse(text, name)
+  if text:sub(1, #VERSION_LINE + 1) ~= VERSION_LINE .. "\n" then
+    return nil, string.format("%s: not an nslab lab record (no %q line)", name, VERSION_LINE)
+  end
+  local rec, n = { items = {} }, 0
+  for line in text:gmatch("([^\n]*)\n") do
+    n = n + 1
+    if n > 1 then
+      local f = {}
+      for w in line:gmatch("[^ ]+") do f[#f + 1] = w end
+      local shape = SHAPES[f[1]]
+      local item = { f[1] }
+      local ok = shape and #f == #shape + 1
+      for i = 1, shape and #shape or 0 do
+        local v
+        if shape:sub(i, i) == "i" then v = int(f[i + 1]) else v = f[i + 1] and unesc(f[i + 1]) end
+        if v == nil then ok = false end
+        item[i + 1] = v
+      end
+      if not ok then
+        return nil, string.format("%s: line %d is not a record item: %q", name, n, line:sub(1, 80))
+      end
+      if f[1] == "lab" then
+        rec.lab = item[2]
+      elseif f[1] == "owner" then
+        rec.pid, rec.start, rec.time = item[2], item[3], item[4]
+      else
+        rec.items[#rec.items + 1] = item
+      end
+    end
+  end
+  if not (rec.lab and rec.pid) then
+    return nil, string.format("%s: no lab or owner line", name)
   end
   return rec
 end
 
---- Reads the record of lab name.
+--- Reads the record of lab name. A record another uid owns, or that group
+-- or others may write, is not trusted (anyone could have planted what it
+-- names).
 -- @tparam string name
 -- @treturn table|nil the record, or nil and a reason (nil, nil: none)
 function M.load(name)
-  local path = path_of(name)
-  local f = io.open(path)
-  if not f then return nil end
-  local text = f:read("a")
-  f:close()
-  return M.parse(text, path)
+  local path = M.path_of(name)
+  local text, info, errno = sys.read(path, M.max_size)
+  if not text then
+    if errno == 2 then return nil end
+    return nil, info
+  end
+  if not info.mine then
+    return nil, string.format("%s is owned by uid %d, not by this uid: not trusted", path, info.uid)
+  end
+  if info.mode & 18 ~= 0 then -- 022
+    return nil, string.format("%s may be written by group or others (mode %04o): not trusted", path, info.mode)
+  end
+  local rec, err = M.parse(text, path)
+  if rec and rec.lab ~= name then
+    return nil, string.format("%s names lab %q", path, rec.lab)
+  end
+  return rec, err
 end
 
---- What a record still covers: netns names (creation order) and processes.
+--- What a record still covers: netns names (creation order), their
+-- identities when recorded, and processes.
 -- @tparam table rec a loaded record
--- @treturn table {netns = {name...}, procs = {{pid, start}...}}
+-- @treturn table {netns = {name...}, ids = {[name] = {dev=, ino=}},
+--   procs = {{pid=, start=}...}}
 function M.contents(rec)
-  local live, order, procs = {}, {}, {}
+  local live, order, ids, procs = {}, {}, {}, {}
   for _, it in ipairs(rec.items) do
     if it[1] == "netns" then
       if not live[it[2]] then order[#order + 1] = it[2] end
       live[it[2]] = true
+      ids[it[2]] = nil
+    elseif it[1] == "netns-id" then
+      ids[it[2]] = { dev = it[3], ino = it[4] }
     elseif it[1] == "proc" then
       procs[#procs + 1] = { pid = it[2], start = it[3] }
     elseif it[1] == "drop" and it[2] == "netns" then
       live[it[3]] = nil
+      ids[it[3]] = nil
     end
   end
   local netns = {}
   for _, n in ipairs(order) do
     if live[n] then netns[#netns + 1] = n end
   end
-  return { netns = netns, procs = procs }
+  return { netns = netns, ids = ids, procs = procs }
 end
 
---- The names of all records, sorted.
+--- The names of all records, sorted; then the file names of records in an
+-- older format (`NAME.lua`, Lua data), which are not read any more.
 -- @treturn {string,...}
+-- @treturn {string,...}
+-- @raise an error object when /run/nslab cannot be read
 function M.names()
-  local names = {}
-  -- Only on the rare paths (clean, a name clash): no per-node spawn.
-  local p = io.popen("ls -A " .. M.dir .. " 2>/dev/null")
-  if not p then return names end
-  for n in p:lines() do
-    local lab = n:match("^(.+)%.lua$")
-    if lab then names[#names + 1] = lab end
+  local names, old = {}, {}
+  local list, err, errno = sys.readdir(M.dir)
+  if not list then
+    if errno == 2 then return names, old end
+    raise("nslab.record", M.dir, errno, err)
   end
-  p:close()
-  table.sort(names)
-  return names
+  for _, n in ipairs(list) do
+    local lab = n:sub(1, -#M.ext - 1)
+    if n:sub(-#M.ext) == M.ext and #lab > 0 then
+      names[#names + 1] = lab
+    elseif n:match("%.lua$") then
+      old[#old + 1] = n
+    end
+  end
+  return names, old
 end
 
---- The record (and lab name) holding netns name, if any lab recorded it.
+--- The identity of the netns bound at name: {dev=, ino=}, nil when the
+-- name does not exist, or nil and why when it is no namespace (a symlink,
+-- a plain file).
+-- @tparam string name
+-- @treturn table|nil
+-- @treturn string|nil
+function M.netns_id(name)
+  local ok, dev, ino = pcall(nslab.netns.id, name)
+  if not ok then return nil, tostring(dev) end
+  if dev == nil then return nil end
+  return { dev = dev, ino = ino }
+end
+
+local function same(a, b) return a ~= nil and b ~= nil and a.dev == b.dev and a.ino == b.ino end
+M.same_id = same
+
+--- Deletes netns name only while it is the namespace of identity id (made
+-- by lab): a name made again since, or never identified, is left alone.
+-- @tparam string name
+-- @tparam table|nil id {dev=, ino=}, nil when never recorded
+-- @tparam string lab the lab that made it, for the message
+-- @tparam function say called with the one-line message when left alone
+-- @treturn boolean whether it was deleted
+-- @raise kernel errors of `netns.del` other than the identity check
+function M.del_netns(name, id, lab, say)
+  local cur, why = M.netns_id(name)
+  if cur == nil and why == nil then return false end
+  local text
+  if id == nil then
+    text = string.format("netns %q exists but lab %q did not record making it: left alone", name, lab)
+  elseif not same(cur, id) then
+    text = string.format("netns %q was re-created since lab %q made it: left alone", name, lab)
+  else
+    local ok, e = pcall(nslab.netns.del, name, id)
+    if ok then return true end
+    if type(e) ~= "table" or e.code ~= "ESTALE" then error(e, 0) end
+    text = string.format("netns %q was re-created since lab %q made it: left alone", name, lab)
+  end
+  say(text)
+  return false
+end
+
+--- The record (and lab name) holding netns name as it is now (its
+-- identity recorded by that lab), if any.
 -- @tparam string netns
 -- @treturn table|nil record
 function M.owner_of(netns)
-  for _, lab in ipairs(M.names()) do
+  local cur = M.netns_id(netns)
+  if not cur then return nil end
+  for _, lab in ipairs((M.names())) do
     local rec = M.load(lab)
-    if rec then
-      for _, n in ipairs(M.contents(rec).netns) do
-        if n == netns then return rec end
-      end
-    end
+    if rec and same(M.contents(rec).ids[netns], cur) then return rec end
   end
 end
 
 local Rec = {}
 Rec.__index = Rec
 
-local function own_start()
-  local pid = core.getpid()
-  return pid, M.proc_start(pid)
+local function line(...)
+  local parts = {}
+  for i = 1, select("#", ...) do parts[i] = esc((select(i, ...))) end
+  return table.concat(parts, " ") .. "\n"
 end
 
+-- Writes path anew (through path.tmp and a rename), mode 0600.
 local function write_file(path, text)
   local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "w")
+  local f, err = sys.open(tmp, "w")
   if not f then return nil, err end
-  f:write(text)
-  f:close()
+  local ok, werr = f:write(text)
+  if ok then ok, werr = f:close() else f:close() end
+  if not ok then
+    os.remove(tmp)
+    return nil, werr
+  end
   return os.rename(tmp, path)
 end
 
 local function header(name, pid, start)
-  return string.format("-- nslab lab record: what lab %q created. `nslab --clean %s`\n" ..
-    "-- removes it once process %d is gone.\nreturn {\nlab = %q, pid = %d, start = %d, time = %d,\nitems = {\n",
-    name, name, pid, name, pid, start, os.time())
+  return VERSION_LINE .. "\n" .. line("lab", name) .. line("owner", pid, start, os.time())
 end
 
---- Creates the record of lab name, owned by this process.
--- @tparam string name lab name
--- @treturn table record handle with :add, :drop, :rewrite, :remove
--- @raise when /run/nslab cannot be written (needs root or --rootless)
+--- Creates the record of lab name, owned by this process; makes
+-- /run/nslab (0755, this uid's) first if needed.
+-- @tparam string name lab name (checked by the caller: `check_name`)
+-- @treturn table record handle with :add, :drop, :netns_add, :netns_del,
+--   :owned_netns, :rewrite, :remove
+-- @raise EACCES (or the errno) when /run/nslab cannot be made or written
+-- (needs root or --rootless), EPERM when another uid owns it
 function M.create(name)
-  local pid, start = own_start()
-  local path = path_of(name)
-  local ok, err = write_file(path, header(name, pid, start))
-  if not ok then
-    os.execute("mkdir -p " .. M.dir) -- first lab since boot
-    ok, err = write_file(path, header(name, pid, start))
+  local pid = core.getpid()
+  local start = M.proc_start(pid)
+  local path = M.path_of(name)
+  local ok, err, errno = sys.mkdir(M.dir, tonumber("755", 8))
+  if ok then ok, err, errno = write_file(path, header(name, pid, start)) end
+  local f
+  if ok then f, err, errno = sys.open(path, "a") end
+  if not f then
+    raise("nslab.lab", q(name), errno or 13, "cannot write the lab record: " .. tostring(err))
   end
-  if not ok then
-    error(core.error { op = "nslab.lab", object = string.format("%q", name), errno = 13,
-      code = "EACCES", msg = "cannot write the lab record: " .. tostring(err) }, 0)
-  end
-  local f = assert(io.open(path, "a"))
-  f:setvbuf("no")
-  return setmetatable({ name = name, path = path, pid = pid, start = start, f = f }, Rec)
+  f:setvbuf("no") -- one write(2) per line
+  return setmetatable({ name = name, path = path, pid = pid, start = start, f = f, ids = {} }, Rec)
 end
 
---- Appends an item before it is created: ("netns", name) or ("proc", pid, start).
-function Rec:add(...)
-  if self.f then self.f:write(line(...)) end
+--- Appends an item before it is created: ("netns", name) or
+-- ("proc", pid, start); or ("netns-id", name, dev, ino) once it exists.
+function Rec:add(kind, ...)
+  if kind == "netns-id" then
+    local name, dev, ino = ...
+    self.ids[name] = { dev = dev, ino = ino }
+  end
+  if self.f then self.f:write(line(kind, ...)) end
 end
 
 --- Appends that an item is gone again: ("netns", name).
 function Rec:drop(kind, value)
+  if kind == "netns" then self.ids[value] = nil end
   if self.f then self.f:write(line("drop", kind, value)) end
 end
 
---- Rewrites the record to hold exactly what is left (after a partial close).
+--- Creates netns name, recorded: the intent line first, its identity as
+-- soon as the namespace exists and before it has its name, a drop line
+-- when the creation fails.
+-- @tparam string name
+-- @raise what `netns.add` raises (after the drop line)
+function Rec:netns_add(name)
+  self:add("netns", name)
+  local ok, e = pcall(nslab.netns.add, name, {
+    on_create = function(dev, ino) self:add("netns-id", name, dev, ino) end,
+  })
+  if not ok then
+    self:drop("netns", name)
+    error(e, 0)
+  end
+end
+
+--- Deletes netns name if it is still the namespace this lab made (same
+-- identity); otherwise leaves it alone and says so on stderr (or to say).
+-- @tparam string name
+-- @tparam[opt] function say receives the message (default: stderr)
+-- @treturn boolean whether it was deleted
+-- @raise kernel errors of `netns.del`
+function Rec:netns_del(name, say)
+  return M.del_netns(name, self.ids[name], self.name, say or function(text)
+    io.stderr:write("nslab: ", text, "\n")
+  end)
+end
+
+--- Of names, those still bound to the namespaces this lab made (for
+-- emptying them of processes: never another's namespace of the same name).
+-- @tparam {string,...} names
+-- @treturn {string,...}
+function Rec:owned_netns(names)
+  local out = {}
+  for _, n in ipairs(names) do
+    if same(M.netns_id(n), self.ids[n]) then out[#out + 1] = n end
+  end
+  return out
+end
+
+--- Rewrites the record to hold exactly what is left (after a partial
+-- close): each netns with its identity, each process.
 -- @tparam table left {netns = {...}, procs = {{pid, start}...}}
 function Rec:rewrite(left)
   if self.f then self.f:close() end
   self.f = nil
   local parts = { header(self.name, self.pid, self.start) }
-  for _, n in ipairs(left.netns or {}) do parts[#parts + 1] = line("netns", n) end
+  for _, n in ipairs(left.netns or {}) do
+    parts[#parts + 1] = line("netns", n)
+    local id = self.ids[n]
+    if id then parts[#parts + 1] = line("netns-id", n, id.dev, id.ino) end
+  end
   for _, p in ipairs(left.procs or {}) do parts[#parts + 1] = line("proc", p.pid, p.start) end
-  parts[#parts + 1] = TAIL
   write_file(self.path, table.concat(parts))
 end
 
@@ -211,6 +433,9 @@ function Rec:remove()
 end
 
 --- Removes the record file of lab name (for clean).
-function M.remove(name) os.remove(path_of(name)) end
+function M.remove(name) os.remove(M.path_of(name)) end
+
+M.Rec = Rec
+M.EBADMSG = EBADMSG
 
 return M

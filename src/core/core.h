@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "core/defer.h"
 #include "nl/nl.h"
 
 #define NSLAB_STATE_MT "nslab.state"
@@ -58,6 +59,19 @@ void nslab_core_open(lua_State *L);
 void nslab_newlib(lua_State *L, const char *name, const luaL_Reg *reg);
 
 /*
+ * As luaL_setfuncs (the table below nup upvalues, which are popped), but
+ * each function is called through a trampoline so that its argument
+ * errors name it "prefix.name" ("netns.add", not "add") at the caller's
+ * line, however it was called. nslab_newlib registers through it.
+ */
+void nslab_setfuncs(lua_State *L, const char *prefix, const luaL_Reg *reg,
+		    int nup);
+
+/* The public name ("netns.add") of the primitive running now, from the
+ * trampoline that called it, or NULL. Pushes one value either way. */
+const char *nslab_running_name(lua_State *L);
+
+/*
  * Raises EPERM naming the missing capability unless CAP_NET_ADMIN and
  * CAP_SYS_ADMIN are effective (checked once, then remembered).
  */
@@ -91,6 +105,10 @@ int nslab_raise(lua_State *L, const char *op, const char *object,
 int nslab_raise_nl(lua_State *L, const char *op, const char *object,
 		   const char *netns, const struct nl_err *e);
 
+/* Pushes s (len bytes) in double quotes, control bytes escaped (\0,
+ * \x1b), cut at 60 bytes with "..." past 64. */
+void nslab_push_quoted(lua_State *L, const char *s, size_t len);
+
 /* core.error, core.is_error, core.strerror, core.errno: for core_funcs. */
 int nslab_l_error_new(lua_State *L);
 int nslab_l_is_error(lua_State *L);
@@ -101,6 +119,22 @@ int nslab_l_strerror(lua_State *L);
 void nslab_push_errno_names(lua_State *L);
 
 /* ---- opt.c: the option readers ---- */
+
+/*
+ * The string at stack index idx (a string, or a number, which is left
+ * as it is), refusing a NUL byte in it: the kernel and libc would cut
+ * the name, path or value there ("fa\0x" would name "fa"). Raises an
+ * EINVAL error object for op (NULL: the running primitive's public
+ * name) with the string quoted as object and "FIELD contains a NUL
+ * byte". Every name, path, command, argument or value that goes to the
+ * kernel is read through this or nslab_checkstr.
+ */
+const char *nslab_nonul(lua_State *L, int idx, const char *op,
+			const char *field);
+
+/* luaL_checkstring of argument arg, then nslab_nonul. */
+const char *nslab_checkstr(lua_State *L, int arg, const char *op,
+			   const char *field);
 
 /* Raise EINVAL error objects for a bad netns name or ifname. */
 void nslab_check_netns(lua_State *L, const char *op, const char *name);

@@ -25,46 +25,51 @@ static const char *errno_code(int err)
 }
 
 /* __tostring: [step: ]op object in netns "name": msg (CODE); a lab sets
- * step ("lab \"x\": link red:eth0 -- blue:eth0") on errors it re-raises. */
+ * step ("lab \"x\": link red:eth0 -- blue:eth0") on errors it re-raises.
+ * Every field is fetched onto the stack before the buffer starts: a
+ * luaL_Buffer that grew past its inline space lives in a stack slot and
+ * must be on top whenever something is added (a value pushed above it
+ * while adding crashed on messages of about 2 KB). Fields that are not
+ * strings are skipped; bytes (NUL included) are copied as they are. */
 static int l_error_tostring(lua_State *L)
 {
+	static const char *const keys[] = {"step",  "op",  "object",
+					   "netns", "msg", "code"};
+	const char *v[6];
+	size_t n[6];
 	luaL_Buffer b;
 
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	for (int i = 0; i < 6; i++) {
+		if (lua_getfield(L, 1, keys[i]) == LUA_TSTRING)
+			v[i] = lua_tolstring(L, -1, &n[i]);
+		else
+			v[i] = NULL, n[i] = 0;
+	}
 	luaL_buffinit(L, &b);
-	if (lua_getfield(L, 1, "step") == LUA_TSTRING) {
-		luaL_addvalue(&b);
+	if (v[0]) {
+		luaL_addlstring(&b, v[0], n[0]);
 		luaL_addstring(&b, ": ");
-	} else {
-		lua_pop(L, 1);
 	}
-	if (lua_getfield(L, 1, "op") == LUA_TSTRING)
-		luaL_addvalue(&b);
-	else
-		lua_pop(L, 1);
-	if (lua_getfield(L, 1, "object") == LUA_TSTRING) {
+	if (v[1])
+		luaL_addlstring(&b, v[1], n[1]);
+	if (v[2]) {
 		luaL_addchar(&b, ' ');
-		luaL_addvalue(&b);
-	} else {
-		lua_pop(L, 1);
+		luaL_addlstring(&b, v[2], n[2]);
 	}
-	if (lua_getfield(L, 1, "netns") == LUA_TSTRING) {
+	if (v[3]) {
 		luaL_addstring(&b, " in netns \"");
-		luaL_addvalue(&b);
+		luaL_addlstring(&b, v[3], n[3]);
 		luaL_addchar(&b, '"');
-	} else {
-		lua_pop(L, 1);
 	}
 	luaL_addstring(&b, ": ");
-	if (lua_getfield(L, 1, "msg") == LUA_TSTRING)
-		luaL_addvalue(&b);
-	else
-		lua_pop(L, 1);
-	if (lua_getfield(L, 1, "code") == LUA_TSTRING) {
+	if (v[4])
+		luaL_addlstring(&b, v[4], n[4]);
+	if (v[5]) {
 		luaL_addstring(&b, " (");
-		luaL_addvalue(&b);
+		luaL_addlstring(&b, v[5], n[5]);
 		luaL_addchar(&b, ')');
-	} else {
-		lua_pop(L, 1);
 	}
 	luaL_pushresult(&b);
 	return 1;
@@ -224,4 +229,31 @@ void nslab_push_errno_names(lua_State *L)
 			lua_setfield(L, -2, name);
 		}
 	}
+}
+
+void nslab_push_quoted(lua_State *L, const char *s, size_t len)
+{
+	luaL_Buffer b;
+	size_t max = len > 64 ? 60 : len;
+
+	luaL_buffinit(L, &b);
+	luaL_addchar(&b, '"');
+	for (size_t i = 0; i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c == 0) {
+			luaL_addstring(&b, "\\0");
+		} else if (c == '"' || c == '\\') {
+			luaL_addchar(&b, '\\');
+			luaL_addchar(&b, (char)c);
+		} else if (c < 32 || c == 127) {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			luaL_addstring(&b, esc);
+		} else {
+			luaL_addchar(&b, (char)c);
+		}
+	}
+	luaL_addstring(&b, max < len ? "...\"" : "\"");
+	luaL_pushresult(&b);
 }

@@ -70,7 +70,7 @@ const char *nslab_opt_netns(lua_State *L, int idx, const char *op)
 		lua_pop(L, 1);
 		return NULL;
 	case LUA_TSTRING:
-		name = lua_tostring(L, -1);
+		name = nslab_nonul(L, -1, op, "netns");
 		lua_pop(L, 1); /* still referenced by the table */
 		nslab_check_netns(L, op, name);
 		return name;
@@ -130,7 +130,7 @@ const char *opt_string(lua_State *L, int idx, const char *field)
 		return NULL;
 	if (lua_type(L, -1) != LUA_TSTRING)
 		opt_type_error(L, idx, field, "a string");
-	s = lua_tostring(L, -1);
+	s = nslab_nonul(L, -1, NULL, field);
 	lua_pop(L, 1); /* the table still holds it */
 	return s;
 }
@@ -258,4 +258,30 @@ int opt_flag(lua_State *L, int idx, const char *field, int def)
 
 	opt_boolean(L, idx, field, &v);
 	return v;
+}
+
+const char *nslab_nonul(lua_State *L, int idx, const char *op,
+			const char *field)
+{
+	size_t len;
+	const char *s = lua_tolstring(L, idx, &len);
+
+	if (!s || !memchr(s, 0, len))
+		return s;
+	if (!op)
+		op = nslab_running_name(L);
+	if (!op)
+		op = "nslab";
+	nslab_push_quoted(L, s, len);
+	lua_pushfstring(L, "%s contains a NUL byte", field);
+	nslab_raise(L, op, lua_tostring(L, -2), NULL, EINVAL,
+		    lua_tostring(L, -1));
+	return NULL;
+}
+
+const char *nslab_checkstr(lua_State *L, int arg, const char *op,
+			   const char *field)
+{
+	luaL_checkstring(L, arg);
+	return nslab_nonul(L, arg, op, field);
 }

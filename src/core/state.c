@@ -24,11 +24,80 @@ struct nslab_state *nslab_state(lua_State *L)
 	return lua_touserdata(L, lua_upvalueindex(1));
 }
 
+/*
+ * The trampoline every public C function is called through: upvalue 1 is
+ * the function itself, upvalue 2 its public name ("netns.add"). Lua names
+ * a C function in an argument error by how it was called, so
+ * nslab.netns.add(1) said "bad argument #1 to 'add'"; errors that are
+ * tables (error objects) pass through untouched, and an argument error
+ * (a string: raised by the function itself, whose caller is C here, so
+ * named '?' and without a position) is raised again with the public name
+ * and the position of the Lua line that called it.
+ */
+static int named_call(lua_State *L)
+{
+	static const char head[] = "bad argument #";
+	int n = lua_gettop(L), arg = 0, used = 0;
+	const char *msg;
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	if (lua_pcall(L, n, LUA_MULTRET, 0) == LUA_OK)
+		return lua_gettop(L);
+	if (lua_type(L, -1) != LUA_TSTRING)
+		return lua_error(L);
+	msg = lua_tostring(L, -1);
+	if (strncmp(msg, head, sizeof(head) - 1) != 0 ||
+	    sscanf(msg + sizeof(head) - 1, "%d to '?' (%n", &arg, &used) < 1 ||
+	    used == 0)
+		return lua_error(L);
+	luaL_where(L, 1);
+	lua_pushfstring(L, "bad argument #%d to '%s' (", arg,
+			lua_tostring(L, lua_upvalueindex(2)));
+	lua_pushstring(L, msg + sizeof(head) - 1 + used);
+	lua_concat(L, 3);
+	return lua_error(L);
+}
+
+void nslab_setfuncs(lua_State *L, const char *prefix, const luaL_Reg *reg,
+		    int nup)
+{
+	luaL_checkstack(L, nup + 3, "too many upvalues");
+	for (; reg->name; reg++) {
+		for (int i = 0; i < nup; i++)
+			lua_pushvalue(L, -nup);
+		lua_pushcclosure(L, reg->func, nup);
+		lua_pushfstring(L, "%s.%s", prefix, reg->name);
+		lua_pushcclosure(L, named_call, 2);
+		lua_setfield(L, -(nup + 2), reg->name);
+	}
+	lua_pop(L, nup);
+}
+
+/* The public name ("netns.add") of the primitive running now, from the
+ * trampoline that called it (named_call's upvalue 2), or NULL. Pushes
+ * one value either way. */
+const char *nslab_running_name(lua_State *L)
+{
+	lua_Debug ar;
+
+	if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "f", &ar)) {
+		if (lua_tocfunction(L, -1) == named_call &&
+		    lua_getupvalue(L, -1, 2)) {
+			lua_remove(L, -2);
+			return lua_tostring(L, -1);
+		}
+		lua_pop(L, 1);
+	}
+	lua_pushnil(L);
+	return NULL;
+}
+
 void nslab_newlib(lua_State *L, const char *name, const luaL_Reg *reg)
 {
 	lua_newtable(L);
 	lua_pushvalue(L, -2);
-	luaL_setfuncs(L, reg, 1);
+	nslab_setfuncs(L, name, reg, 1);
 	lua_setfield(L, -3, name);
 }
 
@@ -95,6 +164,10 @@ struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
 	err = errno;
 	if (netns && err == ENOENT)
 		snprintf(buf, sizeof(buf), "netns \"%.255s\" does not exist",
+			 netns);
+	else if (netns && err == ELOOP)
+		snprintf(buf, sizeof(buf),
+			 NSLAB_NETNS_DIR "/%.255s is a symlink, not a netns",
 			 netns);
 	else if (netns && err == ENOTSUP)
 		snprintf(buf, sizeof(buf),
@@ -196,6 +269,7 @@ static const luaL_Reg core_funcs[] = {
     {"error", nslab_l_error_new},
     {"is_error", nslab_l_is_error},
     {"strerror", nslab_l_strerror},
+    {"defer_signals", nslab_l_defer_signals}, /* defer.c */
     {NULL, NULL},
 };
 

@@ -147,14 +147,14 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	memset(&s, 0, sizeof(s));
 	s.nsfd = s.mntfd = -1;
 	if (!lua_isnoneornil(L, 1)) {
-		netns = luaL_checkstring(L, 1);
+		netns = nslab_checkstr(L, 1, op, "netns");
 		nslab_check_netns(L, op, netns);
 	}
 	if (shell)
-		luaL_checkstring(L, 2);
+		nslab_checkstr(L, 2, op, "command");
 	else
 		luaL_checktype(L, 2, LUA_TTABLE);
-	exec_read_opts(L, 3, &o);
+	exec_read_opts(L, 3, &o, op);
 	lua_settop(L, 3);
 
 	p = lua_newuserdatauv(L, sizeof(*p), 1); /* 4: created closed */
@@ -189,12 +189,12 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 		lua_pushstring(L, len > 60 ? "...\"" : "\"");
 		lua_concat(L, 3);
 	} else {
-		s.argv = exec_argv(L, 2, uv);
+		s.argv = exec_argv(L, 2, uv, op);
 		lua_pushfstring(L, "\"%s\"", s.argv[0]);
 	}
 	object = lua_tostring(L, -1);
 	lua_setfield(L, uv, "object");
-	s.envp = exec_env(L, 3, uv);
+	s.envp = exec_env(L, 3, uv, op);
 	exec_user(L, 3, uv, &s, op, object, netns);
 	s.cwd = o.cwd;
 	s.drop_caps = o.caps_none;
@@ -414,7 +414,7 @@ void nslab_open_exec(lua_State *L)
 	lua_newtable(L);
 	lua_pushvalue(L, state);
 	lua_pushvalue(L, registry);
-	luaL_setfuncs(L, funcs, 2);
+	nslab_setfuncs(L, "nslab", funcs, 2); /* nslab.exec, nslab.sh... */
 	lua_setfield(L, state - 1, "exec");
 	lua_settop(L, state);
 }

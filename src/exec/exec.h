@@ -129,9 +129,9 @@ struct exec_opts {
  * raising on unknown fields and wrong types; env and user are read by
  * exec_env and exec_user. Each raises an argument error naming the field,
  * exec_user an EINVAL error object for an unknown user. */
-void exec_read_opts(lua_State *L, int idx, struct exec_opts *o);
-char **exec_argv(lua_State *L, int idx, int uv);
-char **exec_env(lua_State *L, int idx, int uv);
+void exec_read_opts(lua_State *L, int idx, struct exec_opts *o, const char *op);
+char **exec_argv(lua_State *L, int idx, int uv, const char *op);
+char **exec_env(lua_State *L, int idx, int uv, const char *op);
 void exec_user(lua_State *L, int idx, int uv, struct exec_spec *s,
 	       const char *op, const char *object, const char *netns);
 

@@ -56,7 +56,7 @@ static int opt_bool(lua_State *L, int idx, const char *k, int dflt)
 }
 
 /* Reads opts (table at idx, or nil) into o; env and user come later. */
-void exec_read_opts(lua_State *L, int idx, struct exec_opts *o)
+void exec_read_opts(lua_State *L, int idx, struct exec_opts *o, const char *op)
 {
 	memset(o, 0, sizeof(*o));
 	if (!lua_isnoneornil(L, idx)) {
@@ -75,7 +75,7 @@ void exec_read_opts(lua_State *L, int idx, struct exec_opts *o)
 		lua_pop(L, 1);
 	}
 	if (opt_field(L, idx, "cwd", LUA_TSTRING, "a string")) {
-		o->cwd = lua_tostring(L, -1);
+		o->cwd = nslab_nonul(L, -1, op, "cwd");
 		lua_pop(L, 1);
 	}
 	o->capture = opt_bool(L, idx, "capture", 1);
@@ -97,7 +97,7 @@ void exec_anchor(lua_State *L, int uv)
 }
 
 /* argv from the array at idx: strings (numbers converted), at least one. */
-char **exec_argv(lua_State *L, int idx, int uv)
+char **exec_argv(lua_State *L, int idx, int uv, const char *op)
 {
 	lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
 	char **argv;
@@ -113,16 +113,11 @@ char **exec_argv(lua_State *L, int idx, int uv)
 			    L, idx,
 			    lua_pushfstring(L, "argv[%d] must be a string",
 					    (int)i));
-		size_t len;
+		char field[32];
 
-		argv[i - 1] = (char *)lua_tolstring(L, -1, &len);
 		/* execve would silently cut the argument at the NUL. */
-		if (strlen(argv[i - 1]) != len)
-			luaL_argerror(L, idx,
-				      lua_pushfstring(L,
-						      "argv[%d] contains a NUL "
-						      "byte",
-						      (int)i));
+		snprintf(field, sizeof(field), "argv[%d]", (int)i);
+		argv[i - 1] = (char *)nslab_nonul(L, -1, op, field);
 		exec_anchor(L, uv);
 	}
 	argv[n] = NULL;
@@ -134,7 +129,7 @@ char **exec_argv(lua_State *L, int idx, int uv)
  * (string or number values) or removed (false). Lua cannot list environ,
  * so a table that replaced it would lose PATH and friends.
  */
-char **exec_env(lua_State *L, int idx, int uv)
+char **exec_env(lua_State *L, int idx, int uv, const char *op)
 {
 	extern char **environ;
 	size_t n = 0, i = 0;
@@ -166,6 +161,18 @@ char **exec_env(lua_State *L, int idx, int uv)
 					    "env.%s must be a string, a "
 					    "number or false (to remove it)",
 					    lua_tostring(L, -1)));
+		/* the environment block is NUL-separated: a NUL would cut
+		 * the value (or the name) there */
+		nslab_nonul(L, -1, op, "an env name");
+		if (t != LUA_TBOOLEAN) {
+			const char *field =
+			    lua_pushfstring(L, "env.%s", lua_tostring(L, -1));
+
+			lua_pushvalue(L, -2);
+			lua_rawget(L, env);
+			nslab_nonul(L, -1, op, field);
+			lua_pop(L, 2);
+		}
 		n++;
 	}
 	envp = lua_newuserdatauv(L, (n + 1) * sizeof(*envp), 0);
@@ -208,7 +215,7 @@ void exec_user(lua_State *L, int idx, int uv, struct exec_spec *s,
 		return;
 	}
 	if (t == LUA_TSTRING) {
-		name = lua_tostring(L, -1);
+		name = nslab_nonul(L, -1, op, "user");
 	} else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 0 &&
 		   lua_tointeger(L, -1) < (lua_Integer)(uid_t)-1) {
 		s->uid = (uid_t)lua_tointeger(L, -1);

@@ -208,12 +208,15 @@ int proc_raise_check(lua_State *L, int proc, int result)
 	lua_setfield(L, -2, "status");
 	lua_getfield(L, result, "signal");
 	lua_setfield(L, -2, "signal");
+	/* The last line of stderr usually says why. Fetched before the
+	 * buffer starts: nothing may sit above a buffer while adding. */
+	lua_getfield(L, result, "stderr");
+	err = lua_tolstring(L, -1, &len);
+	if (!err)
+		err = "", len = 0;
 	luaL_buffinit(L, &b);
 	push_ending(L, p);
 	luaL_addvalue(&b);
-	/* The last line of stderr usually says why. */
-	lua_getfield(L, result, "stderr");
-	err = lua_tolstring(L, -1, &len);
 	end = err + len;
 	while (end > err && (end[-1] == '\n' || end[-1] == ' '))
 		end--;
@@ -225,8 +228,8 @@ int proc_raise_check(lua_State *L, int proc, int result)
 		    &b, line,
 		    (size_t)(end - line) > 200 ? 200 : (size_t)(end - line));
 	}
-	lua_pop(L, 1);
 	luaL_pushresult(&b);
+	lua_remove(L, -2); /* stderr */
 	lua_setfield(L, -2, "msg");
 	lua_pushstring(L, p->timed_out ? "ETIMEDOUT" : "EXIT");
 	lua_setfield(L, -2, "code");

@@ -4,9 +4,10 @@
  * reporting errors, and the os.exit / os.execute wrappers. Not part of the
  * loadable module.
  *
- * SIGINT, SIGTERM and SIGHUP set a flag that a hook turns into a Lua
- * error, so to-be-closed labs unwind and clean up; the host then dies of
- * the same signal. Read: lua(1), signal(7).
+ * SIGINT, SIGTERM and SIGHUP install a hook from the handler (as lua.c
+ * does) that turns them into a Lua error, so to-be-closed labs unwind and
+ * clean up, except while core.defer_signals runs (core/defer.c); the host
+ * then dies of the same signal. Read: lua(1), signal(7).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -17,15 +18,45 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "core/defer.h"
 #include "host/host.h"
 
 const char *host_progname = "nslab";
 static volatile sig_atomic_t got_signal;
 static int exit_signal; /* a signal turned into an error, re-raised at exit */
 
+/*
+ * Signals reach Lua as lua.c does it: the handler installs signal_hook
+ * (lua_sethook may be called from a signal handler), which raises at the
+ * next call (or after 1000 instructions without one). A hook the script had set
+ * (debug.sethook: a profiler, a coverage tool) is saved first and given back
+ * when signal_hook runs, so such a script stays interruptible and costs nothing
+ * when no signal comes. Only the main thread is hooked: a coroutine is stopped
+ * when it yields or returns to it (as in lua).
+ */
+static lua_State *volatile watched; /* the state signals stop, or NULL */
+static lua_Hook saved_hook;	    /* the script's hook, while ours waits */
+static int saved_mask, saved_count;
+
+static void signal_hook(lua_State *L, lua_Debug *ar);
+
 static void on_signal(int sig)
 {
+	lua_State *L = watched;
+
 	got_signal = sig;
+	if (!L)
+		return;
+	if (lua_gethook(L) != signal_hook) {
+		saved_hook = lua_gethook(L);
+		saved_mask = lua_gethookmask(L);
+		saved_count = lua_gethookcount(L);
+	}
+	/* At the next call, so a signal during a C function (io.read,
+	 * os.execute) stops the script at once, once its results are
+	 * assigned (a wait's EINTR error reaches its pcall); a loop that
+	 * calls nothing within 1000 instructions. */
+	lua_sethook(L, signal_hook, LUA_MASKCALL | LUA_MASKCOUNT, 1000);
 }
 
 int host_pending_signal(void)
@@ -39,28 +70,64 @@ void host_clear_signal(void)
 	exit_signal = 0;
 }
 
-/* Count hook: turns a pending signal into an error at a safe point. */
+/*
+ * Whether core.defer_signals runs (defer.c): then sig is left pending for
+ * it to raise when it ends, and its notice, if any, printed now.
+ */
+static int deferred(lua_State *L, int sig)
+{
+	struct nslab_signals *s;
+	int held = 0;
+
+	if (lua_getfield(L, LUA_REGISTRYINDEX, NSLAB_SIGNALS_KEY) ==
+		LUA_TUSERDATA &&
+	    lua_rawlen(L, -1) == sizeof(*s)) {
+		s = lua_touserdata(L, -1);
+		if (s->depth > 0) {
+			s->pending = sig;
+			held = 1;
+			if (lua_getiuservalue(L, -1, 1) == LUA_TSTRING)
+				host_message(lua_tostring(L, -1));
+			lua_pop(L, 1);
+		}
+	}
+	lua_pop(L, 1);
+	return held;
+}
+
+/* Installed by on_signal: gives the script's hook back, then turns the
+ * signal into an error at this safe point, unless it is deferred. */
 static void signal_hook(lua_State *L, lua_Debug *ar)
 {
-	int sig = got_signal;
+	sigset_t block, old;
+	int sig;
 
 	(void)ar;
-	if (!sig)
-		return;
-	/* Once: the unwinding (labs closing) must not be interrupted. */
+	/* A signal now would save our own hook as the script's. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	lua_sethook(L, saved_hook, saved_mask, saved_count);
+	saved_hook = NULL;
+	sig = got_signal;
 	got_signal = 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (!sig)
+		return; /* cleared meanwhile (the REPL dropped a line) */
+	/* Once: the unwinding (labs closing) runs without our hook. */
 	exit_signal = sig;
+	if (deferred(L, sig))
+		return;
 	if (sigabbrev_np(sig))
 		luaL_error(L, "interrupted (SIG%s)", sigabbrev_np(sig));
 	luaL_error(L, "interrupted (signal %d)", sig);
 }
 
-void host_install_hook(lua_State *L)
+void host_watch_signals(lua_State *L)
 {
-	/* Calls too, so a signal that arrived during a C function (io.read,
-	 * os.execute) takes effect at the very next call, not 1000
-	 * instructions later. */
-	lua_sethook(L, signal_hook, LUA_MASKCALL | LUA_MASKCOUNT, 1000);
+	watched = L;
 }
 
 void host_install_signals(void)
@@ -69,7 +136,11 @@ void host_install_signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	/* Each handler runs alone: it saves and swaps the Lua hook. */
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGHUP);
 	/* No SA_RESTART: blocking waits return EINTR and give up. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

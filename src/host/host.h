@@ -22,8 +22,9 @@ void host_message(const char *msg);
 int host_pending_signal(void);
 void host_clear_signal(void);
 
-/* Reinstalls the count hook that turns signals into Lua errors. */
-void host_install_hook(lua_State *L);
+/* Makes L the state SIGINT, SIGTERM and SIGHUP interrupt (the handler
+ * hooks it, see host.c); NULL before it is closed. */
+void host_watch_signals(lua_State *L);
 
 /* The name error messages start with (argv[0]). */
 extern const char *host_progname;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -279,11 +280,11 @@ struct cli {
 	int nops;
 };
 
-/* Runs "--clean [NAME]" through the lab library. */
+/* Runs "--clean [NAME]" through nslab.clean. */
 static int do_clean(lua_State *L, const char *name)
 {
 	lua_getglobal(L, "require");
-	lua_pushliteral(L, "nslab.lab");
+	lua_pushliteral(L, "nslab.clean");
 	if (host_report(L, host_docall(L, 1, 1)) != LUA_OK)
 		return 1;
 	lua_getfield(L, -1, "clean");
@@ -320,10 +321,21 @@ static int pmain(lua_State *L)
 	create_arg(L, argv, argc, cli->script);
 	lua_gc(L, LUA_GCRESTART);
 	lua_gc(L, LUA_GCGEN, 0, 0);
-	host_install_hook(L);
+	host_watch_signals(L);
 	if (cli->version)
 		print_version();
-	if (cli->keep) {
+	/* Rootless, labs live in nslab's own user and network namespaces,
+	 * which end with it: nothing can be kept (lab.lua says so too). */
+	if (cli->rootless) {
+		lua_pushboolean(L, 1);
+		lua_setglobal(L, "NSLAB_ROOTLESS");
+	}
+	if (cli->keep && cli->rootless) {
+		host_message(
+		    "--keep: nothing can be kept in rootless mode (the "
+		    "labs' namespaces end with nslab's own user "
+		    "namespace): labs are removed when it ends");
+	} else if (cli->keep) {
 		lua_pushboolean(L, 1);
 		lua_setglobal(L, "NSLAB_KEEP");
 	}
@@ -486,7 +498,10 @@ static int run(int argc, char **argv, struct cli *cli)
 	/* Closing the state closes labs held in globals and kills
 	 * spawned processes (their __gc), signal or not. */
 	sig = host_take_exit_signal();
+	host_watch_signals(NULL);
 	lua_close(L);
+	if (!sig) /* came while the labs were closing */
+		sig = host_take_exit_signal();
 	if (sig) {
 		signal(sig, SIG_DFL);
 		raise(sig);
@@ -494,11 +509,35 @@ static int run(int argc, char **argv, struct cli *cli)
 	return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/*
+ * nslab runs Lua scripts, os.execute included, with the kernel's namespace
+ * and mount powers: installed setuid or setgid, or with file capabilities,
+ * it would hand all of that to every user who can run it. The kernel says
+ * so through AT_SECURE (getauxval(3), also set under an LSM transition);
+ * refuse before anything else, even reading the environment.
+ */
+static int insecure_install(void)
+{
+	if (!getauxval(AT_SECURE))
+		return 0;
+	fputs("nslab: refusing to run setuid, setgid or with file "
+	      "capabilities (AT_SECURE is set): it runs any Lua and any "
+	      "command with the privileges it got. Install it as an "
+	      "ordinary program (chmod u-s,g-s; setcap -r) and run it as "
+	      "root (sudo) or without root (nslab --rootless)\n",
+	      stderr);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli;
 	int status = EXIT_FAILURE;
 
+	if (insecure_install())
+		return 126;
+	if (rootless_pid1() != 0)
+		return EXIT_FAILURE;
 	if (argv[0] && argv[0][0])
 		host_progname = argv[0];
 	memset(&cli, 0, sizeof(cli));

@@ -10,7 +10,7 @@
  * Lines come from libedit on a terminal (editing, history kept in
  * ~/.nslab_history, Tab completion from repl_complete.c), else from stdio.
  * Ctrl-C only sets main.c's flag: while reading, read() fails with EINTR
- * and the line is dropped; while running, the count hook raises
+ * and the line is dropped; while running, main.c's signal hook raises
  * "interrupted (SIGINT)" and the loop goes on. SIGTERM and SIGHUP end the
  * loop, and main.c closes the state (labs clean up) and dies of them.
  * Read: lua(1), editline(3), signal(7).
@@ -18,10 +18,12 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -44,7 +46,9 @@ enum { LINE_OK, LINE_EOF, LINE_INTR };
 static struct {
 	int edit;	/* libedit reads the lines */
 	char *histfile; /* malloc'd path, or NULL */
-} term;
+	int histfd;	/* the history file, opened once without following
+			   a symlink; histfile is then /proc/self/fd/N */
+} term = {0, NULL, -1};
 
 static const char help_text[] =
     "nslab: Lua 5.4 with the nslab module (global nslab).\n"
@@ -80,17 +84,44 @@ static void repl_report(lua_State *L, int status)
 }
 
 #ifdef NSLAB_HAVE_LIBEDIT
+/*
+ * Opens ~/.nslab_history once, O_NOFOLLOW: a symlink planted there (by
+ * whoever can write $HOME) would have root's history written into, and
+ * chmod'ed, any file it points at. Something other than a regular file of
+ * our own is skipped with a message and the session keeps no history.
+ * libedit then reads and writes through /proc/self/fd/N, which is that
+ * file whatever is renamed over the path meanwhile.
+ */
 static void history_open(void)
 {
-	const char *home = getenv("HOME");
+	const char *home = getenv("HOME"), *why = NULL;
+	char *path = NULL;
+	struct stat sb;
+	int fd;
 
-	if (home && *home &&
-	    asprintf(&term.histfile, "%s/" HISTORY_FILE, home) < 0)
-		term.histfile = NULL;
 	using_history();
 	stifle_history(HISTORY_MAX);
-	if (term.histfile)
-		read_history(term.histfile);
+	if (!home || !*home || asprintf(&path, "%s/" HISTORY_FILE, home) < 0)
+		return;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		why = errno == ELOOP ? "is a symlink" : strerror(errno);
+	else if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+		why = "is not a regular file";
+	else if (sb.st_uid != geteuid())
+		why = "belongs to another user";
+	else if (asprintf(&term.histfile, "/proc/self/fd/%d", fd) < 0)
+		term.histfile = NULL, why = "out of memory";
+	if (why) {
+		fprintf(stderr, "nslab: %s %s: history not kept\n", path, why);
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return;
+	}
+	free(path);
+	term.histfd = fd;
+	read_history(term.histfile);
 }
 #endif
 
@@ -130,6 +161,9 @@ static void term_close(void)
 {
 	free(term.histfile);
 	term.histfile = NULL;
+	if (term.histfd >= 0)
+		close(term.histfd);
+	term.histfd = -1;
 }
 
 /*
@@ -327,10 +361,8 @@ static int repl_turn(lua_State *L)
 		if (status == READ_INTR || status == READ_DONE)
 			return 1;
 	}
-	if (status == LUA_OK) {
-		host_install_hook(L);
+	if (status == LUA_OK)
 		status = host_docall(L, 0, LUA_MULTRET);
-	}
 	if (status == LUA_OK)
 		repl_print(L);
 	else

@@ -215,7 +215,6 @@ int repl_node_command(lua_State *L, const char *line)
 	lua_insert(L, -2);
 	line += n;
 	lua_pushstring(L, line + strspn(line, " \t"));
-	host_install_hook(L);
 	status = lua_pcall(L, 2, 0, 0);
 	if (status != LUA_OK) {
 		const char *msg = luaL_tolstring(L, -1, NULL);

@@ -15,7 +15,8 @@
  * When the worker ends, the parent kills init, and the kernel kills every
  * process left in the namespace.
  *
- * Syscalls: unshare(CLONE_NEWUSER, CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID),
+ * Syscalls: unshare(CLONE_NEWUSER, CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID;
+ * CLONE_NEWUTS|CLONE_NEWIPC for the sandbox),
  * /proc/self/{setgroups,uid_map,gid_map}, mount(2) (MS_PRIVATE, tmpfs,
  * sysfs, proc), ioctl(SIOCSIFFLAGS), fork, waitpid, prctl(PDEATHSIG).
  * Read: user_namespaces(7), pid_namespaces(7), mount_namespaces(7),
@@ -402,6 +403,11 @@ static int enter(int userns, uid_t uid, gid_t gid, char **argv, int sandbox)
 	}
 	if (userns && userns_map(uid, gid) < 0)
 		return -1;
+	/* The sandbox's own hostname and System V IPC: a spec that sets
+	 * kernel.hostname or makes a message queue leaves the machine's. */
+	if (sandbox && unshare(CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+		return fail("cannot create UTS and IPC namespaces", errno,
+			    NULL);
 	if (isolate() < 0 || (sandbox && private_etc() < 0))
 		return -1;
 	return run_pidns(argv);
@@ -458,6 +464,44 @@ static int private_etc(void)
 	if (mount("nslab-etc", "/etc", "overlay", 0, opts) < 0)
 		return fail("cannot put an overlay on /etc", errno, NULL);
 	return 0;
+}
+
+int rootless_pid1(void)
+{
+	sigset_t block, old;
+	pid_t worker, pid;
+	int status;
+
+	if (getpid() != 1)
+		return 0;
+	sigemptyset(&block);
+	for (size_t i = 0; i < NFWD; i++)
+		sigaddset(&block, fwd_sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	set_handlers(forward);
+	worker = fork();
+	if (worker <= 0) {
+		/* the child, or no child: nslab goes on (as PID 1 then) */
+		set_handlers(NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (worker < 0)
+			host_message("cannot fork an init to run as PID 1: "
+				     "orphans will not be reaped");
+		return 0;
+	}
+	fwd_pid = worker;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (;;) {
+		pid = waitpid(-1, &status, 0);
+		if (pid == worker)
+			break;
+		if (pid < 0 && errno != EINTR)
+			_exit(1); /* ECHILD: cannot happen while worker lives */
+	}
+	/* PID 1 cannot die of a signal it sends itself: say it by status. */
+	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+	      : WIFEXITED(status) ? WEXITSTATUS(status)
+				  : 1);
 }
 
 int rootless_sandbox(char **argv)

@@ -48,7 +48,7 @@ static int addr_opt_broadcast(lua_State *L, const char *object,
 		lua_pop(L, 1);
 		return brd[0] ? 1 : 0;
 	case LUA_TSTRING:
-		s = lua_tostring(L, -1);
+		s = nslab_nonul(L, -1, "addr.add", "broadcast");
 		inet_check(L, "addr.add", object, netns, s, AF_INET, 0, &b);
 		memcpy(brd, b.bytes, 4);
 		lua_pop(L, 1);
@@ -81,8 +81,8 @@ static void addr_only(lua_State *L, const char *object, const char *netns,
  */
 static int l_addr_add(lua_State *L)
 {
-	const char *ifname = luaL_checkstring(L, 1);
-	const char *text = luaL_checkstring(L, 2);
+	const char *ifname = nslab_checkstr(L, 1, "addr.add", "ifname");
+	const char *text = nslab_checkstr(L, 2, "addr.add", "address");
 	const char *netns, *object, *peer, *label;
 	char buf[512];
 	struct nlmsghdr *nlh;
@@ -195,8 +195,8 @@ static const char *const del_fields[] = {"netns", NULL};
  */
 static int l_addr_del(lua_State *L)
 {
-	const char *ifname = luaL_checkstring(L, 1);
-	const char *text = luaL_checkstring(L, 2);
+	const char *ifname = nslab_checkstr(L, 1, "addr.del", "ifname");
+	const char *text = nslab_checkstr(L, 2, "addr.del", "address");
 	const char *netns, *object;
 	char buf[256];
 	struct nlmsghdr *nlh;

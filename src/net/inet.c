@@ -53,6 +53,21 @@ int inet_parse(const char *text, struct inet_addr *a, char *why, size_t n)
 	}
 	memcpy(host, text, hl);
 	host[hl] = 0;
+	/* Say what is wrong rather than "not an address" or a prefixlen
+	 * range: an IPv6 zone index and stray characters are common. */
+	if (strchr(host, '%')) {
+		snprintf(why, n,
+			 "invalid address \"%s\": zone index (%s) not allowed "
+			 "here",
+			 text, strchr(host, '%'));
+		return -1;
+	}
+	if (strcspn(host, " \t\n") < hl) {
+		snprintf(why, n,
+			 "invalid address \"%s\": whitespace in the address",
+			 text);
+		return -1;
+	}
 	if (inet_pton(AF_INET, host, a->bytes) == 1)
 		a->family = AF_INET;
 	else if (inet_pton(AF_INET6, host, a->bytes) == 1)
@@ -69,8 +84,22 @@ int inet_parse(const char *text, struct inet_addr *a, char *why, size_t n)
 		return 0;
 	a->has_len = 1;
 	slash++;
-	if (!*slash || strspn(slash, "0123456789") != strlen(slash) ||
-	    strlen(slash) > 3 || (a->prefixlen = atoi(slash)) > max) {
+	if (strspn(slash, "0123456789") > 0 &&
+	    slash[strspn(slash, "0123456789")]) {
+		snprintf(why, n,
+			 "invalid address \"%s\": trailing characters after "
+			 "the prefix length (\"%s\")",
+			 text, slash + strspn(slash, "0123456789"));
+		return -1;
+	}
+	if (!*slash || strspn(slash, "0123456789") != strlen(slash)) {
+		snprintf(why, n,
+			 "invalid address \"%s\": the prefix length \"%s\" "
+			 "is not a number 0..%d",
+			 text, slash, max);
+		return -1;
+	}
+	if (strlen(slash) > 3 || (a->prefixlen = atoi(slash)) > max) {
 		snprintf(why, n, "prefixlen \"%s\" out of range 0..%d for %s",
 			 slash, max, inet_family_name(a->family));
 		return -1;

@@ -49,7 +49,7 @@ static int l_link_set(lua_State *L)
 	struct nl_err e;
 	int nomaster = 0, has_nomaster, index, mindex = 0;
 
-	name = luaL_checkstring(L, 1);
+	name = nslab_checkstr(L, 1, op, "ifname");
 	luaL_checktype(L, 2, LUA_TTABLE);
 	nslab_check_fields(L, 2, set_fields);
 	nslab_check_fields(L, 3, netns_field);
@@ -66,8 +66,18 @@ static int l_link_set(lua_State *L)
 	link_read_common(L, 2, "", op, obj, netns, &lc);
 
 	c = nslab_conn(L, op, obj, netns);
-	if (netns_to)
-		to = nslab_conn(L, op, obj, netns_to);
+	if (netns_to && !(to = nl_conn_get(&nslab_state(L)->nl, netns_to))) {
+		/* the link is where it was: blame the target, named so */
+		int err = errno;
+
+		return nslab_raise(
+		    L, op, obj, netns, err,
+		    lua_pushfstring(L, "target netns \"%s\"%s", netns_to,
+				    err == ENOENT    ? " does not exist"
+				    : err == ELOOP   ? " is a symlink"
+				    : err == ENOTSUP ? " is not a netns"
+						     : ""));
+	}
 	/* Named by IFLA_IFNAME unless renamed or moved: one round trip. */
 	index = newname || to ? nl_ifindex(c, name, &e) : 0;
 	if (index < 0)
@@ -95,10 +105,21 @@ static int l_link_set(lua_State *L)
 	else if (nomaster)
 		mnl_attr_put_u32(nlh, IFLA_MASTER, 0);
 	link_put_common(nlh, ifm, &lc);
-	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0)
+	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0) {
+		/* the kernel says "the target netns": say which */
+		if (to && e.err == EEXIST)
+			return nslab_raise(
+			    L, op, obj, netns, e.err,
+			    lua_pushfstring(
+				L, "%s (target netns \"%s\": name \"%s\")",
+				e.ext[0] ? e.ext
+					 : "an interface with the same name "
+					   "exists",
+				netns_to, newname ? newname : name));
 		return nslab_raise(L, op, obj, netns, e.err,
 				   e.err == ENODEV && !e.ext[0] ? "no such link"
 								: e.ext);
+	}
 	return 0;
 }
 
@@ -112,7 +133,7 @@ static int l_link_del(lua_State *L)
 {
 	static const char op[] = "link.del";
 	char buf[512];
-	const char *name = luaL_checkstring(L, 1), *netns, *obj;
+	const char *name = nslab_checkstr(L, 1, op, "ifname"), *netns, *obj;
 	struct ifinfomsg *ifm;
 	struct nlmsghdr *nlh;
 	struct nl_conn *c;

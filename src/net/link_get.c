@@ -77,7 +77,7 @@ int l_link_get(lua_State *L)
 		luaL_argcheck(L, index > 0, 1, "ifindex must be > 0");
 		obj = lua_pushfstring(L, "ifindex %d", index);
 	} else {
-		name = luaL_checkstring(L, 1);
+		name = nslab_checkstr(L, 1, op, "ifname");
 		nslab_check_ifname(L, op, name);
 		obj = link_obj(L, name);
 	}

@@ -341,6 +341,9 @@ int l_link_add(lua_State *L)
 	x.obj = link_obj(L, name);
 	link_read_common(L, 1, "", op, x.obj, x.netns, &lc);
 	x.c = nslab_conn(L, op, x.obj, x.netns);
+	if (link_tun_kind(kind))
+		return link_add_tun(L, x.c, op, x.obj, x.netns, name, kind,
+				    &lc);
 	if (k && k->parent)
 		parent = required_parent(&x, 1);
 
@@ -440,10 +443,23 @@ static int probe_kind(struct nslab_state *st, const char *kind)
 int l_link_kind_available(lua_State *L)
 {
 	static const char op[] = "link.kind_available";
-	const char *kind = check_kind(L, 1, luaL_checkstring(L, 1));
+	const char *kind = check_kind(
+	    L, 1, nslab_checkstr(L, 1, "link.kind_available", "kind"));
 	int r;
 
 	nslab_need_caps(L, op, kind);
+	if (link_tun_kind(kind)) {
+		/* made through /dev/net/tun, not rtnetlink (link_tun.c) */
+		const char *why = NULL;
+
+		r = link_tun_available(&why);
+		lua_pushboolean(L, r);
+		if (r)
+			return 1;
+		lua_pushfstring(L, "this kernel cannot make %s links: %s", kind,
+				why);
+		return 2;
+	}
 	r = probe_kind(nslab_state(L), kind);
 	if (r < 0)
 		return nslab_raise(L, op, lua_pushfstring(L, "\"%s\"", kind),

@@ -21,8 +21,11 @@
 #include <sys/mount.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "core/core.h"
 #include "net/net.h"
@@ -62,8 +65,10 @@ static int netns_remove(const char *path)
 {
 	int i;
 
+	/* UMOUNT_NOFOLLOW: should the path have become a symlink since it
+	 * was checked, its target is never unmounted. */
 	for (i = 0; i < 64; i++)
-		if (umount2(path, MNT_DETACH) < 0)
+		if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
 			break;
 	if (i == 64 || (errno != EINVAL && errno != ENOENT))
 		return errno = i == 64 ? EBUSY : errno, -1;
@@ -71,20 +76,56 @@ static int netns_remove(const char *path)
 }
 
 /*
- * netns.add(name): creates the named netns. Unshares a new network
- * namespace in the calling thread, bind-mounts it at /run/netns/NAME,
- * opens its rtnetlink socket while inside (cached for later calls) and
- * returns to nslab's own namespace, error or not.
+ * The option on_create of netns.add: when the table at idx has it, calls
+ * it with the identity (st_dev, st_ino of the nsfs inode) of the namespace
+ * the thread is now in, before that namespace gets its name, so a caller
+ * can record what it made before it can outlive nslab. Returns 0, or -1
+ * with the callback's error on the stack (or errno set when the identity
+ * cannot be read).
+ */
+static int netns_on_create(lua_State *L, int idx, struct stat *sb)
+{
+	if (stat("/proc/thread-self/ns/net", sb) < 0)
+		return -1;
+	if (lua_isnoneornil(L, idx))
+		return 0;
+	lua_getfield(L, idx, "on_create");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	lua_pushinteger(L, (lua_Integer)sb->st_dev);
+	lua_pushinteger(L, (lua_Integer)sb->st_ino);
+	return lua_pcall(L, 2, 0, 0) == LUA_OK ? 0 : -1;
+}
+
+/*
+ * netns.add(name[, opts]) -> dev, ino: creates the named netns. Unshares
+ * a new network namespace in the calling thread, calls opts.on_create(dev,
+ * ino) if given, bind-mounts it at /run/netns/NAME, opens its rtnetlink
+ * socket while inside (cached for later calls) and returns to nslab's own
+ * namespace, error or not. dev and ino are its identity, as netns.id says.
  */
 static int l_netns_add(lua_State *L)
 {
+	static const char *const fields[] = {"on_create", NULL};
 	struct nslab_state *st = nslab_state(L);
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = nslab_checkstr(L, 1, "netns.add", "name");
 	const char *obj;
 	char path[PATH_SIZE];
+	struct stat sb;
 	int fd, err;
 
 	nslab_check_netns(L, "netns.add", name);
+	lua_settop(L, 2); /* opts (or nil) at 2, the object name at 3 */
+	if (!lua_isnil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		nslab_check_fields(L, 2, fields);
+		lua_getfield(L, 2, "on_create");
+		luaL_argcheck(L, lua_isnil(L, -1) || lua_isfunction(L, -1), 2,
+			      "field 'on_create' must be a function");
+		lua_pop(L, 1);
+	}
 	obj = lua_pushfstring(L, "\"%s\"", name);
 	nslab_need_caps(L, "netns.add", obj);
 	if (netns_dir_setup(st) < 0)
@@ -104,6 +145,15 @@ static int l_netns_add(lua_State *L)
 		unlink(path);
 		return nslab_raise(L, "netns.add", obj, NULL, err, "unshare");
 	}
+	if (netns_on_create(L, 2, &sb) < 0) {
+		err = errno;
+		nl_leave(&st->nl);
+		unlink(path);
+		if (lua_gettop(L) > 3) /* the callback's error */
+			return lua_error(L);
+		return nslab_raise(L, "netns.add", obj, NULL, err,
+				   "/proc/thread-self/ns/net");
+	}
 	if (mount("/proc/thread-self/ns/net", path, "none", MS_BIND, NULL) <
 	    0) {
 		err = errno;
@@ -120,23 +170,92 @@ static int l_netns_add(lua_State *L)
 				   "rtnetlink socket");
 	}
 	nl_leave(&st->nl);
-	return 0;
+	lua_pushinteger(L, (lua_Integer)sb.st_dev);
+	lua_pushinteger(L, (lua_Integer)sb.st_ino);
+	return 2;
 }
 
 /*
- * netns.del(name): detaches the mount(s) at /run/netns/NAME and removes
+ * The option of netns.del: {dev = , ino = }, an identity as netns.id gives
+ * it. Raises ESTALE when the table at idx holds one and sb is another
+ * namespace (the name was deleted and made again since), so a caller never
+ * removes a namespace it did not make.
+ */
+static void netns_check_id(lua_State *L, int idx, const char *obj,
+			   const struct stat *sb)
+{
+	static const char *const fields[] = {"dev", "ino", NULL};
+	lua_Integer dev, ino;
+
+	if (lua_isnoneornil(L, idx))
+		return;
+	luaL_checktype(L, idx, LUA_TTABLE);
+	nslab_check_fields(L, idx, fields);
+	lua_getfield(L, idx, "dev");
+	lua_getfield(L, idx, "ino");
+	luaL_argcheck(L, lua_isinteger(L, -2) && lua_isinteger(L, -1), idx,
+		      "fields 'dev' and 'ino' must be integers");
+	dev = lua_tointeger(L, -2);
+	ino = lua_tointeger(L, -1);
+	lua_pop(L, 2);
+	if ((lua_Integer)sb->st_dev != dev || (lua_Integer)sb->st_ino != ino)
+		nslab_raise(L, "netns.del", obj, NULL, ESTALE,
+			    "the name now holds another namespace (made "
+			    "again since): left alone");
+}
+
+/*
+ * netns.id(name) -> dev, ino: the identity of the namespace bound at
+ * /run/netns/NAME (st_dev and st_ino of its nsfs inode, as /proc/PID/ns/net
+ * shows it), or nothing when the name does not exist. A symlink there, or
+ * a file that is no namespace, raises EINVAL.
+ */
+static int l_netns_id(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	const char *obj;
+	char path[PATH_SIZE];
+	struct stat sb;
+	struct statfs sf;
+	int err;
+
+	nslab_check_netns(L, "netns.id", name);
+	netns_path(path, name);
+	if (lstat(path, &sb) < 0) {
+		err = errno;
+		if (err == ENOENT)
+			return 0;
+		obj = lua_pushfstring(L, "\"%s\"", name);
+		return nslab_raise(L, "netns.id", obj, NULL, err, path);
+	}
+	if (S_ISLNK(sb.st_mode) || statfs(path, &sf) < 0 ||
+	    sf.f_type != NSFS_MAGIC) {
+		obj = lua_pushfstring(L, "\"%s\"", name);
+		return nslab_raise(L, "netns.id", obj, NULL, EINVAL,
+				   S_ISLNK(sb.st_mode)
+				       ? "a symlink, not a network namespace"
+				       : "not a network namespace");
+	}
+	lua_pushinteger(L, (lua_Integer)sb.st_dev);
+	lua_pushinteger(L, (lua_Integer)sb.st_ino);
+	return 2;
+}
+
+/*
+ * netns.del(name[, id]): detaches the mount(s) at /run/netns/NAME and removes
  * the file; the namespace itself goes when its last process or fd does.
  */
 static int l_netns_del(lua_State *L)
 {
 	struct nslab_state *st = nslab_state(L);
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = nslab_checkstr(L, 1, "netns.del", "name");
 	const char *obj;
 	char path[PATH_SIZE], why[PATH_SIZE + 64];
 	struct stat sb;
 	int err;
 
 	nslab_check_netns(L, "netns.del", name);
+	lua_settop(L, 2); /* the identity (or nil) at 2 */
 	obj = lua_pushfstring(L, "\"%s\"", name);
 	nslab_need_caps(L, "netns.del", obj);
 	netns_path(path, name);
@@ -146,6 +265,12 @@ static int l_netns_del(lua_State *L)
 				   err == ENOENT ? "netns does not exist"
 						 : path);
 	}
+	if (S_ISLNK(sb.st_mode)) {
+		snprintf(why, sizeof(why),
+			 "%s is a symlink, not a netns: left alone", path);
+		return nslab_raise(L, "netns.del", obj, NULL, ELOOP, why);
+	}
+	netns_check_id(L, 2, obj, &sb);
 	nl_conn_forget(&st->nl, name);
 	if (netns_remove(path) < 0) {
 		err = errno;
@@ -216,7 +341,7 @@ static int l_netns_list(lua_State *L)
 /* netns.exists(name) -> boolean: the name is taken in /run/netns. */
 static int l_netns_exists(lua_State *L)
 {
-	const char *name = luaL_checkstring(L, 1);
+	const char *name = nslab_checkstr(L, 1, "netns.exists", "name");
 	char path[PATH_SIZE];
 	struct stat sb;
 
@@ -236,7 +361,9 @@ struct nsid {
 /*
  * The nsfs identities of the names at idx (a name or an array of names),
  * in a userdata left on the stack (so a raised error frees it); names
- * that do not exist are skipped. Returns how many were found.
+ * that do not exist are skipped. A name that is a symlink raises ELOOP:
+ * followed, it could name any namespace (/proc/1/ns/net: the host's).
+ * Returns how many were found.
  */
 static size_t netns_ids(lua_State *L, int idx, const char *op,
 			struct nsid **ids)
@@ -257,9 +384,16 @@ static size_t netns_ids(lua_State *L, int idx, const char *op,
 			lua_pushvalue(L, idx);
 		else if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
 			luaL_argerror(L, idx, "names must be strings");
-		name = lua_tostring(L, -1);
+		name = nslab_nonul(L, -1, op, "name");
 		nslab_check_netns(L, op, name);
 		netns_path(path, name);
+		if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+			nslab_raise(L, op, lua_pushfstring(L, "\"%s\"", name),
+				    NULL, ELOOP,
+				    lua_pushfstring(L,
+						    "%s is a symlink, not a "
+						    "netns: left alone",
+						    path));
 		if (stat(path, &sb) == 0)
 			(*ids)[k++] = (struct nsid){sb.st_dev, sb.st_ino};
 		lua_pop(L, 1);
@@ -396,10 +530,9 @@ static int l_netns_kill(lua_State *L)
 }
 
 static const luaL_Reg funcs[] = {
-    {"add", l_netns_add},   {"del", l_netns_del},
-    {"list", l_netns_list}, {"exists", l_netns_exists},
-    {"pids", l_netns_pids}, {"kill", l_netns_kill},
-    {NULL, NULL},
+    {"add", l_netns_add},	{"del", l_netns_del},	{"list", l_netns_list},
+    {"exists", l_netns_exists}, {"pids", l_netns_pids}, {"kill", l_netns_kill},
+    {"id", l_netns_id},		{NULL, NULL},
 };
 
 void nslab_open_netns(lua_State *L)

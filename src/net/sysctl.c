@@ -74,6 +74,19 @@ static const char *sysctl_path(const char *key, char *path, size_t n)
 	}
 }
 
+/*
+ * Whether key lives under /proc/sys/net, the only sysctls that belong to
+ * a network namespace. The others (kernel.hostname, vm.*, fs.*) are the
+ * UTS, IPC or whole machine's whatever netns the file is opened in, so
+ * setting one "for a netns" would change them for everybody.
+ */
+static int sysctl_per_netns(const char *key)
+{
+	char sep = strchr(key, '/') ? '/' : '.';
+
+	return strncmp(key, "net", 3) == 0 && (key[3] == sep || !key[3]);
+}
+
 #define SYSCTL_PROC_REUSE 32
 
 /* A new proc mount attached nowhere (new mount API); fd or -1. */
@@ -129,6 +142,13 @@ static int sysctl_open(lua_State *L, const char *op, const char *netns,
 		snprintf(why, sizeof(why), "%s: \"%s\"", bad, key);
 		nslab_raise(L, op, key, netns, EINVAL, why);
 	}
+	if (netns && !sysctl_per_netns(key)) {
+		snprintf(why, sizeof(why),
+			 "%s is not per network namespace: only net.* keys "
+			 "can be %s for a netns",
+			 key, (flags & O_ACCMODE) == O_RDONLY ? "read" : "set");
+		nslab_raise(L, op, key, netns, EINVAL, why);
+	}
 	if (netns) {
 		nslab_conn(L, op, key, netns); /* clear error if it is gone */
 		if (nl_enter(&st->nl, netns) < 0) {
@@ -167,7 +187,7 @@ static const char *sysctl_netns(lua_State *L, int idx, const char *op)
 
 	if (lua_isnil(L, idx))
 		return NULL;
-	netns = luaL_checkstring(L, idx);
+	netns = nslab_checkstr(L, idx, op, "netns");
 	nslab_check_netns(L, op, netns);
 	return netns;
 }
@@ -179,7 +199,7 @@ static const char *sysctl_netns(lua_State *L, int idx, const char *op)
 static int l_sysctl_get(lua_State *L)
 {
 	const char *netns = sysctl_netns(L, 1, "sysctl.get");
-	const char *key = luaL_checkstring(L, 2);
+	const char *key = nslab_checkstr(L, 2, "sysctl.get", "key");
 	char buf[SYSCTL_MAX];
 	size_t len = 0;
 	ssize_t r = 0;
@@ -211,7 +231,7 @@ static int l_sysctl_get(lua_State *L)
 static int l_sysctl_set(lua_State *L)
 {
 	const char *netns = sysctl_netns(L, 1, "sysctl.set");
-	const char *key = luaL_checkstring(L, 2);
+	const char *key = nslab_checkstr(L, 2, "sysctl.set", "key");
 	const char *value;
 	size_t len;
 	ssize_t w;
@@ -230,7 +250,9 @@ static int l_sysctl_set(lua_State *L)
 		lua_pushinteger(L, n);
 		lua_replace(L, 3);
 	}
-	value = luaL_tolstring(L, 3, &len);
+	luaL_tolstring(L, 3, &len);
+	/* the kernel's parsers stop at a NUL: "1\0garbage" would pass */
+	value = nslab_nonul(L, -1, "sysctl.set", "value");
 	fd = sysctl_open(L, "sysctl.set", netns, key, O_WRONLY);
 	do
 		w = write(fd, value, len);

@@ -247,14 +247,15 @@ struct nl_conn *nl_conn_get(struct nl_cache *st, const char *netns)
 	}
 	snprintf(path, sizeof(path), NSLAB_NETNS_DIR "/%s", netns);
 	/* One stat per call notices a name deleted or reused by others. */
-	if (stat(path, &sb) < 0)
+	if (lstat(path, &sb) < 0)
 		return NULL;
 	if (st->cap) {
 		c = st->tab[slot_of(st, netns)];
 		if (c && c->dev == sb.st_dev && c->ino == sb.st_ino)
 			return c;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NOFOLLOW: a symlink there could name any namespace (ELOOP). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &sb) < 0 || setns(fd, CLONE_NEWNET) < 0) {
