@@ -210,6 +210,13 @@ describe("nslab host", function()
     assert.equals("function\n", out)
   end)
 
+  it("requires nslab.core and nslab.exec before nslab itself, each once", function()
+    local out, ok = H.nslab([[-e 'local core, exec = require "nslab.core", require "nslab.exec"
+      print(core == require("nslab").core, exec.exec == require("nslab").exec)']])
+    assert.is_true(ok, out)
+    assert.equals("true\ttrue\n", out)
+  end)
+
   it("puts the build tree's and the installed library dirs in package.path", function()
     local dir = H.bin:match("^(.*)/[^/]+$")
     local out, ok = H.nslab("-e 'print(package.path)'")

@@ -371,6 +371,18 @@ lab:link(a, b, { addrs = { "10.123.0.1/24", "10.123.0.2/24" } })
     assert.is_true(ok, out)
   end)
 
+  it("keeps an unfinished assignment to a node's name Lua, reading on at '>> '", function()
+    local a, b = ident("r"), ident("b")
+    local path = close_script(a, b)
+    finally(function() os.remove(path) end)
+    local out, ok = H.sh(string.format("printf '%%s\\n' %s 'return 6 end' %s | %s -i %s",
+      q(a .. " = function()"), q("print(" .. a .. "())"), H.bin, q(path)))
+    assert.is_true(ok, out)
+    assert.matches("> 6\n", out, 1, true)
+    assert.not_matches("[exit", out, 1, true)
+    assert.not_matches("rror", out, 1, true)
+  end)
+
   it("closes a <close> lab at once when the -i script fails", function()
     if needs_python() then return end
     local a, b = ident("r"), ident("b")

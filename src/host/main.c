@@ -149,11 +149,20 @@ static void set_path(lua_State *L, char **incs, int nincs, int noenv)
 	lua_pop(L, 1);
 }
 
+/* Loader for a module that opening "nslab" loaded (nslab.core): returns
+ * its upvalue. */
+static int loaded_value(lua_State *L)
+{
+	lua_pushvalue(L, lua_upvalueindex(1));
+	return 1;
+}
+
 /*
  * package.searchers entry, after preload: "nslab.lab" asked for before
  * "nslab" itself opens the module first, since opening it is what puts the
  * embedded nslab.* modules in package.preload (else the build tree's or
- * installed lua/nslab/lab.lua would load without nslab.core).
+ * installed lua/nslab/lab.lua would load without nslab.core). Opening it
+ * also loads nslab.core, which then is the answer.
  */
 static int search_nslab(lua_State *L)
 {
@@ -167,6 +176,11 @@ static int search_nslab(lua_State *L)
 	lua_getglobal(L, "require");
 	lua_pushliteral(L, "nslab");
 	lua_call(L, 1, 0);
+	if (lua_getfield(L, 2, name) != LUA_TNIL) {
+		lua_pushcclosure(L, loaded_value, 1);
+		lua_pushliteral(L, ":loaded:");
+		return 2;
+	}
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
 	if (lua_getfield(L, -1, name) != LUA_TFUNCTION)
 		return 0;

@@ -2,10 +2,10 @@
  * repl.c - the interactive loop, shaped like lua.c's doREPL: each line is
  * tried as "return <line>;" first, then as a statement; a syntax error
  * ending in <eof> reads on at the secondary prompt ">> ". Results print
- * through the global print, plain tables as a short summary (repl_show.c).
- * A line that is not Lua and starts with the name of a node of an open lab
- * runs as a shell command inside that node, node names among its words
- * replaced by their first address (Mininet's CLI habit).
+ * through the global print, plain tables as a short summary (repl_print.c).
+ * Before that, lua/nslab/repl.lua (through repl_node.c) is asked whether
+ * the line is a node command ("red ping -c1 blue": a node of an open lab,
+ * a blank, a shell command; Mininet's CLI habit) and runs it if so.
  *
  * Lines come from libedit on a terminal (editing, history kept in
  * ~/.nslab_history, Tab completion from repl_complete.c), else from stdio.
@@ -293,30 +293,19 @@ static int repl_word(lua_State *L, const char *line)
  * Reads a statement: the first line (already on the stack) and as many
  * continuation lines as an <eof> syntax error asks for. Leaves the
  * compiled function (LUA_OK), or the error message; or returns LINE_EOF /
- * LINE_INTR + 100 when input ended or Ctrl-C dropped the statement, or
- * 200 when the line was a node command, which has run.
+ * LINE_INTR + 100 when input ended or Ctrl-C dropped the statement.
  */
 #define READ_EOF  (100 + LINE_EOF)
 #define READ_INTR (100 + LINE_INTR)
-#define READ_DONE 200
 
 static int read_statement(lua_State *L)
 {
-	int first = 1;
-
 	for (;;) {
 		size_t len;
 		const char *code = lua_tolstring(L, 1, &len);
 		int status = luaL_loadbuffer(L, code, len, "=stdin");
 		int r;
 
-		if (first && status == LUA_ERRSYNTAX &&
-		    repl_node_command(L, code)) {
-			lua_pop(L, 1); /* the syntax error */
-			history_add(code);
-			return READ_DONE;
-		}
-		first = 0;
 		if (!incomplete(L, status)) {
 			history_add(code);
 			lua_remove(L, 1);
@@ -343,8 +332,7 @@ static int repl_turn(lua_State *L)
 	if (r >= 0)
 		return r;
 	/* "red /bin/hostname" would parse as Lua: a node's name first. */
-	if (repl_node_form(lua_tostring(L, 1)) &&
-	    repl_node_command(L, lua_tostring(L, 1))) {
+	if (repl_node_command(L, lua_tostring(L, 1))) {
 		history_add(lua_tostring(L, 1));
 		return 1;
 	}
@@ -358,7 +346,7 @@ static int repl_turn(lua_State *L)
 		status = read_statement(L);
 		if (status == READ_EOF)
 			return 0;
-		if (status == READ_INTR || status == READ_DONE)
+		if (status == READ_INTR)
 			return 1;
 	}
 	if (status == LUA_OK)
@@ -390,6 +378,7 @@ void repl_run(lua_State *L)
 
 	term_open(L);
 	global_nslab(L);
+	repl_node_open(L);
 	/* From here a <close> lab closes at its scope's end (see main.c). */
 	lua_pushnil(L);
 	lua_setglobal(L, "NSLAB_INTERACTIVE");

@@ -15,18 +15,17 @@ void repl_print(lua_State *L);
 int repl_is_identifier(const char *s);
 
 /*
- * repl_node.c: when the first word of line names a node of an open lab,
- * runs the rest in that node (reporting errors) and returns 1; else
- * returns 0. The stack is left as it was.
+ * repl_node.c: the bridge to lua/nslab/repl.lua, where the REPL's lab
+ * policy lives. repl_node_open loads it (once, before the others; when it
+ * fails they do nothing). None of them raises; only repl_node_complete
+ * leaves a value on the stack.
  */
+void repl_node_open(lua_State *L);
+
+/* When line is a node command ("red ping -c1 blue": the first word names
+ * a node of an open lab, then a blank), runs it in that node, reporting
+ * how it failed, and returns 1; else returns 0 (the line is Lua). */
 int repl_node_command(lua_State *L, const char *line);
-
-/* Whether line has a node command's form: a first word, then blanks and
- * more, not an assignment (repl_node_command finds whether it is a node). */
-int repl_node_form(const char *line);
-
-/* Pushes an array of the names of the nodes of all open labs. */
-void repl_push_node_names(lua_State *L);
 
 /* For each node of an open lab whose name is a Lua name and not a global
  * yet, sets the global of that name to the node (red:ping(blue) works
@@ -35,6 +34,13 @@ void repl_node_globals(lua_State *L);
 
 /* Prints the open labs and their nodes (for "help"). */
 void repl_show_labs(lua_State *L);
+
+/* Pushes an array of the node names starting with part that fit where
+ * Tab was pressed, before (len bytes) being the line before that word;
+ * returns 1 when only they fit (a node command's arguments), 0 when they
+ * join the other candidates (the first word; elsewhere there are none). */
+int repl_node_complete(lua_State *L, const char *before, size_t len,
+		       const char *part);
 
 /* repl_complete.c: installs Tab completion for libedit on state L. */
 void repl_complete_init(lua_State *L);

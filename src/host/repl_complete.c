@@ -8,7 +8,8 @@
  *
  * Only raw reads: completing never runs the user's code (no __index
  * function is called), so a Tab cannot hang or fail. The one call made is
- * the lab layer's active(), for node names. Read: editline(3).
+ * nslab.repl's complete() for node names (lua/nslab/repl.lua), which only
+ * reads the open labs. Read: editline(3).
  */
 #ifdef NSLAB_HAVE_LIBEDIT
 #define _GNU_SOURCE
@@ -170,42 +171,14 @@ static void add_fields(lua_State *L, const char *prefix, size_t plen,
 	lua_pop(L, 1);
 }
 
-/* Adds the names of open labs' nodes that start with part. */
-static void add_node_names(lua_State *L, const char *part)
+/* Adds the array of names on top, popping it. */
+static void add_names(lua_State *L)
 {
-	repl_push_node_names(L);
 	for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
-		const char *name = lua_tostring(L, -1);
-
-		if (!strncmp(name, part, strlen(part)))
-			cand_add("", 0, name);
+		cand_add("", 0, lua_tostring(L, -1));
 		lua_pop(L, 1);
 	}
 	lua_pop(L, 2);
-}
-
-/* Whether the line's first word (before start) names a node. */
-static int in_node_command(lua_State *L, int start)
-{
-	const char *line = rl_line_buffer;
-	size_t skip = strspn(line, " \t"), n = strcspn(line + skip, " \t");
-	int found = 0;
-
-	if ((int)(skip + n) >= start)
-		return 0;
-	repl_push_node_names(L);
-	for (lua_Integer i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
-		size_t len;
-		const char *name = lua_tolstring(L, -1, &len);
-
-		lua_pop(L, 1);
-		if (len == n && !memcmp(name, line + skip, n)) {
-			found = 1;
-			break;
-		}
-	}
-	lua_pop(L, 2);
-	return found;
 }
 
 /* Adds the completions of a path "a.b.c:pa" (text has a '.' or ':'). */
@@ -241,18 +214,19 @@ static char **complete(const char *text, int start, int end)
 	cand_clear();
 	if (!lua_checkstack(L, 16))
 		return NULL;
-	if (in_node_command(L, start)) {
-		add_node_names(L, text);
+	/* node names from nslab.repl, alone in a node command */
+	if (repl_node_complete(L, rl_line_buffer, (size_t)start, text)) {
+		add_names(L);
 	} else if (strpbrk(text, ".:")) {
 		add_path(L, text);
 	} else {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
 		add_fields(L, "", 0, text, 0);
 		add_words(words, text);
-		if ((size_t)start == strspn(rl_line_buffer, " \t")) {
+		if ((size_t)start == strspn(rl_line_buffer, " \t"))
 			add_words(repl_words, text);
-			add_node_names(L, text);
-		}
+		lua_pushvalue(L, top + 1);
+		add_names(L);
 	}
 	lua_settop(L, top);
 	if (cand.n == 0)
