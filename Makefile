@@ -5,6 +5,8 @@
 # make demo       run the article lab (scripts/veth-pair.lua)
 # make bench      chain-N build/teardown, exec latency and memory table
 # make debug      ASan+UBSan build in build-debug/; make check-debug runs on it
+# make doc        the Lua API reference (LDoc) in build/doc/index.html
+# make install    bin/nslab, lib/lua/5.4/nslab.so, the man page (PREFIX, DESTDIR)
 # make deps       install missing Debian packages (as root)
 
 PREFIX     ?= /usr/local
@@ -25,11 +27,13 @@ NSLAB      ?= ./nslab
 
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libmnl-dev \
 	libcap-dev libedit-dev lua-busted iproute2 iputils-ping util-linux \
-	nftables netcat-openbsd procps python3
+	nftables netcat-openbsd procps python3 lua-ldoc lua-discount luarocks
 
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libmnl libcap 2>/dev/null)
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LUA_PC) libmnl libcap 2>/dev/null)
-MOD_LIBS  := $(shell $(PKG_CONFIG) --libs libmnl libcap 2>/dev/null)
+# Without pkg-config files (luarocks passes the directories it found as
+# CFLAGS/LDFLAGS), the module still links its two libraries.
+MOD_LIBS  := $(or $(shell $(PKG_CONFIG) --libs libmnl libcap 2>/dev/null),-lmnl -lcap)
 EDIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags libedit 2>/dev/null)
 EDIT_LIBS   := $(shell $(PKG_CONFIG) --libs libedit 2>/dev/null)
 ifneq ($(EDIT_LIBS),)
@@ -54,12 +58,15 @@ HOST_OBJS = $(HOST_SRCS:src/%.c=$(BUILD)/%.o)
 LUA_SRCS  = $(sort $(wildcard lua/nslab/*.lua))
 
 .PHONY: all check check-rootless check-debug demo debug deps install uninstall clean lint \
-	format bench
+	format bench doc module install-module
 
 all: $(NSLAB) $(BUILD)/nslab.so
 
 $(NSLAB): $(HOST_OBJS) $(MOD_OBJS)
 	$(CC) $(NSLAB_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PC_LIBS) $(EDIT_LIBS)
+
+# The loadable module alone, for plain lua5.4 (what luarocks builds).
+module: $(BUILD)/nslab.so
 
 $(BUILD)/nslab.so: $(MOD_OBJS)
 	$(CC) -shared $(NSLAB_LDFLAGS) $(LDFLAGS) -o $@ $^ $(MOD_LIBS)
@@ -139,13 +146,22 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-install: all
+install: all install-module
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(NSLAB_LUADIR)/nslab \
-		$(DESTDIR)$(CMODDIR) $(DESTDIR)$(MANDIR)/man1
+		$(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(NSLAB) $(DESTDIR)$(BINDIR)/nslab
-	install -m 644 $(BUILD)/nslab.so $(DESTDIR)$(CMODDIR)/nslab.so
 	install -m 644 $(LUA_SRCS) $(DESTDIR)$(NSLAB_LUADIR)/nslab/
 	install -m 644 doc/nslab.1 $(DESTDIR)$(MANDIR)/man1/nslab.1
+
+# nslab.so into CMODDIR (luarocks passes CMODDIR=$(LIBDIR) of the rock).
+install-module: module
+	install -d $(DESTDIR)$(CMODDIR)
+	install -m 644 $(BUILD)/nslab.so $(DESTDIR)$(CMODDIR)/nslab.so
+
+# The Lua API reference, from the LDoc comments in lua/nslab/ (config.ld).
+doc:
+	@command -v ldoc >/dev/null || { echo "make doc: needs ldoc (Debian: lua-ldoc lua-discount; make deps)" >&2; exit 1; }
+	ldoc -d $(BUILD)/doc .
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(CMODDIR)/nslab.so \

@@ -1,10 +1,17 @@
 --- nslab.exec: running commands inside a network namespace.
 --
--- A command runs exactly as under `ip netns exec NAME`: in the netns, in a
--- private mount namespace where /sys is a sysfs of that netns (so
--- /sys/class/net lists its links) and each /etc/netns/NAME/FILE is bound
--- over /etc/FILE. Nothing goes through a shell unless asked (`sh`), and no
--- process stands between nslab and the command.
+-- A command runs exactly as under `ip netns exec NAME`, without the extra
+-- `ip` process: the child enters the netns and a private mount namespace
+-- whose `/` is a recursive slave, with a fresh sysfs of that netns on
+-- /sys (read-only if the old one was), so /sys/class/net lists the
+-- namespace's own links (with setns(2) alone it would list the caller's:
+-- pitfall P3), and each /etc/netns/NAME/FILE bound over /etc/FILE
+-- (per-netns `hosts`, `resolv.conf`; a file with nothing to bind over in
+-- /etc is skipped with a warning, as `ip netns exec` does). Nothing of it
+-- reaches nslab's own mounts. With `netns = nil` none of this happens:
+-- the command runs in nslab's own namespaces, exactly as nslab sees them.
+-- Nothing goes through a shell unless asked (`sh`), and no process stands
+-- between nslab and the command.
 --
 -- That mount namespace is made once per netns, on the first command run
 -- there, and kept (one fd, closed by `netns.del`): later commands only
@@ -17,64 +24,87 @@
 -- nslab's side show in it where / is a shared mount (systemd hosts,
 -- nslab's sandbox), not where / is private (some containers). The
 -- command starts in nslab's working directory unless `cwd` says
--- otherwise, and with the open-file limit nslab was started with (nslab
--- raises its own soft limit to the hard one: it keeps two fds per netns).
+-- otherwise, with fds 0, 1 and 2 only, and with the open-file limit nslab
+-- was started with (nslab raises its own soft limit to the hard one: it
+-- keeps two fds per netns).
 --
 -- Every command gets its own process group. Timeouts, `proc:kill` and
--- cleanup act on the whole group; when the command itself exits, what is
--- left of its group is killed (use `spawn` for background work). Spawned
--- processes are killed and reaped when their proc is closed or collected
--- and when nslab exits, SIGINT and SIGTERM included; each child also has
--- PR_SET_PDEATHSIG(SIGKILL) (unless `pdeathsig = false`), so even a
--- SIGKILLed nslab takes it along (though not grandchildren it started).
+-- cleanup act on the whole group, signalling through a pidfd (no race
+-- with a reused pid) and reaping with `waitid(P_PIDFD)`, so no zombie
+-- remains; when the command itself exits, what is left of its group is
+-- killed (use `spawn` for background work). A daemon that left the group
+-- (`setsid`) but still holds the output pipe makes `exec` wait up to 1 s
+-- more for the end of the output, then return (labs kill such daemons
+-- when they close). `exec` drains stdout, stderr and the stdin pipe in
+-- one ppoll(2) loop, so megabytes on both streams cannot deadlock.
+-- Spawned processes are killed and reaped when their proc is closed or
+-- collected and when nslab exits, SIGINT and SIGTERM included; each child
+-- also has PR_SET_PDEATHSIG(SIGKILL) (unless `pdeathsig = false`), so even
+-- a SIGKILLed nslab takes it along (though not grandchildren it started).
+-- A foreground command (`capture = false` on a terminal) ignores Ctrl-Z:
+-- nslab has no job control, and a stopped command would keep the
+-- terminal while nslab waits.
 --
 -- Options (a table; an unknown field is an error):
 --
---  * `timeout` (seconds, fractional): SIGKILL to the group at the limit;
---    the result then has `timed_out = true`. For `spawn`, the limit
---    `proc:wait()` applies (counted from the start) when given none.
---  * `stdin` (string): bytes fed to the command's stdin. Without it,
---    stdin is /dev/null (the terminal with `capture = false` for `exec`).
---  * `env` (table): variables set (string or number) or removed (`false`)
---    on top of nslab's environment, which is inherited by default (Lua
---    cannot list the environment, so a replacing table would lose PATH).
---  * `cwd` (string): directory to run in.
---  * `capture` (boolean, default true): collect stdout and stderr; false
---    leaves them on nslab's own. `exec` with `capture = false` on a
---    terminal hands the terminal to the command, as a shell does with a
---    foreground job: `nslab.exec("red", {"bash"}, {capture = false})`.
---  * `check` (boolean): raise when the command did not exit with 0.
---  * `user` (name or uid): run as that user, with its primary group and
---    supplementary groups (looked up before the start). A new netns has
---    `net.ipv4.ping_group_range = "1 0"` (pitfall P8), so unprivileged
---    ping fails there until a lab opens the range.
---  * `pdeathsig` (boolean, default true): false leaves out the child's
---    PR_SET_PDEATHSIG(SIGKILL), so the command may outlive nslab (a lab
---    does this: it records its commands for `nslab --clean`, and
---    `lab:keep()` leaves them running). Combine with `proc:detach()`.
---  * `caps = "none"`: the command keeps no capability at all: bounding,
---    effective, permitted, inheritable and ambient sets cleared, and
---    no_new_privs set so set-uid and file-capability programs (ping on
---    some systems) cannot win any back. A root command without
---    capabilities cannot change the network (`ip link add` fails EPERM).
+-- * `timeout` (seconds, fractional): SIGKILL to the group at the limit;
+--   the result then has `timed_out = true`. For `spawn`, the limit
+--   `proc:wait()` applies (counted from the start) when given none.
+-- * `stdin` (string): bytes fed to the command's stdin. Without it,
+--   stdin is /dev/null (the terminal with `capture = false` for `exec`).
+-- * `env` (table): variables set (string or number) or removed (`false`)
+--   on top of nslab's environment, which is inherited by default (Lua
+--   cannot list the environment, so a replacing table would lose PATH).
+-- * `cwd` (string): directory to run in.
+-- * `capture` (boolean, default true): collect stdout and stderr; false
+--   leaves them on nslab's own. `exec` with `capture = false` on a
+--   terminal hands the terminal to the command, as a shell does with a
+--   foreground job: `nslab.exec("red", {"bash"}, {capture = false})` is
+--   an interactive shell in the netns.
+-- * `check` (boolean): raise when the command did not exit with 0.
+-- * `user` (name or uid): run as that user, with its primary group and
+--   supplementary groups (looked up before the start). A new netns has
+--   `net.ipv4.ping_group_range = "1 0"` (pitfall P8), so unprivileged
+--   ping fails there until a lab opens the range. Rootless, `user` fails
+--   EPERM (setgroups is denied in the user namespace).
+-- * `pdeathsig` (boolean, default true): false leaves out the child's
+--   PR_SET_PDEATHSIG(SIGKILL), so the command may outlive nslab (a lab
+--   does this: it records its commands for `nslab --clean`, and
+--   `lab:keep()` leaves them running). Combine with `proc:detach()`.
+-- * `caps = "none"`: the command keeps no capability at all: bounding,
+--   effective, permitted, inheritable and ambient sets cleared, and
+--   no_new_privs set so set-uid and file-capability programs (ping on
+--   some systems) cannot win any back. A root command without
+--   capabilities cannot change the network (`ip link add` fails EPERM).
 --
--- Results are tables `{ok, status, signal, stdout, stderr, elapsed,
--- timed_out}`: `ok` is true when the command exited with 0 in time,
--- `status` the exit status (nil when killed by a signal), `signal` the
--- killing signal's name (`"SIGKILL"`) or nil, `elapsed` seconds from the
--- start until nslab reaped it.
+-- `user` and `caps` apply in the order the kernel requires: the bounding
+-- set dropped while CAP_SETPCAP is still there, then groups, gid and uid,
+-- then the remaining sets cleared.
 --
--- Errors: a command that cannot be started raises an error object, never
--- status 127: `exec "pnig" in netns "red": No such file or directory
--- (ENOENT)`; a missing netns raises ENOENT before anything is started;
+-- Results are tables with fields `ok`, `status`, `signal`, `stdout`,
+-- `stderr`, `elapsed` and `timed_out`: `ok` is true when the command
+-- exited with 0 in time, `status` the exit status (nil when killed by a
+-- signal), `signal` the killing signal's name (`"SIGKILL"`) or nil,
+-- `elapsed` seconds from the start until nslab reaped it.
+--
+-- Errors are error objects, never a mysterious status 127. A missing
+-- netns fails before anything starts; a start failure (missing program,
+-- bad `cwd`, refused `user`) is reported by the child over a close-on-exec
+-- pipe, with the step that failed:
+--
+--     exec "pnig" in netns "red": No such file or directory (ENOENT)
+--     exec "true" in netns "nope": No such file or directory: netns "nope" does not exist (ENOENT)
+--     sh "ip link add x type veth peer y" in netns "red": exited with status 2:
+--       RTNETLINK answers: Operation not permitted (EXIT)   -- with caps = "none"
+--
 -- `check = true` raises code `"EXIT"` (or `"ETIMEDOUT"`) with `status`,
 -- `signal` and `result`; a SIGINT or SIGTERM to nslab while it waits kills
--- the command's group and raises EINTR ("interrupted"). Misuse (wrong
--- types, unknown option fields) raises an argument error.
+-- the command's group and raises EINTR ("interrupted"), so labs unwind.
+-- Misuse (wrong types, unknown option fields) raises an argument error.
 --
--- Privilege: a named netns needs CAP_SYS_ADMIN (root, or `nslab
--- --rootless`); `netns = nil` runs in nslab's own namespace and needs
--- nothing.
+-- Privilege: a named netns needs CAP_SYS_ADMIN (root, or
+-- `nslab --rootless`); `netns = nil` runs in nslab's own namespace and
+-- needs nothing.
 -- @module nslab.exec
 local core = require("nslab.core").exec
 
@@ -87,8 +117,8 @@ local M = {}
 -- @tparam {string,...} argv program (looked up in PATH) and arguments
 -- @tparam[opt] table opts timeout, stdin, env, cwd, capture, check, user,
 --   caps (see the module description)
--- @treturn table result `{ok, status, signal, stdout, stderr, elapsed,
---   timed_out}`
+-- @treturn table result: `ok`, `status`, `signal`, `stdout`, `stderr`,
+--   `elapsed`, `timed_out` (see the module description)
 -- @raise error object: start failure (ENOENT for a missing program or
 --   netns, EACCES, ...), EINTR when nslab is interrupted, EXIT or
 --   ETIMEDOUT with `check`; argument error on misuse
@@ -111,27 +141,29 @@ M.sh = core.sh
 --- Starts argv in netns in the background and returns at once.
 --
 -- stdout and stderr (with `capture`) go to anonymous memory files
--- (memfd), never to pipes: the command never blocks because nslab is not
--- reading, and `proc:wait` returns all it wrote. Keep the proc: when it
+-- (memfd_create(2)), never to pipes: the command never blocks because
+-- nslab is not reading, and `proc:wait` returns all it wrote, at the
+-- price of holding the output in memory until then (use
+-- `capture = false` for chatty long-running servers). Keep the proc: when it
 -- is collected, closed (`local p <close> = ...`) or nslab exits, the
 -- process group is killed and reaped.
 --
 -- The proc has `proc.pid` (integer) and methods:
 --
---  * `proc:wait([timeout])` -> result: waits for the exit (at most
---    timeout seconds, else `opts.timeout` from the start, else no
---    limit; at the limit the group is killed and `timed_out` set); then
---    kills what is left of the group and reaps. Later calls return the
---    same result. Raises as `exec` (EINTR, `check`).
---  * `proc:kill([signal])` -> boolean: sends signal (name such as
---    `"SIGTERM"`/`"TERM"`, or number; default SIGTERM) to the process and
---    its group; false when it was already reaped.
---  * `proc:running()` -> boolean: the process has not exited yet.
---  * `proc:detach()` -> pid: forgets the process, which runs on: it is no
---    longer killed when the proc is closed or collected or nslab exits
---    (with `pdeathsig = false`, not even by nslab's death). Afterwards the
---    proc acts as reaped: `running()` and `kill()` give false, `wait()` a
---    result with `ok = false`. Whoever detaches owns the cleanup.
+-- * `proc:wait([timeout])` -> result: waits for the exit (at most
+--   timeout seconds, else `opts.timeout` from the start, else no
+--   limit; at the limit the group is killed and `timed_out` set); then
+--   kills what is left of the group and reaps. Later calls return the
+--   same result. Raises as `exec` (EINTR, `check`).
+-- * `proc:kill([signal])` -> boolean: sends signal (name such as
+--   `"SIGTERM"`/`"TERM"`, or number; default SIGTERM) to the process and
+--   its group; false when it was already reaped.
+-- * `proc:running()` -> boolean: the process has not exited yet.
+-- * `proc:detach()` -> pid: forgets the process, which runs on: it is no
+--   longer killed when the proc is closed or collected or nslab exits
+--   (with `pdeathsig = false`, not even by nslab's death). Afterwards the
+--   proc acts as reaped: `running()` and `kill()` give false, `wait()` a
+--   result with `ok = false`. Whoever detaches owns the cleanup.
 -- @tparam ?string netns namespace name; nil: nslab's own
 -- @tparam {string,...} argv program and arguments
 -- @tparam[opt] table opts as for `exec`

@@ -6,12 +6,16 @@
 -- failure, never returning `nil, err`. Kernel refusals raise an nslab error
 -- object (`op`, `object`, `netns`, `errno`, `code`, `msg`, `extack`);
 -- misuse (wrong types, unknown option fields) raises an argument error.
--- Names are checked before anything is touched: interface names are 1..15
--- bytes without `/`, `:` or whitespace and are never truncated; mtu must
--- be 68..65535 (IPv4's minimum to Ethernet's maximum; the kernel may
--- narrow it further for a kind, and its extack text is passed on); MAC
--- addresses are unicast `"xx:xx:xx:xx:xx:xx"`. All need CAP_NET_ADMIN and
--- CAP_SYS_ADMIN (root, or `nslab --rootless`).
+-- Names are checked before anything is touched, each giving an EINVAL
+-- error object: interface names (every name, peer, rename and master) are
+-- 1..15 bytes without `/`, `:` or whitespace and are never truncated
+-- (`interface name "..." is 16 bytes (max 15)`: pitfall P5, where the
+-- kernel would give three different cryptic errors); mtu must be
+-- 68..65535 (IPv4's minimum, RFC 791, to Ethernet's maximum; the
+-- kernel may narrow it further for a kind, and its extack text is passed
+-- on); MAC addresses are unicast `"xx:xx:xx:xx:xx:xx"`; vxlan addresses
+-- are parsed with inet_pton(3). A refused call leaves nothing half-made.
+-- All need CAP_NET_ADMIN and CAP_SYS_ADMIN (root, or `nslab --rootless`).
 --
 -- A link table, as `get`, `list`, `add` and `veth` return it:
 --
@@ -98,10 +102,18 @@ M.veth = core.veth
 -- * `"ifb"`, `"dummy"` and any other kind name: common fields only.
 -- * `"veth"`: passed on to `veth` (fields as there, without `kind`).
 --
--- Unknown fields are errors. A kernel without the kind (this CI kernel
--- has no `dummy` and no `vlan`) answers "Unknown device type"; the error
--- then says the kernel has no such link kind and which kernel option and
--- module provide it. Use `kind_available` to test first.
+-- Unknown fields are errors. A kernel without the kind answers "Unknown
+-- device type"; the error then says the kernel has no such link kind and
+-- which kernel option and module provide it:
+--
+--     link.add "d0" in netns "x": Operation not supported: this kernel has
+--     no link kind "dummy" (needs CONFIG_DUMMY, module dummy) (EOPNOTSUPP)
+--
+-- Use `kind_available` to test first. (The CI kernel has veth, bridge
+-- without CONFIG_BRIDGE_VLAN_FILTERING, vxlan, macvlan and ifb, but no
+-- `dummy`, `vlan` (8021q) or `ipvlan`. `tun` exists but the kernel refuses
+-- to create it over rtnetlink, and nslab does not do the /dev/net/tun
+-- ioctl yet.)
 -- @tparam table opts see above
 -- @treturn table the new link's table (see above)
 -- @raise EOPNOTSUPP when the kernel lacks the kind; EEXIST when the name
@@ -166,8 +178,8 @@ local kinds = {}
 -- @tparam string kind `"bridge"`, `"vxlan"`, `"dummy"`...
 -- @treturn boolean true when the kernel has the kind
 -- @treturn ?string when false: which kernel option and module provide it,
---   e.g. `this kernel has no link kind "dummy" (needs CONFIG_DUMMY,
---   module dummy)`
+--   e.g. this kernel has no link kind "dummy" (needs CONFIG_DUMMY, module
+--   dummy)
 -- @raise EPERM without CAP_NET_ADMIN/CAP_SYS_ADMIN.
 -- @usage if not nslab.link.kind_available("dummy") then ... end
 function M.kind_available(kind)

@@ -7,7 +7,9 @@
 -- (pitfall P4): non-empty, not `.` or `..`, no `/`, at most 255 bytes;
 -- anything else raises EINVAL before any filesystem call, and a name is
 -- never rewritten. A new netns has only `lo`, and it is DOWN with no
--- 127.0.0.1 or ::1 until brought up (pitfall P1; `lab:host` brings it up).
+-- 127.0.0.1 or ::1 until brought up (pitfall P1), and `ip_forward` is 0
+-- whatever the host has (pitfall P7): the primitives keep the kernel's
+-- semantics, and lab hosts fix both (`lab:host`, `lab:router`).
 --
 -- nslab keeps one rtnetlink socket per namespace, opened inside it when it
 -- is created or first used, so later calls need no namespace switch.

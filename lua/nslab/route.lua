@@ -6,9 +6,11 @@
 -- returning `nil, err`: bad input raises an error object with code
 -- `EINVAL` before anything is touched, unknown fields and wrong types an
 -- argument error, kernel refusals the error object with the kernel's
--- errno and extack text, e.g. `route.add 10.9.0.0/24 via 10.99.0.1 in
--- netns "red": Network is unreachable: Nexthop has invalid gateway
--- (ENETUNREACH)`.
+-- errno and extack text, e.g.
+--
+--     route.add 10.9.0.0/24 via 10.99.0.1 in netns "red": Network is
+--     unreachable: Nexthop has invalid gateway (ENETUNREACH)
+--
 -- add, replace and del need CAP_NET_ADMIN.
 --
 -- Route fields, as given to `add`/`replace`/`del` and returned by `list`:

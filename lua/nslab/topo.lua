@@ -1,10 +1,10 @@
 --- nslab.topo: reusable topologies with automatic addressing, as plain
 -- data first (nodes, links with addresses, routes), then built into any lab.
 --
---   local topo = require "nslab.topo"
---   local t = topo.line(4)            -- data: t.nodes, t.links, t.routes
---   local n = t:build(lab)            -- n.h1 ... n.h4 are lab nodes
---   lab:pingall()                     -- everyone reaches everyone
+--     local topo = require "nslab.topo"
+--     local t = topo.line(4)            -- data: t.nodes, t.links, t.routes
+--     local n = t:build(lab)            -- n.h1 ... n.h4 are lab nodes
+--     lab:pingall()                     -- everyone reaches everyone
 --
 -- * `line(n)`: h1 - h2 - ... - hn, a /30 per link (10.0.0.0/30, .4/30, ...),
 --   routers with static routes (default route one way, the other way's
@@ -24,6 +24,14 @@
 -- `base` (IPv4 pool, default "10.0.0.0/8"), `ipv6` (true, or a /48 pool
 -- such as "fd00:1:2::/48": IPv6 addresses too; default "fd00::/48"), and
 -- for line and ring `routes` (default true; false: plain hosts, no routes).
+--
+-- Two topologies in one lab need a different `prefix` and a different
+-- `base` (e.g. `{prefix = "b-", base = "10.200.0.0/16"}`): with the same
+-- pool they get the same addresses, and a ping to one answers from the
+-- other. A routed path can be at most 255 hops (the IP TTL): a line longer
+-- than 256 nodes builds, but its ends cannot reach each other. Building
+-- 100 nodes or more with stderr on a terminal shows a progress line there
+-- (nodes, links, rate).
 -- @module nslab.topo
 local M = {}
 
