@@ -14,7 +14,6 @@ MANDIR     ?= $(DATADIR)/man
 LUADIR     ?= $(PREFIX)/share/lua/5.4
 LIBDIR     ?= $(PREFIX)/lib
 CMODDIR    ?= $(LIBDIR)/lua/5.4
-NSLAB_LUADIR ?= $(DATADIR)/nslab/lua
 PKG_CONFIG ?= pkg-config
 LUA_PC     ?= lua5.4
 LUA        ?= lua5.4
@@ -40,8 +39,7 @@ WARN      = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wformat=2 -Werror
 OPT      ?= -O2 -g
 NSLAB_CFLAGS = $(WARN) $(OPT) -fPIC -MMD -MP -Isrc -I$(BUILD) \
-	       $(PC_CFLAGS) $(EDIT_CFLAGS) $(EDIT_DEFS) \
-	       -DNSLAB_LUADIR='"$(NSLAB_LUADIR)"'
+	       $(PC_CFLAGS) $(EDIT_CFLAGS) $(EDIT_DEFS)
 NSLAB_LDFLAGS =
 
 # The floors (README, "Layout"): the module is src/linit.c plus the core,
@@ -160,18 +158,21 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# The Lua library is embedded in both nslab and nslab.so (tools/embed.lua),
+# its one delivery: no Lua files are installed beside them.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(NSLAB_LUADIR)/nslab \
-		$(DESTDIR)$(CMODDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CMODDIR) \
+		$(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(NSLAB) $(DESTDIR)$(BINDIR)/nslab
 	install -m 644 $(BUILD)/nslab.so $(DESTDIR)$(CMODDIR)/nslab.so
-	install -m 644 $(LUA_SRCS) $(DESTDIR)$(NSLAB_LUADIR)/nslab/
 	install -m 644 doc/nslab.1 $(DESTDIR)$(MANDIR)/man1/nslab.1
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(CMODDIR)/nslab.so \
 		$(DESTDIR)$(MANDIR)/man1/nslab.1
-	rm -rf $(DESTDIR)$(NSLAB_LUADIR)/nslab
+	@# where installs before 0.1.0's embedded-only library put Lua files
+	rm -rf $(DESTDIR)$(DATADIR)/nslab/lua
+	-rmdir $(DESTDIR)$(DATADIR)/nslab 2>/dev/null
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
