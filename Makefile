@@ -16,7 +16,6 @@ MANDIR     ?= $(DATADIR)/man
 LUADIR     ?= $(PREFIX)/share/lua/5.4
 LIBDIR     ?= $(PREFIX)/lib
 CMODDIR    ?= $(LIBDIR)/lua/5.4
-NSLAB_LUADIR ?= $(DATADIR)/nslab/lua
 PKG_CONFIG ?= pkg-config
 LUA_PC     ?= lua5.4
 LUA        ?= lua5.4
@@ -44,8 +43,7 @@ WARN      = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wformat=2 -Werror
 OPT      ?= -O2 -g
 NSLAB_CFLAGS = $(WARN) $(OPT) -fPIC -MMD -MP -Isrc -I$(BUILD) \
-	       $(PC_CFLAGS) $(EDIT_CFLAGS) $(EDIT_DEFS) \
-	       -DNSLAB_LUADIR='"$(NSLAB_LUADIR)"'
+	       $(PC_CFLAGS) $(EDIT_CFLAGS) $(EDIT_DEFS)
 NSLAB_LDFLAGS =
 
 # The floors (README, "Layout"): the module is src/linit.c plus the core,
@@ -56,9 +54,15 @@ HOST_SRCS = $(wildcard src/host/*.c)
 MOD_OBJS  = $(MOD_SRCS:src/%.c=$(BUILD)/%.o) $(BUILD)/embed.o
 HOST_OBJS = $(HOST_SRCS:src/%.c=$(BUILD)/%.o)
 LUA_SRCS  = $(sort $(wildcard lua/nslab/*.lua))
+# Unit tests of the pure helpers (no Lua, no namespaces): tests/unit/.
+UNIT_SRCS = $(wildcard tests/unit/*.c)
+UNIT_LIBS = src/nl/names.c src/nl/nl_tab.c src/net/inet_text.c \
+	    src/net/sysctl_path.c
+UNIT_OBJS = $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%.o) \
+	    $(UNIT_LIBS:src/%.c=$(BUILD)/%.o)
 
 .PHONY: all check check-rootless check-debug demo debug deps install uninstall clean lint \
-	format bench doc module install-module
+	format bench doc module install-module unit
 
 all: $(NSLAB) $(BUILD)/nslab.so
 
@@ -75,6 +79,17 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(NSLAB_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+$(BUILD)/unit: $(UNIT_OBJS)
+	$(CC) $(NSLAB_LDFLAGS) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/tests/%.o: tests/%.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(NSLAB_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# make unit: build and run the unit tests alone (make check runs them too).
+unit: $(BUILD)/unit
+	$(BUILD)/unit
+
 $(BUILD)/embed.c: tools/embed.lua $(LUA_SRCS) | $(BUILD)
 	$(LUA) tools/embed.lua $@ $(LUA_SRCS)
 
@@ -84,13 +99,15 @@ $(BUILD)/embed.o: $(BUILD)/embed.c
 $(BUILD):
 	mkdir -p $@
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
 
 # check, demo and bench install what is missing first (as root on Debian).
 # Recursive make so pkg-config flags are read after deps installed them.
+# The unit tests run first, outside the sandbox (they need nothing), and
+# their counts join the suite's final line (tools/check.sh).
 check: deps
-	$(MAKE) all
-	tools/check.sh $(NSLAB) $(SPECS)
+	$(MAKE) all $(BUILD)/unit
+	NSLAB_UNIT=$(BUILD)/unit tools/check.sh $(NSLAB) $(SPECS)
 
 # The suite as an unprivileged user: the sandbox then makes a user namespace,
 # as nslab does for rootless labs (README, "Without root"). As root, drops to
@@ -99,22 +116,24 @@ check: deps
 ROOTLESS_UID ?= 65534
 ROOTLESS_PATH = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 check-rootless: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/unit
 	@if [ "$$(id -u)" = 0 ]; then \
 		setpriv --reuid=$(ROOTLESS_UID) --regid=$(ROOTLESS_UID) \
 			--clear-groups --inh-caps=-all --reset-env \
-			env PATH=$(ROOTLESS_PATH) \
+			env PATH=$(ROOTLESS_PATH) NSLAB_UNIT=$(BUILD)/unit \
 			tools/check.sh $(NSLAB) $(SPECS); \
-	else tools/check.sh $(NSLAB) $(SPECS); fi
+	else NSLAB_UNIT=$(BUILD)/unit tools/check.sh $(NSLAB) $(SPECS); fi
 
 debug:
 	$(MAKE) BUILD=build-debug NSLAB=build-debug/nslab \
 		OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined' \
-		NSLAB_LDFLAGS='-fsanitize=address,undefined'
+		NSLAB_LDFLAGS='-fsanitize=address,undefined' \
+		all build-debug/unit
 
 check-debug: deps
 	$(MAKE) debug
-	ASAN_OPTIONS=detect_leaks=0 tools/check.sh build-debug/nslab $(SPECS)
+	ASAN_OPTIONS=detect_leaks=0 NSLAB_UNIT=build-debug/unit \
+		tools/check.sh build-debug/nslab $(SPECS)
 
 demo: deps
 	$(MAKE) all
@@ -146,11 +165,11 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# The Lua library is embedded in both nslab and nslab.so (tools/embed.lua),
+# its one delivery: no Lua files are installed beside them.
 install: all install-module
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(NSLAB_LUADIR)/nslab \
-		$(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(NSLAB) $(DESTDIR)$(BINDIR)/nslab
-	install -m 644 $(LUA_SRCS) $(DESTDIR)$(NSLAB_LUADIR)/nslab/
 	install -m 644 doc/nslab.1 $(DESTDIR)$(MANDIR)/man1/nslab.1
 
 # nslab.so into CMODDIR (luarocks passes CMODDIR=$(LIBDIR) of the rock).
@@ -166,16 +185,18 @@ doc:
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nslab $(DESTDIR)$(CMODDIR)/nslab.so \
 		$(DESTDIR)$(MANDIR)/man1/nslab.1
-	rm -rf $(DESTDIR)$(NSLAB_LUADIR)/nslab
+	@# where installs before 0.1.0's embedded-only library put Lua files
+	rm -rf $(DESTDIR)$(DATADIR)/nslab/lua
+	-rmdir $(DESTDIR)$(DATADIR)/nslab 2>/dev/null
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
-		--inline-suppr -Isrc -I$(BUILD) src
-	clang-tidy --quiet $(MOD_SRCS) $(HOST_SRCS) -- $(NSLAB_CFLAGS)
+		--inline-suppr -Isrc -I$(BUILD) src tests/unit
+	clang-tidy --quiet $(MOD_SRCS) $(HOST_SRCS) $(UNIT_SRCS) -- $(NSLAB_CFLAGS)
 	luacheck --no-color lua spec scripts
 
 format:
-	clang-format -i $(shell find src -name '*.[ch]')
+	clang-format -i $(shell find src tests/unit -name '*.[ch]')
 
 clean:
 	rm -rf build build-debug $(NSLAB)

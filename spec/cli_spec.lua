@@ -217,14 +217,72 @@ describe("nslab host", function()
     assert.equals("true\ttrue\n", out)
   end)
 
-  it("puts the build tree's and the installed library dirs in package.path", function()
+  it("delivers the Lua library embedded: no library directory on package.path", function()
     local dir = H.bin:match("^(.*)/[^/]+$")
     local out, ok = H.nslab("-e 'print(package.path)'")
     assert.is_true(ok, out)
-    if io.open(dir .. "/lua/nslab/init.lua") then
-      assert.matches(dir .. "/lua/?.lua;", out, 1, true)
+    assert.not_matches(dir .. "/lua/", out, 1, true)
+    assert.not_matches("/share/nslab/", out, 1, true)
+    -- from a directory with no lua/ beside it, the embedded copy loads
+    out, ok = H.sh("cd / && " .. q(H.bin) ..
+      " -e 'print(debug.getinfo(require(\"nslab.topo\").line, \"S\").source)'")
+    assert.is_true(ok, out)
+    assert.equals("@[nslab]/nslab/topo.lua\n", out)
+  end)
+
+  it("lets a module on -I or NSLAB_PATH override the embedded copy, saying so once", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir .. "/nslab"))
+    finally(function() os.execute("rm -rf " .. dir) end)
+    for name, text in pairs { topo = "return { line = 'dev topo' }", view = "return { count = 'dev view' }",
+      extra = "return { 'not in the library' }" } do
+      local f = assert(io.open(dir .. "/nslab/" .. name .. ".lua", "w"))
+      f:write(text, "\n")
+      f:close()
     end
-    assert.matches("/share/nslab/lua/?.lua;", out, 1, true)
+    local code = " -e 'print(require(\"nslab.topo\").line, require(\"nslab.view\").count)'"
+    local function overrides(out)
+      local n = select(2, out:gsub("overrides the embedded", ""))
+      return n
+    end
+    local out, ok = H.nslab("-I " .. dir .. code)
+    assert.is_true(ok, out)
+    assert.matches("dev topo\tdev view\n", out, 1, true)
+    assert.matches(dir .. "/nslab/topo.lua overrides the embedded nslab.topo (-I or NSLAB_PATH); " ..
+      "-v lists every override", out, 1, true)
+    assert.equals(1, overrides(out))
+    out, ok = H.nslab("-v -I " .. dir .. code)
+    assert.is_true(ok, out)
+    assert.matches(dir .. "/nslab/view.lua overrides the embedded nslab.view (-I or NSLAB_PATH)\n", out, 1, true)
+    assert.equals(2, overrides(out))
+    out, ok = H.sh("NSLAB_PATH=" .. q(dir .. "/?.lua") .. " " .. q(H.bin) .. code)
+    assert.is_true(ok, out)
+    assert.matches("dev topo\tdev view\n", out, 1, true)
+    assert.equals(1, overrides(out))
+    -- -E: NSLAB_PATH is ignored, the embedded copies load
+    out, ok = H.sh("NSLAB_PATH=" .. q(dir .. "/?.lua") .. " " .. q(H.bin) .. " -E" .. code)
+    assert.is_true(ok, out)
+    assert.matches("^function: ", out)
+    assert.equals(0, overrides(out))
+    -- a module the library does not have is no override: it loads silently
+    out, ok = H.nslab("-I " .. dir .. " -e 'print(require(\"nslab.extra\")[1])'")
+    assert.is_true(ok, out)
+    assert.equals("not in the library\n", out)
+  end)
+
+  it("lets an init.lua on -I override the embedded one, with nslab.core still built in", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir .. "/nslab"))
+    finally(function() os.execute("rm -rf " .. dir) end)
+    local f = assert(io.open(dir .. "/nslab/init.lua", "w"))
+    f:write("local core = require 'nslab.core'\nreturn { dev = true, add = core.netns.add }\n")
+    f:close()
+    local out, ok = H.nslab("-I " .. dir .. " -e 'local n = require \"nslab\" print(n.dev, type(n.add))'")
+    assert.is_true(ok, out)
+    assert.matches("true\tfunction\n", out, 1, true)
+    assert.matches(dir .. "/nslab/init.lua overrides the embedded nslab", out, 1, true)
   end)
 
   it("dies of the signal after closing the state (SIGTERM during a script)", function()
@@ -274,15 +332,15 @@ describe("nslab host", function()
     local out, ok = H.sh("make -s install PREFIX=/opt/nsl DESTDIR=" .. q(dest))
     assert.is_true(ok, out)
     local root = dest .. "/opt/nsl"
-    for _, f in ipairs { "/bin/nslab", "/lib/lua/5.4/nslab.so", "/share/nslab/lua/nslab/init.lua",
-      "/share/man/man1/nslab.1" } do
+    for _, f in ipairs { "/bin/nslab", "/lib/lua/5.4/nslab.so", "/share/man/man1/nslab.1" } do
       assert.is_truthy(io.open(root .. f), "not installed: " .. f)
     end
-    -- the installed binary finds its library beside it, not the build tree's
-    out, ok = H.sh(q(root .. "/bin/nslab") .. " -e 'print(package.path)'")
+    -- the library is embedded: no Lua files installed, none needed
+    out = H.sh("find " .. q(dest) .. " -name '*.lua'")
+    assert.equals("", out)
+    out, ok = H.sh("cd / && " .. q(root .. "/bin/nslab") .. " -e 'print(require(\"nslab.lab\") ~= nil)'")
     assert.is_true(ok, out)
-    assert.matches(root .. "/share/nslab/lua/?.lua;", out, 1, true)
-    assert.not_matches(H.bin:match("^(.*)/[^/]+$") .. "/lua/", out, 1, true)
+    assert.equals("true\n", out)
     out, ok = H.sh("make -s uninstall PREFIX=/opt/nsl DESTDIR=" .. q(dest))
     assert.is_true(ok, out)
     out = H.sh("find " .. q(dest) .. " -type f")

@@ -1,8 +1,11 @@
 /*
- * linit.c - luaopen_nslab and nothing else: the table of C facilities
- * that fill nslab.core, and the Lua library embedded at build time
- * (embed.c, generated from lua/nslab/ by tools/embed.lua) put into
- * package.preload. As Lua's own linit.c, this file only registers.
+ * linit.c - luaopen_nslab and luaopen_nslab_core and nothing else: the
+ * table of C facilities that fill nslab.core, and the Lua library
+ * embedded at build time (embed.c, generated from lua/nslab/ by
+ * tools/embed.lua) put into package.preload. The embedded copy is the
+ * library's one delivery; the nslab host lets files on -I or NSLAB_PATH
+ * override it for development (src/host/main.c). As Lua's own linit.c,
+ * this file only registers.
  *
  * Read: Lua 5.4 manual 4 and 6.3 (package.preload).
  */
@@ -32,11 +35,6 @@ static int load_embedded(lua_State *L)
 	return 1;
 }
 
-/*
- * luaopen_nslab -> module table. Builds package.loaded["nslab.core"] from
- * the C facilities, puts the embedded Lua modules into package.preload and
- * returns what lua/nslab/init.lua returns.
- */
 /* The C facilities, each filling core.<name>. */
 static const struct {
 	const char *name;
@@ -48,9 +46,12 @@ static const struct {
     {"inet", nslab_open_inet},	   {"record", nslab_open_record},
 };
 
-int luaopen_nslab(lua_State *L)
+int luaopen_nslab_core(lua_State *L)
 {
-	int init = -1;
+	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	if (lua_getfield(L, -1, "nslab.core") == LUA_TTABLE)
+		return 1; /* one state, one nl cache: opened once */
+	lua_pop(L, 2);
 
 	nslab_err_open(L);
 	nslab_core_open(L); /* [core, state] */
@@ -61,23 +62,31 @@ int luaopen_nslab(lua_State *L)
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
 	lua_pushvalue(L, -2);
 	lua_setfield(L, -2, "nslab.core");
-	lua_pop(L, 2); /* LOADED and core: package.loaded holds it now */
+	lua_pop(L, 1); /* LOADED: package.loaded holds core now */
 
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
 	for (int i = 0; nslab_embedded[i].name; i++) {
-		if (!strcmp(nslab_embedded[i].name, "nslab")) {
-			init = i;
-			continue;
-		}
+		if (!strcmp(nslab_embedded[i].name, "nslab"))
+			continue; /* luaopen_nslab runs it */
 		lua_pushinteger(L, i);
 		lua_pushcclosure(L, load_embedded, 1);
 		lua_setfield(L, -2, nslab_embedded[i].name);
 	}
 	lua_pop(L, 1);
-	if (init < 0)
-		return luaL_error(L, "nslab: lua/nslab/init.lua not embedded");
-	lua_pushinteger(L, init);
-	lua_pushcclosure(L, load_embedded, 1);
-	lua_call(L, 0, 1);
 	return 1;
+}
+
+int luaopen_nslab(lua_State *L)
+{
+	luaopen_nslab_core(L);
+	lua_pop(L, 1);
+	for (int i = 0; nslab_embedded[i].name; i++) {
+		if (!strcmp(nslab_embedded[i].name, "nslab")) {
+			lua_pushinteger(L, i);
+			lua_pushcclosure(L, load_embedded, 1);
+			lua_call(L, 0, 1);
+			return 1;
+		}
+	}
+	return luaL_error(L, "nslab: lua/nslab/init.lua not embedded");
 }

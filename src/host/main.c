@@ -21,14 +21,11 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "embed.h"
 #include "host/host.h"
 #include "host/repl.h"
 #include "host/rootless.h"
 #include "nslab.h"
-
-#ifndef NSLAB_LUADIR
-#define NSLAB_LUADIR "/usr/local/share/nslab/lua"
-#endif
 
 static void print_version(void)
 {
@@ -65,33 +62,70 @@ static void print_usage(FILE *f)
 	    host_progname);
 }
 
-/* The directory of the running executable, for the build-tree path. */
-static int exe_dir(char *buf, size_t n)
+/* Whether name is a module of the embedded library ("nslab", "nslab.lab"). */
+static int is_embedded(const char *name)
 {
-	ssize_t r = readlink("/proc/self/exe", buf, n - 1);
-	char *slash;
-
-	if (r <= 0)
-		return -1;
-	buf[r] = 0;
-	slash = strrchr(buf, '/');
-	if (!slash)
-		return -1;
-	*slash = 0;
+	for (int i = 0; nslab_embedded[i].name; i++)
+		if (!strcmp(nslab_embedded[i].name, name))
+			return 1;
 	return 0;
 }
 
 /*
- * package.path = -I dirs, NSLAB_PATH, the build tree's lua/ (when run from
- * it), the installed library dir (found beside the binary, then the one
- * compiled in), then Lua's own path (LUA_PATH unless -E).
- * package.cpath gets the -I dirs' ?.so ahead of Lua's own.
+ * package.searchers[1], before preload: for development, a module of the
+ * embedded library found on the -I dirs or NSLAB_PATH (upvalue 1, a path
+ * of templates) wins over the embedded copy. The first override is said
+ * on stderr, every one with -v (upvalue 2); upvalue 3 is whether one was
+ * said. Other names, and modules not found there, go on to preload.
  */
-static void set_path(lua_State *L, char **incs, int nincs, int noenv)
+static int search_override(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	const char *file;
+	char msg[PATH_MAX + 128];
+
+	if (!is_embedded(name))
+		return 0;
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "searchpath");
+	lua_pushvalue(L, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_call(L, 2, 1);
+	if (!lua_isstring(L, -1))
+		return 0;
+	file = lua_tostring(L, -1);
+	if (luaL_loadfile(L, file) != LUA_OK)
+		return luaL_error(
+		    L, "error loading module '%s' from file '%s':\n\t%s", name,
+		    file, lua_tostring(L, -1));
+	if (lua_toboolean(L, lua_upvalueindex(2)) ||
+	    !lua_toboolean(L, lua_upvalueindex(3))) {
+		snprintf(msg, sizeof(msg),
+			 "%s overrides the embedded %s (-I or NSLAB_PATH)%s",
+			 file, name,
+			 lua_toboolean(L, lua_upvalueindex(2))
+			     ? ""
+			     : "; -v lists every override");
+		host_message(msg);
+		lua_pushboolean(L, 1);
+		lua_replace(L, lua_upvalueindex(3));
+	}
+	lua_pushstring(L, file);
+	return 2;
+}
+
+/*
+ * The Lua library's one delivery is the copy embedded in the program
+ * (linit.c); package.path holds no library directory of its own. It is
+ * -I dirs, NSLAB_PATH, then Lua's own path (LUA_PATH unless -E), for the
+ * user's modules; the -I dirs and NSLAB_PATH are also searched first for
+ * the library's own modules (search_override). package.cpath gets the -I
+ * dirs' ?.so ahead of Lua's own.
+ */
+static void set_path(lua_State *L, char **incs, int nincs, int noenv,
+		     int verbose)
 {
 	const char *envpath = noenv ? NULL : getenv("NSLAB_PATH");
-	char dir[PATH_MAX], probe[PATH_MAX + 32];
-	struct stat sb;
 	luaL_Buffer b;
 
 	lua_getglobal(L, "package");
@@ -106,32 +140,24 @@ static void set_path(lua_State *L, char **incs, int nincs, int noenv)
 		luaL_addstring(&b, envpath);
 		luaL_addchar(&b, ';');
 	}
-	if (exe_dir(dir, sizeof(dir)) == 0) {
-		snprintf(probe, sizeof(probe), "%s/lua/nslab", dir);
-		if (stat(probe, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			luaL_addstring(&b, dir);
-			luaL_addstring(&b, "/lua/?.lua;");
-			luaL_addstring(&b, dir);
-			luaL_addstring(&b, "/lua/?/init.lua;");
+	luaL_pushresult(&b); /* the override path */
+	if (lua_rawlen(L, -1) > 0) {
+		lua_getfield(L, -2, "searchers");
+		/* ";;" (the default path) has no place in the override */
+		luaL_gsub(L, lua_tostring(L, -2), ";;", ";");
+		lua_pushboolean(L, verbose);
+		lua_pushboolean(L, 0);
+		lua_pushcclosure(L, search_override, 3);
+		for (lua_Integer i = (lua_Integer)lua_rawlen(L, -2); i >= 1;
+		     i--) {
+			lua_rawgeti(L, -2, i);
+			lua_rawseti(L, -3, i + 1);
 		}
+		lua_rawseti(L, -2, 1);
+		lua_pop(L, 1);
 	}
-	if (exe_dir(dir, sizeof(dir)) == 0) {
-		/* installed: PREFIX/bin/nslab beside PREFIX/share/nslab/lua,
-		 * found from the binary so a relocated tree works too */
-		char real[PATH_MAX];
-
-		snprintf(probe, sizeof(probe), "%s/../share/nslab/lua", dir);
-		if (realpath(probe, real) && strcmp(real, NSLAB_LUADIR) != 0) {
-			luaL_addstring(&b, real);
-			luaL_addstring(&b, "/?.lua;");
-			luaL_addstring(&b, real);
-			luaL_addstring(&b, "/?/init.lua;");
-		}
-	}
-	luaL_addstring(&b, NSLAB_LUADIR "/?.lua;" NSLAB_LUADIR "/?/init.lua;");
 	lua_getfield(L, -2, "path");
-	luaL_addvalue(&b);
-	luaL_pushresult(&b);
+	lua_concat(L, 2);
 	/* ";;" from NSLAB_PATH means the default, as in LUA_PATH. */
 	luaL_gsub(L, lua_tostring(L, -1), ";;;", ";");
 	lua_setfield(L, -3, "path");
@@ -149,20 +175,10 @@ static void set_path(lua_State *L, char **incs, int nincs, int noenv)
 	lua_pop(L, 1);
 }
 
-/* Loader for a module that opening "nslab" loaded (nslab.core): returns
- * its upvalue. */
-static int loaded_value(lua_State *L)
-{
-	lua_pushvalue(L, lua_upvalueindex(1));
-	return 1;
-}
-
 /*
  * package.searchers entry, after preload: "nslab.lab" asked for before
- * "nslab" itself opens the module first, since opening it is what puts the
- * embedded nslab.* modules in package.preload (else the build tree's or
- * installed lua/nslab/lab.lua would load without nslab.core). Opening it
- * also loads nslab.core, which then is the answer.
+ * "nslab" itself opens nslab.core first, since opening it is what puts
+ * the embedded nslab.* modules in package.preload.
  */
 static int search_nslab(lua_State *L)
 {
@@ -171,16 +187,11 @@ static int search_nslab(lua_State *L)
 	if (strncmp(name, "nslab.", 6) != 0)
 		return 0;
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	if (lua_getfield(L, -1, "nslab") != LUA_TNIL)
+	if (lua_getfield(L, -1, "nslab.core") != LUA_TNIL)
 		return 0; /* already open: preload had its chance */
 	lua_getglobal(L, "require");
-	lua_pushliteral(L, "nslab");
+	lua_pushliteral(L, "nslab.core");
 	lua_call(L, 1, 0);
-	if (lua_getfield(L, 2, name) != LUA_TNIL) {
-		lua_pushcclosure(L, loaded_value, 1);
-		lua_pushliteral(L, ":loaded:");
-		return 2;
-	}
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
 	if (lua_getfield(L, -1, name) != LUA_TFUNCTION)
 		return 0;
@@ -188,12 +199,15 @@ static int search_nslab(lua_State *L)
 	return 2;
 }
 
-/* Registers the built-in module: preload.nslab and the searcher above. */
+/* Registers the built-in module: preload.nslab and nslab.core, and the
+ * searcher above. */
 static void preload_nslab(lua_State *L)
 {
 	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
 	lua_pushcfunction(L, luaopen_nslab);
 	lua_setfield(L, -2, "nslab");
+	lua_pushcfunction(L, luaopen_nslab_core);
+	lua_setfield(L, -2, "nslab.core");
 	lua_pop(L, 1);
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "searchers");
@@ -331,7 +345,7 @@ static int pmain(lua_State *L)
 	luaL_openlibs(L);
 	host_wrap_os(L);
 	preload_nslab(L);
-	set_path(L, cli->incs, cli->nincs, cli->noenv);
+	set_path(L, cli->incs, cli->nincs, cli->noenv, cli->version);
 	create_arg(L, argv, argc, cli->script);
 	lua_gc(L, LUA_GCRESTART);
 	lua_gc(L, LUA_GCGEN, 0, 0);

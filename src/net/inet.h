@@ -1,8 +1,9 @@
 /*
- * inet.h - what addr.c and route.c share: parsing "address[/prefixlen]"
- * text, the names of scopes (and other small number<->name tables), option
- * fields read from Lua tables, and ifindex<->ifname lookups raising error
- * objects. Implemented in inet.c.
+ * inet.h - what addr.c and route.c share: "address[/prefixlen]" text
+ * checked for Lua (parsed by inet_parse, net/text.h), the names of scopes
+ * (and other small number<->name tables), option fields read from Lua
+ * tables, and ifindex<->ifname lookups raising error objects. Implemented
+ * in inet.c.
  *
  * Read: inet_pton(3), rtnetlink(7) (rtm_scope), ip-address(8).
  */
@@ -10,31 +11,11 @@
 #define NSLAB_INET_H
 
 #include "core/core.h"
-
-/* An IPv4 or IPv6 address with its prefix length. */
-struct inet_addr {
-	int family;    /* AF_INET or AF_INET6 */
-	int prefixlen; /* bits; the full length when the text had none */
-	int has_len;   /* the text had "/len" */
-	unsigned char bytes[16];
-};
+#include "net/text.h"
 
 /* A number<->name table, ended by a NULL name. */
 
 extern const struct opt_name inet_scopes[];
-
-/* Bytes of an address of family (4 or 16). */
-size_t inet_len(int family);
-
-/* "inet", "inet6" or "unspec". */
-const char *inet_family_name(int family);
-
-/*
- * Parses "10.0.0.1/24", "fd00::1/64" or an address alone (prefixlen then
- * 32 or 128) with inet_pton. Returns 0, or -1 with the reason in why
- * ("prefixlen 33 out of range 0..32 for inet").
- */
-int inet_parse(const char *text, struct inet_addr *a, char *why, size_t n);
 
 /*
  * As inet_parse, raising an EINVAL error object for op/object/netns on

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -37,24 +38,49 @@ static void netns_path(char *buf, const char *name)
 	snprintf(buf, PATH_SIZE, NSLAB_NETNS_DIR "/%s", name);
 }
 
-/* As `ip netns add` does: create /run/netns and make it a shared mount
- * (bind-mounting it on itself first when it is not a mount point).
- * Returns 0 or -1 with errno set. */
+/*
+ * As `ip netns add` does: create /run/netns and make it a shared mount,
+ * bind-mounting it on itself first when it is not a mount point (the
+ * first make-shared fails with EINVAL). Both steps run under an flock on
+ * the directory, so two processes starting at once cannot both find "not
+ * a mount point" and stack two bind mounts (a shared mount bound on
+ * itself again also propagates a copy: mounts multiply). A second EINVAL
+ * after the bind mount is an error, not a reason to bind again. Returns 0
+ * or -1 with errno set.
+ */
 static int netns_dir_setup(struct nslab_state *st)
 {
+	int fd, bound = 0, rc = 0, err = 0;
+
 	if (st->netns_dir_ready)
 		return 0;
 	if (mkdir(NSLAB_NETNS_DIR, 0755) < 0 && errno != EEXIST)
 		return -1;
-	while (mount("", NSLAB_NETNS_DIR, "none", MS_SHARED | MS_REC, NULL)) {
-		if (errno != EINVAL)
-			return -1;
-		if (mount(NSLAB_NETNS_DIR, NSLAB_NETNS_DIR, "none",
-			  MS_BIND | MS_REC, NULL))
-			return -1;
+	fd = open(NSLAB_NETNS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
 	}
-	st->netns_dir_ready = 1;
-	return 0;
+	while (mount("", NSLAB_NETNS_DIR, "none", MS_SHARED | MS_REC, NULL)) {
+		if (errno != EINVAL || bound ||
+		    mount(NSLAB_NETNS_DIR, NSLAB_NETNS_DIR, "none",
+			  MS_BIND | MS_REC, NULL)) {
+			err = errno;
+			rc = -1;
+			break;
+		}
+		bound = 1;
+	}
+	close(fd); /* and with it the lock */
+	if (rc < 0)
+		errno = err;
+	else
+		st->netns_dir_ready = 1;
+	return rc;
 }
 
 /*

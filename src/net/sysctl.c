@@ -31,48 +31,9 @@
 
 #include "core/core.h"
 #include "net/net.h"
+#include "net/text.h"
 
-#define SYSCTL_DIR "/proc/sys/"
 #define SYSCTL_MAX 16384 /* longest value read, bytes */
-
-/*
- * Turns key into its path under /proc/sys: "net.ipv4.ip_forward" (dots
- * separate) or, as sysctl(8) accepts for names holding dots such as
- * VLAN interfaces, "net/ipv4/conf/eth0.100/forwarding" (then slashes
- * separate and dots stay). Returns NULL when valid, else the reason:
- * empty parts, "." or "..", whitespace and control characters are refused
- * so a key cannot leave /proc/sys.
- */
-static const char *sysctl_path(const char *key, char *path, size_t n)
-{
-	char sep = strchr(key, '/') ? '/' : '.';
-	size_t len = strlen(key), off = sizeof(SYSCTL_DIR) - 1;
-	const char *part = key;
-
-	if (len == 0)
-		return "sysctl name is empty";
-	if (off + len >= n)
-		return "sysctl name is too long";
-	memcpy(path, SYSCTL_DIR, off);
-	for (const char *p = key;; p++) {
-		if (*p == sep || !*p) {
-			size_t pl = (size_t)(p - part);
-
-			if (pl == 0)
-				return "sysctl name has an empty part";
-			if ((pl == 1 && part[0] == '.') ||
-			    (pl == 2 && part[0] == '.' && part[1] == '.'))
-				return "sysctl name has a \".\" or \"..\" part";
-			part = p + 1;
-		} else if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			return "sysctl name contains whitespace or a control "
-			       "character";
-		}
-		path[off++] = *p == sep ? '/' : *p;
-		if (!*p)
-			return NULL;
-	}
-}
 
 /*
  * Whether key lives under /proc/sys/net, the only sysctls that belong to

@@ -32,44 +32,6 @@
 #define NETLINK_CAP_ACK 10
 #endif
 
-static uint32_t hash_name(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-/* Slot of name in the table: its entry, or the empty slot it would take. */
-static size_t slot_of(struct nl_cache *st, const char *name)
-{
-	size_t i = hash_name(name) & (st->cap - 1);
-
-	while (st->tab[i] && strcmp(st->tab[i]->name, name) != 0)
-		i = (i + 1) & (st->cap - 1);
-	return i;
-}
-
-static int grow(struct nl_cache *st)
-{
-	size_t oldcap = st->cap, ncap = oldcap ? oldcap * 2 : 64;
-	struct nl_conn **old = st->tab;
-	/* an array of pointers: sizeof(*tab) is meant */
-	struct nl_conn **tab =
-	    calloc(ncap, sizeof(*tab)); // NOLINT(bugprone-sizeof-expression)
-
-	if (!tab)
-		return -1;
-	st->tab = tab;
-	st->cap = ncap;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i])
-			st->tab[slot_of(st, old[i]->name)] = old[i];
-	free(old);
-	return 0;
-}
-
 static void conn_close(struct nl_conn *c)
 {
 	if (c->nl)
@@ -136,35 +98,12 @@ int nl_enter(struct nl_cache *st, const char *netns)
 	return setns(c->nsfd, CLONE_NEWNET);
 }
 
-/* Removes the entry at slot i, re-placing the cluster after it. */
-static void remove_slot(struct nl_cache *st, size_t i)
-{
-	size_t j = i;
-
-	conn_free(st->tab[i]);
-	st->tab[i] = NULL;
-	st->len--;
-	for (;;) {
-		struct nl_conn *c;
-
-		j = (j + 1) & (st->cap - 1);
-		c = st->tab[j];
-		if (!c)
-			break;
-		st->tab[j] = NULL;
-		st->tab[slot_of(st, c->name)] = c;
-	}
-}
-
 void nl_conn_forget(struct nl_cache *st, const char *name)
 {
-	size_t i;
+	struct nl_conn *c = nl_tab_take(st, name);
 
-	if (!st->cap)
-		return;
-	i = slot_of(st, name);
-	if (st->tab[i])
-		remove_slot(st, i);
+	if (c)
+		conn_free(c);
 }
 
 static struct nl_conn *insert(struct nl_cache *st, const char *name, int nsfd,
@@ -172,12 +111,8 @@ static struct nl_conn *insert(struct nl_cache *st, const char *name, int nsfd,
 			      unsigned int portid)
 {
 	struct nl_conn *c = calloc(1, sizeof(*c));
-	size_t i;
 
-	if (!c || !(c->name = strdup(name)) ||
-	    ((st->len + 1) * 2 > st->cap && grow(st) < 0)) {
-		if (c)
-			free(c->name);
+	if (!c || !(c->name = strdup(name))) {
 		free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -189,11 +124,12 @@ static struct nl_conn *insert(struct nl_cache *st, const char *name, int nsfd,
 	c->nl = nl;
 	c->portid = portid;
 	c->seq = 1;
-	i = slot_of(st, name);
-	if (st->tab[i])
-		remove_slot(st, i), i = slot_of(st, name);
-	st->tab[i] = c;
-	st->len++;
+	nl_conn_forget(st, name); /* a stale entry: the name was reused */
+	if (nl_tab_put(st, c) < 0) {
+		free(c->name);
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -249,11 +185,9 @@ struct nl_conn *nl_conn_get(struct nl_cache *st, const char *netns)
 	/* One stat per call notices a name deleted or reused by others. */
 	if (lstat(path, &sb) < 0)
 		return NULL;
-	if (st->cap) {
-		c = st->tab[slot_of(st, netns)];
-		if (c && c->dev == sb.st_dev && c->ino == sb.st_ino)
-			return c;
-	}
+	c = nl_tab_find(st, netns);
+	if (c && c->dev == sb.st_dev && c->ino == sb.st_ino)
+		return c;
 	/* O_NOFOLLOW: a symlink there could name any namespace (ELOOP). */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -480,10 +414,8 @@ void nl_cache_close(struct nl_cache *c)
 {
 	for (size_t i = 0; i < c->cap; i++)
 		if (c->tab[i])
-			nl_conn_forget(c, c->tab[i]->name), i--;
-	free(c->tab);
-	c->tab = NULL;
-	c->cap = c->len = 0;
+			conn_free(c->tab[i]);
+	nl_tab_free(c);
 	if (c->self.nl)
 		mnl_socket_close(c->self.nl);
 	c->self.nl = NULL;

@@ -73,6 +73,25 @@ int nslab_netns_name_ok(const char *name);
  */
 const char *nslab_ifname_problem(const char *name, char *buf, size_t n);
 
+/* ---- nl_tab.c: the cache's table of named entries (no I/O) ---- */
+
+/* The entry named name, or NULL. */
+struct nl_conn *nl_tab_find(const struct nl_cache *st, const char *name);
+
+/*
+ * Puts c (keyed by c->name) in the table, growing it as needed. Returns 0,
+ * or -1 with errno ENOMEM (table unchanged) or EEXIST (the name is there:
+ * take it first).
+ */
+int nl_tab_put(struct nl_cache *st, struct nl_conn *c);
+
+/* Removes the entry named name and returns it (the caller closes it), or
+ * NULL when there is none. */
+struct nl_conn *nl_tab_take(struct nl_cache *st, const char *name);
+
+/* Frees the table itself, leaving it empty; its entries are not closed. */
+void nl_tab_free(struct nl_cache *st);
+
 /* ---- nl.c: namespaces and the rtnetlink transport ---- */
 
 /*
