@@ -14,3 +14,32 @@ describe("nslab.errno", function()
     end
   end)
 end)
+
+describe("nslab.core.kill_self", function()
+  local H = require "helper"
+
+  -- In a child nslab: the signal ends the host (it re-raises it at exit).
+  local function child(code)
+    return H.nslab("-e " .. H.q(code) .. "; echo status=$?")
+  end
+
+  for sig, status in pairs { SIGINT = 130, SIGTERM = 143, SIGHUP = 129 } do
+    it("sends " .. sig .. " to nslab itself, its handler run before it returns", function()
+      -- The host raises at the next call once its handler ran: type().
+      local out = child(string.format([[
+local ok, e = pcall(function() require("nslab").core.kill_self(%q); return type(nil) end)
+print("caught", ok, e)]], sig))
+      assert.matches("caught\tfalse\t[^\n]*interrupted %(" .. sig .. "%)", out)
+      assert.matches("status=" .. status, out)
+    end)
+  end
+
+  it("refuses any other signal with an argument error", function()
+    for _, v in ipairs { "SIGKILL", "INT", 9 } do
+      assert.has_error(function() nslab.core.kill_self(v) end)
+      local ok, e = pcall(nslab.core.kill_self, v)
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to '[%w._]*kill_self'", e)
+    end
+  end)
+end)

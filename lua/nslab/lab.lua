@@ -79,7 +79,7 @@ end
 -- instructions wide at will. Points: "netns-added" (lab:host/router/bridge,
 -- right after the netns is made), "veth-added" (lab:link, right after the
 -- veth pair is made), "teardown" (close, between ending the processes and
--- deleting the namespaces). Each signal goes through kill(1) and is
+-- deleting the namespaces). Each signal is sent by core.kill_self and is
 -- delivered (the handler has run) before this returns.
 local TEST_SIGNAL_AT = os.getenv("NSLAB_TEST_SIGNAL_AT")
 local function test_signal(point)
@@ -89,8 +89,7 @@ local function test_signal(point)
   TEST_SIGNAL_AT = nil
   sig = sig ~= "" and sig or "INT"
   for _ = 1, tonumber(n) or 1 do
-    local p = io.popen("kill -s " .. sig .. " " .. math.tointeger(core.getpid()))
-    if p then p:close() end
+    core.kill_self("SIG" .. sig)
   end
 end
 

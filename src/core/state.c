@@ -2,13 +2,14 @@
  * state.c - the module state (the rtnetlink socket cache of nl/, the fd
  * limit, the private proc mount sysctl.c uses), the capability check every
  * privileged call makes first, and the small core functions: isatty,
- * monotime (the one monotonic clock), getpid, sleep.
+ * monotime (the one monotonic clock), getpid, sleep, kill_self.
  *
- * Read: capabilities(7), getrlimit(2), clock_gettime(2).
+ * Read: capabilities(7), getrlimit(2), clock_gettime(2), kill(2).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,12 +261,35 @@ static int l_sleep(lua_State *L)
 	return 0;
 }
 
+/*
+ * core.kill_self(signal): sends signal ("SIGINT", "SIGTERM" or "SIGHUP",
+ * the ones the host turns into "interrupted (SIGxxx)") to this process
+ * with kill(getpid(), sig), for the lab's fault-injection seam
+ * (lua/nslab/fault.lua) instead of running kill(1). POSIX has a signal a
+ * process sends itself, when not blocked, delivered before kill() returns
+ * (nslab is single-threaded), so the handler has run when this returns.
+ * Any other name is an argument error; a failing kill() raises.
+ */
+static int l_kill_self(lua_State *L)
+{
+	static const char *const names[] = {"SIGINT", "SIGTERM", "SIGHUP",
+					    NULL};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	int sig = sigs[luaL_checkoption(L, 1, NULL, names)];
+
+	if (kill(getpid(), sig) < 0)
+		return nslab_raise(L, "core.kill_self", NULL, NULL, errno,
+				   NULL);
+	return 0;
+}
+
 static const luaL_Reg core_funcs[] = {
     {"need_caps", l_need_caps},
     {"isatty", l_isatty},
     {"monotime", l_monotime},
     {"getpid", l_getpid},
     {"sleep", l_sleep},
+    {"kill_self", l_kill_self},
     {"error", nslab_l_error_new},
     {"is_error", nslab_l_is_error},
     {"strerror", nslab_l_strerror},
