@@ -16,7 +16,8 @@ local nslab = require "nslab"
 local core = nslab.core
 local record = require "nslab.record"
 
-local ENOENT, EBUSY, EBADMSG, EIO = 2, 16, 74, 5
+-- errno names from the C library (src/core/err.c), never numbers here.
+local E = core.errno
 
 local M = {}
 
@@ -144,10 +145,10 @@ function M.clean(name)
   end
   if name then
     if bad[name] then
-      raise("nslab.lab.clean", q(name), EBADMSG, record.unreadable_text(name, bad[name]))
+      raise("nslab.lab.clean", q(name), E.EBADMSG, record.unreadable_text(name, bad[name]))
     end
     if not recs[name] then
-      raise("nslab.lab.clean", q(name), ENOENT, string.format("no lab %q recorded in %s", name, record.dir))
+      raise("nslab.lab.clean", q(name), E.ENOENT, string.format("no lab %q recorded in %s", name, record.dir))
     end
   end
   for _, f in ipairs(old) do
@@ -162,7 +163,7 @@ function M.clean(name)
       problems[#problems + 1] = lab
     elseif record.alive(rec.pid, rec.start) then
       if name then
-        raise("nslab.lab.clean", q(lab), EBUSY, string.format("lab %q is running (pid %d): it cleans up when it ends",
+        raise("nslab.lab.clean", q(lab), E.EBUSY, string.format("lab %q is running (pid %d): it cleans up when it ends",
           lab, rec.pid))
       end
       say(string.format("lab %q is running (pid %d): left alone", lab, rec.pid))
@@ -178,7 +179,7 @@ function M.clean(name)
     end
   end
   if #problems > 0 then
-    raise("nslab.lab.clean", nil, EIO, string.format("%d lab(s) not cleaned: %s (see above)", #problems,
+    raise("nslab.lab.clean", nil, E.EIO, string.format("%d lab(s) not cleaned: %s (see above)", #problems,
       table.concat(problems, ", ")))
   end
   return removed

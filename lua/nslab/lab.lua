@@ -27,7 +27,8 @@ local Node = require "nslab.node"
 local view = require "nslab.view"
 local opts_mod = require "nslab.opts"
 
-local EEXIST, EINVAL, EBADMSG = 17, 22, 74
+-- errno names from the C library (src/core/err.c), never numbers here.
+local E = core.errno
 
 local M = {}
 
@@ -127,10 +128,10 @@ function M.new(name, opts)
   -- Before the record is written: without privilege, say which capability.
   nslab.core.need_caps("nslab.lab", q(name))
   local old, bad = record.load(name)
-  if bad then raise("nslab.lab", q(name), EBADMSG, record.unreadable_text(name, bad)) end
+  if bad then raise("nslab.lab", q(name), E.EBADMSG, record.unreadable_text(name, bad)) end
   if old then
     if record.alive(old.pid, old.start) then
-      raise("nslab.lab", q(name), EEXIST, record.is_self(old.pid)
+      raise("nslab.lab", q(name), E.EEXIST, record.is_self(old.pid)
         and string.format("lab %q is already running in this process (close it first)", name)
         or string.format("lab %q is already running (pid %d)", name, old.pid))
     end
@@ -141,7 +142,7 @@ function M.new(name, opts)
       if record.same_id(record.netns_id(n), c.ids[n]) then left[#left + 1] = n end
     end
     if #left > 0 then
-      raise("nslab.lab", q(name), EEXIST, string.format(
+      raise("nslab.lab", q(name), E.EEXIST, string.format(
         "lab %q left %d netns behind (%s) when pid %d died: remove them with `nslab --clean %s`",
         name, #left, table.concat(left, ", "), old.pid, shell_quote(name)))
     end
@@ -212,7 +213,7 @@ function Lab:_check_open(op, object)
     error(string.format("bad self to '%s' (a lab expected; use lab:%s)", op, op:match("[%w_]+$")), 3)
   end
   if not self._open then
-    error(core.error { op = op, object = object, errno = EINVAL,
+    error(core.error { op = op, object = object, errno = E.EINVAL,
       msg = string.format("lab %q is closed", self.name) }, 0)
   end
 end
@@ -243,7 +244,7 @@ end
 -- Refuses a node name taken in this lab or in /run/netns, saying by whom.
 function Lab:_claim(op, name)
   if self._by[name] then
-    raise(op, q(name), EEXIST, string.format("lab %q already has a node %q", self.name, name))
+    raise(op, q(name), E.EEXIST, string.format("lab %q already has a node %q", self.name, name))
   end
   if not nslab.netns.exists(name) then return end
   local rec = record.owner_of(name)
@@ -257,7 +258,7 @@ function Lab:_claim(op, name)
   else
     why = string.format("netns %q exists and was not made by nslab: refusing to use or remove it", name)
   end
-  raise(op, q(name), EEXIST, why)
+  raise(op, q(name), E.EEXIST, why)
 end
 
 local function sorted_pairs(t)
@@ -445,7 +446,7 @@ local function check_addrs(ends)
     for k, owner in pairs(ends[1].node._seg) do
       local other = ends[2].node._seg[k]
       if other and other ~= owner then
-        raise("lab:link", q(k), EINVAL, string.format(
+        raise("lab:link", q(k), E.EINVAL, string.format(
           "%s would be on both %q and %q, whose segments this link joins: addresses must differ on a segment",
           k, owner, other))
       end
@@ -455,7 +456,7 @@ local function check_addrs(ends)
   for _, e in ipairs(ends) do
     for _, ad in ipairs(e.addrs) do
       if type(ad) == "string" and not ad:find("/", 1, true) and (ad:find(":", 1, true) or ad:match("^[%d.]+$")) then
-        raise("lab:link", q(ad), EINVAL, string.format("%s has no prefix length: write %s/%d",
+        raise("lab:link", q(ad), E.EINVAL, string.format("%s has no prefix length: write %s/%d",
           ad, ad, ad:find(":", 1, true) and 64 or 24))
       end
       local k = addr_key(ad)
@@ -463,7 +464,7 @@ local function check_addrs(ends)
       if owner and owner ~= e.node.name then
         local seg_name = where and string.format("on the segment of bridge %q", where.name)
           or "the two ends of this link"
-        raise("lab:link", q(ad), EINVAL, string.format(
+        raise("lab:link", q(ad), E.EINVAL, string.format(
           "%s would be on both %q and %q, %s: addresses must differ on a segment", k, owner, e.node.name, seg_name))
       end
       mine[k] = e.node.name
@@ -510,7 +511,7 @@ function Lab:link(a, b, opts)
   a, b = resolve(self, a, "lab:link", 1), resolve(self, b, "lab:link", 2)
   opts = check_opts("lab:link", opts, set_of("ifnames", "addrs", "mtu", "mac"))
   if a == b then
-    raise("lab:link", q(a.name), EINVAL, "a node cannot be linked to itself")
+    raise("lab:link", q(a.name), E.EINVAL, "a node cannot be linked to itself")
   end
   for _, k in ipairs { "ifnames", "addrs", "mac" } do
     if opts[k] ~= nil and type(opts[k]) ~= "table" then
@@ -523,7 +524,7 @@ function Lab:link(a, b, opts)
     for i = 1, 2 do
       for _, ad in ipairs(list_of(addrs[i])) do
         if tostring(ad):find(":", 1, true) then
-          raise("lab:link", q(ad), EINVAL,
+          raise("lab:link", q(ad), E.EINVAL,
             string.format("mtu %d is below 1280, the least IPv6 works with (RFC 8200)", opts.mtu))
         end
       end
@@ -534,11 +535,11 @@ function Lab:link(a, b, opts)
     if e.ifname == nil then
       e.ifname = e.node:_next_ifname()
     elseif e.node._ifset[e.ifname] then
-      raise("lab:link", q(e.ifname), EEXIST, string.format("node %q already has %q", e.node.name, e.ifname))
+      raise("lab:link", q(e.ifname), E.EEXIST, string.format("node %q already has %q", e.node.name, e.ifname))
     end
     e.addrs = list_of(addrs[i])
     if e.node.kind == "bridge" and #e.addrs > 0 then
-      raise("lab:link", q(e.ifname), EINVAL,
+      raise("lab:link", q(e.ifname), E.EINVAL,
         string.format("%q is a bridge port in %q: address the hosts, not the port", e.ifname, e.node.name))
     end
   end

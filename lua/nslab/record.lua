@@ -43,7 +43,8 @@ M.ext = ".rec"
 M.max_size = 16 * 1024 * 1024
 
 local VERSION_LINE = "nslab-record 1"
-local EINVAL, EBADMSG = 22, 74
+-- errno names from the C library (src/core/err.c), never numbers here.
+local E = core.errno
 
 local function q(s) return string.format("%q", s) end
 
@@ -66,7 +67,7 @@ function M.check_name(op, name, level)
   end
   if name == "" or name == "." or name == ".." or name:find("/", 1, true) or #name > 200
     or name:find("[%z\1-\31\127]") then
-    raise(op, q(name), EINVAL, string.format(
+    raise(op, q(name), E.EINVAL, string.format(
       "invalid name %q (1..200 bytes, no '/' or control characters, not '.' or '..')", name))
   end
 end
@@ -182,7 +183,7 @@ function M.load(name)
   local path = M.path_of(name)
   local text, info, errno = sys.read(path, M.max_size)
   if not text then
-    if errno == 2 then return nil end
+    if errno == E.ENOENT then return nil end
     return nil, info
   end
   if not info.mine then
@@ -235,7 +236,7 @@ function M.names()
   local names, old = {}, {}
   local list, err, errno = sys.readdir(M.dir)
   if not list then
-    if errno == 2 then return names, old end
+    if errno == E.ENOENT then return names, old end
     raise("nslab.record", M.dir, errno, err)
   end
   for _, n in ipairs(list) do
@@ -347,7 +348,7 @@ function M.create(name)
   local f
   if ok then f, err, errno = sys.open(path, "a") end
   if not f then
-    raise("nslab.lab", q(name), errno or 13, "cannot write the lab record: " .. tostring(err))
+    raise("nslab.lab", q(name), errno or E.EACCES, "cannot write the lab record: " .. tostring(err))
   end
   f:setvbuf("no") -- one write(2) per line
   return setmetatable({ name = name, path = path, pid = pid, start = start, f = f, ids = {} }, Rec)
@@ -436,6 +437,6 @@ end
 function M.remove(name) os.remove(M.path_of(name)) end
 
 M.Rec = Rec
-M.EBADMSG = EBADMSG
+M.EBADMSG = E.EBADMSG
 
 return M
