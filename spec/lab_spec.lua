@@ -192,6 +192,18 @@ describe("lab #root", function()
       assert.equals("fd00:9::1", a:first_addr("inet6"))
     end)
 
+    it("spells its addresses as the kernel does (inet_ntop, RFC 5952), whatever text was given", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local a, b = lab:host(H.name()), lab:host(H.name())
+      lab:link(a, b, { addrs = { "FD00:0009:0::0001/64", "fd00:9::2/64" } })
+      assert.equals("fd00:9::1", a:first_addr())
+      assert.matches("fd00:9::1/64", lab:dot(), 1, true)
+      -- ping accepts the same spellings (and a zone), through inet_pton
+      assert.is_true((b:ping("FD00:9:0::1")))
+      assert.has_no.errors(function() b:ping("fe80::1%eth0", { timeout = 0.2 }) end)
+      assert.has_error(function() b:ping("fd00::9::1") end)
+    end)
+
     it("refuses a taken ifname, an address on a bridge port and a self link", function()
       local lab <close> = nslab.lab(H.name("lab"))
       local s, a, b = lab:bridge(H.name()), lab:host(H.name()), lab:host(H.name())

@@ -1,7 +1,7 @@
 -- Signals during a lab's build and close (issue 11, findings 1 and 2; issue
 -- 12: Ctrl-C despite debug.sethook). Each spec runs a real nslab process on
 -- a lab script and delivers real signals: at a precise point through the
--- fault-injection seam NSLAB_TEST_SIGNAL_AT (lua/nslab/lab.lua), or from
+-- fault-injection seam NSLAB_TEST_SIGNAL_AT (lua/nslab/fault.lua), or from
 -- here with kill(1). Then: no netns left, the record gone (or kept when
 -- something was left), and the process dead of the signal.
 local H = require "helper"

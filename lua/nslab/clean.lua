@@ -11,9 +11,11 @@
 -- may be written by group or others is reported by name and not used, and
 -- the other labs are cleaned all the same.
 -- @module nslab.clean
+
 -- "nslab" first: it registers nslab.core (`nslab --clean` loads this alone).
 local nslab = require "nslab"
 local core = nslab.core
+local Netns = require "nslab.netns"
 local record = require "nslab.record"
 
 -- errno names from the C library (src/core/err.c), never numbers here.
@@ -32,13 +34,13 @@ local function say(text) io.stdout:write(text, "\n") end
 -- Ends every process living in the namespaces names: SIGKILL, then waits
 -- (at most 5 s) until none is left. Returns how many were signalled.
 local function empty_netns(names)
-  local pids = nslab.netns.pids
+  local pids = Netns.pids
   if #names == 0 or #pids(names) == 0 then return 0 end
-  local n = nslab.netns.kill(names, "SIGKILL")
+  local n = Netns.kill(names, "SIGKILL")
   local deadline = core.monotime() + 5
   while #pids(names) > 0 and core.monotime() < deadline do
     core.sleep(0.01)
-    n = n + nslab.netns.kill(names, "SIGKILL")
+    n = n + Netns.kill(names, "SIGKILL")
   end
   return n
 end
@@ -87,7 +89,7 @@ local function clean_one(lab, rec, live_ids)
   local killed = kill_procs(lab, c.procs)
   killed = killed + empty_netns(mine)
   local removed, failed = {}, {}
-  if #nslab.netns.pids(mine) > 0 then failed[1] = "processes still live in its netns" end
+  if #Netns.pids(mine) > 0 then failed[1] = "processes still live in its netns" end
   for i = #mine, 1, -1 do
     local ok, e = pcall(record.del_netns, mine[i], c.ids[mine[i]], lab, say)
     if not ok then

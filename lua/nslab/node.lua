@@ -5,7 +5,14 @@
 -- Fields: `name`, `netns` (netns name, equal to name), `kind` ("host",
 -- "router" or "bridge"), `lab`, and for bridges `bridge` (the bridge device).
 -- @module nslab.node
-local nslab = require "nslab"
+
+-- "nslab" first: it registers nslab.core.
+local core = require("nslab").core
+local Addr = require "nslab.addr"
+local Exec = require "nslab.exec"
+local Link = require "nslab.link"
+local Route = require "nslab.route"
+local Sysctl = require "nslab.sysctl"
 local opts_mod = require "nslab.opts"
 
 local check_opts = opts_mod.check
@@ -23,6 +30,77 @@ function Node.new(lab, name, kind)
     _ifs = {}, _ifset = {}, _addrs = {}, _nif = 0 }, Node)
 end
 
+local function sorted_pairs(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local i = 0
+  return function()
+    i = i + 1
+    return keys[i], t[keys[i]]
+  end
+end
+
+-- Every group mapped in nslab's user namespace may ping (P8): "0 2147483647"
+-- as root; rootless (README, "Without root") only gid 0 is mapped and the
+-- kernel refuses unmapped groups (EINVAL), so "0 0" there.
+local function ping_groups()
+  local lo, hi
+  local f = io.open("/proc/self/gid_map")
+  for l in f and f:lines() or function() end do
+    local first, _, count = l:match("(%d+)%s+(%d+)%s+(%d+)")
+    if first then
+      first, count = math.tointeger(first), math.tointeger(count)
+      lo, hi = math.min(lo or first, first), math.max(hi or 0, first + count - 1)
+    end
+  end
+  if f then f:close() end
+  return string.format("%d %d", lo or 0, math.min(hi or 2147483647, 2147483647))
+end
+local PING_GROUPS = ping_groups()
+
+-- A fixed MAC for the bridge of node name: locally administered unicast
+-- (02:...), the other 5 bytes from a hash (FNV-1a) of the name, so the
+-- same lab gets the same MACs each run. A bridge made without an address
+-- takes the lowest of its ports' MACs, changing as ports join, and the
+-- neighbours' ARP caches go stale; one set at creation stays.
+local function bridge_mac(name)
+  local h = 0xcbf29ce484222325
+  for i = 1, #name do h = ((h ~ name:byte(i)) * 0x100000001b3) & 0xffffffffffffffff end
+  local b = { 0x02 }
+  for i = 1, 5 do b[i + 1] = (h >> (8 * (i - 1))) & 0xff end
+  return string.format("%02x:%02x:%02x:%02x:%02x:%02x", table.unpack(b))
+end
+
+-- Sets up the node's new namespace (lab:host, lab:router, lab:bridge, as
+-- one building step): lo up; for hosts and routers ping open to every
+-- mapped group and no DAD; forwarding on in a router; the bridge device
+-- (opts.ifname, default "br0") in a bridge; then opts.sysctls, by key.
+function Node:_setup(opts)
+  local name = self.netns
+  -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
+  Link.set("lo", { up = true }, { netns = name })
+  if self.kind ~= "bridge" then
+    -- P8: "1 0" would stop ping for commands run with user=.
+    Sysctl.set(name, "net.ipv4.ping_group_range", PING_GROUPS)
+    -- P2: interfaces made later skip DAD, link-local addresses included.
+    Sysctl.set(name, "net.ipv6.conf.default.accept_dad", "0")
+  end
+  if self.kind == "router" then
+    Sysctl.set(name, "net.ipv4.ip_forward", "1")
+    Sysctl.set(name, "net.ipv6.conf.all.forwarding", "1")
+  elseif self.kind == "bridge" then
+    local br = opts.ifname or "br0"
+    Link.add { name = br, kind = "bridge", netns = name, address = bridge_mac(name) }
+    Link.set(br, { up = true }, { netns = name })
+    self.bridge = br
+    self._seg = {} -- address -> node name, for every host on this segment
+  end
+  for key, value in sorted_pairs(opts.sysctls or {}) do
+    Sysctl.set(name, key, tostring(value))
+  end
+end
+
 -- The next free ethN in this node (taken only once the link is made).
 function Node:_next_ifname()
   local i = self._nif
@@ -30,15 +108,17 @@ function Node:_next_ifname()
   return "eth" .. i
 end
 
-local function split(addr)
-  local a, plen = addr:match("^([^/]+)/(%d+)$")
-  a = a or addr
-  return a, tonumber(plen), a:find(":", 1, true) and "inet6" or "inet"
+-- An address as inet_pton(3) reads it (core.inet.parse: the prefix
+-- length, if any, apart), or nil when text is none.
+local function parse(text)
+  local ok, a = pcall(core.inet.parse, tostring(text))
+  return ok and a or nil
 end
 
 local function note_addr(self, ifname, addr)
-  local a, plen, family = split(addr)
-  self._addrs[#self._addrs + 1] = { ifname = ifname, address = a, prefixlen = plen, family = family }
+  local a = parse(addr)
+  if not a then return end -- the kernel took it: cannot happen
+  self._addrs[#self._addrs + 1] = { ifname = ifname, address = a.address, prefixlen = a.prefixlen, family = a.family }
 end
 
 -- Called by lab:link once the link exists.
@@ -82,7 +162,7 @@ function Node:run(cmd, opts)
   self.lab:_check_open("node:run", string.format("%q", self.name))
   self.lab:_quiet()
   -- not tail calls: as_method's error level counts this frame
-  local r = as_method("node:run", type(cmd) == "string" and nslab.sh or nslab.exec, self.netns, cmd, opts)
+  local r = as_method("node:run", type(cmd) == "string" and Exec.sh or Exec.exec, self.netns, cmd, opts)
   return r
 end
 
@@ -102,7 +182,7 @@ function Node:spawn(cmd, opts)
     o = { pdeathsig = false }
     for k, v in pairs(opts or {}) do o[k] = v end
   end
-  local proc = as_method("node:spawn", nslab.spawn, self.netns, argv_of(cmd), o)
+  local proc = as_method("node:spawn", Exec.spawn, self.netns, argv_of(cmd), o)
   self.lab:_own(proc)
   return proc
 end
@@ -125,43 +205,14 @@ end
 
 local PING_OPTS = opts_mod.set("count", "timeout", "family", "user")
 
--- Whether s is an IPv4 address in dotted-quad form, as inet_pton(3)
--- accepts it (four decimal bytes, no leading zeros beyond "0").
-local function is_ipv4(s)
-  local parts = { s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$") }
-  if #parts ~= 4 then return false end
-  for _, p in ipairs(parts) do
-    if #p > 3 or tonumber(p) > 255 or (#p > 1 and p:sub(1, 1) == "0") then return false end
-  end
-  return true
-end
-
--- Whether s is an IPv6 address as inet_pton(3) accepts it (hex groups,
--- one "::" at most, an IPv4 tail allowed), with an optional %zone.
-local function is_ipv6(s)
-  s = s:gsub("%%[%w_.-]+$", "")
-  local head, tail = s:match("^(.-)::(.*)$")
-  local groups = 0
-  local function count(part, last_may_be_v4)
-    if part == "" then return true end
-    local fields = {}
-    for f in (part .. ":"):gmatch("([^:]*):") do fields[#fields + 1] = f end
-    for i, f in ipairs(fields) do
-      if i == #fields and last_may_be_v4 and is_ipv4(f) then
-        groups = groups + 2
-      elseif f:match("^%x%x?%x?%x?$") then
-        groups = groups + 1
-      else
-        return false
-      end
-    end
-    return true
-  end
-  if head then
-    if tail:find("::", 1, true) then return false end
-    return count(head, false) and count(tail, true) and groups <= 7
-  end
-  return count(s, true) and groups == 8
+-- A ping target's address: text without its prefix length, a %zone kept
+-- (ping takes fe80::1%eth0), and its family; nil when text is no address.
+local function ping_address(text)
+  if type(text) ~= "string" then return nil end
+  local zone = text:match("%%[%w_.-]+") or ""
+  local a = parse((text:gsub("%%[%w_.-]+", "", 1)))
+  if not a then return nil end
+  return a.address .. zone, a.family
 end
 
 -- The nodes a ping is about, raising as node:ping does.
@@ -178,12 +229,12 @@ local function ping_target(src, target, opts)
     end
     return addr
   end
-  local addr = type(target) == "string" and split(target)
-  if not (addr and (is_ipv4(addr) or is_ipv6(addr))) then
+  local addr, family = ping_address(target)
+  if not addr then
     error(string.format("bad argument #1 to 'node:ping' (node, node name or IPv4/IPv6 address expected, got %s)",
       type(target) == "string" and string.format("%q", target) or type(target)), 4)
   end
-  if opts.family and (opts.family == "inet6") ~= is_ipv6(addr) then
+  if opts.family and opts.family ~= family then
     error(string.format("bad argument #2 to 'node:ping' (family %q does not match address %s)",
       opts.family, addr), 4)
   end
@@ -258,7 +309,7 @@ function Node.ping_many(jobs, opts, width)
         local j = jobs[next_job]
         next_job = next_job + 1
         local argv, timeout = ping_argv(j.src, j.dst, opts)
-        j.proc = nslab.spawn(j.src.netns, argv, { timeout = timeout, user = opts.user })
+        j.proc = Exec.spawn(j.src.netns, argv, { timeout = timeout, user = opts.user })
         running[#running + 1] = j
       end
       local j = table.remove(running, 1)
@@ -286,11 +337,11 @@ end
 -- @treturn table|nil the listing when called without arguments
 -- @usage red:addr("eth0", "fd00::1/64")
 function Node:addr(ifname, addr, opts)
-  if ifname == nil then return nslab.addr.list { netns = self.netns } end
+  if ifname == nil then return Addr.list { netns = self.netns } end
   local o = { netns = self.netns }
   for k, v in pairs(opts or {}) do o[k] = v end
   if o.nodad == nil and tostring(addr):find(":", 1, true) then o.nodad = true end
-  nslab.addr.add(ifname, addr, o)
+  Addr.add(ifname, addr, o)
   note_addr(self, ifname, addr)
 end
 
@@ -302,19 +353,19 @@ end
 -- @treturn table|nil the listing when called without arguments
 -- @usage h1:route("default", "10.0.1.1")
 function Node:route(spec, via)
-  if spec == nil then return nslab.route.list { netns = self.netns } end
+  if spec == nil then return Route.list { netns = self.netns } end
   local r = { netns = self.netns }
   if type(spec) == "table" then
     for k, v in pairs(spec) do r[k] = v end
   else
     r.dst, r.via = spec, via
   end
-  nslab.route.add(r)
+  Route.add(r)
 end
 
 --- The node's links as the kernel lists them (`nslab.link.list`).
 -- @treturn {table,...}
-function Node:links() return nslab.link.list { netns = self.netns } end
+function Node:links() return Link.list { netns = self.netns } end
 
 --- `host red (netns red): eth0 10.0.0.1/24 -> blue:eth0`
 Node.__tostring = function(self)

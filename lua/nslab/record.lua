@@ -31,6 +31,7 @@
 -- @module nslab.record
 local nslab = require "nslab"
 local core = nslab.core
+local Netns = require "nslab.netns"
 local sys = core.record
 
 local M = {}
@@ -110,6 +111,15 @@ function M.unreadable_text(name, err)
   return string.format("the record of lab %q cannot be used (%s): nslab cannot tell what it made; " ..
     "remove its namespaces by hand (ip netns del NAME), then the record %s", name, tostring(err),
     M.path_of(name))
+end
+
+--- The command that removes the leftovers of lab name, its name quoted
+-- for a POSIX shell when needed: `nslab --clean 'my lab'`.
+-- @tparam string name
+-- @treturn string
+function M.clean_command(name)
+  if not name:match("^[%w%._%-]+$") then name = "'" .. name:gsub("'", "'\\''") .. "'" end
+  return "nslab --clean " .. name
 end
 
 --- The path of lab name's record.
@@ -257,7 +267,7 @@ end
 -- @treturn table|nil
 -- @treturn string|nil
 function M.netns_id(name)
-  local ok, dev, ino = pcall(nslab.netns.id, name)
+  local ok, dev, ino = pcall(Netns.id, name)
   if not ok then return nil, tostring(dev) end
   if dev == nil then return nil end
   return { dev = dev, ino = ino }
@@ -283,7 +293,7 @@ function M.del_netns(name, id, lab, say)
   elseif not same(cur, id) then
     text = string.format("netns %q was re-created since lab %q made it: left alone", name, lab)
   else
-    local ok, e = pcall(nslab.netns.del, name, id)
+    local ok, e = pcall(Netns.del, name, id)
     if ok then return true end
     if type(e) ~= "table" or e.code ~= "ESTALE" then error(e, 0) end
     text = string.format("netns %q was re-created since lab %q made it: left alone", name, lab)
@@ -377,7 +387,7 @@ end
 -- @raise what `netns.add` raises (after the drop line)
 function Rec:netns_add(name)
   self:add("netns", name)
-  local ok, e = pcall(nslab.netns.add, name, {
+  local ok, e = pcall(Netns.add, name, {
     on_create = function(dev, ino) self:add("netns-id", name, dev, ino) end,
   })
   if not ok then

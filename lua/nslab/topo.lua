@@ -52,14 +52,6 @@ local function parse(s)
   if ok then return t end
 end
 
-local function ip4(s)
-  local t = parse(s)
-  if not t or t.family ~= "inet" or t.has_prefixlen then
-    error(string.format("topo: bad IPv4 address %q", s), 4)
-  end
-  return (string.unpack(">I4", t.bytes))
-end
-
 local function str4(n)
   return inet.format(string.pack(">I4", n & 0xffffffff))
 end

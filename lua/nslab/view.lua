@@ -1,7 +1,11 @@
---- nslab.view: how a lab looks: the `lab:show()` table (like
--- `containerlab inspect`) and the `lab:dot()` Graphviz text.
+--- nslab.view: looking at a lab: the `lab:show()` table (like
+-- `containerlab inspect`), the `lab:dot()` Graphviz text, the
+-- `lab:pingall()` matrix and the progress line of a large build.
 -- @module nslab.view
 local nslab = require "nslab"
+local Addr = require "nslab.addr"
+local Link = require "nslab.link"
+local Node = require "nslab.node"
 
 local M = {}
 
@@ -38,8 +42,8 @@ end
 local function kernel_view(node)
   local links, addrs = {}, {}
   local ok = pcall(function()
-    for _, l in ipairs(nslab.link.list { netns = node.netns }) do links[l.name] = l end
-    for _, a in ipairs(nslab.addr.list { netns = node.netns }) do
+    for _, l in ipairs(Link.list { netns = node.netns }) do links[l.name] = l end
+    for _, a in ipairs(Addr.list { netns = node.netns }) do
       if a.scope == "link" or a.address:find("^fe[89ab]") then goto skip end -- link-local: noise
       local list = addrs[a.ifname] or {}
       list[#list + 1] = a.address .. "/" .. a.prefixlen .. (a.tentative and " (tentative)" or "")
@@ -114,6 +118,75 @@ function M.dot(lab)
   end
   out[#out + 1] = "}"
   return table.concat(out, "\n") .. "\n"
+end
+
+--- The `lab:pingall()` work: pings from every node with an address to
+-- every other such node, all pairs at once (at most 32 pings running, so
+-- each unreachable pair does not cost its whole timeout in turn), and
+-- prints as Mininet does unless `quiet`.
+-- @tparam lab lab
+-- @tparam table opts checked by the lab: quiet, timeout, family
+-- @treturn table matrix[src_name][dst_name] = true|false
+-- @treturn integer received
+-- @treturn integer sent
+function M.pingall(lab, opts)
+  local say = opts.quiet and function() end or function(s) io.stdout:write(s) end
+  local ends, jobs = {}, {}
+  for _, n in ipairs(lab.nodes) do
+    if n.kind ~= "bridge" and n:first_addr(opts.family) then ends[#ends + 1] = n end
+  end
+  for _, src in ipairs(ends) do
+    for _, dst in ipairs(ends) do
+      if dst ~= src then jobs[#jobs + 1] = { src = src, dst = dst } end
+    end
+  end
+  say("*** Ping: testing ping reachability\n")
+  Node.ping_many(jobs, { timeout = opts.timeout, family = opts.family }, 32)
+  local matrix, sent, got, k = {}, 0, 0, 1
+  for _, src in ipairs(ends) do
+    local row, out = {}, {}
+    for _, dst in ipairs(ends) do
+      if dst ~= src then
+        local ok = jobs[k].ok
+        k = k + 1
+        row[dst.name] = ok
+        sent = sent + 1
+        if ok then got = got + 1 end
+        out[#out + 1] = ok and dst.name or "X"
+      end
+    end
+    matrix[src.name] = row
+    say(src.name .. " -> " .. table.concat(out, " ") .. "\n")
+  end
+  say(string.format("*** Results: %d%% dropped (%d/%d received)\n",
+    sent > 0 and math.floor((sent - got) * 100 / sent + 0.5) or 0, got, sent))
+  return matrix, got, sent
+end
+
+--- The progress line (issue 8): on stderr, for a lab building 100 or more
+-- nodes with progress on, at most 10 times a second.
+-- @tparam lab lab
+function M.tick(lab)
+  if not lab._progress then return end
+  local n, expect = #lab.nodes, lab._expect
+  if n < 100 and not (expect and expect.nodes >= 100) then return end
+  local now = nslab.core.monotime()
+  if lab._shown and now - lab._shown < 0.1 then return end
+  lab._shown = now
+  local total = expect and string.format("/%d", expect.nodes) or ""
+  local ltotal = expect and string.format("/%d", expect.links) or ""
+  io.stderr:write(string.format("\r\27[Klab %s: %d%s nodes, %d%s links (%.0f/s)",
+    lab.name, n, total, lab._nlinks, ltotal, (n + lab._nlinks) / math.max(now - lab._t0, 1e-6)))
+end
+
+--- Ends the progress line before anything else is printed.
+-- @tparam lab lab
+function M.quiet(lab)
+  if lab._shown then
+    io.stderr:write("\r\27[K")
+    lab._shown = nil
+  end
+  lab._expect = nil
 end
 
 return M

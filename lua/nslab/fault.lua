@@ -1,0 +1,33 @@
+--- nslab.fault: the labs' fault-injection seam for the specs
+-- (spec/signals_spec.lua), not an API.
+--
+-- With NSLAB_TEST_SIGNAL_AT="POINT[:SIG[:N]]" in the environment, a lab
+-- sends itself SIG (INT, TERM or HUP; default INT) N times (default 1) the
+-- first time it passes POINT, so a spec can hit a window that is a few
+-- instructions wide at will. Points: "netns-added" (lab:host/router/bridge,
+-- right after the netns is made), "veth-added" (lab:link, right after the
+-- veth pair is made), "teardown" (close, between ending the processes and
+-- deleting the namespaces). Each signal is sent by `nslab.core.kill_self`
+-- and is delivered (the handler has run) before `at` returns.
+-- @module nslab.fault
+
+-- "nslab" first: it registers nslab.core.
+local core = require("nslab").core
+
+local M = {}
+
+local spec = os.getenv("NSLAB_TEST_SIGNAL_AT")
+
+--- Sends the signals asked for when point is the one named in the
+-- environment, the first time only; otherwise does nothing.
+-- @tparam string point "netns-added", "veth-added" or "teardown"
+function M.at(point)
+  if spec == nil then return end
+  local at, sig, n = spec:match("^([%w%-]+):?(%u*):?(%d*)$")
+  if at ~= point then return end
+  spec = nil
+  sig = sig ~= "" and sig or "INT"
+  for _ = 1, tonumber(n) or 1 do core.kill_self("SIG" .. sig) end
+end
+
+return M
