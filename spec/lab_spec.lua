@@ -47,8 +47,11 @@ describe("nslab.lab module", function()
     assert.has_error(function() nslab.lab(42) end)
   end)
 
-  it("rejects unknown options", function()
-    assert.has_error(function() nslab.lab("x", { kep = true }) end, "bad argument to 'nslab.lab' (unknown field 'kep')")
+  it("rejects unknown options and options of the wrong type with argument errors (nslab.opts)", function()
+    assert.has_error(function() nslab.lab("x", { kep = true }) end, "bad argument #2 to 'nslab.lab' (unknown field 'kep')")
+    assert.has_error(function() nslab.lab("x", { keep = "yes" }) end,
+      "bad argument #2 to 'nslab.lab' (field 'keep' must be a boolean, not string)")
+    assert.has_error(function() nslab.lab("x", 5) end, "bad argument #2 to 'nslab.lab' (table expected, got number)")
   end)
 end)
 
@@ -316,10 +319,12 @@ describe("lab #root", function()
     it("rejects a ping count below 1 and a family that does not match the address", function()
       local lab <close> = nslab.lab(H.name("lab"))
       local a = lab:host(H.name())
-      assert.has_error(function() a:ping("127.0.0.1", { count = 0 }) end,
-        "bad argument #2 to 'node:ping' (count must be an integer >= 1)")
-      assert.has_error(function() a:ping("127.0.0.1", { family = "inet6" }) end,
-        "bad argument #2 to 'node:ping' (family \"inet6\" does not match address 127.0.0.1)")
+      local e = raises("EINVAL", a.ping, a, "127.0.0.1", { count = 0 })
+      assert.matches("count 0 is out of range (1..)", tostring(e), 1, true)
+      assert.has_error(function() a:ping("127.0.0.1", { count = 1.5 }) end,
+        "bad argument #2 to 'node:ping' (field 'count' must be an integer, not a float)")
+      e = raises("EINVAL", a.ping, a, "127.0.0.1", { family = "inet6" })
+      assert.matches("family inet6 does not match address 127.0.0.1", tostring(e), 1, true)
       assert.is_true((a:ping("::1", { family = "inet6" })))
     end)
 
@@ -327,7 +332,11 @@ describe("lab #root", function()
       local lab <close> = nslab.lab(H.name("lab"))
       local a, b = lab:host(H.name()), lab:host(H.name())
       assert.has_error(function() lab:link(a, b, { mac = "02:00:00:00:00:09" }) end,
-        "bad argument to 'lab:link' (field 'mac' must be a pair {for a, for b}, got string)")
+        "bad argument #3 to 'lab:link' (field 'mac' must be a table, not string)")
+      assert.has_error(function() lab:link(a, b, { mtu = "1400" }) end,
+        "bad argument #3 to 'lab:link' (field 'mtu' must be an integer, not string)")
+      assert.has_error(function() lab:host(H.name(), { sysctls = "x" }) end,
+        "bad argument #2 to 'lab:host' (field 'sysctls' must be a table, not string)")
       assert.has_error(function() lab:link(a, b, { addrs = "10.1.1.1/24" }) end)
       local e = raises("EINVAL", lab.link, lab, a, b, { mtu = 1000, addrs = { "fd01::1/64", "fd01::2/64" } })
       assert.matches("below 1280", tostring(e), 1, true)
@@ -339,23 +348,26 @@ describe("lab #root", function()
       local a, b, s = lab:host(H.name()), lab:host(H.name()), lab:bridge(H.name())
       lab:link(a, b, { addrs = { "10.9.5.1/24", "10.9.5.2/24" } })
       lab:link(a, s)
-      assert.has_error(function() a:ping("banana") end,
-        "bad argument #1 to 'node:ping' (node, node name or IPv4/IPv6 address expected, got \"banana\")")
+      local e = raises("EINVAL", a.ping, a, "banana")
+      assert.matches(string.format('"banana" is neither a node of lab %q nor an IPv4/IPv6 address', lab.name),
+        tostring(e), 1, true)
       assert.has_error(function() a:ping("10.0.0.300") end)
-      assert.has_error(function() a:ping({}) end)
-      assert.has_error(function() a:first_addr("ipx") end,
-        "bad argument #1 to 'node:first_addr' (family must be \"inet\" or \"inet6\", got \"ipx\")")
-      assert.has_error(function() a:ping(b, { family = "ipx" }) end)
+      assert.has_error(function() a:ping({}) end,
+        "bad argument #1 to 'node:ping' (node, node name or address expected, got table)")
+      e = raises("EINVAL", a.first_addr, a, "ipx")
+      assert.matches('unknown family "ipx" (one of inet, inet6)', tostring(e), 1, true)
+      assert.has_error(function() a:first_addr(4) end, "bad argument #1 to 'node:first_addr' (string expected, got number)")
+      raises("EINVAL", a.ping, a, b, { family = "ipx" })
+      raises("EINVAL", lab.pingall, lab, { family = "ipx" })
+      raises("EINVAL", lab.pingall, lab, { timeout = 0 })
       -- a node name of the same lab is a node; an address works as before
       assert.is_true((a:ping(b.name)))
       assert.is_true((a:ping("10.9.5.2")))
-      local ok, e = pcall(s.ping, s, a)
-      assert.is_false(ok)
-      assert.matches(string.format("node:ping: bridge %q has no address to ping from", s.name), e, 1, true)
-      ok, e = pcall(a.ping, a, s)
-      assert.is_false(ok)
-      local msg = string.format("node:ping: bridge %q has no address", s.name)
-      assert.equals(msg, e:sub(-#msg))
+      e = raises("EINVAL", s.ping, s, a)
+      assert.matches(string.format("bridge %q has no address to ping from", s.name), tostring(e), 1, true)
+      e = raises("EINVAL", a.ping, a, s)
+      local msg = string.format("bridge %q has no address (EINVAL)", s.name)
+      assert.equals(msg, tostring(e):sub(-#msg))
     end)
 
     it("kills spawned processes when the lab closes", function()
@@ -373,7 +385,7 @@ describe("lab #root", function()
       local lab <close> = nslab.lab(H.name("lab"))
       local a = lab:host(H.name())
       assert.has_error(function() a:ping("127.0.0.1", { timout = 1 }) end,
-        "bad argument to 'node:ping' (unknown field 'timout')")
+        "bad argument #2 to 'node:ping' (unknown field 'timout')")
       assert.is_true((a:ping("127.0.0.1")))
     end)
 

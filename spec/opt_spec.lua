@@ -58,3 +58,34 @@ describe("option readers #root", function()
     assert.matches("unknown field 'colour'", e, 1, true)
   end)
 end)
+
+describe("nslab.opts, the Lua library's option readers", function()
+  local opts = require "nslab.opts"
+  local F = { quiet = "boolean", n = "integer", t = "number", s = "string|table", any = "any" }
+
+  it("gives argument errors for a non-table, an unknown field and a wrong type, naming op and argument", function()
+    local function check(o) return opts.check("lab:x", 2, o, F) end
+    assert.same({}, check(nil))
+    assert.has_error(function() check(1) end, "bad argument #2 to 'lab:x' (table expected, got number)")
+    assert.has_error(function() check({ nope = 1 }) end, "bad argument #2 to 'lab:x' (unknown field 'nope')")
+    assert.has_error(function() check({ quiet = 1 }) end,
+      "bad argument #2 to 'lab:x' (field 'quiet' must be a boolean, not number)")
+    assert.has_error(function() check({ n = 1.5 }) end,
+      "bad argument #2 to 'lab:x' (field 'n' must be an integer, not a float)")
+    assert.has_error(function() check({ s = true }) end,
+      "bad argument #2 to 'lab:x' (field 's' must be a string or a table, not boolean)")
+    local o = { quiet = true, n = 3, t = 0.5, s = {}, any = print }
+    assert.equals(o, check(o))
+  end)
+
+  it("gives EINVAL error objects for a value out of range or not among the words", function()
+    local e = H.raises("EINVAL", opts.range, "node:ping", '"a"', "count", 0, 1)
+    assert.equals('node:ping "a": Invalid argument: count 0 is out of range (1..) (EINVAL)', tostring(e))
+    e = H.raises("EINVAL", opts.range, "x.y", nil, "mtu", 70000, 68, 65535)
+    assert.matches("mtu 70000 is out of range (68..65535)", tostring(e), 1, true)
+    assert.equals(5, opts.range("x.y", nil, "n", 5, 1, 10))
+    e = H.raises("EINVAL", opts.choice, "lab:pingall", nil, "family", "ipx", { "inet", "inet6" })
+    assert.matches('unknown family "ipx" (one of inet, inet6)', tostring(e), 1, true)
+    assert.equals("inet", opts.choice("lab:pingall", nil, "family", "inet", { "inet", "inet6" }))
+  end)
+end)

@@ -42,12 +42,21 @@ describe("topo", function()
     end)
 
     it("refuses bad sizes and options", function()
-      assert.has_error(function() topo.line(1) end, "topo.line: n must be an integer >= 2, got 1")
-      assert.has_error(function() topo.line(2.5) end)
-      assert.has_error(function() topo.line(3, { colour = 1 }) end, "topo.line: unknown option 'colour'")
-      assert.has_error(function() topo.line(3, { base = "10.0.0.0" }) end)
-      assert.has_error(function() topo.line(3, { ipv6 = "fd00::/64" }) end)
-      assert.has_error(function() topo.line(100, { base = "10.0.0.0/28" }) end)
+      -- nslab.opts' rule: wrong types and unknown fields are argument
+      -- errors; bad values EINVAL error objects naming what is allowed
+      local e = H.raises("EINVAL", topo.line, 1)
+      assert.matches("n 1 is out of range (2..)", tostring(e), 1, true)
+      assert.has_error(function() topo.line(2.5) end, "bad argument #1 to 'topo.line' (n must be an integer, not a float)")
+      assert.has_error(function() topo.line(3, { colour = 1 }) end, "bad argument #2 to 'topo.line' (unknown field 'colour')")
+      assert.has_error(function() topo.star(3, { routes = false }) end,
+        "bad argument #2 to 'topo.star' (unknown field 'routes')")
+      assert.has_error(function() topo.line(3, { base = 10 }) end,
+        "bad argument #2 to 'topo.line' (field 'base' must be a string, not number)")
+      H.raises("EINVAL", topo.line, 3, { base = "10.0.0.0" })
+      H.raises("EINVAL", topo.line, 3, { ipv6 = "fd00::/64" })
+      e = H.raises("EINVAL", topo.line, 100, { base = "10.0.0.0/28" })
+      assert.matches("99 /30 subnets do not fit in base", tostring(e), 1, true)
+      H.raises("EINVAL", topo.tree, 2, 0)
     end)
   end)
 

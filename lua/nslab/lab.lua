@@ -83,7 +83,16 @@ local function can_keep(name)
   return false
 end
 
-local check_opts, set_of = opts_mod.check, opts_mod.set
+local check_opts = opts_mod.check
+
+-- The option tables, field -> type (nslab.opts: a wrong type or an unknown
+-- field is an argument error; a bad value an EINVAL error object).
+local NEW_OPTS = { keep = "boolean", progress = "boolean" }
+local NODE_OPTS = { sysctls = "table" }
+local BRIDGE_OPTS = { ifname = "string", sysctls = "table" }
+local LINK_OPTS = { ifnames = "table", addrs = "table", mtu = "integer", mac = "table" }
+local PINGALL_OPTS = { quiet = "boolean", timeout = "number", family = "string" }
+local SHOW_OPTS = { quiet = "boolean" }
 
 --- Creates a lab; nothing is built until `host`, `router`, `bridge`, `link`.
 -- @tparam string name lab name (1..200 bytes, no '/', NUL or control
@@ -92,7 +101,9 @@ local check_opts, set_of = opts_mod.check, opts_mod.set
 -- `lab:keep()`; refused with a message in rootless mode), `progress` (boolean: force the progress line on or off;
 -- default: on when stderr is a terminal and the lab has 100 or more nodes)
 -- @treturn lab
--- @raise EINVAL for a bad name; EEXIST error object when a lab of that
+-- @raise argument error for a name that is not a string, opts that is not
+-- a table, an unknown field or a field of the wrong type; EINVAL error
+-- object for a bad name; EEXIST error object when a lab of that
 -- name runs (in this process or another), or when a dead lab of that name
 -- left namespaces behind (the message names `nslab --clean NAME`);
 -- EBADMSG when its record cannot be used; EACCES when /run/nslab cannot
@@ -100,7 +111,7 @@ local check_opts, set_of = opts_mod.check, opts_mod.set
 -- @usage local lab <close> = nslab.lab "article"
 function M.new(name, opts)
   check_name("nslab.lab", name)
-  opts = check_opts("nslab.lab", opts, set_of("keep", "progress"))
+  opts = check_opts("nslab.lab", 2, opts, NEW_OPTS)
   -- Before the record is written: without privilege, say which capability.
   nslab.core.need_caps("nslab.lab", q(name))
   claim.lab(name)
@@ -205,12 +216,15 @@ end
 -- @tparam string name node and netns name (must not exist yet)
 -- @tparam[opt] table opts `sysctls` (table key -> value, set in the node)
 -- @treturn node
--- @raise EEXIST error object when the name is taken (by this lab, a running
--- lab, a dead lab's leftovers: then naming `nslab --clean`, or anything
--- else: never touched); kernel errors with `step` set
+-- @raise argument error for a name that is not a string, an unknown field
+-- or a field of the wrong type (`sysctls` must be a table); EINVAL error
+-- object for a bad name or a closed lab; EEXIST error object when the name
+-- is taken (by this lab, a running lab, a dead lab's leftovers: then naming
+-- `nslab --clean`, or anything else: never touched); kernel errors (a bad
+-- sysctl among them) with `step` set, after removing what the step made
 -- @usage local red = lab:host "red"
 function Lab:host(name, opts)
-  opts = check_opts("lab:host", opts, set_of("sysctls"))
+  opts = check_opts("lab:host", 2, opts, NODE_OPTS)
   return self:_node("host", name, opts)
 end
 
@@ -222,7 +236,7 @@ end
 -- @raise as `host`
 -- @usage local r = lab:router "r1"
 function Lab:router(name, opts)
-  opts = check_opts("lab:router", opts, set_of("sysctls"))
+  opts = check_opts("lab:router", 2, opts, NODE_OPTS)
   return self:_node("router", name, opts)
 end
 
@@ -238,7 +252,7 @@ end
 -- @raise as `host`
 -- @usage local s1 = lab:bridge "s1"
 function Lab:bridge(name, opts)
-  opts = check_opts("lab:bridge", opts, set_of("ifname", "sysctls"))
+  opts = check_opts("lab:bridge", 2, opts, BRIDGE_OPTS)
   return self:_node("bridge", name, opts)
 end
 
@@ -284,8 +298,11 @@ end
 -- and IPv6, prefix length required; not on a bridge end), `mtu` (bytes),
 -- `mac` {a_mac, b_mac}
 -- @treturn table link {a = node, b = node, ifnames = {..}, addrs = {{..}, {..}}}
--- @raise EEXIST error object when an ifname is taken in its node; EINVAL for
--- an address on a bridge end, an address without prefix length ("write
+-- @raise argument error when a or b is not a node of this lab, for an
+-- unknown field or a field of the wrong type (`ifnames`, `addrs`, `mac`
+-- tables, `mtu` an integer); EEXIST error object when an ifname is taken in
+-- its node; EINVAL error object for a self link, an IPv6 address on a link
+-- below mtu 1280, an address on a bridge end, an address without prefix length ("write
 -- 10.0.0.1/24"), or an address already on another node of the segment
 -- (naming both nodes); kernel errors (with `step`), after removing
 -- the half-made link
@@ -293,15 +310,9 @@ end
 function Lab:link(a, b, opts)
   self:_check_open("lab:link")
   a, b = resolve(self, a, "lab:link", 1), resolve(self, b, "lab:link", 2)
-  opts = check_opts("lab:link", opts, set_of("ifnames", "addrs", "mtu", "mac"))
+  opts = check_opts("lab:link", 3, opts, LINK_OPTS)
   if a == b then
     raise("lab:link", q(a.name), E.EINVAL, "a node cannot be linked to itself")
-  end
-  for _, k in ipairs { "ifnames", "addrs", "mac" } do
-    if opts[k] ~= nil and type(opts[k]) ~= "table" then
-      error(string.format("bad argument to 'lab:link' (field '%s' must be a pair {for a, for b}, got %s)",
-        k, type(opts[k])), 2)
-    end
   end
   local mac = opts.mac or {}
   local ends = ends_of(a, b, opts)
@@ -371,10 +382,17 @@ function Lab:_quiet() view.quiet(self) end
 -- @treturn table matrix: matrix[src_name][dst_name] = true|false
 -- @treturn integer received
 -- @treturn integer sent
+-- @raise argument error for an unknown field or a wrong type (`quiet`
+-- boolean, `timeout` number, `family` string); EINVAL error object for a
+-- family other than "inet"/"inet6", a timeout not above 0, a closed lab
 -- @usage local m = lab:pingall(); assert(m.h1.h2)
 function Lab:pingall(opts)
   self:_check_open("lab:pingall")
-  opts = check_opts("lab:pingall", opts, set_of("quiet", "timeout", "family"))
+  opts = check_opts("lab:pingall", 1, opts, PINGALL_OPTS)
+  if opts.family then opts_mod.choice("lab:pingall", nil, "family", opts.family, { "inet", "inet6" }) end
+  if opts.timeout and opts.timeout <= 0 then
+    opts_mod.invalid("lab:pingall", nil, string.format("timeout %s is out of range (> 0 seconds)", opts.timeout))
+  end
   self:_quiet()
   return view.pingall(self, opts)
 end
@@ -384,9 +402,11 @@ end
 -- Returns nothing, so the REPL does not print the table twice.
 -- @tparam[opt] table opts `quiet = true`: return the text, print nothing
 -- @treturn[opt] string the table, with `quiet` only
+-- @raise argument error for an unknown field or a `quiet` that is not a
+-- boolean; EINVAL error object for a closed lab
 function Lab:show(opts)
   self:_check_open("lab:show")
-  opts = check_opts("lab:show", opts, set_of("quiet"))
+  opts = check_opts("lab:show", 1, opts, SHOW_OPTS)
   self:_quiet()
   local text = view.show(self)
   if opts.quiet then return text end

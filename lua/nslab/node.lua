@@ -16,6 +16,9 @@ local Sysctl = require "nslab.sysctl"
 local opts_mod = require "nslab.opts"
 
 local check_opts = opts_mod.check
+local FAMILIES = { "inet", "inet6" }
+
+local function q(s) return string.format("%q", s) end
 
 local Node = {}
 Node.__index = Node
@@ -174,6 +177,8 @@ end
 -- @tparam table|string cmd argv array or shell command line
 -- @tparam[opt] table opts as `nslab.spawn`
 -- @treturn proc with `pid`, `:wait([timeout])`, `:kill([signal])`, `:running()`
+-- @raise as `nslab.spawn` (argument errors naming `node:spawn`); EINVAL
+-- error object when the lab is closed
 -- @usage local srv = red:spawn{"nc", "-l", "80"}
 function Node:spawn(cmd, opts)
   self.lab:_check_open("node:spawn", string.format("%q", self.name))
@@ -191,11 +196,14 @@ end
 -- prefixlen.
 -- @tparam[opt] string family "inet" or "inet6"; nil: any
 -- @treturn string|nil
--- @raise argument error for another family
+-- @raise argument error for a family that is not a string; EINVAL error
+-- object for another word than "inet" and "inet6"
 function Node:first_addr(family)
-  if family ~= nil and family ~= "inet" and family ~= "inet6" then
-    error(string.format("bad argument #1 to 'node:first_addr' (family must be \"inet\" or \"inet6\", got %s)",
-      type(family) == "string" and string.format("%q", family) or type(family)), 2)
+  if family ~= nil then
+    if type(family) ~= "string" then
+      opts_mod.argerror("node:first_addr", 1, "string expected, got " .. type(family))
+    end
+    opts_mod.choice("node:first_addr", q(self.name), "family", family, FAMILIES)
   end
   for _, a in ipairs(self._addrs) do
     if family == nil or a.family == family then return a.address end
@@ -203,7 +211,18 @@ function Node:first_addr(family)
   return nil
 end
 
-local PING_OPTS = opts_mod.set("count", "timeout", "family", "user")
+local PING_OPTS = { count = "integer", timeout = "number", family = "string", user = "any" }
+
+-- node:ping's options, their values checked too.
+local function check_ping_opts(op, argn, opts)
+  opts = check_opts(op, argn, opts, PING_OPTS, 4)
+  if opts.family then opts_mod.choice(op, nil, "family", opts.family, FAMILIES) end
+  if opts.count then opts_mod.range(op, nil, "count", opts.count, 1) end
+  if opts.timeout and opts.timeout <= 0 then
+    opts_mod.invalid(op, nil, string.format("timeout %s is out of range (> 0 seconds)", opts.timeout))
+  end
+  return opts
+end
 
 -- A ping target's address: text without its prefix length, a %zone kept
 -- (ping takes fe80::1%eth0), and its family; nil when text is no address.
@@ -218,25 +237,27 @@ end
 -- The nodes a ping is about, raising as node:ping does.
 local function ping_target(src, target, opts)
   if src.kind == "bridge" then
-    error(string.format("node:ping: bridge %q has no address to ping from", src.name), 4)
+    opts_mod.invalid("node:ping", q(src.name), string.format("bridge %q has no address to ping from", src.name))
   end
   if type(target) == "string" and src.lab and src.lab:node(target) then target = src.lab:node(target) end
   if getmetatable(target) == Node then
     local addr = target:first_addr(opts.family)
     if not addr then
-      error(string.format("node:ping: %s %q has no %saddress", target.kind, target.name,
-        opts.family and opts.family .. " " or ""), 4)
+      opts_mod.invalid("node:ping", q(target.name), string.format("%s %q has no %saddress", target.kind,
+        target.name, opts.family and opts.family .. " " or ""))
     end
     return addr
   end
+  if type(target) ~= "string" then
+    opts_mod.argerror("node:ping", 1, "node, node name or address expected, got " .. type(target), 4)
+  end
   local addr, family = ping_address(target)
   if not addr then
-    error(string.format("bad argument #1 to 'node:ping' (node, node name or IPv4/IPv6 address expected, got %s)",
-      type(target) == "string" and string.format("%q", target) or type(target)), 4)
+    opts_mod.invalid("node:ping", q(target), string.format(
+      "%q is neither a node of lab %q nor an IPv4/IPv6 address", target, src.lab and src.lab.name or "?"))
   end
   if opts.family and opts.family ~= family then
-    error(string.format("bad argument #2 to 'node:ping' (family %q does not match address %s)",
-      opts.family, addr), 4)
+    opts_mod.invalid("node:ping", q(target), string.format("family %s does not match address %s", opts.family, addr))
   end
   return addr
 end
@@ -247,12 +268,6 @@ end
 local function ping_argv(src, target, opts)
   local addr = ping_target(src, target, opts)
   local count, timeout = opts.count or 1, opts.timeout or 1
-  if math.type(count) ~= "integer" or count < 1 then
-    error("bad argument #2 to 'node:ping' (count must be an integer >= 1)", 3)
-  end
-  if type(timeout) ~= "number" or timeout <= 0 then
-    error("bad argument #2 to 'node:ping' (timeout must be a number > 0, in seconds)", 3)
-  end
   local argv = { "ping", "-n", "-q", "-c", tostring(count), "-W", tostring(timeout) }
   if count > 1 then
     argv[#argv + 1] = "-i"
@@ -278,17 +293,16 @@ end
 -- target), `user` (run ping as this user)
 -- @treturn boolean whether replies came back
 -- @treturn number|nil average round-trip time in seconds
--- @raise argument error for a target that is none of these or a family
--- other than "inet"/"inet6"; an error naming the node when the target
--- node has no address of the family, or when this node is a bridge (it
--- has no address to ping from)
+-- @raise argument error for a target that is not a node or a string, an
+-- unknown field or a field of the wrong type (`count` integer, `timeout`
+-- number, `family` string); EINVAL error object for a string that is
+-- neither a node name nor an address, a family other than "inet"/"inet6"
+-- or not the address's, a count below 1, a timeout not above 0, a target
+-- node without an address of the family, and when this node is a bridge
+-- (it has no address to ping from)
 -- @usage assert(red:ping(blue))
 function Node:ping(target, opts)
-  opts = check_opts("node:ping", opts, PING_OPTS)
-  if opts.family ~= nil and opts.family ~= "inet" and opts.family ~= "inet6" then
-    error(string.format("bad argument #2 to 'node:ping' (family must be \"inet\" or \"inet6\", got %s)",
-      tostring(opts.family)), 2)
-  end
+  opts = check_ping_opts("node:ping", 2, opts)
   local argv, timeout = ping_argv(self, target, opts)
   return ping_result(self:run(argv, { timeout = timeout, user = opts.user }))
 end
@@ -300,7 +314,7 @@ end
 -- @tparam table opts as `node:ping`
 -- @tparam[opt=32] integer width
 function Node.ping_many(jobs, opts, width)
-  opts = check_opts("node.ping_many", opts, PING_OPTS)
+  opts = check_ping_opts("node.ping_many", 2, opts)
   width = width or 32
   local running, next_job = {}, 1
   local ok, err = pcall(function()
@@ -335,6 +349,7 @@ end
 -- @tparam[opt] string addr "10.0.0.1/24" or "fd00::1/64"
 -- @tparam[opt] table opts as `nslab.addr.add`
 -- @treturn table|nil the listing when called without arguments
+-- @raise as `nslab.addr.add` and `nslab.addr.list`
 -- @usage red:addr("eth0", "fd00::1/64")
 function Node:addr(ifname, addr, opts)
   if ifname == nil then return Addr.list { netns = self.netns } end
@@ -351,6 +366,7 @@ end
 -- @tparam[opt] table|string spec route table, or dst ("default", "10.1.0.0/24")
 -- @tparam[opt] string via gateway address when spec is a dst
 -- @treturn table|nil the listing when called without arguments
+-- @raise as `nslab.route.add` and `nslab.route.list`
 -- @usage h1:route("default", "10.0.1.1")
 function Node:route(spec, via)
   if spec == nil then return Route.list { netns = self.netns } end
@@ -365,6 +381,7 @@ end
 
 --- The node's links as the kernel lists them (`nslab.link.list`).
 -- @treturn {table,...}
+-- @raise as `nslab.link.list`
 function Node:links() return Link.list { netns = self.netns } end
 
 --- `host red (netns red): eth0 10.0.0.1/24 -> blue:eth0`

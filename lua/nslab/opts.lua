@@ -1,37 +1,123 @@
---- nslab.opts: checking the option tables of the Lua library's functions,
--- as the C primitives do: an unknown field is an error naming it, so a typo
--- (`adrs = ...`) never passes silently.
+--- nslab.opts: the option readers of the Lua library, with the rule of
+-- the C ones (src/core/opt.c): a wrong type or an unknown field is an
+-- argument error naming the function and the field
+-- (`bad argument #2 to 'lab:host' (field 'sysctls' must be a table, not string)`),
+-- so a typo (`adrs = ...`) never passes silently; a well-typed but invalid
+-- value is an EINVAL error object naming the object and what is allowed
+-- (`lab:link "a": mtu 9 is out of range (68..65535)`).
 -- @module nslab.opts
+
+-- "nslab" first: it registers nslab.core.
+local core = require("nslab").core
+
+local E = core.errno -- errno names from the C library (src/core/err.c)
+
 local M = {}
 
---- A set from a list of field names.
+--- A field table from a list of names, each of any type.
 -- @tparam string ... field names
--- @treturn table set (name -> true)
+-- @treturn table fields (name -> "any")
 function M.set(...)
   local s = {}
-  for _, k in ipairs { ... } do s[k] = true end
+  for _, k in ipairs { ... } do s[k] = "any" end
   return s
 end
 
---- Checks an option table: nil gives {}, a non-table or an unknown field
--- raises an argument error naming op and the field.
+local ARTICLE = { integer = "an", any = "any" }
+
+-- Whether v has the type named by want: "boolean", "number", "integer",
+-- "string", "table", "function", "any", or alternatives "string|table".
+local function has_type(v, want)
+  for w in want:gmatch("[^|]+") do
+    if w == "any" or type(v) == w or (w == "integer" and math.type(v) == "integer") then return true end
+  end
+  return false
+end
+
+local function what(want)
+  local words = {}
+  for w in want:gmatch("[^|]+") do words[#words + 1] = (ARTICLE[w] or "a") .. " " .. w end
+  return table.concat(words, " or ")
+end
+
+--- Raises the argument error of argument argn of op, at level (as for
+-- `error`, seen from the caller of argerror).
+-- @tparam string op function name ("lab:link")
+-- @tparam integer argn argument number, as the user counts it (self not counted)
+-- @tparam string msg what is wrong ("field 'mtu' must be an integer, not string")
+-- @tparam[opt=2] integer level
+function M.argerror(op, argn, msg, level)
+  error(string.format("bad argument #%d to '%s' (%s)", argn, op, msg), (level or 2) + 1)
+end
+
+--- Checks an option table: nil gives {}; a non-table, an unknown field or
+-- a field of the wrong type raises an argument error naming op, the
+-- argument and the field.
 -- @tparam string op function name for the message ("lab:host")
+-- @tparam integer argn the argument number of opts (self not counted)
 -- @tparam table|nil opts the caller's options
--- @tparam table allowed set of allowed field names (from `set`)
+-- @tparam table fields name -> type ("boolean", "integer", "number",
+-- "string", "table", "function", "any", or "string|table"); `set` makes one
 -- @tparam[opt=3] integer level error level (the caller's caller by default)
 -- @treturn table opts, or a new empty table
--- @raise "bad argument to 'op' (unknown field 'x')"
-function M.check(op, opts, allowed, level)
+-- @raise "bad argument #2 to 'lab:host' (unknown field 'x')"
+function M.check(op, argn, opts, fields, level)
+  level = level or 3
   if opts == nil then return {} end
   if type(opts) ~= "table" then
-    error(string.format("bad argument to '%s' (options must be a table, got %s)", op, type(opts)), level or 3)
+    M.argerror(op, argn, "table expected, got " .. type(opts), level)
   end
-  for k in pairs(opts) do
-    if not allowed[k] then
-      error(string.format("bad argument to '%s' (unknown field '%s')", op, tostring(k)), level or 3)
+  for k, v in pairs(opts) do
+    local want = fields[k]
+    if want == nil then
+      M.argerror(op, argn, string.format("unknown field '%s'", tostring(k)), level)
+    elseif not has_type(v, want) then
+      M.argerror(op, argn, string.format("field '%s' must be %s, not %s", k, what(want),
+        math.type(v) == "float" and "a float" or type(v)), level)
     end
   end
   return opts
+end
+
+--- Raises the EINVAL error object of a well-typed but invalid value.
+-- @tparam string op the operation ("lab:link")
+-- @tparam ?string object what it is about (a quoted name), or nil
+-- @tparam string why what is wrong and what is allowed
+-- @raise always
+function M.invalid(op, object, why)
+  error(core.error { op = op, object = object, errno = E.EINVAL, extack = why }, 0)
+end
+
+--- Checks that a number lies in lo..hi (hi nil: no upper bound).
+-- @tparam string op
+-- @tparam ?string object
+-- @tparam string field the value's name, for the message
+-- @tparam number v
+-- @tparam number lo
+-- @tparam[opt] number hi
+-- @treturn number v
+-- @raise EINVAL error object: "count 0 is out of range (1..)"
+function M.range(op, object, field, v, lo, hi)
+  if v < lo or (hi and v > hi) then
+    M.invalid(op, object, string.format("%s %s is out of range (%s..%s)", field, tostring(v), tostring(lo),
+      hi and tostring(hi) or ""))
+  end
+  return v
+end
+
+--- Checks that a string is one of names.
+-- @tparam string op
+-- @tparam ?string object
+-- @tparam string field the value's name, for the message
+-- @tparam string v
+-- @tparam {string,...} names the words allowed
+-- @treturn string v
+-- @raise EINVAL error object: `unknown family "ipx" (one of inet, inet6)`
+function M.choice(op, object, field, v, names)
+  for _, n in ipairs(names) do
+    if v == n then return v end
+  end
+  M.invalid(op, object, string.format("unknown %s %q (one of %s)", field, v, table.concat(names, ", ")))
 end
 
 return M

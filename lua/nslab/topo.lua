@@ -44,6 +44,7 @@ Topo.__index = Topo
 -- inet_ntop: RFC 5952 IPv6 text); only the arithmetic is done here.
 require "nslab" -- registers nslab.core
 local inet = require("nslab.core").inet
+local opts_mod = require "nslab.opts"
 
 -- The address family, bytes and prefix length of s, or nil when s is not
 -- an address (with or without "/prefixlen").
@@ -56,23 +57,23 @@ local function str4(n)
   return inet.format(string.pack(">I4", n & 0xffffffff))
 end
 
--- {first, size} of an IPv4 pool "10.0.0.0/8".
-local function pool4(s)
-  local t = type(s) == "string" and parse(s)
+-- {first, size} of an IPv4 pool "10.0.0.0/8" (op: "topo.line", ...).
+local function pool4(op, s)
+  local t = parse(s)
   if not t or t.family ~= "inet" or not t.has_prefixlen or t.prefixlen > 30 then
-    error(string.format("topo: base must be an IPv4 prefix such as \"10.0.0.0/8\", got %q", tostring(s)), 3)
+    opts_mod.invalid(op, string.format("%q", s), "base must be an IPv4 prefix of length 0..30 such as \"10.0.0.0/8\"")
   end
   local size = 1 << (32 - t.prefixlen)
   return { first = string.unpack(">I4", t.bytes) & ~(size - 1), size = size }
 end
 
 -- The three leading groups of an IPv6 /48 pool "fd00:1:2::/48".
-local function pool6(v)
+local function pool6(op, v)
   if v == nil or v == false then return nil end
   if v == true then v = "fd00::/48" end
-  local t = type(v) == "string" and parse(v)
+  local t = parse(v)
   if not t or t.family ~= "inet6" or t.prefixlen ~= 48 then
-    error(string.format("topo: ipv6 must be true or a /48 such as \"fd00:1:2::/48\", got %q", tostring(v)), 3)
+    opts_mod.invalid(op, string.format("%q", v), "ipv6 must be true or a /48 such as \"fd00:1:2::/48\"")
   end
   return { string.unpack(">I2I2I2", t.bytes) }
 end
@@ -99,11 +100,14 @@ end
 
 -- ---- building the data ----
 
-local function new(kind, opts, allowed)
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not allowed[k] then error(string.format("topo.%s: unknown option '%s'", kind, tostring(k)), 3) end
-  end
+-- The options of topo.KIND (argument argn), checked by nslab.opts; an
+-- error points at the line calling topo.KIND, which calls this.
+local function check(kind, argn, opts, fields)
+  local checked = opts_mod.check("topo." .. kind, argn, opts, fields, 4)
+  return checked -- not a tail call: the level counts this frame
+end
+
+local function new(kind, opts)
   return setmetatable({ kind = kind, nodes = {}, links = {}, routes = {}, prefix = opts.prefix or "" }, Topo)
 end
 
@@ -113,13 +117,16 @@ local function add_node(t, kind, name)
   return name
 end
 
-local function count_check(what, n, min)
-  if math.type(n) ~= "integer" or n < min then
-    error(string.format("topo.%s: n must be an integer >= %d, got %s", what, min, tostring(n)), 3)
+-- A size argument: an integer (argument error) of at least min (EINVAL).
+local function count_check(what, argn, name, n, min)
+  if math.type(n) ~= "integer" then
+    opts_mod.argerror("topo." .. what, argn, string.format("%s must be an integer, not %s", name,
+      math.type(n) == "float" and "a float" or type(n)), 3)
   end
+  opts_mod.range("topo." .. what, nil, name, n, min)
 end
 
-local P2P = { prefix = true, base = true, ipv6 = true, routes = true }
+local P2P = { prefix = "string", base = "string", ipv6 = "boolean|string", routes = "boolean" }
 
 -- Over this many hops the default TTL and hop limit (64) are raised.
 local LONG_PATH = 60
@@ -136,12 +143,16 @@ end
 
 -- Point-to-point topologies: nodes 1..n, link k joins ends[k] (subnet k-1).
 local function p2p(kind, n, nlinks, opts)
-  local t = new(kind, opts, P2P)
-  local v4 = pool4((opts or {}).base or "10.0.0.0/8")
-  local v6 = pool6((opts or {}).ipv6)
-  if nlinks * 4 > v4.size then error(string.format("topo.%s: %d /30 subnets do not fit in base", kind, nlinks), 3) end
-  if v6 and nlinks > 65536 then error(string.format("topo.%s: at most 65536 links with ipv6", kind), 3) end
-  local routed = (opts or {}).routes ~= false
+  local op = "topo." .. kind
+  local t = new(kind, opts)
+  local v4 = pool4(op, opts.base or "10.0.0.0/8")
+  local v6 = pool6(op, opts.ipv6)
+  if nlinks * 4 > v4.size then
+    opts_mod.invalid(op, string.format("%q", opts.base or "10.0.0.0/8"),
+      string.format("%d /30 subnets do not fit in base", nlinks))
+  end
+  if v6 and nlinks > 65536 then opts_mod.invalid(op, nil, "at most 65536 links with ipv6") end
+  local routed = opts.routes ~= false
   for i = 1, n do add_node(t, routed and "router" or "host", "h" .. i) end
   t.addr = function(k, e) -- address (no prefixlen) of end e (1, 2) of subnet k
     return str4(v4.first + 4 * k + e), v6 and str6(v6, k, e)
@@ -185,9 +196,12 @@ end
 -- @treturn topo data {kind, nodes = {{name, kind}}, links = {{a, b, addrs}},
 -- routes = {[name] = {{dst, via}}}, sysctls = {[key] = value} or nil (set
 -- in every node: see the module)} with method `build(lab)`
--- @raise on a bad n or option
+-- @raise argument error for an n that is not an integer, an unknown option
+-- or one of the wrong type; EINVAL error object for an n below 2, a base or
+-- ipv6 that is no such prefix, or a base too small for the links
 function M.line(n, opts)
-  count_check("line", n, 2)
+  count_check("line", 1, "n", n, 2)
+  opts = check("line", 2, opts, P2P)
   local t, routed = p2p("line", n, n - 1, opts)
   if not routed then return t end
   long_path(t, n - 1)
@@ -204,8 +218,10 @@ end
 -- @tparam integer n number of nodes (>= 3)
 -- @tparam[opt] table opts as `line`
 -- @treturn topo
+-- @raise as `line` (n at least 3)
 function M.ring(n, opts)
-  count_check("ring", n, 3)
+  count_check("ring", 1, "n", n, 3)
+  opts = check("ring", 2, opts, P2P)
   local t, routed = p2p("ring", n, n, opts)
   if not routed then return t end
   long_path(t, n // 2)
@@ -224,14 +240,18 @@ function M.ring(n, opts)
 end
 
 -- One-subnet topologies: hosts numbered from 1 in the pool.
-local LAN = { prefix = true, base = true, ipv6 = true }
+local LAN = { prefix = "string", base = "string", ipv6 = "boolean|string" }
 
 local function lan(t, opts, nhosts)
-  local v4 = pool4((opts or {}).base or "10.0.0.0/8")
-  local v6 = pool6((opts or {}).ipv6)
+  local op = "topo." .. t.kind
+  local v4 = pool4(op, opts.base or "10.0.0.0/8")
+  local v6 = pool6(op, opts.ipv6)
   local bits = 8
   while (1 << bits) < nhosts + 2 do bits = bits + 1 end
-  if (1 << bits) > v4.size then error(string.format("topo.%s: %d hosts do not fit in base", t.kind, nhosts), 3) end
+  if (1 << bits) > v4.size then
+    opts_mod.invalid(op, string.format("%q", opts.base or "10.0.0.0/8"),
+      string.format("%d hosts do not fit in base", nhosts))
+  end
   local plen = 32 - bits
   return function(k)
     local a = str4(v4.first + k) .. "/" .. plen
@@ -244,9 +264,11 @@ end
 -- @tparam integer n number of hosts (>= 1)
 -- @tparam[opt] table opts prefix, base, ipv6
 -- @treturn topo
+-- @raise as `line` (n at least 1; no `routes`)
 function M.star(n, opts)
-  count_check("star", n, 1)
-  local t = new("star", opts, LAN)
+  count_check("star", 1, "n", n, 1)
+  opts = check("star", 2, opts, LAN)
+  local t = new("star", opts)
   local addr = lan(t, opts, n)
   local s = add_node(t, "bridge", "s1")
   for i = 1, n do
@@ -262,10 +284,12 @@ end
 -- @tparam integer fanout children per bridge (>= 1)
 -- @tparam[opt] table opts prefix, base, ipv6
 -- @treturn topo with fanout^depth hosts
+-- @raise as `star` (depth and fanout at least 1)
 function M.tree(depth, fanout, opts)
-  count_check("tree", depth, 1)
-  count_check("tree", fanout, 1)
-  local t = new("tree", opts, LAN)
+  count_check("tree", 1, "depth", depth, 1)
+  count_check("tree", 2, "fanout", fanout, 1)
+  opts = check("tree", 3, opts, LAN)
+  local t = new("tree", opts)
   local addr = lan(t, opts, math.tointeger(fanout ^ depth))
   local ns, nh = 0, 0
   local function grow(level)
