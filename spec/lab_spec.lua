@@ -48,7 +48,8 @@ describe("nslab.lab module", function()
   end)
 
   it("rejects unknown options and options of the wrong type with argument errors (nslab.opts)", function()
-    assert.has_error(function() nslab.lab("x", { kep = true }) end, "bad argument #2 to 'nslab.lab' (unknown field 'kep')")
+    assert.has_error(function() nslab.lab("x", { kep = true }) end,
+      "bad argument #2 to 'nslab.lab' (unknown field 'kep')")
     assert.has_error(function() nslab.lab("x", { keep = "yes" }) end,
       "bad argument #2 to 'nslab.lab' (field 'keep' must be a boolean, not string)")
     assert.has_error(function() nslab.lab("x", 5) end, "bad argument #2 to 'nslab.lab' (table expected, got number)")
@@ -356,7 +357,8 @@ describe("lab #root", function()
         "bad argument #1 to 'node:ping' (node, node name or address expected, got table)")
       e = raises("EINVAL", a.first_addr, a, "ipx")
       assert.matches('unknown family "ipx" (one of inet, inet6)', tostring(e), 1, true)
-      assert.has_error(function() a:first_addr(4) end, "bad argument #1 to 'node:first_addr' (string expected, got number)")
+      assert.has_error(function() a:first_addr(4) end,
+        "bad argument #1 to 'node:first_addr' (string expected, got number)")
       raises("EINVAL", a.ping, a, b, { family = "ipx" })
       raises("EINVAL", lab.pingall, lab, { family = "ipx" })
       raises("EINVAL", lab.pingall, lab, { timeout = 0 })

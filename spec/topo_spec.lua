@@ -46,8 +46,10 @@ describe("topo", function()
       -- errors; bad values EINVAL error objects naming what is allowed
       local e = H.raises("EINVAL", topo.line, 1)
       assert.matches("n 1 is out of range (2..)", tostring(e), 1, true)
-      assert.has_error(function() topo.line(2.5) end, "bad argument #1 to 'topo.line' (n must be an integer, not a float)")
-      assert.has_error(function() topo.line(3, { colour = 1 }) end, "bad argument #2 to 'topo.line' (unknown field 'colour')")
+      assert.has_error(function() topo.line(2.5) end,
+        "bad argument #1 to 'topo.line' (n must be an integer, not a float)")
+      assert.has_error(function() topo.line(3, { colour = 1 }) end,
+        "bad argument #2 to 'topo.line' (unknown field 'colour')")
       assert.has_error(function() topo.star(3, { routes = false }) end,
         "bad argument #2 to 'topo.star' (unknown field 'routes')")
       assert.has_error(function() topo.line(3, { base = 10 }) end,
