@@ -7,6 +7,7 @@
  * link_veth.c veth
  * link_kind.c add (bridge, vxlan, macvlan, ...), kind_available
  * link_get.c  get, list
+ * link_tun.c  tun and tap (through /dev/net/tun)
  * link_msg.c  request headers, common attributes, the RTM_NEWLINK parser
  */
 #ifndef LINK_H
@@ -85,25 +86,6 @@ int l_link_kind_available(lua_State *L);
  * option (CONFIG_DUMMY) and module that provide it.
  */
 const char *link_kind_missing(lua_State *L, const char *kind);
-
-/* ---- link_tun.c ---- */
-
-/* IFF_TUN for "tun", IFF_TAP for "tap", else 0. */
-int link_tun_kind(const char *kind);
-
-/*
- * link.add for kind "tun" or "tap": creates the persistent device through
- * /dev/net/tun inside netns (the kernel refuses them over rtnetlink),
- * applies lc and pushes the link table (returns 1). Raises the error
- * object for op/obj/netns (EEXIST: name taken; ENOENT: no /dev/net/tun),
- * leaving nothing behind.
- */
-int link_add_tun(lua_State *L, struct nl_conn *c, const char *op,
-		 const char *obj, const char *netns, const char *name,
-		 const char *kind, const struct link_common *lc);
-
-/* Whether /dev/net/tun can be opened: 1, or 0 with the reason in *why. */
-int link_tun_available(const char **why);
 
 /* ---- link_tun.c ---- */
 
