@@ -1,7 +1,8 @@
 /*
  * link.c - links: changing a link (up/down, mtu, MAC, master, rename,
  * move to another netns), deleting it, and the link.* table (veth in
- * link_veth.c, other kinds in link_kind.c, reading in link_get.c).
+ * link_veth.c, other kinds in link_kind.c, kind_available in
+ * link_probe.c, reading in link_get.c).
  *
  * Netlink: RTM_NEWLINK (NLM_F_CREATE|NLM_F_EXCL for veth, plain for set),
  * RTM_DELLINK, RTM_GETLINK; attributes IFLA_IFNAME, IFLA_NET_NS_FD,

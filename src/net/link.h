@@ -3,12 +3,13 @@
  * (ifnames, mtu, MAC addresses), the attributes every RTM_NEWLINK carries,
  * and the RTM_NEWLINK parser that turns a link into a Lua table.
  *
- * link.c      set, del, the module table
- * link_veth.c veth
- * link_kind.c add (bridge, vxlan, macvlan, ...), kind_available
- * link_get.c  get, list
- * link_tun.c  tun and tap (through /dev/net/tun)
- * link_msg.c  request headers, common attributes, the RTM_NEWLINK parser
+ * link.c       set, del, the module table
+ * link_veth.c  veth
+ * link_kind.c  add (bridge, vxlan, macvlan, ...)
+ * link_probe.c kind_available
+ * link_get.c   get, list
+ * link_tun.c   tun and tap (through /dev/net/tun)
+ * link_msg.c   request headers, common attributes, the RTM_NEWLINK parser
  */
 #ifndef LINK_H
 #define LINK_H
@@ -74,12 +75,20 @@ int link_push_cb(const struct nlmsghdr *nlh, void *data);
  */
 void link_resolve_master(lua_State *L, struct nl_conn *c, const char *netns);
 
-/* The functions of nslab.core.link living outside link.c. */
+/* The functions of nslab.core.link living outside link.c (link_get.c,
+ * link_kind.c, link_veth.c, link_probe.c). */
 int l_link_get(lua_State *L);
 int l_link_list(lua_State *L);
 int l_link_add(lua_State *L);
 int l_link_veth(lua_State *L);
 int l_link_kind_available(lua_State *L);
+
+/* kind, checked as the kernel would take a kind name ([A-Za-z0-9_.-],
+ * 1..31 bytes); raises an argument error for arg otherwise. */
+const char *link_check_kind(lua_State *L, int arg, const char *kind);
+
+/* Whether e is the kernel's "Unknown device type" (no such kind). */
+int link_unknown_type(const struct nl_err *e);
 
 /*
  * The text of an "Unknown device type" refusal for kind: names the kernel
