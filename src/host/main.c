@@ -172,6 +172,27 @@ static int do_clean(lua_State *L, const char *name)
 	return 0;
 }
 
+/* The globals lab.lua reads: NSLAB_ROOTLESS (--rootless), NSLAB_KEEP
+ * (--keep). */
+static void set_lab_globals(lua_State *L, const struct cli *cli)
+{
+	/* Rootless, labs live in nslab's own user and network namespaces,
+	 * which end with it: nothing can be kept (lab.lua says so too). */
+	if (cli->rootless) {
+		lua_pushboolean(L, 1);
+		lua_setglobal(L, "NSLAB_ROOTLESS");
+	}
+	if (cli->keep && cli->rootless) {
+		host_message(
+		    "--keep: nothing can be kept in rootless mode (the "
+		    "labs' namespaces end with nslab's own user "
+		    "namespace): labs are removed when it ends");
+	} else if (cli->keep) {
+		lua_pushboolean(L, 1);
+		lua_setglobal(L, "NSLAB_KEEP");
+	}
+}
+
 static int pmain(lua_State *L)
 {
 	int argc = (int)lua_tointeger(L, 1);
@@ -194,21 +215,7 @@ static int pmain(lua_State *L)
 	host_watch_signals(L);
 	if (cli->version)
 		print_version();
-	/* Rootless, labs live in nslab's own user and network namespaces,
-	 * which end with it: nothing can be kept (lab.lua says so too). */
-	if (cli->rootless) {
-		lua_pushboolean(L, 1);
-		lua_setglobal(L, "NSLAB_ROOTLESS");
-	}
-	if (cli->keep && cli->rootless) {
-		host_message(
-		    "--keep: nothing can be kept in rootless mode (the "
-		    "labs' namespaces end with nslab's own user "
-		    "namespace): labs are removed when it ends");
-	} else if (cli->keep) {
-		lua_pushboolean(L, 1);
-		lua_setglobal(L, "NSLAB_KEEP");
-	}
+	set_lab_globals(L, cli);
 	if (!cli->noenv && handle_luainit(L) != LUA_OK)
 		return 0;
 	if (cli->clean) {
@@ -249,6 +256,39 @@ static int pmain(lua_State *L)
 	}
 	lua_pushboolean(L, 1);
 	return 1;
+}
+
+/* Says what was wrong with the option getopt_long just refused, then the
+ * usage; returns 1 (lua's EXIT_FAILURE). */
+static int bad_option(char **argv)
+{
+	if (optopt && strchr("elI", optopt))
+		fprintf(stderr, "%s: '-%c' needs argument\n", host_progname,
+			optopt);
+	else
+		fprintf(stderr, "%s: unrecognized option '%s'\n", host_progname,
+			argv[optind - 1]);
+	print_usage(stderr);
+	return 1;
+}
+
+/* What follows the options, from optind: --clean's one NAME, or the
+ * script and its arguments. Returns 0, or 1 after saying what is wrong. */
+static int parse_operands(int argc, char **argv, struct cli *cli)
+{
+	if (cli->clean) {
+		if (optind < argc)
+			cli->clean_name = argv[optind++];
+		if (optind < argc) {
+			fprintf(stderr, "%s: --clean takes at most one name\n",
+				host_progname);
+			return 1;
+		}
+		return 0;
+	}
+	if (optind < argc)
+		cli->script = optind;
+	return 0;
 }
 
 /*
@@ -314,30 +354,10 @@ static int parse(int argc, char **argv, struct cli *cli)
 			print_usage(stdout);
 			exit(EXIT_SUCCESS);
 		default:
-			if (optopt && strchr("elI", optopt))
-				fprintf(stderr, "%s: '-%c' needs argument\n",
-					host_progname, optopt);
-			else
-				fprintf(stderr,
-					"%s: unrecognized option '%s'\n",
-					host_progname, argv[optind - 1]);
-			print_usage(stderr);
-			return 1;
+			return bad_option(argv);
 		}
 	}
-	if (cli->clean) {
-		if (optind < argc)
-			cli->clean_name = argv[optind++];
-		if (optind < argc) {
-			fprintf(stderr, "%s: --clean takes at most one name\n",
-				host_progname);
-			return 1;
-		}
-		return 0;
-	}
-	if (optind < argc)
-		cli->script = optind;
-	return 0;
+	return parse_operands(argc, argv, cli);
 }
 
 /* Everything after the allocation of cli's arrays; returns the exit
