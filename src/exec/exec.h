@@ -1,8 +1,9 @@
 /*
  * exec.h - what exec.c (the Lua API: exec, sh, spawn, proc objects),
  * exec_spawn.c (starting a child the way `ip netns exec` does, killing and
- * reaping it through its pidfd) and caps.c (credentials and capabilities
- * applied in the child) share.
+ * reaping it through its pidfd), exec_mntns.c (the mount namespace it
+ * enters) and caps.c (credentials and capabilities applied in the child)
+ * share.
  *
  * Read: ip-netns(8), pidfd_open(2), pidfd_send_signal(2), waitid(2),
  * capabilities(7), credentials(7).
@@ -56,6 +57,8 @@ struct exec_fail {
 struct nl_conn;
 struct rlimit;
 
+/* ---- exec_mntns.c ---- */
+
 /*
  * The mount namespace commands in netns (whose cached entry is c) run in,
  * as ip netns exec makes one per command: / a recursive slave of nslab's,
@@ -66,6 +69,13 @@ struct rlimit;
  * per call: inode and ctime). Returns the fd, or -1 with f filled.
  */
 int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f);
+
+/* ---- exec_spawn.c ---- */
+
+/* In a child of nslab: writes errno err and the step (printf-like) to
+ * errfd as one exec_fail record, then exits with 127. */
+__attribute__((noreturn, format(printf, 3, 4))) void
+exec_child_fail(int errfd, int err, const char *fmt, ...);
 
 /*
  * Forks a child that enters s->nsfd and the mount namespace s->mntfd

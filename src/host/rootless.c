@@ -200,7 +200,7 @@ static int isolate(void)
 		return fail("cannot make / a private mount", errno, NULL);
 	/* Shared again, but now only among our own mounts: what is mounted
 	 * here later reaches the mount namespaces kept for commands (slaves
-	 * of ours, exec_spawn.c), never the caller's. */
+	 * of ours, exec_mntns.c), never the caller's. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL) < 0)
 		return fail("cannot make / a shared mount", errno, NULL);
 	if (mount("nslab-run", "/run", "tmpfs", MS_NOSUID | MS_NODEV,
