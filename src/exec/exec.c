@@ -3,7 +3,7 @@
  * core.exec.exec, sh and spawn (documented in lua/nslab/exec.lua).
  * Arguments are read in exec_args.c, the child is started in
  * exec_spawn.c (in the netns's mount namespace from exec_mntns.c), the
- * proc object and results live in exec_proc.c.
+ * proc object lives in exec_proc.c, its end and results in exec_end.c.
  *
  * exec runs to completion: stdout and stderr come back through pipes that
  * one ppoll loop drains together with the stdin pipe and the child's

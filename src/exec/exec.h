@@ -103,7 +103,7 @@ void exec_signal(pid_t pid, int pidfd, int sig);
  */
 int exec_reap(int pidfd, int *code, int *sig);
 
-/* ---- exec.c, exec_args.c, exec_proc.c: the Lua side ---- */
+/* ---- exec.c, exec_args.c, exec_proc.c, exec_end.c: the Lua side ---- */
 
 #define PROC_MT "nslab.proc"
 
@@ -148,7 +148,7 @@ void exec_user(lua_State *L, int idx, int uv, struct exec_spec *s,
 /* Appends the value on top to the anchor table at uv, popping it. */
 void exec_anchor(lua_State *L, int uv);
 
-/* exec_proc.c */
+/* exec_end.c */
 
 /* exec_until fills ts with the time left until deadline (nslab_now()
  * seconds; 0 when past) for ppoll; no deadline (0): NULL. */
@@ -169,10 +169,16 @@ void proc_names(lua_State *L, int idx, const char **op, const char **object,
 void proc_push_result(lua_State *L, struct proc *p);
 int proc_result_ok(const struct proc *p);
 
+/* Pushes how the reaped process ended: "exited with status 3", "killed
+ * by SIGTERM", "timed out after 0.5 s". */
+void proc_push_ending(lua_State *L, const struct proc *p);
+
 /* Raise the error of check=true (the result table at index result), and
  * of a wait interrupted by a signal (after killing the group). */
 int proc_raise_check(lua_State *L, int proc, int result);
 int proc_raise_interrupted(lua_State *L, int proc, int err);
+
+/* exec_proc.c */
 
 /* Creates the proc metatable; gives the registry table at index registry
  * weak keys and a finalizer that ends every proc left. */
