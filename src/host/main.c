@@ -23,6 +23,7 @@
 
 #include "host/host.h"
 #include "host/path.h"
+#include "host/pidns.h"
 #include "host/repl.h"
 #include "host/rootless.h"
 #include "nslab.h"
@@ -426,7 +427,7 @@ int main(int argc, char **argv)
 
 	if (insecure_install())
 		return 126;
-	if (rootless_pid1() != 0)
+	if (pidns_pid1() != 0)
 		return EXIT_FAILURE;
 	if (argv[0] && argv[0][0])
 		host_progname = argv[0];
