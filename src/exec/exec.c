@@ -2,7 +2,8 @@
  * exec.c - running commands inside a network namespace, for Lua:
  * core.exec.exec, sh and spawn (documented in lua/nslab/exec.lua).
  * Arguments are read in exec_args.c, the child is started in
- * exec_spawn.c, the proc object and results live in exec_proc.c.
+ * exec_spawn.c (in the netns's mount namespace from exec_mntns.c), the
+ * proc object lives in exec_proc.c, its end and results in exec_end.c.
  *
  * exec runs to completion: stdout and stderr come back through pipes that
  * one ppoll loop drains together with the stdin pipe and the child's
@@ -128,6 +129,124 @@ static void close_own(int own[3])
 }
 
 /*
+ * Pushes the proc userdata (created closed, at 4) and its uservalue, the
+ * table of names and anchors (at 5, holding op and the netns name).
+ */
+static struct proc *proc_new(lua_State *L, const char *op, int spawn,
+			     const struct exec_opts *o, const char *netns)
+{
+	struct proc *p = lua_newuserdatauv(L, sizeof(*p), 1);
+	int uv;
+
+	memset(p, 0, sizeof(*p));
+	p->pidfd = p->fd_in = p->fd_out = p->fd_err = -1;
+	p->spawn = spawn;
+	p->check = o->check;
+	p->timeout = o->timeout;
+	luaL_setmetatable(L, PROC_MT);
+	lua_createtable(L, 8, 4);
+	uv = lua_gettop(L);
+	lua_pushvalue(L, uv);
+	lua_setiuservalue(L, 4, 1);
+	lua_pushstring(L, op);
+	lua_setfield(L, uv, "op");
+	if (netns) {
+		lua_pushvalue(L, 1);
+		lua_setfield(L, uv, "netns");
+	}
+	return p;
+}
+
+/*
+ * Sets s->argv from arg 2: the argv array, or with shell the command
+ * string run by /bin/sh -c, anchored in uv. Stores the object of error
+ * messages in uv.object ("prog", or the command cut to 60 bytes) and
+ * returns it.
+ */
+static const char *start_argv(lua_State *L, const char *op, int shell, int uv,
+			      struct exec_spec *s)
+{
+	const char *object;
+
+	if (shell) {
+		static const char *sh[] = {"/bin/sh", "-c", NULL, NULL};
+		char **argv = lua_newuserdatauv(L, sizeof(sh), 0);
+
+		exec_anchor(L, uv);
+		memcpy(argv, sh, sizeof(sh));
+		argv[2] = (char *)lua_tostring(L, 2);
+		s->argv = argv;
+		size_t len = strlen(argv[2]);
+
+		lua_pushliteral(L, "\"");
+		lua_pushlstring(L, argv[2], len > 60 ? 57 : len);
+		lua_pushstring(L, len > 60 ? "...\"" : "\"");
+		lua_concat(L, 3);
+	} else {
+		s->argv = exec_argv(L, 2, uv, op);
+		lua_pushfstring(L, "\"%s\"", s->argv[0]);
+	}
+	object = lua_tostring(L, -1);
+	lua_setfield(L, uv, "object");
+	return object;
+}
+
+/*
+ * For a child in netns: its netns fd and mount namespace into s, and our
+ * working directory into here (PATH_MAX bytes) as the child's default.
+ * Raises the error object (ENOENT: no such netns; nothing was started).
+ */
+static void start_netns(lua_State *L, const char *op, const char *object,
+			const char *netns, struct exec_spec *s, char *here)
+{
+	struct nl_conn *c = nslab_conn(L, op, object, netns);
+	struct exec_fail f;
+
+	s->nsfd = c->nsfd;
+	s->mntfd = exec_mntns(c, netns, &f);
+	if (s->mntfd < 0)
+		nslab_raise(L, op, object, netns, f.err, f.step);
+	if (!s->cwd && getcwd(here, PATH_MAX))
+		s->here = here;
+}
+
+/*
+ * Makes the child's stdio and starts it as s says, filling p. Nothing
+ * raises between the pipes and the child's start, so no fd leaks; a
+ * failure closes them all and raises the error object.
+ */
+static void start_child(lua_State *L, const char *op, const char *object,
+			struct proc *p, const struct exec_opts *o,
+			struct exec_spec *s)
+{
+	const char *step = NULL;
+	struct exec_fail f;
+	int own[3], err;
+
+	if (setup_io(p, o, s, own, &step) < 0) {
+		err = errno;
+		close_own(own);
+		proc_close_fds(p);
+		nslab_raise(L, op, object, s->netns, err, step);
+	}
+	/* capture=false on our terminal: the child's group takes it, as a
+	 * shell's foreground job, so ^C and reads go to the command. Not when
+	 * our group lies outside our PID namespace (rootless, the sandbox):
+	 * getpgrp() is then 0, tcgetpgrp() too, and the terminal could not be
+	 * taken back; ^C then reaches nslab, which kills the command. */
+	s->foreground = !p->spawn && s->fd[0] < 0 && isatty(0) &&
+			getpgrp() > 0 && tcgetpgrp(0) == getpgrp();
+	p->start = nslab_now();
+	if (exec_start(s, &p->pid, &p->pidfd, &f) < 0) {
+		close_own(own);
+		proc_close_fds(p);
+		nslab_raise(L, op, object, s->netns, f.err, f.step);
+	}
+	p->fg = s->foreground;
+	close_own(own);
+}
+
+/*
  * Args 1 netns (nil: nslab's own), 2 argv (array; with shell, a command
  * string), 3 opts. Checks everything, starts the child and leaves the
  * proc userdata on top. Raises the child's start failure (a missing
@@ -135,14 +254,12 @@ static void close_own(int own[3])
  */
 static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 {
-	const char *netns = NULL, *object, *step = NULL;
 	struct nslab_state *st = nslab_state(L);
+	const char *netns = NULL, *object;
 	char here[PATH_MAX];
 	struct exec_spec s;
-	struct exec_fail f;
 	struct exec_opts o;
 	struct proc *p;
-	int uv, own[3], err;
 
 	memset(&s, 0, sizeof(s));
 	s.nsfd = s.mntfd = -1;
@@ -157,84 +274,19 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	exec_read_opts(L, 3, &o, op);
 	lua_settop(L, 3);
 
-	p = lua_newuserdatauv(L, sizeof(*p), 1); /* 4: created closed */
-	memset(p, 0, sizeof(*p));
-	p->pidfd = p->fd_in = p->fd_out = p->fd_err = -1;
-	p->spawn = spawn;
-	p->check = o.check;
-	p->timeout = o.timeout;
-	luaL_setmetatable(L, PROC_MT);
-	lua_createtable(L, 8, 4); /* 5: names and anchors */
-	uv = lua_gettop(L);
-	lua_pushvalue(L, uv);
-	lua_setiuservalue(L, 4, 1);
-	lua_pushstring(L, op);
-	lua_setfield(L, uv, "op");
-	if (netns) {
-		lua_pushvalue(L, 1);
-		lua_setfield(L, uv, "netns");
-	}
-	if (shell) {
-		static const char *sh[] = {"/bin/sh", "-c", NULL, NULL};
-		char **argv = lua_newuserdatauv(L, sizeof(sh), 0);
-
-		exec_anchor(L, uv);
-		memcpy(argv, sh, sizeof(sh));
-		argv[2] = (char *)lua_tostring(L, 2);
-		s.argv = argv;
-		size_t len = strlen(argv[2]);
-
-		lua_pushliteral(L, "\"");
-		lua_pushlstring(L, argv[2], len > 60 ? 57 : len);
-		lua_pushstring(L, len > 60 ? "...\"" : "\"");
-		lua_concat(L, 3);
-	} else {
-		s.argv = exec_argv(L, 2, uv, op);
-		lua_pushfstring(L, "\"%s\"", s.argv[0]);
-	}
-	object = lua_tostring(L, -1);
-	lua_setfield(L, uv, "object");
-	s.envp = exec_env(L, 3, uv, op);
-	exec_user(L, 3, uv, &s, op, object, netns);
+	p = proc_new(L, op, spawn, &o, netns); /* 4: proc, 5: its names */
+	object = start_argv(L, op, shell, 5, &s);
+	s.envp = exec_env(L, 3, 5, op);
+	exec_user(L, 3, 5, &s, op, object, netns);
 	s.cwd = o.cwd;
 	s.drop_caps = o.caps_none;
 	s.no_pdeathsig = o.no_pdeathsig;
 	s.netns = netns;
-	if (netns) { /* ENOENT here: nothing was started */
-		struct nl_conn *c = nslab_conn(L, op, object, netns);
-
-		s.nsfd = c->nsfd;
-		s.mntfd = exec_mntns(c, netns, &f);
-		if (s.mntfd < 0)
-			nslab_raise(L, op, object, netns, f.err, f.step);
-		if (!s.cwd && getcwd(here, sizeof(here)))
-			s.here = here;
-	}
+	if (netns) /* ENOENT here: nothing was started */
+		start_netns(L, op, object, netns, &s, here);
 	if (st->nofile_raised)
 		s.nofile = &st->nofile;
-
-	/* From here until the child runs, nothing raises. */
-	if (setup_io(p, &o, &s, own, &step) < 0) {
-		err = errno;
-		close_own(own);
-		proc_close_fds(p);
-		nslab_raise(L, op, object, netns, err, step);
-	}
-	/* capture=false on our terminal: the child's group takes it, as a
-	 * shell's foreground job, so ^C and reads go to the command. Not when
-	 * our group lies outside our PID namespace (rootless, the sandbox):
-	 * getpgrp() is then 0, tcgetpgrp() too, and the terminal could not be
-	 * taken back; ^C then reaches nslab, which kills the command. */
-	s.foreground = !spawn && s.fd[0] < 0 && isatty(0) && getpgrp() > 0 &&
-		       tcgetpgrp(0) == getpgrp();
-	p->start = nslab_now();
-	if (exec_start(&s, &p->pid, &p->pidfd, &f) < 0) {
-		close_own(own);
-		proc_close_fds(p);
-		nslab_raise(L, op, object, netns, f.err, f.step);
-	}
-	p->fg = s.foreground;
-	close_own(own);
+	start_child(L, op, object, p, &o, &s);
 	lua_settop(L, 4);
 	return p;
 }

@@ -1,8 +1,9 @@
 /*
  * exec.h - what exec.c (the Lua API: exec, sh, spawn, proc objects),
  * exec_spawn.c (starting a child the way `ip netns exec` does, killing and
- * reaping it through its pidfd) and caps.c (credentials and capabilities
- * applied in the child) share.
+ * reaping it through its pidfd), exec_mntns.c (the mount namespace it
+ * enters) and caps.c (credentials and capabilities applied in the child)
+ * share.
  *
  * Read: ip-netns(8), pidfd_open(2), pidfd_send_signal(2), waitid(2),
  * capabilities(7), credentials(7).
@@ -56,6 +57,8 @@ struct exec_fail {
 struct nl_conn;
 struct rlimit;
 
+/* ---- exec_mntns.c ---- */
+
 /*
  * The mount namespace commands in netns (whose cached entry is c) run in,
  * as ip netns exec makes one per command: / a recursive slave of nslab's,
@@ -66,6 +69,13 @@ struct rlimit;
  * per call: inode and ctime). Returns the fd, or -1 with f filled.
  */
 int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f);
+
+/* ---- exec_spawn.c ---- */
+
+/* In a child of nslab: writes errno err and the step (printf-like) to
+ * errfd as one exec_fail record, then exits with 127. */
+__attribute__((noreturn, format(printf, 3, 4))) void
+exec_child_fail(int errfd, int err, const char *fmt, ...);
 
 /*
  * Forks a child that enters s->nsfd and the mount namespace s->mntfd
@@ -93,7 +103,7 @@ void exec_signal(pid_t pid, int pidfd, int sig);
  */
 int exec_reap(int pidfd, int *code, int *sig);
 
-/* ---- exec.c, exec_args.c, exec_proc.c: the Lua side ---- */
+/* ---- exec.c, exec_args.c, exec_proc.c, exec_end.c: the Lua side ---- */
 
 #define PROC_MT "nslab.proc"
 
@@ -138,7 +148,7 @@ void exec_user(lua_State *L, int idx, int uv, struct exec_spec *s,
 /* Appends the value on top to the anchor table at uv, popping it. */
 void exec_anchor(lua_State *L, int uv);
 
-/* exec_proc.c */
+/* exec_end.c */
 
 /* exec_until fills ts with the time left until deadline (nslab_now()
  * seconds; 0 when past) for ppoll; no deadline (0): NULL. */
@@ -159,10 +169,16 @@ void proc_names(lua_State *L, int idx, const char **op, const char **object,
 void proc_push_result(lua_State *L, struct proc *p);
 int proc_result_ok(const struct proc *p);
 
+/* Pushes how the reaped process ended: "exited with status 3", "killed
+ * by SIGTERM", "timed out after 0.5 s". */
+void proc_push_ending(lua_State *L, const struct proc *p);
+
 /* Raise the error of check=true (the result table at index result), and
  * of a wait interrupted by a signal (after killing the group). */
 int proc_raise_check(lua_State *L, int proc, int result);
 int proc_raise_interrupted(lua_State *L, int proc, int err);
+
+/* exec_proc.c */
 
 /* Creates the proc metatable; gives the registry table at index registry
  * weak keys and a finalizer that ends every proc left. */

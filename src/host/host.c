@@ -1,8 +1,8 @@
 /*
- * host.c - what the host's parts (main.c, repl.c, rootless.c) share: the
- * signals that become Lua errors, running a chunk with a traceback,
- * reporting errors, and the os.exit / os.execute wrappers. Not part of the
- * loadable module.
+ * host.c - what the host's parts (main.c, repl.c, rootless.c, pidns.c)
+ * share: the signals that become Lua errors, running a chunk with a
+ * traceback, reporting errors and failed system calls, and the os.exit /
+ * os.execute wrappers. Not part of the loadable module.
  *
  * SIGINT, SIGTERM and SIGHUP install a hook from the handler (as lua.c
  * does) that turns them into a Lua error, so to-be-closed labs unwind and
@@ -153,6 +153,18 @@ void host_message(const char *msg)
 		fprintf(stderr, "%s: ", host_progname);
 	fprintf(stderr, "%s\n", msg);
 	fflush(stderr);
+}
+
+int host_fail(const char *what, int err, const char *why)
+{
+	const char *code = strerrorname_np(err);
+	char buf[600];
+
+	snprintf(buf, sizeof(buf), "%s: %s (%s)%s%s", what, strerror(err),
+		 code ? code : "EUNKNOWN", why && *why ? "; " : "",
+		 why ? why : "");
+	host_message(buf);
+	return -1;
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
- * host.h - what the host's files (main.c, repl.c, rootless.c) share; none
- * of it is part of the loadable module.
+ * host.h - what the host's files (main.c, repl.c, rootless.c, pidns.c) share;
+ * none of it is part of the loadable module.
  */
 #ifndef NSLAB_HOST_H
 #define NSLAB_HOST_H
@@ -16,6 +16,10 @@ int host_report(lua_State *L, int status);
 
 /* Writes "nslab: msg" to stderr. */
 void host_message(const char *msg);
+
+/* Writes "nslab: what: strerror (ECODE); why" (why may be NULL) to stderr
+ * and returns -1. */
+int host_fail(const char *what, int err, const char *why);
 
 /* The signal (SIGINT, SIGTERM, SIGHUP) pending or turned into an error
  * since the last host_clear_signal, or 0. */

@@ -3,12 +3,12 @@
  * built in. Options and behaviour follow the standalone lua(1): script and
  * arguments, -e, -l, -i, -v, -E, -, --; plus -I DIR and NSLAB_PATH for the
  * Lua search path.
- * Shaped like lua.c: options, path, script, REPL; the shared machinery
- * (signals, docall, reporting) is in host.c. Read: lua(1).
+ * Shaped like lua.c: options, path, script, REPL; the search path and
+ * the embedded library are path.c's, the shared machinery (signals,
+ * docall, reporting) is in host.c. Read: lua(1).
  */
 #define _GNU_SOURCE
 #include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +21,9 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "embed.h"
 #include "host/host.h"
+#include "host/path.h"
+#include "host/pidns.h"
 #include "host/repl.h"
 #include "host/rootless.h"
 #include "nslab.h"
@@ -60,164 +61,6 @@ static void print_usage(FILE *f)
 	    "With no script and no -e: the REPL on a terminal, else stdin.\n"
 	    "See nslab(1).\n",
 	    host_progname);
-}
-
-/* Whether name is a module of the embedded library ("nslab", "nslab.lab"). */
-static int is_embedded(const char *name)
-{
-	for (int i = 0; nslab_embedded[i].name; i++)
-		if (!strcmp(nslab_embedded[i].name, name))
-			return 1;
-	return 0;
-}
-
-/*
- * package.searchers[1], before preload: for development, a module of the
- * embedded library found on the -I dirs or NSLAB_PATH (upvalue 1, a path
- * of templates) wins over the embedded copy. The first override is said
- * on stderr, every one with -v (upvalue 2); upvalue 3 is whether one was
- * said. Other names, and modules not found there, go on to preload.
- */
-static int search_override(lua_State *L)
-{
-	const char *name = luaL_checkstring(L, 1);
-	const char *file;
-	char msg[PATH_MAX + 128];
-
-	if (!is_embedded(name))
-		return 0;
-	lua_getglobal(L, "package");
-	lua_getfield(L, -1, "searchpath");
-	lua_pushvalue(L, 1);
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_call(L, 2, 1);
-	if (!lua_isstring(L, -1))
-		return 0;
-	file = lua_tostring(L, -1);
-	if (luaL_loadfile(L, file) != LUA_OK)
-		return luaL_error(
-		    L, "error loading module '%s' from file '%s':\n\t%s", name,
-		    file, lua_tostring(L, -1));
-	if (lua_toboolean(L, lua_upvalueindex(2)) ||
-	    !lua_toboolean(L, lua_upvalueindex(3))) {
-		snprintf(msg, sizeof(msg),
-			 "%s overrides the embedded %s (-I or NSLAB_PATH)%s",
-			 file, name,
-			 lua_toboolean(L, lua_upvalueindex(2))
-			     ? ""
-			     : "; -v lists every override");
-		host_message(msg);
-		lua_pushboolean(L, 1);
-		lua_replace(L, lua_upvalueindex(3));
-	}
-	lua_pushstring(L, file);
-	return 2;
-}
-
-/*
- * The Lua library's one delivery is the copy embedded in the program
- * (linit.c); package.path holds no library directory of its own. It is
- * -I dirs, NSLAB_PATH, then Lua's own path (LUA_PATH unless -E), for the
- * user's modules; the -I dirs and NSLAB_PATH are also searched first for
- * the library's own modules (search_override). package.cpath gets the -I
- * dirs' ?.so ahead of Lua's own.
- */
-static void set_path(lua_State *L, char **incs, int nincs, int noenv,
-		     int verbose)
-{
-	const char *envpath = noenv ? NULL : getenv("NSLAB_PATH");
-	luaL_Buffer b;
-
-	lua_getglobal(L, "package");
-	luaL_buffinit(L, &b);
-	for (int i = 0; i < nincs; i++) {
-		luaL_addstring(&b, incs[i]);
-		luaL_addstring(&b, "/?.lua;");
-		luaL_addstring(&b, incs[i]);
-		luaL_addstring(&b, "/?/init.lua;");
-	}
-	if (envpath && *envpath) {
-		luaL_addstring(&b, envpath);
-		luaL_addchar(&b, ';');
-	}
-	luaL_pushresult(&b); /* the override path */
-	if (lua_rawlen(L, -1) > 0) {
-		lua_getfield(L, -2, "searchers");
-		/* ";;" (the default path) has no place in the override */
-		luaL_gsub(L, lua_tostring(L, -2), ";;", ";");
-		lua_pushboolean(L, verbose);
-		lua_pushboolean(L, 0);
-		lua_pushcclosure(L, search_override, 3);
-		for (lua_Integer i = (lua_Integer)lua_rawlen(L, -2); i >= 1;
-		     i--) {
-			lua_rawgeti(L, -2, i);
-			lua_rawseti(L, -3, i + 1);
-		}
-		lua_rawseti(L, -2, 1);
-		lua_pop(L, 1);
-	}
-	lua_getfield(L, -2, "path");
-	lua_concat(L, 2);
-	/* ";;" from NSLAB_PATH means the default, as in LUA_PATH. */
-	luaL_gsub(L, lua_tostring(L, -1), ";;;", ";");
-	lua_setfield(L, -3, "path");
-	lua_pop(L, 1);
-
-	luaL_buffinit(L, &b);
-	for (int i = 0; i < nincs; i++) {
-		luaL_addstring(&b, incs[i]);
-		luaL_addstring(&b, "/?.so;");
-	}
-	lua_getfield(L, -2, "cpath");
-	luaL_addvalue(&b);
-	luaL_pushresult(&b);
-	lua_setfield(L, -2, "cpath");
-	lua_pop(L, 1);
-}
-
-/*
- * package.searchers entry, after preload: "nslab.lab" asked for before
- * "nslab" itself opens nslab.core first, since opening it is what puts
- * the embedded nslab.* modules in package.preload.
- */
-static int search_nslab(lua_State *L)
-{
-	const char *name = luaL_checkstring(L, 1);
-
-	if (strncmp(name, "nslab.", 6) != 0)
-		return 0;
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	if (lua_getfield(L, -1, "nslab.core") != LUA_TNIL)
-		return 0; /* already open: preload had its chance */
-	lua_getglobal(L, "require");
-	lua_pushliteral(L, "nslab.core");
-	lua_call(L, 1, 0);
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-	if (lua_getfield(L, -1, name) != LUA_TFUNCTION)
-		return 0;
-	lua_pushliteral(L, ":preload:");
-	return 2;
-}
-
-/* Registers the built-in module: preload.nslab and nslab.core, and the
- * searcher above. */
-static void preload_nslab(lua_State *L)
-{
-	luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
-	lua_pushcfunction(L, luaopen_nslab);
-	lua_setfield(L, -2, "nslab");
-	lua_pushcfunction(L, luaopen_nslab_core);
-	lua_setfield(L, -2, "nslab.core");
-	lua_pop(L, 1);
-	lua_getglobal(L, "package");
-	lua_getfield(L, -1, "searchers");
-	for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 2; i--) {
-		lua_rawgeti(L, -1, i);
-		lua_rawseti(L, -2, i + 1);
-	}
-	lua_pushcfunction(L, search_nslab);
-	lua_rawseti(L, -2, 2);
-	lua_pop(L, 2);
 }
 
 /*
@@ -330,28 +173,10 @@ static int do_clean(lua_State *L, const char *name)
 	return 0;
 }
 
-static int pmain(lua_State *L)
+/* The globals lab.lua reads: NSLAB_ROOTLESS (--rootless), NSLAB_KEEP
+ * (--keep). */
+static void set_lab_globals(lua_State *L, const struct cli *cli)
 {
-	int argc = (int)lua_tointeger(L, 1);
-	char **argv = lua_touserdata(L, 2);
-	struct cli *cli = lua_touserdata(L, 3);
-	int status = LUA_OK;
-
-	luaL_checkversion(L);
-	if (cli->noenv) {
-		lua_pushboolean(L, 1);
-		lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
-	}
-	luaL_openlibs(L);
-	host_wrap_os(L);
-	preload_nslab(L);
-	set_path(L, cli->incs, cli->nincs, cli->noenv, cli->version);
-	create_arg(L, argv, argc, cli->script);
-	lua_gc(L, LUA_GCRESTART);
-	lua_gc(L, LUA_GCGEN, 0, 0);
-	host_watch_signals(L);
-	if (cli->version)
-		print_version();
 	/* Rootless, labs live in nslab's own user and network namespaces,
 	 * which end with it: nothing can be kept (lab.lua says so too). */
 	if (cli->rootless) {
@@ -367,6 +192,31 @@ static int pmain(lua_State *L)
 		lua_pushboolean(L, 1);
 		lua_setglobal(L, "NSLAB_KEEP");
 	}
+}
+
+static int pmain(lua_State *L)
+{
+	int argc = (int)lua_tointeger(L, 1);
+	char **argv = lua_touserdata(L, 2);
+	struct cli *cli = lua_touserdata(L, 3);
+	int status = LUA_OK;
+
+	luaL_checkversion(L);
+	if (cli->noenv) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
+	}
+	luaL_openlibs(L);
+	host_wrap_os(L);
+	path_preload_nslab(L);
+	path_set(L, cli->incs, cli->nincs, cli->noenv, cli->version);
+	create_arg(L, argv, argc, cli->script);
+	lua_gc(L, LUA_GCRESTART);
+	lua_gc(L, LUA_GCGEN, 0, 0);
+	host_watch_signals(L);
+	if (cli->version)
+		print_version();
+	set_lab_globals(L, cli);
 	if (!cli->noenv && handle_luainit(L) != LUA_OK)
 		return 0;
 	if (cli->clean) {
@@ -407,6 +257,39 @@ static int pmain(lua_State *L)
 	}
 	lua_pushboolean(L, 1);
 	return 1;
+}
+
+/* Says what was wrong with the option getopt_long just refused, then the
+ * usage; returns 1 (lua's EXIT_FAILURE). */
+static int bad_option(char **argv)
+{
+	if (optopt && strchr("elI", optopt))
+		fprintf(stderr, "%s: '-%c' needs argument\n", host_progname,
+			optopt);
+	else
+		fprintf(stderr, "%s: unrecognized option '%s'\n", host_progname,
+			argv[optind - 1]);
+	print_usage(stderr);
+	return 1;
+}
+
+/* What follows the options, from optind: --clean's one NAME, or the
+ * script and its arguments. Returns 0, or 1 after saying what is wrong. */
+static int parse_operands(int argc, char **argv, struct cli *cli)
+{
+	if (cli->clean) {
+		if (optind < argc)
+			cli->clean_name = argv[optind++];
+		if (optind < argc) {
+			fprintf(stderr, "%s: --clean takes at most one name\n",
+				host_progname);
+			return 1;
+		}
+		return 0;
+	}
+	if (optind < argc)
+		cli->script = optind;
+	return 0;
 }
 
 /*
@@ -472,30 +355,10 @@ static int parse(int argc, char **argv, struct cli *cli)
 			print_usage(stdout);
 			exit(EXIT_SUCCESS);
 		default:
-			if (optopt && strchr("elI", optopt))
-				fprintf(stderr, "%s: '-%c' needs argument\n",
-					host_progname, optopt);
-			else
-				fprintf(stderr,
-					"%s: unrecognized option '%s'\n",
-					host_progname, argv[optind - 1]);
-			print_usage(stderr);
-			return 1;
+			return bad_option(argv);
 		}
 	}
-	if (cli->clean) {
-		if (optind < argc)
-			cli->clean_name = argv[optind++];
-		if (optind < argc) {
-			fprintf(stderr, "%s: --clean takes at most one name\n",
-				host_progname);
-			return 1;
-		}
-		return 0;
-	}
-	if (optind < argc)
-		cli->script = optind;
-	return 0;
+	return parse_operands(argc, argv, cli);
 }
 
 /* Everything after the allocation of cli's arrays; returns the exit
@@ -564,7 +427,7 @@ int main(int argc, char **argv)
 
 	if (insecure_install())
 		return 126;
-	if (rootless_pid1() != 0)
+	if (pidns_pid1() != 0)
 		return EXIT_FAILURE;
 	if (argv[0] && argv[0][0])
 		host_progname = argv[0];

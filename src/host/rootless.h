@@ -19,13 +19,4 @@ int rootless_setup(int *rootless, int noenv);
  */
 int rootless_sandbox(char **argv);
 
-/*
- * When nslab starts as PID 1 (a container's entry point, unshare -pf),
- * orphans are reparented to it and nothing would reap them: it forks, the
- * child returns 0 and goes on as nslab, and PID 1 stays a tiny init that
- * reaps every process, passes kill(2)'s signals on to the child and exits
- * as it does. Returns 0 at once when nslab is not PID 1.
- */
-int rootless_pid1(void);
-
 #endif

@@ -72,6 +72,126 @@ static void addr_only(lua_State *L, const char *object, const char *netns,
 	nslab_raise(L, "addr.add", object, netns, EINVAL, why);
 }
 
+/* addr.add's arguments as read and checked. */
+struct addr_req {
+	const char *ifname, *netns, *object;
+	struct addr_row r; /* the address to add, as addr.list shows it */
+	int wait;
+};
+
+/*
+ * IFA_BROADCAST as `brd +` computes it for an IPv4 prefix below /31 (the
+ * host bits set), or as opts.broadcast gives it (mode as
+ * addr_opt_broadcast returns).
+ */
+static void addr_set_broadcast(struct addr_row *r, int mode)
+{
+	if (r->family != AF_INET)
+		return;
+	if (mode == 1 && r->prefixlen < 31) {
+		uint32_t ip, mask = htonl(~0u << (32 - r->prefixlen));
+
+		memcpy(&ip, r->local, 4);
+		ip |= ~mask;
+		memcpy(r->brd, &ip, 4);
+	}
+	r->has_brd = mode == 2 || (mode == 1 && r->prefixlen < 31);
+}
+
+/*
+ * Reads and checks addr.add's options (stack index 3) into q, whose
+ * address a is already read: argument errors for types and fields, EINVAL
+ * objects for values (an option of the other family, a bad label).
+ */
+static void addr_read_opts(lua_State *L, struct addr_req *q,
+			   const struct inet_addr *a)
+{
+	struct addr_row *r = &q->r;
+	const char *peer, *label, *object = q->object, *netns = q->netns;
+	int v4 = a->family == AF_INET, mode, nodad, noprefixroute;
+	struct inet_addr p;
+	long long scope;
+
+	mode = addr_opt_broadcast(L, object, netns, r->brd);
+	nodad = opt_flag(L, 3, "nodad", 0);
+	noprefixroute = opt_flag(L, 3, "noprefixroute", 0);
+	q->wait = opt_flag(L, 3, "wait", 1);
+	scope = opt_named(L, 3, "scope", inet_scopes, 255, "addr.add", object,
+			  netns);
+	peer = opt_string(L, 3, "peer");
+	label = opt_string(L, 3, "label");
+	addr_only(L, object, netns, !v4 && mode == 2, "broadcast", "inet");
+	addr_only(L, object, netns, !v4 && scope >= 0, "scope", "inet");
+	addr_only(L, object, netns, !v4 && label, "label", "inet");
+	addr_only(L, object, netns, v4 && nodad, "nodad", "inet6");
+	if (peer) {
+		inet_check(L, "addr.add", object, netns, peer, a->family, 0,
+			   &p);
+		memcpy(r->peer, p.bytes, inet_len(a->family));
+		r->has_peer = 1;
+	}
+	if (label && (strncmp(label, q->ifname, strlen(q->ifname)) != 0 ||
+		      strlen(label) >= IFNAMSIZ))
+		nslab_raise(L, "addr.add", object, netns, EINVAL,
+			    "label must start with the interface name and "
+			    "fit in 15 bytes");
+	if (label)
+		snprintf(r->label, sizeof(r->label), "%s", label);
+	addr_set_broadcast(r, mode);
+	r->scope = scope >= 0		      ? (int)scope
+		   : v4 && a->bytes[0] == 127 ? RT_SCOPE_HOST
+					      : RT_SCOPE_UNIVERSE;
+	r->flags = (nodad ? IFA_F_NODAD : 0) |
+		   (noprefixroute ? IFA_F_NOPREFIXROUTE : 0);
+}
+
+/* Reads and checks addr.add's arguments 1..3 into q. */
+static void addr_read(lua_State *L, struct addr_req *q)
+{
+	const char *text;
+	struct inet_addr a;
+
+	q->ifname = nslab_checkstr(L, 1, "addr.add", "ifname");
+	text = nslab_checkstr(L, 2, "addr.add", "address");
+	if (!lua_isnoneornil(L, 3))
+		luaL_checktype(L, 3, LUA_TTABLE);
+	nslab_check_fields(L, 3, add_fields);
+	q->netns = nslab_opt_netns(L, 3, "addr.add");
+	q->object = lua_pushfstring(L, "%s dev %s", text, q->ifname);
+	nslab_check_ifname(L, "addr.add", q->ifname);
+	inet_check(L, "addr.add", q->object, q->netns, text, AF_UNSPEC, 1, &a);
+	memset(&q->r, 0, sizeof(q->r));
+	q->r.family = a.family;
+	q->r.prefixlen = a.prefixlen;
+	memcpy(q->r.local, a.bytes, inet_len(a.family));
+	addr_read_opts(L, q, &a);
+}
+
+/* Builds in buf the RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) adding r. */
+static struct nlmsghdr *addr_put(char *buf, const struct addr_row *r)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifaddrmsg *ifa;
+
+	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = (unsigned char)r->family;
+	ifa->ifa_prefixlen = (unsigned char)r->prefixlen;
+	ifa->ifa_flags = (unsigned char)r->flags;
+	ifa->ifa_scope = (unsigned char)r->scope;
+	ifa->ifa_index = (unsigned)r->ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, inet_len(r->family), r->local);
+	mnl_attr_put(nlh, IFA_ADDRESS, inet_len(r->family),
+		     r->has_peer ? r->peer : r->local);
+	if (r->has_brd)
+		mnl_attr_put(nlh, IFA_BROADCAST, 4, r->brd);
+	if (r->label[0])
+		mnl_attr_put_strz(nlh, IFA_LABEL, r->label);
+	mnl_attr_put_u32(nlh, IFA_FLAGS, r->flags);
+	return nlh;
+}
+
 /*
  * addr.add(ifname, "addr/prefixlen", opts) -> address table (as listed).
  * RTM_NEWADDR with NLM_F_CREATE|NLM_F_EXCL, so an existing address is
@@ -81,106 +201,34 @@ static void addr_only(lua_State *L, const char *object, const char *netns,
  */
 static int l_addr_add(lua_State *L)
 {
-	const char *ifname = nslab_checkstr(L, 1, "addr.add", "ifname");
-	const char *text = nslab_checkstr(L, 2, "addr.add", "address");
-	const char *netns, *object, *peer, *label;
+	struct addr_req q;
+	struct addr_row *r = &q.r;
 	char buf[512];
 	struct nlmsghdr *nlh;
-	struct ifaddrmsg *ifa;
-	struct inet_addr a, p;
 	struct addr_link k;
-	struct addr_row r;
 	struct nl_conn *c;
 	struct nl_err e;
-	int brd_mode, nodad, noprefixroute, wait, v4;
-	long long scope;
+	int dad;
 
-	if (!lua_isnoneornil(L, 3))
-		luaL_checktype(L, 3, LUA_TTABLE);
-	nslab_check_fields(L, 3, add_fields);
-	netns = nslab_opt_netns(L, 3, "addr.add");
-	object = lua_pushfstring(L, "%s dev %s", text, ifname);
-	nslab_check_ifname(L, "addr.add", ifname);
-	inet_check(L, "addr.add", object, netns, text, AF_UNSPEC, 1, &a);
-	v4 = a.family == AF_INET;
-	memset(&r, 0, sizeof(r));
-	brd_mode = addr_opt_broadcast(L, object, netns, r.brd);
-	nodad = opt_flag(L, 3, "nodad", 0);
-	noprefixroute = opt_flag(L, 3, "noprefixroute", 0);
-	wait = opt_flag(L, 3, "wait", 1);
-	scope = opt_named(L, 3, "scope", inet_scopes, 255, "addr.add", object,
-			  netns);
-	peer = opt_string(L, 3, "peer");
-	label = opt_string(L, 3, "label");
-	addr_only(L, object, netns, !v4 && brd_mode == 2, "broadcast", "inet");
-	addr_only(L, object, netns, !v4 && scope >= 0, "scope", "inet");
-	addr_only(L, object, netns, !v4 && label, "label", "inet");
-	addr_only(L, object, netns, v4 && nodad, "nodad", "inet6");
-	if (peer)
-		inet_check(L, "addr.add", object, netns, peer, a.family, 0, &p);
-	if (label && (strncmp(label, ifname, strlen(ifname)) != 0 ||
-		      strlen(label) >= IFNAMSIZ))
-		nslab_raise(L, "addr.add", object, netns, EINVAL,
-			    "label must start with the interface name and "
-			    "fit in 15 bytes");
-
-	r.family = a.family;
-	r.prefixlen = a.prefixlen;
-	memcpy(r.local, a.bytes, inet_len(a.family));
-	if (peer)
-		memcpy(r.peer, p.bytes, inet_len(a.family)), r.has_peer = 1;
-	if (v4 && brd_mode == 1 && a.prefixlen < 31) {
-		uint32_t ip, mask = htonl(~0u << (32 - a.prefixlen));
-
-		memcpy(&ip, a.bytes, 4);
-		ip |= ~mask;
-		memcpy(r.brd, &ip, 4);
-	}
-	r.has_brd =
-	    v4 && (brd_mode == 2 || (brd_mode == 1 && a.prefixlen < 31));
-	r.scope = scope >= 0		    ? (int)scope
-		  : v4 && a.bytes[0] == 127 ? RT_SCOPE_HOST
-					    : RT_SCOPE_UNIVERSE;
-	r.flags = (nodad ? IFA_F_NODAD : 0) |
-		  (noprefixroute ? IFA_F_NOPREFIXROUTE : 0);
-	if (label)
-		snprintf(r.label, sizeof(r.label), "%s", label);
-
-	c = nslab_conn(L, "addr.add", object, netns);
-	addr_link_get(L, c, "addr.add", object, netns, ifname, &k);
-	r.ifindex = k.ifindex;
-
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = (unsigned char)a.family;
-	ifa->ifa_prefixlen = (unsigned char)a.prefixlen;
-	ifa->ifa_flags = (unsigned char)r.flags;
-	ifa->ifa_scope = (unsigned char)r.scope;
-	ifa->ifa_index = (unsigned)k.ifindex;
-	mnl_attr_put(nlh, IFA_LOCAL, inet_len(a.family), r.local);
-	mnl_attr_put(nlh, IFA_ADDRESS, inet_len(a.family),
-		     peer ? r.peer : r.local);
-	if (r.has_brd)
-		mnl_attr_put(nlh, IFA_BROADCAST, 4, r.brd);
-	if (label)
-		mnl_attr_put_strz(nlh, IFA_LABEL, label);
-	mnl_attr_put_u32(nlh, IFA_FLAGS, r.flags);
+	addr_read(L, &q);
+	c = nslab_conn(L, "addr.add", q.object, q.netns);
+	addr_link_get(L, c, "addr.add", q.object, q.netns, q.ifname, &k);
+	r->ifindex = k.ifindex;
+	nlh = addr_put(buf, r);
 	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0) {
 		if (!e.ext[0] && e.err == EEXIST)
 			snprintf(e.ext, sizeof(e.ext),
-				 "the address is already on %s", ifname);
-		return nslab_raise_nl(L, "addr.add", object, netns, &e);
+				 "the address is already on %s", q.ifname);
+		return nslab_raise_nl(L, "addr.add", q.object, q.netns, &e);
 	}
 	/* The kernel marks every new IPv6 address tentative unless nodad. */
-	if (!v4 && !nodad)
-		r.flags |= IFA_F_TENTATIVE;
-	if (!v4 && !nodad && wait && (k.flags & IFF_UP) &&
-	    (k.flags & IFF_LOWER_UP))
-		addr_wait_dad(L, c, object, netns, &k, &r, ifname);
-	r.flags |= IFA_F_PERMANENT;
-	addr_push_row(L, &r, ifname);
+	dad = r->family == AF_INET6 && !(r->flags & IFA_F_NODAD);
+	if (dad)
+		r->flags |= IFA_F_TENTATIVE;
+	if (dad && q.wait && (k.flags & IFF_UP) && (k.flags & IFF_LOWER_UP))
+		addr_wait_dad(L, c, q.object, q.netns, &k, r, q.ifname);
+	r->flags |= IFA_F_PERMANENT;
+	addr_push_row(L, r, q.ifname);
 	return 1;
 }
 

@@ -13,8 +13,7 @@
 #include "core/core.h"
 #include "net/text.h"
 
-/* A number<->name table, ended by a NULL name. */
-
+/* The scope names of rtm_scope and ifa_scope, as ip(8) prints them. */
 extern const struct opt_name inet_scopes[];
 
 /*

@@ -3,11 +3,13 @@
  * (ifnames, mtu, MAC addresses), the attributes every RTM_NEWLINK carries,
  * and the RTM_NEWLINK parser that turns a link into a Lua table.
  *
- * link.c      set, del, the module table
- * link_veth.c veth
- * link_kind.c add (bridge, vxlan, macvlan, ...), kind_available
- * link_get.c  get, list
- * link_msg.c  request headers, common attributes, the RTM_NEWLINK parser
+ * link.c       set, del, the module table
+ * link_veth.c  veth
+ * link_kind.c  add (bridge, vxlan, macvlan, ...)
+ * link_probe.c kind_available
+ * link_get.c   get, list
+ * link_tun.c   tun and tap (through /dev/net/tun)
+ * link_msg.c   request headers, common attributes, the RTM_NEWLINK parser
  */
 #ifndef LINK_H
 #define LINK_H
@@ -73,37 +75,26 @@ int link_push_cb(const struct nlmsghdr *nlh, void *data);
  */
 void link_resolve_master(lua_State *L, struct nl_conn *c, const char *netns);
 
-/* The functions of nslab.core.link living outside link.c. */
+/* The functions of nslab.core.link living outside link.c (link_get.c,
+ * link_kind.c, link_veth.c, link_probe.c). */
 int l_link_get(lua_State *L);
 int l_link_list(lua_State *L);
 int l_link_add(lua_State *L);
 int l_link_veth(lua_State *L);
 int l_link_kind_available(lua_State *L);
 
+/* kind, checked as the kernel would take a kind name ([A-Za-z0-9_.-],
+ * 1..31 bytes); raises an argument error for arg otherwise. */
+const char *link_check_kind(lua_State *L, int arg, const char *kind);
+
+/* Whether e is the kernel's "Unknown device type" (no such kind). */
+int link_unknown_type(const struct nl_err *e);
+
 /*
  * The text of an "Unknown device type" refusal for kind: names the kernel
  * option (CONFIG_DUMMY) and module that provide it.
  */
 const char *link_kind_missing(lua_State *L, const char *kind);
-
-/* ---- link_tun.c ---- */
-
-/* IFF_TUN for "tun", IFF_TAP for "tap", else 0. */
-int link_tun_kind(const char *kind);
-
-/*
- * link.add for kind "tun" or "tap": creates the persistent device through
- * /dev/net/tun inside netns (the kernel refuses them over rtnetlink),
- * applies lc and pushes the link table (returns 1). Raises the error
- * object for op/obj/netns (EEXIST: name taken; ENOENT: no /dev/net/tun),
- * leaving nothing behind.
- */
-int link_add_tun(lua_State *L, struct nl_conn *c, const char *op,
-		 const char *obj, const char *netns, const char *name,
-		 const char *kind, const struct link_common *lc);
-
-/* Whether /dev/net/tun can be opened: 1, or 0 with the reason in *why. */
-int link_tun_available(const char **why);
 
 /* ---- link_tun.c ---- */
 

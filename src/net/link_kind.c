@@ -1,7 +1,7 @@
 /*
  * link_kind.c - links of other kinds than veth: bridge, vxlan, macvlan,
- * ipvlan, vlan, ifb, dummy (and any kind name with common options only),
- * and telling whether this kernel has a kind at all.
+ * ipvlan, vlan, ifb, dummy (and any kind name with common options only);
+ * whether this kernel has a kind at all is link_probe.c's.
  *
  * Netlink: RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL and IFLA_LINKINFO
  * (IFLA_INFO_KIND, IFLA_INFO_DATA with IFLA_BR_*, IFLA_VXLAN_*,
@@ -13,18 +13,12 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <linux/if_link.h>
 
 #include "net/link.h"
-
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
 
 /* What a per-kind attribute writer needs to raise a clear error. */
 struct add_ctx {
@@ -261,8 +255,7 @@ const char *link_kind_missing(lua_State *L, const char *kind)
 			       kind, kind);
 }
 
-/* A kind name as the kernel would take it: [A-Za-z0-9_.-], 1..31 bytes. */
-static const char *check_kind(lua_State *L, int arg, const char *kind)
+const char *link_check_kind(lua_State *L, int arg, const char *kind)
 {
 	size_t n = strlen(kind);
 
@@ -275,13 +268,110 @@ static const char *check_kind(lua_State *L, int arg, const char *kind)
 	return kind;
 }
 
-static int unknown_type(const struct nl_err *e)
+int link_unknown_type(const struct nl_err *e)
 {
 	return e->err == EOPNOTSUPP && strstr(e->ext, "Unknown device type");
 }
 
 static const char *const common_fields[] = {"name", "kind",    "netns",
 					    "mtu",  "address", "up"};
+
+/* link.add{kind="veth", ...} is link.veth{...}: calls it with a copy of
+ * the table at 1 without kind. */
+static int add_as_veth(lua_State *L)
+{
+	lua_settop(L, 1);
+	lua_newtable(L);
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		if (lua_type(L, -2) == LUA_TSTRING &&
+		    strcmp(lua_tostring(L, -2), "kind") == 0) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pushvalue(L, -2);
+		lua_insert(L, -2);
+		lua_settable(L, 2);
+	}
+	lua_replace(L, 1);
+	return l_link_veth(L);
+}
+
+/* Raises an argument error for a field in the table at 1 that neither
+ * every link nor kind k (NULL: unknown to nslab) takes. */
+static void add_check_fields(lua_State *L, const struct kind *k)
+{
+	const char
+	    *fields[sizeof(common_fields) / sizeof(common_fields[0]) + 10];
+	size_t n = 0;
+
+	for (; n < sizeof(common_fields) / sizeof(common_fields[0]); n++)
+		fields[n] = common_fields[n];
+	for (int i = 0; k && k->fields[i]; i++)
+		fields[n++] = k->fields[i];
+	fields[n] = NULL;
+	nslab_check_fields(L, 1, fields);
+}
+
+/*
+ * Builds in buf the RTM_NEWLINK (NLM_F_CREATE|NLM_F_EXCL) making link
+ * name of kind (k: its entry, or NULL) on parent (0: none), the kind's
+ * own attributes read by k->put, then the RTM_GETLINK that reads it back.
+ * Returns the batch's length; raises on a bad kind option.
+ */
+static size_t add_put(char *buf, struct add_ctx *x, const struct kind *k,
+		      const char *name, const char *kind,
+		      const struct link_common *lc, int parent)
+{
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh;
+	struct nlattr *info, *data;
+
+	nlh =
+	    link_put_request(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifm);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	link_put_common(nlh, ifm, lc);
+	if (parent)
+		mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t)parent);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	if (k && k->put) {
+		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+		k->put(x, 1, nlh);
+		mnl_attr_nest_end(nlh, data);
+	}
+	mnl_attr_nest_end(nlh, info);
+	return nlh->nlmsg_len +
+	       link_put_getlink(buf + nlh->nlmsg_len, name, 0)->nlmsg_len;
+}
+
+/* Raises link.add's refusal e in words: a kind this kernel lacks names
+ * its config option and module. */
+static int add_raise(struct add_ctx *x, const struct kind *k, const char *kind,
+		     const struct nl_err *e)
+{
+	lua_State *L = x->L;
+
+	if (e->index == 0 && link_unknown_type(e))
+		return nslab_raise(L, x->op, x->obj, x->netns, e->err,
+				   link_kind_missing(L, kind));
+	if (e->err == EOPNOTSUPP && !e->ext[0] && k)
+		return nslab_raise(
+		    L, x->op, x->obj, x->netns, e->err,
+		    lua_pushfstring(L,
+				    "this kernel's %s lacks a feature asked "
+				    "for%s",
+				    kind,
+				    strcmp(kind, "bridge")
+					? ""
+					: " (vlan_filtering needs "
+					  "CONFIG_BRIDGE_VLAN_FILTERING)"));
+	return nslab_raise(L, x->op, x->obj, x->netns, e->err ? e->err : ENODEV,
+			   e->ext[0] ? e->ext
+			   : e->err == EEXIST
+			       ? "a link with this name already exists"
+			       : NULL);
+}
 
 /*
  * link.add{name=, kind=, netns=, mtu=, address=, up=, ...} -> link table.
@@ -292,49 +382,23 @@ static const char *const common_fields[] = {"name", "kind",    "netns",
 int l_link_add(lua_State *L)
 {
 	static const char op[] = "link.add";
-	const char
-	    *fields[sizeof(common_fields) / sizeof(common_fields[0]) + 10];
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct add_ctx x = {L, op, NULL, NULL, NULL};
 	struct link_push lp = {L, NULL, 0, 0, 0};
 	const struct kind *k;
 	const char *name, *kind;
 	struct link_common lc;
-	struct ifinfomsg *ifm;
-	struct nlmsghdr *nlh, *get;
-	struct nlattr *info, *data;
 	struct nl_err e;
-	size_t n = 0;
+	size_t len;
 	int parent = 0;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	kind = opt_string(L, 1, "kind");
 	luaL_argcheck(L, kind, 1, "field 'kind' is required");
-	k = find_kind(check_kind(L, 1, kind));
-	if (strcmp(kind, "veth") == 0) {
-		/* link.add{kind="veth", ...} is link.veth{...}. */
-		lua_settop(L, 1);
-		lua_newtable(L);
-		lua_pushnil(L);
-		while (lua_next(L, 1)) {
-			if (lua_type(L, -2) == LUA_TSTRING &&
-			    strcmp(lua_tostring(L, -2), "kind") == 0) {
-				lua_pop(L, 1);
-				continue;
-			}
-			lua_pushvalue(L, -2);
-			lua_insert(L, -2);
-			lua_settable(L, 2);
-		}
-		lua_replace(L, 1);
-		return l_link_veth(L);
-	}
-	for (; n < sizeof(common_fields) / sizeof(common_fields[0]); n++)
-		fields[n] = common_fields[n];
-	for (int i = 0; k && k->fields[i]; i++)
-		fields[n++] = k->fields[i];
-	fields[n] = NULL;
-	nslab_check_fields(L, 1, fields);
+	k = find_kind(link_check_kind(L, 1, kind));
+	if (strcmp(kind, "veth") == 0)
+		return add_as_veth(L);
+	add_check_fields(L, k);
 	name = opt_ifname(L, 1, "name", op);
 	luaL_argcheck(L, name, 1, "field 'name' is required");
 	x.netns = opt_netns(L, 1, "netns", op);
@@ -346,127 +410,11 @@ int l_link_add(lua_State *L)
 				    &lc);
 	if (k && k->parent)
 		parent = required_parent(&x, 1);
-
-	nlh =
-	    link_put_request(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifm);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	link_put_common(nlh, ifm, &lc);
-	if (parent)
-		mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t)parent);
-	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
-	if (k && k->put) {
-		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-		k->put(&x, 1, nlh);
-		mnl_attr_nest_end(nlh, data);
-	}
-	mnl_attr_nest_end(nlh, info);
-	get = link_put_getlink((char *)nlh + nlh->nlmsg_len, name, 0);
-
+	len = add_put(buf, &x, k, name, kind, &lc, parent);
 	lp.netns = x.netns;
-	if (nl_run(x.c, buf, nlh->nlmsg_len + get->nlmsg_len, link_push_cb, &lp,
-		   &e) == 0 &&
-	    lp.n == 1) {
+	if (nl_run(x.c, buf, len, link_push_cb, &lp, &e) == 0 && lp.n == 1) {
 		link_resolve_master(L, x.c, x.netns);
 		return 1;
 	}
-	if (e.index == 0 && unknown_type(&e))
-		return nslab_raise(L, op, x.obj, x.netns, e.err,
-				   link_kind_missing(L, kind));
-	if (e.err == EOPNOTSUPP && !e.ext[0] && k)
-		return nslab_raise(
-		    L, op, x.obj, x.netns, e.err,
-		    lua_pushfstring(L,
-				    "this kernel's %s lacks a feature asked "
-				    "for%s",
-				    kind,
-				    strcmp(kind, "bridge")
-					? ""
-					: " (vlan_filtering needs "
-					  "CONFIG_BRIDGE_VLAN_FILTERING)"));
-	return nslab_raise(L, op, x.obj, x.netns, e.err ? e.err : ENODEV,
-			   e.ext[0] ? e.ext
-			   : e.err == EEXIST
-			       ? "a link with this name already exists"
-			       : NULL);
-}
-
-/*
- * Asks the kernel to create a link of kind, named "probe", inside a
- * brand-new network namespace of the calling thread, then returns to
- * nslab's own: the namespace (and a link made in it) dies with the socket,
- * so nothing is left anywhere. Returns 1 when the kind exists (success or
- * any refusal but "Unknown device type"), 0 when not, -1 with errno set
- * when the probe itself could not run.
- */
-static int probe_kind(struct nslab_state *st, const char *kind)
-{
-	char buf[512];
-	struct nl_conn c = {.nsfd = -1, .seq = 1};
-	struct ifinfomsg *ifm;
-	struct nlattr *info;
-	struct nlmsghdr *nlh;
-	struct nl_err e;
-	int one = 1, r = -1, saved;
-
-	if (unshare(CLONE_NEWNET) < 0)
-		return -1;
-	c.nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (c.nl) {
-		mnl_socket_setsockopt(c.nl, NETLINK_EXT_ACK, &one, sizeof(one));
-		if (mnl_socket_bind(c.nl, 0, MNL_SOCKET_AUTOPID) == 0) {
-			nlh = link_put_request(buf, RTM_NEWLINK,
-					       NLM_F_CREATE | NLM_F_EXCL, &ifm);
-			mnl_attr_put_strz(nlh, IFLA_IFNAME, "probe");
-			info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-			mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
-			mnl_attr_nest_end(nlh, info);
-			if (nl_run(&c, buf, nlh->nlmsg_len, NULL, NULL, &e) ==
-				0 ||
-			    e.index == 0)
-				r = !unknown_type(&e);
-		}
-	}
-	saved = errno;
-	if (c.nl)
-		mnl_socket_close(c.nl);
-	nl_leave(&st->nl);
-	errno = saved;
-	return r;
-}
-
-/*
- * core.link.kind_available(kind) -> boolean, reason: whether this kernel
- * can make links of kind; reason (when false) names the kernel option and
- * module. Probes every call; nslab.link caches the answers.
- */
-int l_link_kind_available(lua_State *L)
-{
-	static const char op[] = "link.kind_available";
-	const char *kind = check_kind(
-	    L, 1, nslab_checkstr(L, 1, "link.kind_available", "kind"));
-	int r;
-
-	nslab_need_caps(L, op, kind);
-	if (link_tun_kind(kind)) {
-		/* made through /dev/net/tun, not rtnetlink (link_tun.c) */
-		const char *why = NULL;
-
-		r = link_tun_available(&why);
-		lua_pushboolean(L, r);
-		if (r)
-			return 1;
-		lua_pushfstring(L, "this kernel cannot make %s links: %s", kind,
-				why);
-		return 2;
-	}
-	r = probe_kind(nslab_state(L), kind);
-	if (r < 0)
-		return nslab_raise(L, op, lua_pushfstring(L, "\"%s\"", kind),
-				   NULL, errno, "probe in a scratch netns");
-	lua_pushboolean(L, r);
-	if (r)
-		return 1;
-	link_kind_missing(L, kind);
-	return 2;
+	return add_raise(&x, k, kind, &e);
 }

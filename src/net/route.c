@@ -117,10 +117,6 @@ static int route_default_scope(int add, int family, int type, int has_via)
 	}
 }
 
-/*
- * Validates opts (stack index 1), builds and sends one RTM_NEWROUTE or
- * RTM_DELROUTE with nlflags; raises the error object for op on failure.
- */
 /* A route request as read from the option table, checked. */
 struct route_req {
 	const char *netns, *dst, *via, *dev, *src, *object;
@@ -138,10 +134,12 @@ static void route_read(lua_State *L, const char *op, int add,
 	nslab_check_fields(L, 1, route_fields);
 	r->netns = nslab_opt_netns(L, 1, op);
 	r->dst = opt_string(L, 1, "dst");
-	if (!r->dst)
+	if (!r->dst) {
 		luaL_argerror(L, 1,
 			      "field 'dst' is required "
 			      "(\"default\" or an address/prefixlen)");
+		return; /* not reached: luaL_argerror raises */
+	}
 	r->via = opt_string(L, 1, "via");
 	r->dev = opt_string(L, 1, "dev");
 	r->src = opt_string(L, 1, "src");
@@ -226,6 +224,10 @@ static struct nlmsghdr *route_put(lua_State *L, const char *op,
 	return nlh;
 }
 
+/*
+ * Validates opts (stack index 1), builds and sends one RTM_NEWROUTE or
+ * RTM_DELROUTE with nlflags; raises the error object for op on failure.
+ */
 static int route_change(lua_State *L, const char *op, uint16_t type,
 			uint16_t nlflags)
 {

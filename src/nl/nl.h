@@ -30,7 +30,7 @@ struct nl_conn {
 	struct mnl_socket *nl;
 	unsigned int portid;
 	unsigned int seq;
-	/* exec_spawn.c: the mount namespace commands run in (fresh sysfs,
+	/* exec_mntns.c: the mount namespace commands run in (fresh sysfs,
 	 * /etc/netns/NAME bound over /etc), made on the first exec, -1
 	 * until then; and /etc/netns/NAME as it was then, to notice a
 	 * change (etc_racy: changed too recently to trust its ctime). */

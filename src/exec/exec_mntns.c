@@ -1,0 +1,245 @@
+/*
+ * exec_mntns.c - the mount namespace commands in a netns run in, made as
+ * `ip netns exec` makes one per command: a private mount namespace
+ * (unshare(CLONE_NEWNS)) whose / is a recursive slave, so nothing mounted
+ * in it reaches nslab; /sys replaced with a sysfs of the netns, so
+ * /sys/class/net lists that namespace's links (pitfall P3), read-only if
+ * the old one was; each /etc/netns/NAME/FILE bound over /etc/FILE. It is
+ * made once, by a short-lived child that sends it back, and kept: joining
+ * it costs a setns, where making it waits for an RCU grace period (the
+ * sysfs unmount).
+ *
+ * The kept namespace is a slave of nslab's /: mounts made later where /
+ * is shared (systemd hosts, nslab's sandbox and rootless mode) show in it,
+ * as they would in a fresh one; /etc/netns/NAME is checked on every call
+ * (inode and ctime, so a file added, removed or renamed there) and the
+ * namespace made again when it changed. A file edited in place shows
+ * anyway, being bound by inode.
+ *
+ * Syscalls: fork(2), setns(2), unshare(2), mount(2), umount2(2),
+ * statvfs(3), socketpair(2) with SCM_RIGHTS (unix(7)). Read: ip-netns(8),
+ * mount_namespaces(7), sysfs(5).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec/exec.h"
+
+/* Writes "nslab: warning: cannot bind SRC on DST: ENOENT" to stderr with
+ * write(2) only (the child shares nslab's memory until it execs). */
+static void bind_warning(const char *src, const char *dst, int err)
+{
+	const char *parts[] = {
+	    "nslab: warning: cannot bind ", src, " on ", dst, ": ",
+	    strerrorname_np(err),	    "\n"};
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (write(2, parts[i], strlen(parts[i])) < 0)
+			return;
+}
+
+/* As iproute2's bind_etc: each /etc/netns/NAME/FILE over /etc/FILE. */
+static void child_bind_etc(int errfd, const char *netns)
+{
+	char dir[320], src[600], dst[600];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/etc/netns/%s", netns);
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return;
+		exec_child_fail(errfd, errno, "open %s", dir);
+	}
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", dir, e->d_name);
+		snprintf(dst, sizeof(dst), "/etc/%s", e->d_name);
+		/* As ip netns exec: a file that cannot be bound (no /etc/FILE
+		 * to bind over, a directory) is skipped with a warning, not
+		 * a reason to refuse every command in the namespace. */
+		if (mount(src, dst, "none", MS_BIND, NULL) < 0)
+			bind_warning(src, dst, errno);
+	}
+	closedir(d);
+}
+
+/* The mount half of ip netns exec, after setns. */
+static void child_mounts(int errfd, const char *netns)
+{
+	unsigned long flags = 0;
+	struct statvfs sv;
+
+	if (unshare(CLONE_NEWNS) < 0)
+		exec_child_fail(errfd, errno, "unshare mount namespace");
+	/* Slave, not private: mounts made later by the host (a new netns
+	 * under /run/netns) still show, ours never go back. */
+	if (mount("", "/", "none", MS_SLAVE | MS_REC, NULL) < 0)
+		exec_child_fail(errfd, errno, "make / a recursive slave mount");
+	if (statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY))
+		flags = MS_RDONLY;
+	/* Failing is fine: /sys may not have been mounted at all. */
+	umount2("/sys", MNT_DETACH);
+	if (mount(netns, "/sys", "sysfs", flags, NULL) < 0)
+		exec_child_fail(errfd, errno, "mount sysfs on /sys");
+	child_bind_etc(errfd, netns);
+}
+
+/* In the helper child: sends its mount namespace (fd) and f to sock. */
+static int send_mntns(int sock, int fd, const struct exec_fail *f)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {(void *)f, sizeof(*f)};
+	struct msghdr m;
+	struct cmsghdr *cm;
+
+	memset(&m, 0, sizeof(m));
+	memset(&u, 0, sizeof(u));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &m, 0) < 0 ? -1 : 0;
+}
+
+/* Receives the helper's report into f and, on success, the fd it sent;
+ * returns the fd or -1 with f filled. */
+static int recv_mntns(int sock, struct exec_fail *f)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {f, sizeof(*f)};
+	struct msghdr m;
+	struct cmsghdr *cm;
+	ssize_t r;
+	int fd = -1;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	while ((r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	for (cm = r > 0 ? CMSG_FIRSTHDR(&m) : NULL; cm;
+	     cm = CMSG_NXTHDR(&m, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (r == (ssize_t)sizeof(*f) && f->err == 0 && fd >= 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	if (r != (ssize_t)sizeof(*f)) {
+		f->err = r < 0 ? errno : EPROTO;
+		snprintf(f->step, sizeof(f->step),
+			 "read the mount namespace of netns");
+	}
+	return -1;
+}
+
+/*
+ * Makes a mount namespace for commands in the netns nsfd (named netns) in
+ * a short-lived child, which sends it back. Returns its fd (close-on-exec)
+ * or -1 with f filled.
+ */
+static int mntns_make(int nsfd, const char *netns, struct exec_fail *f)
+{
+	int sv[2], fd, status;
+	pid_t p;
+
+	memset(f, 0, sizeof(*f));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		f->err = errno;
+		snprintf(f->step, sizeof(f->step), "socketpair");
+		return -1;
+	}
+	p = fork();
+	if (p == 0) {
+		close(sv[0]);
+		if (setns(nsfd, CLONE_NEWNET) < 0)
+			exec_child_fail(sv[1], errno, "setns");
+		child_mounts(sv[1], netns);
+		fd = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			exec_child_fail(sv[1], errno,
+					"open /proc/thread-self/ns/mnt");
+		if (send_mntns(sv[1], fd, f) < 0)
+			_exit(126);
+		_exit(0);
+	}
+	f->err = errno;
+	close(sv[1]);
+	if (p < 0) {
+		close(sv[0]);
+		snprintf(f->step, sizeof(f->step), "fork");
+		return -1;
+	}
+	fd = recv_mntns(sv[0], f);
+	close(sv[0]);
+	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
+		;
+	return fd;
+}
+
+/* ctime of the /etc/netns/NAME this close to now (s) may be changed again
+ * without its ctime moving (coarse timestamps): check it next time too. */
+#define ETC_RACY 0.05
+
+int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f)
+{
+	char dir[320];
+	struct stat sb;
+	struct timespec now;
+	int exists, fd;
+
+	snprintf(dir, sizeof(dir), "/etc/netns/%s", netns);
+	exists = stat(dir, &sb) == 0;
+	if (c->mntfd >= 0 && !c->etc_racy && exists == c->etc_exists &&
+	    (!exists || (sb.st_dev == c->etc_dev && sb.st_ino == c->etc_ino &&
+			 sb.st_ctim.tv_sec == c->etc_ctime.tv_sec &&
+			 sb.st_ctim.tv_nsec == c->etc_ctime.tv_nsec)))
+		return c->mntfd;
+	fd = mntns_make(c->nsfd, netns, f);
+	if (fd < 0)
+		return -1;
+	if (c->mntfd >= 0)
+		close(c->mntfd);
+	c->mntfd = fd;
+	c->etc_exists = exists;
+	c->etc_racy = 0;
+	if (exists) {
+		c->etc_dev = sb.st_dev;
+		c->etc_ino = sb.st_ino;
+		c->etc_ctime = sb.st_ctim;
+		clock_gettime(CLOCK_REALTIME, &now);
+		c->etc_racy =
+		    (double)(now.tv_sec - sb.st_ctim.tv_sec) +
+			(double)(now.tv_nsec - sb.st_ctim.tv_nsec) / 1e9 <
+		    ETC_RACY;
+	}
+	return fd;
+}
