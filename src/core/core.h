@@ -86,6 +86,15 @@ struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
  * times: wall-clock changes cannot disturb it). */
 double nslab_now(void);
 
+/* ---- dir.c ---- */
+
+/*
+ * Pushes the names in directory path ("." and ".." left out) as a sorted
+ * array. Returns 0, or -1 with errno set and nothing pushed (a Lua memory
+ * error still raises).
+ */
+int nslab_push_dir(lua_State *L, const char *path);
+
 /* ---- err.c ---- */
 
 /* Registers the nslab.error metatable. */

@@ -141,11 +141,6 @@ static int l_record_read(lua_State *L)
 	return 2;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * record.readdir(path) -> sorted {name, ...} | nil, message, errno: the
  * entries of a directory ("." and ".." left out), read with readdir(3).
@@ -153,45 +148,10 @@ static int cmp_names(const void *a, const void *b)
 static int l_record_readdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	DIR *d = opendir(path);
-	char **names = NULL, **tmp;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	int err = 0;
 
-	if (!d)
+	if (nslab_push_dir(L, path) < 0)
 		return fail(L, path, errno, NULL);
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			tmp = realloc(names, cap * sizeof(*names));
-			if (!tmp) {
-				err = ENOMEM;
-				break;
-			}
-			names = tmp;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			err = ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (!err && n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	lua_createtable(L, err ? 0 : (int)n, 0);
-	for (size_t i = 0; i < n; i++) {
-		if (!err) {
-			lua_pushstring(L, names[i]);
-			lua_rawseti(L, -2, (lua_Integer)i + 1);
-		}
-		free(names[i]);
-	}
-	free(names);
-	return err ? fail(L, path, err, NULL) : 1;
+	return 1;
 }
 
 /*

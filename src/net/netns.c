@@ -11,12 +11,10 @@
  * mount(2).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -298,62 +296,16 @@ static int l_netns_del(lua_State *L)
 	return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* netns.list() -> sorted array of the names in /run/netns. */
 static int l_netns_list(lua_State *L)
 {
-	DIR *d = opendir(NSLAB_NETNS_DIR);
-	char **names = NULL, **tmp;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	int err = 0;
-
-	if (!d) {
-		if (errno == ENOENT) {
-			lua_newtable(L);
-			return 1;
-		}
-		return nslab_raise(L, "netns.list", NSLAB_NETNS_DIR, NULL,
-				   errno, NULL);
+	if (nslab_push_dir(L, NSLAB_NETNS_DIR) == 0)
+		return 1;
+	if (errno == ENOENT) {
+		lua_newtable(L);
+		return 1;
 	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			tmp = realloc(names, cap * sizeof(*names));
-			if (!tmp) {
-				err = ENOMEM;
-				break;
-			}
-			names = tmp;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			err = ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (!err && n)
-		qsort(names, n, sizeof(*names), cmp_names);
-	lua_createtable(L, (int)n, 0);
-	for (size_t i = 0; i < n; i++) {
-		if (!err) {
-			lua_pushstring(L, names[i]);
-			lua_rawseti(L, -2, (lua_Integer)i + 1);
-		}
-		free(names[i]);
-	}
-	free(names);
-	if (err)
-		return nslab_raise(L, "netns.list", NSLAB_NETNS_DIR, NULL, err,
-				   NULL);
-	return 1;
+	return nslab_raise(L, "netns.list", NSLAB_NETNS_DIR, NULL, errno, NULL);
 }
 
 /* netns.exists(name) -> boolean: the name is taken in /run/netns. */
