@@ -341,6 +341,23 @@ describe("exec, sh and spawn", function()
       assert.is_false(alive(pid))
     end)
 
+    it("is interrupted by a signal that lands while the command starts, before the wait", function()
+      -- The command signals nslab at once: often before nslab's wait has
+      -- begun. That signal must still end the wait (not the 30 s sleep).
+      local s = script([[
+        local nslab = require "nslab"
+        nslab.exec(nil, {"sh", "-c", "kill -INT $PPID; exec sleep 30"})
+        print("not interrupted")
+      ]])
+      finally(function() os.remove(s) end)
+      for i = 1, 30 do
+        local t0 = nslab.core.monotime()
+        local r = nslab.exec(nil, { H.bin, s }, { timeout = 10 })
+        assert.equals("SIGINT", r.signal, "trial " .. i .. ": " .. r.stdout .. r.stderr)
+        assert.is_true(nslab.core.monotime() - t0 < 5, "trial " .. i .. " waited for the command")
+      end
+    end)
+
     it("takes its direct children along even when SIGKILLed (parent death signal)", function()
       local pidfile = os.tmpname()
       local s = script(([[

@@ -68,12 +68,16 @@ end
 -- what could not be removed (the record then stays).
 local function clean_one(lab, rec, live_ids)
   local c = record.contents(rec)
-  local mine = {}
+  local mine, removed_early = {}, {}
   for _, ns in ipairs(c.netns) do
     local cur, why = record.netns_id(ns)
     local id = c.ids[ns]
     if cur == nil and why == nil then -- gone already
       goto next
+    elseif cur == nil and id == nil and Netns.del_placeholder(ns) then
+      -- killed between creating /run/netns/NAME and mounting the
+      -- namespace on it: an empty file, no namespace, nothing else
+      removed_early[#removed_early + 1] = ns
     elseif id == nil then
       say(string.format("netns %q exists but lab %q did not record making it: left alone", ns, lab))
     elseif not record.same_id(cur, id) then
@@ -88,7 +92,7 @@ local function clean_one(lab, rec, live_ids)
   end
   local killed = kill_procs(lab, c.procs)
   killed = killed + empty_netns(mine)
-  local removed, failed = {}, {}
+  local removed, failed = removed_early, {}
   if #Netns.pids(mine) > 0 then failed[1] = "processes still live in its netns" end
   for i = #mine, 1, -1 do
     local ok, e = pcall(record.del_netns, mine[i], c.ids[mine[i]], lab, say)

@@ -62,6 +62,15 @@ M.del = core.del
 -- @usage local dev, ino = nslab.netns.id("red")
 M.id = core.id
 
+--- Removes /run/netns/NAME when it is only the empty file `netns.add`
+-- (and `ip netns add`) creates before mounting the namespace on it: what a
+-- process killed between the two leaves. Anything else there is left.
+-- @tparam string name netns name
+-- @treturn boolean whether such a file was there and is gone
+-- @raise EINVAL invalid name.
+-- @usage nslab.netns.del_placeholder("red")
+M.del_placeholder = core.del_placeholder
+
 --- Lists the named network namespaces.
 -- @treturn {string,...} the names in /run/netns, sorted bytewise (those
 --   made by `ip netns add` included)

@@ -17,6 +17,8 @@
  * lua_sethook and lua_pcall.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 
@@ -75,4 +77,43 @@ int nslab_l_defer_signals(lua_State *L)
 	if (status != LUA_OK)
 		return lua_error(L);
 	return lua_gettop(L) - fn + 1;
+}
+
+int nslab_signal_pending(lua_State *L)
+{
+	lua_CFunction f;
+	int pending = 0;
+
+	if (lua_getfield(L, LUA_REGISTRYINDEX, NSLAB_PENDING_KEY) ==
+		LUA_TFUNCTION &&
+	    (f = lua_tocfunction(L, -1)) != NULL) {
+		f(L);
+		pending = lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	return pending;
+}
+
+int nslab_ppoll(lua_State *L, struct pollfd *fds, unsigned long n,
+		const struct timespec *ts)
+{
+	sigset_t block, old;
+	int r, err;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (nslab_signal_pending(L)) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		errno = EINTR;
+		return -1;
+	}
+	r = ppoll(fds, (nfds_t)n, ts, &old);
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = err;
+	return r;
 }

@@ -5,6 +5,8 @@
 #ifndef NSLAB_DEFER_H
 #define NSLAB_DEFER_H
 
+#include <time.h>
+
 #include <lua.h>
 
 /*
@@ -19,6 +21,27 @@ struct nslab_signals {
 	int depth;   /* core.defer_signals calls running (nested) */
 	int pending; /* a signal the host held back meanwhile, or 0 */
 };
+
+/*
+ * The registry key of a lua_CFunction the nslab host puts there: called
+ * with no arguments, it pushes whether a signal came that its hook has not
+ * turned into an error yet. Absent (plain lua5.4): never.
+ */
+#define NSLAB_PENDING_KEY "nslab.signal_pending"
+
+/* Whether the host has a signal waiting for its hook (see above). */
+int nslab_signal_pending(lua_State *L);
+
+/*
+ * ppoll(2) for the waits of exec and proc:wait that a host signal must
+ * cut short: SIGINT, SIGTERM and SIGHUP are blocked while the host is
+ * asked whether one already came (then -1 with EINTR at once: a signal
+ * that landed just before the wait began would otherwise wait out the
+ * whole command), and ppoll unblocks them atomically.
+ */
+struct pollfd;
+int nslab_ppoll(lua_State *L, struct pollfd *fds, unsigned long n,
+		const struct timespec *ts);
 
 /* core.defer_signals([notice,] fn, ...): a lua_CFunction. */
 int nslab_l_defer_signals(lua_State *L);

@@ -347,7 +347,7 @@ static int feed_stdin(struct proc *p)
  * then reaped by proc_end), or -1 with errno: EINTR when a signal (the
  * host's SIGINT/SIGTERM) interrupted, ENOMEM.
  */
-static int drain(struct proc *p, double timeout)
+static int drain(lua_State *L, struct proc *p, double timeout)
 {
 	double deadline = timeout > 0 ? p->start + timeout : 0, grace = 0;
 	int exited = 0;
@@ -380,8 +380,8 @@ static int drain(struct proc *p, double timeout)
 			deadline = 0;
 			continue;
 		}
-		if (ppoll(pf, (nfds_t)n,
-			  exec_until(exited ? grace : deadline, &ts), NULL) < 0)
+		if (nslab_ppoll(L, pf, (unsigned long)n,
+				exec_until(exited ? grace : deadline, &ts)) < 0)
 			return -1; /* EINTR: the host was signalled */
 		if (idx[0] >= 0 && pf[idx[0]].revents) {
 			exited = 1;
@@ -416,7 +416,7 @@ static int run(lua_State *L, const char *op, int shell)
 {
 	struct proc *p = start(L, op, shell, 0);
 
-	if (drain(p, p->timeout) < 0)
+	if (drain(L, p, p->timeout) < 0)
 		return proc_raise_interrupted(L, 4, errno);
 	proc_end(p, 0);
 	proc_push_result(L, p);

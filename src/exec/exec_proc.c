@@ -57,7 +57,7 @@ static int l_proc_wait(lua_State *L)
 		struct timespec ts;
 		int r;
 
-		r = ppoll(&pf, 1, exec_until(deadline, &ts), NULL);
+		r = nslab_ppoll(L, &pf, 1, exec_until(deadline, &ts));
 		if (r < 0)
 			return proc_raise_interrupted(L, 1, errno);
 		if (r == 0)

@@ -125,8 +125,20 @@ static void signal_hook(lua_State *L, lua_Debug *ar)
 	luaL_error(L, "interrupted (signal %d)", sig);
 }
 
+/* The registry's NSLAB_PENDING_KEY (core/defer.h): whether a signal came
+ * that signal_hook has not turned into an error yet. */
+static int l_signal_pending(lua_State *L)
+{
+	lua_pushboolean(L, got_signal != 0);
+	return 1;
+}
+
 void host_watch_signals(lua_State *L)
 {
+	if (L) {
+		lua_pushcfunction(L, l_signal_pending);
+		lua_setfield(L, LUA_REGISTRYINDEX, NSLAB_PENDING_KEY);
+	}
 	watched = L;
 }
 

@@ -321,10 +321,41 @@ static int l_netns_exists(lua_State *L)
 	return 1;
 }
 
+/*
+ * netns.del_placeholder(name) -> boolean: removes /run/netns/NAME when it
+ * is only what netns.add (and ip netns add) makes first, before the bind
+ * mount: an empty regular file, no namespace mounted on it. A process
+ * killed between the two leaves one, and no namespace identity was ever
+ * recorded for it. Anything else there (a namespace, a symlink, a file
+ * with content) is left alone: false. Unlinking a mount point fails
+ * (EBUSY), so a mount made meanwhile is never undone.
+ */
+static int l_netns_del_placeholder(lua_State *L)
+{
+	const char *name =
+	    nslab_checkstr(L, 1, "netns.del_placeholder", "name");
+	char path[NETNS_PATH_SIZE];
+	struct stat sb;
+	struct statfs sf;
+
+	nslab_check_netns(L, "netns.del_placeholder", name);
+	netns_path(path, name);
+	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size != 0 ||
+	    statfs(path, &sf) < 0 || sf.f_type == NSFS_MAGIC ||
+	    unlink(path) < 0) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 static const luaL_Reg funcs[] = {
-    {"add", l_netns_add},	{"del", l_netns_del},	{"list", l_netns_list},
-    {"exists", l_netns_exists}, {"pids", l_netns_pids}, {"kill", l_netns_kill},
-    {"id", l_netns_id},		{NULL, NULL},
+    {"add", l_netns_add},   {"del", l_netns_del},
+    {"list", l_netns_list}, {"exists", l_netns_exists},
+    {"pids", l_netns_pids}, {"kill", l_netns_kill},
+    {"id", l_netns_id},	    {"del_placeholder", l_netns_del_placeholder},
+    {NULL, NULL},
 };
 
 void nslab_open_netns(lua_State *L)
