@@ -4,6 +4,9 @@
 # make check-rootless  the same as an ordinary user (nobody), rootless
 # make demo       run the article lab (scripts/veth-pair.lua)
 # make bench      chain-N build/teardown, exec latency and memory table
+# make check-faults  signals at random moments in a 20-node lab, in the
+#                 sandbox (TRIALS=N SEED=S; ROOTLESS=1 or
+#                 check-faults-rootless: as uid ROOTLESS_UID)
 # make debug      ASan+UBSan build in build-debug/; make check-debug runs on it
 # make deps       install missing Debian packages (as root)
 
@@ -52,7 +55,7 @@ HOST_OBJS = $(HOST_SRCS:src/%.c=$(BUILD)/%.o)
 LUA_SRCS  = $(sort $(wildcard lua/nslab/*.lua))
 
 .PHONY: all check check-rootless check-debug demo debug deps install uninstall clean lint \
-	format bench
+	format bench check-faults check-faults-rootless
 
 all: $(NSLAB) $(BUILD)/nslab.so
 
@@ -96,6 +99,27 @@ check-rootless: deps
 			env PATH=$(ROOTLESS_PATH) \
 			tools/check.sh $(NSLAB) $(SPECS); \
 	else tools/check.sh $(NSLAB) $(SPECS); fi
+
+# Fault injection (scripts/faults/run.lua): TRIALS trials of SIGINT,
+# SIGTERM, SIGHUP (single and doubled) or SIGKILL + --clean at random
+# moments in build, run and close of scripts/faults/lab20.lua, each checked
+# for leftovers and a re-run; SEED (printed) repeats a schedule. Fails if
+# any trial left anything. ROOTLESS=1 drops to ROOTLESS_UID as
+# check-rootless does.
+TRIALS ?= 100
+SEED   ?=
+FAULTS_ENV = TRIALS=$(TRIALS) SEED=$(SEED)
+check-faults: deps
+	$(MAKE) all
+	@if [ -n "$(ROOTLESS)" ] && [ "$$(id -u)" = 0 ]; then \
+		setpriv --reuid=$(ROOTLESS_UID) --regid=$(ROOTLESS_UID) \
+			--clear-groups --inh-caps=-all --reset-env \
+			env PATH=$(ROOTLESS_PATH) $(FAULTS_ENV) \
+			tools/sandbox.sh $(NSLAB) scripts/faults/run.lua; \
+	else env $(FAULTS_ENV) tools/sandbox.sh $(NSLAB) scripts/faults/run.lua; fi
+
+check-faults-rootless:
+	$(MAKE) check-faults ROOTLESS=1
 
 debug:
 	$(MAKE) BUILD=build-debug NSLAB=build-debug/nslab \
