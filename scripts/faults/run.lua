@@ -200,8 +200,12 @@ local function clean(timeout)
   return r.ok, (r.stdout .. r.stderr):gsub("%s+$", "")
 end
 
-local function restore(base)
+-- Removes what a trial left: `nslab --clean` first, then by force.
+-- Returns what --clean alone left (empty: it removed everything).
+local function restore()
   clean()
+  local after_clean = settled(leftovers(base, snapshot()))
+  if #after_clean == 0 then return after_clean end
   local s = snapshot()
   local names = {}
   for n in pairs(s.netns) do
@@ -227,10 +231,10 @@ local function restore(base)
   for mp in pairs(s.mounts) do
     if not base.mounts[mp] then os.execute("umount -l " .. q(mp) .. " 2>/dev/null") end
   end
-  local deadline, left = now() + 5, nil
+  local deadline, left = now() + 5
   repeat
     left = leftovers(base, snapshot())
-    if #left == 0 then return end
+    if #left == 0 then return after_clean end
     sleep(0.05)
   until now() > deadline
   io.stderr:write("faults: cannot restore a clean state, left: ", table.concat(left, ", "), "\n")
@@ -252,7 +256,7 @@ for _ = 1, calib do
   if not ok or #left > 0 or not m.done then
     io.stderr:write("faults: the lab does not run cleanly alone (", ended, "): ", first_error(),
       #left > 0 and "; left: " .. table.concat(left, ", ") or "", "\n")
-    restore(base)
+    restore()
     os.exit(2)
   end
   for i = 1, 3 do
@@ -286,6 +290,24 @@ local function shuffle(t)
 end
 shuffle(modes)
 shuffle(phases)
+
+-- "netns 20 (f20-h1, f20-h10, ...), mount 20 (...), record f20.lua": what a
+-- leftovers list holds, by kind, three names each at most.
+local function summary(left)
+  local by, kinds = {}, {}
+  for _, l in ipairs(left) do
+    local k, n = l:match("^(%S+) (.*)$")
+    if not by[k] then by[k], kinds[#kinds + 1] = {}, k end
+    table.insert(by[k], n)
+  end
+  local out = {}
+  for _, k in ipairs(kinds) do
+    local names = by[k]
+    local shown = table.concat(names, ", ", 1, math.min(3, #names)) .. (#names > 3 and ", ..." or "")
+    out[#out + 1] = #names == 1 and k .. " " .. shown or string.format("%s %d (%s)", k, #names, shown)
+  end
+  return table.concat(out, ", ")
+end
 
 -- ---- one trial ----
 
@@ -328,6 +350,9 @@ local function trial(mode, target, frac, gap)
   t.phase = t.delivered and phase_at(m, at) or "gone"
   t.offset = m.build and at - m.build or 0
   if r.timed_out then t.notes[#t.notes + 1] = "hung: killed after 30 s" end
+  -- README: the signal unwinds the script, then nslab dies of it.
+  t.ignored = t.delivered and r.status == 0 and t.phase ~= "done"
+  if t.ignored then t.notes[#t.notes + 1] = "exited 0: the signal was lost" end
   if r.signal == "SIGSEGV" or r.signal == "SIGABRT" or r.signal == "SIGBUS" or r.signal == "SIGFPE" then
     t.crashed = true
     t.notes[#t.notes + 1] = "died of " .. r.signal
@@ -341,27 +366,14 @@ local function trial(mode, target, frac, gap)
   if not ok then t.rerun = ended .. ": " .. first_error() end
   local after = leftovers(base, snapshot())
   if #after > 0 and #t.left == 0 then t.notes[#t.notes + 1] = "the re-run left " .. table.concat(after, ", ") end
-  if #after > 0 then restore(base) end
+  if #after > 0 then
+    local by_clean = restore()
+    t.notes[#t.notes + 1] = #by_clean == 0 and "--clean removed it all"
+      or "--clean left " .. summary(by_clean)
+    if #by_clean == 0 then t.cleaned = true end
+  end
   t.bad = #t.left > 0 or t.rerun ~= nil or r.timed_out or t.crashed or #after > 0
   return t
-end
-
--- "netns 20 (f20-h1, f20-h10, ...), mount 20 (...), record f20.lua": what a
--- leftovers list holds, by kind, three names each at most.
-local function summary(left)
-  local by, kinds = {}, {}
-  for _, l in ipairs(left) do
-    local k, n = l:match("^(%S+) (.*)$")
-    if not by[k] then by[k], kinds[#kinds + 1] = {}, k end
-    table.insert(by[k], n)
-  end
-  local out = {}
-  for _, k in ipairs(kinds) do
-    local names = by[k]
-    local shown = table.concat(names, ", ", 1, math.min(3, #names)) .. (#names > 3 and ", ..." or "")
-    out[#out + 1] = #names == 1 and k .. " " .. shown or string.format("%s %d (%s)", k, #names, shown)
-  end
-  return table.concat(out, ", ")
 end
 
 -- ---- the run ----
@@ -370,7 +382,8 @@ local uid_map = lines("/proc/self/uid_map")[1] or ""
 local rootless = select(3, uid_map:match("^%s*(%d+)%s+(%d+)%s+(%d+)")) == "1"
 print(string.format("faults: %d trials, seed %d, %s%s (build %.2f s, run %.2f s, close %.2f s)",
   trials, seed, lab_script, rootless and ", rootless" or ", as root", dur.build, dur.run, dur.close))
-local stats, kinds, total = {}, {}, { trials = 0, delivered = 0, left = 0, rerun = 0, hung = 0, crashed = 0 }
+local stats, kinds = {}, {}
+local total = { trials = 0, delivered = 0, left = 0, rerun = 0, hung = 0, crashed = 0, cleaned = 0, ignored = 0 }
 local t0 = now()
 for i = 1, trials do
   local mode = modes[(i - 1) % #modes + 1]
@@ -387,6 +400,8 @@ for i = 1, trials do
   if t.rerun then st.rerun, total.rerun = st.rerun + 1, total.rerun + 1 end
   if t.ended == "hung" then total.hung = total.hung + 1 end
   if t.crashed then total.crashed = total.crashed + 1 end
+  if t.cleaned and #t.left > 0 then total.cleaned = total.cleaned + 1 end
+  if t.ignored then total.ignored = total.ignored + 1 end
   local seen = {}
   for _, l in ipairs(t.left) do
     local k = l:match("^%S+")
@@ -420,7 +435,14 @@ print(string.format("%-15s %-6s %9d %6d %13d", "total", "", total.delivered, tot
 local kl = {}
 for k, n in pairs(kinds) do kl[#kl + 1] = k .. " " .. n end
 table.sort(kl)
-if #kl > 0 then print("trials leaving each kind: " .. table.concat(kl, ", ")) end
+if #kl > 0 then
+  print("trials leaving each kind: " .. table.concat(kl, ", "))
+  print(string.format("after %d of the %d trials that left something, `nslab --clean` removed it all",
+    total.cleaned, total.left))
+end
+if total.ignored > 0 then
+  print(string.format("%d signal(s) delivered before the lab closed were lost: nslab exited 0", total.ignored))
+end
 os.remove(marks_file)
 os.remove(err_file)
 local bad = total.left + total.rerun + total.hung + total.crashed
