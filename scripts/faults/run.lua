@@ -16,14 +16,22 @@
 -- actually hit. After a trial that left something the driver removes it
 -- (`nslab --clean`, then by force) so the next trial starts clean.
 --
+-- Refuses to run outside tools/sandbox.sh (NSLAB_IN_SANDBOX=1).
 -- Environment: TRIALS (default 100), SEED (default: the time; printed:
 -- the same seed gives the same schedule of signals, phases and offsets),
 -- SIGNALS (default "INT,TERM,HUP,KILL"), PHASES (default
--- "build,run,close"), FAULTS_LOG=1 prints every trial, not only the bad
+-- "build,run,close"); each round of trials aims every signal (once, twice)
+-- at every phase once, in a random order. FAULTS_LOG=1 prints every trial, not only the bad
 -- ones. Prints a table per signal and phase (delivered, left something,
 -- re-run failed) and a summary line; exits 1 if any trial left anything,
 -- hung, crashed or failed its re-run, 2 if the lab does not even run
 -- cleanly alone.
+if os.getenv("NSLAB_IN_SANDBOX") ~= "1" then
+  io.stderr:write("faults: run me in the sandbox (make check-faults, or tools/sandbox.sh ./nslab ",
+    arg and arg[0] or "scripts/faults/run.lua", "): between trials I remove every netns, record",
+    " and process I did not find at the start\n")
+  os.exit(2)
+end
 local nslab = require "nslab"
 local now, sleep = nslab.core.monotime, nslab.core.sleep
 
@@ -241,16 +249,31 @@ local function restore()
   os.exit(2)
 end
 
--- ---- calibration: the lab alone, twice ----
+-- ---- calibration: the lab alone, three times ----
 
 base = snapshot()
 for kind, set in pairs { netns = base.netns, records = base.records } do
   if next(set) then io.stderr:write("faults: warning: ", kind, " present before the first trial\n") end
 end
 local order = { "build", "run", "close", "done" }
+
+-- Phase lengths of the last complete runs (calibration, then every
+-- re-run): a trial aims at their median, so the aim follows the load.
+local recent = {}
 local dur = { build = 0, run = 0, close = 0 }
-local calib = 2
-for _ = 1, calib do
+local function measured(m)
+  if not (m.build and m.run and m.close and m.done) then return end
+  table.insert(recent, m)
+  if #recent > 15 then table.remove(recent, 1) end
+  for i = 1, 3 do
+    local d = {}
+    for j, r in ipairs(recent) do d[j] = r[order[i + 1]] - r[order[i]] end
+    table.sort(d)
+    dur[order[i]] = d[(#d + 1) // 2]
+  end
+end
+
+for _ = 1, 3 do
   local ok, ended, m = run_lab()
   local left = leftovers(base, snapshot())
   if not ok or #left > 0 or not m.done then
@@ -259,9 +282,7 @@ for _ = 1, calib do
     restore()
     os.exit(2)
   end
-  for i = 1, 3 do
-    dur[order[i]] = dur[order[i]] + (m[order[i + 1]] - m[order[i]]) / calib
-  end
+  measured(m)
 end
 
 -- ---- the schedule ----
@@ -288,8 +309,11 @@ local function shuffle(t)
     t[i], t[j] = t[j], t[i]
   end
 end
-shuffle(modes)
-shuffle(phases)
+-- Every signal in every phase once per round, in a shuffled order.
+local combos = {}
+for _, m in ipairs(modes) do
+  for _, p in ipairs(phases) do combos[#combos + 1] = { mode = m, phase = p } end
+end
 
 -- "netns 20 (f20-h1, f20-h10, ...), mount 20 (...), record f20.lua": what a
 -- leftovers list holds, by kind, three names each at most.
@@ -362,7 +386,8 @@ local function trial(mode, target, frac, gap)
     if not ok then t.notes[#t.notes + 1] = "--clean failed: " .. out:match("[^\n]*$") end
   end
   t.left = settled(leftovers(base, snapshot()))
-  local ok, ended = run_lab()
+  local ok, ended, rm = run_lab()
+  if ok then measured(rm) end
   if not ok then t.rerun = ended .. ": " .. first_error() end
   local after = leftovers(base, snapshot())
   if #after > 0 and #t.left == 0 then t.notes[#t.notes + 1] = "the re-run left " .. table.concat(after, ", ") end
@@ -380,14 +405,14 @@ end
 
 local uid_map = lines("/proc/self/uid_map")[1] or ""
 local rootless = select(3, uid_map:match("^%s*(%d+)%s+(%d+)%s+(%d+)")) == "1"
-print(string.format("faults: %d trials, seed %d, %s%s (build %.2f s, run %.2f s, close %.2f s)",
+print(string.format("faults: %d trials, seed %d, %s%s (phases at first: build %.2f s, run %.2f s, close %.2f s)",
   trials, seed, lab_script, rootless and ", rootless" or ", as root", dur.build, dur.run, dur.close))
 local stats, kinds = {}, {}
 local total = { trials = 0, delivered = 0, left = 0, rerun = 0, hung = 0, crashed = 0, cleaned = 0, ignored = 0 }
 local t0 = now()
 for i = 1, trials do
-  local mode = modes[(i - 1) % #modes + 1]
-  local target = phases[(i - 1) % #phases + 1]
+  if (i - 1) % #combos == 0 then shuffle(combos) end
+  local mode, target = combos[(i - 1) % #combos + 1].mode, combos[(i - 1) % #combos + 1].phase
   local t = trial(mode, target, math.random(), 0.002 + 0.008 * math.random())
   local key = mode.label .. "\0" .. t.phase
   local st = stats[key] or { mode = mode.label, phase = t.phase, delivered = 0, left = 0, rerun = 0 }
