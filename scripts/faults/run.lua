@@ -432,7 +432,7 @@ for i = 1, trials do
     local k = l:match("^%S+")
     if not seen[k] then kinds[k], seen[k] = (kinds[k] or 0) + 1, true end
   end
-  if t.bad or verbose then
+  if t.bad or t.ignored or verbose then
     local what = {}
     if #t.left > 0 then what[#what + 1] = "left " .. summary(t.left) end
     for _, n in ipairs(t.notes) do what[#what + 1] = n end
