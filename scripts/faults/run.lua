@@ -389,8 +389,8 @@ local function trial(mode, target, frac, gap)
   local ok, ended, rm = run_lab()
   if ok then measured(rm) end
   if not ok then t.rerun = ended .. ": " .. first_error() end
-  local after = leftovers(base, snapshot())
-  if #after > 0 and #t.left == 0 then t.notes[#t.notes + 1] = "the re-run left " .. table.concat(after, ", ") end
+  local after = settled(leftovers(base, snapshot()))
+  if #after > 0 and #t.left == 0 and not t.rerun then t.rerun = ended .. ", but left " .. summary(after) end
   if #after > 0 then
     local by_clean = restore()
     t.notes[#t.notes + 1] = #by_clean == 0 and "--clean removed it all"
