@@ -11,15 +11,7 @@ local q, tmpfile, raises = H.q, H.tmpfile, H.raises
 
 local function gone(pid) return record.proc_start(pid) == nil end
 
-local function pid_in(path)
-  local pid = H.wait_for(function()
-    local f = io.open(path)
-    local n = f and f:read("n")
-    if f then f:close() end
-    return n
-  end, 10)
-  return assert(math.tointeger(pid), "no pid in " .. path)
-end
+local pid_in = H.pid_in
 
 -- A child nslab builds lab lname with hosts, runs body (Lua), then dies
 -- of SIGKILL, leaving everything as it was.

@@ -160,6 +160,25 @@ function H.wait_for(fn, timeout)
   return fn()
 end
 
+--- The pid a command wrote to path, once it is there (10 s at most).
+function H.pid_in(path)
+  local pid = H.wait_for(function()
+    local f = io.open(path)
+    local n = f and f:read("n")
+    if f then f:close() end
+    return n
+  end, 10)
+  return assert(math.tointeger(pid), "no pid in " .. path)
+end
+
+--- The whole text of file path so far ("" when it is not there).
+function H.read_all(path)
+  local f = io.open(path)
+  local t = f and f:read("a") or ""
+  if f then f:close() end
+  return t
+end
+
 --- True when the specs run rootless (make check-rootless, or nslab's
 -- automatic fallback): a user namespace mapping one uid only, so other
 -- users (exec's user=) and root-owned files such as /etc are out of reach.

@@ -8,16 +8,7 @@ local view = require "nslab.view"
 
 local raises, q, tmpfile = H.raises, H.q, H.tmpfile
 
--- The pid a command wrote to path, once it is there.
-local function pid_in(path)
-  local pid = H.wait_for(function()
-    local f = io.open(path)
-    local n = f and f:read("n")
-    if f then f:close() end
-    return n
-  end, 10)
-  return assert(math.tointeger(pid), "no pid in " .. path)
-end
+local pid_in = H.pid_in
 
 local function gone(pid) return record.proc_start(pid) == nil end
 
@@ -589,12 +580,7 @@ describe("lab #root", function()
       local script = tmpfile(table.concat(lines, "\n") .. "\n")
       local log = os.tmpname()
       local pid = tonumber(H.sh(string.format("%s %s >%s 2>&1 & echo $!", H.bin, script, log)):match("%d+"))
-      local function output()
-        local f = io.open(log)
-        local t = f and f:read("a") or ""
-        if f then f:close() end
-        return t
-      end
+      local function output() return H.read_all(log) end
       assert.is_truthy(H.wait_for(function() return output():find("ready", 1, true) end, 10), output())
       return pid, output, function() os.remove(script) os.remove(log) end
     end

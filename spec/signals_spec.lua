@@ -41,12 +41,7 @@ end
 local function start(text, env)
   local script, log = tmpfile(text), os.tmpname()
   local pid = tonumber(H.sh(string.format("%s %s %s >%s 2>&1 & echo $!", env or "", H.bin, script, log)):match("%d+"))
-  local function output()
-    local f = io.open(log)
-    local t = f and f:read("a") or ""
-    if f then f:close() end
-    return t
-  end
+  local function output() return H.read_all(log) end
   at_end(function()
     if record.proc_start(pid) then os.execute("kill -9 " .. pid) end
     os.remove(script)
