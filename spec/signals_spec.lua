@@ -86,6 +86,21 @@ print("not reached")
     end)
   end
 
+  it("leaves no record and no .tmp file when a signal lands while the record is written", function()
+    local lname = H.name("lab")
+    sweep(lname, {})
+    local out, status = run(string.format([[
+local lab <close> = require("nslab").lab(%q)
+print("not reached")
+]], lname), "NSLAB_TEST_SIGNAL_AT=record-tmp")
+    assert.equals(STATUS.INT, status, out)
+    assert.not_matches("not reached", out, 1, true)
+    assert.is_false(record_exists(lname), out)
+    local f = io.open(record.path_of(lname) .. ".tmp")
+    if f then f:close() end
+    assert.is_nil(f, "the record's .tmp file was left: " .. out)
+  end)
+
   it("rolls back a node interrupted between creation and registration, so it can be made again", function()
     -- What Ctrl-C at the REPL does: the error is caught, the lab goes on.
     local lname, h1 = H.name("lab"), H.name()

@@ -115,27 +115,31 @@ function M.new(name, opts)
   -- Before the record is written: without privilege, say which capability.
   nslab.core.need_caps("nslab.lab", q(name))
   claim.lab(name)
-  local rec = record.create(name)
-  seq = seq + 1
-  local self = {
-    name = name,
-    nodes = {},
-    _by = {},
-    _links = {},
-    _undo = {},
-    _procs = {},
-    _rec = rec,
-    _keep = opts.keep == true and can_keep(name),
-    _seq = seq,
-    _open = true,
-    _t0 = core.monotime(),
-    _progress = opts.progress,
-    _nlinks = 0,
-  }
-  if self._progress == nil then self._progress = core.isatty(2) end
-  setmetatable(self, Lab) -- after the record's file: finalized before it
-  open_labs[self] = true
-  return self
+  -- The record and the lab that removes it come together: a signal waits
+  -- (then the lab, unreachable, is closed by its __gc when nslab exits).
+  return core.defer_signals(function()
+    local rec = record.create(name)
+    seq = seq + 1
+    local self = {
+      name = name,
+      nodes = {},
+      _by = {},
+      _links = {},
+      _undo = {},
+      _procs = {},
+      _rec = rec,
+      _keep = opts.keep == true and can_keep(name),
+      _seq = seq,
+      _open = true,
+      _t0 = core.monotime(),
+      _progress = opts.progress,
+      _nlinks = 0,
+    }
+    if self._progress == nil then self._progress = core.isatty(2) end
+    setmetatable(self, Lab) -- after the record's file: finalized before it
+    open_labs[self] = true
+    return self
+  end)
 end
 
 --- The open labs of this process, in creation order.

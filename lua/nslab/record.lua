@@ -31,6 +31,7 @@
 -- @module nslab.record
 local nslab = require "nslab"
 local core = nslab.core
+local fault = require "nslab.fault"
 local Netns = require "nslab.netns"
 local sys = core.record
 
@@ -328,17 +329,24 @@ local function line(...)
 end
 
 -- Writes path anew (through path.tmp and a rename), mode 0600.
-local function write_file(path, text)
+local function write_tmp(path, text)
   local tmp = path .. ".tmp"
   local f, err = sys.open(tmp, "w")
   if not f then return nil, err end
   local ok, werr = f:write(text)
+  fault.at("record-tmp")
   if ok then ok, werr = f:close() else f:close() end
   if not ok then
     os.remove(tmp)
     return nil, werr
   end
   return os.rename(tmp, path)
+end
+
+-- Writes path anew with signals held back, so a Ctrl-C cannot leave the
+-- .tmp file behind (the fault suite found one).
+local function write_file(path, text)
+  return core.defer_signals(write_tmp, path, text)
 end
 
 local function header(name, pid, start)
