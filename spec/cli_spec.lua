@@ -313,6 +313,22 @@ describe("nslab host", function()
     assert.matches("status=130", out, 1, true)
   end)
 
+  it("stops at a SIGINT sent to nslab alone during os.execute, passing it on to the command", function()
+    -- kill, systemd or a CI runner signal nslab only: system(3) would
+    -- ignore it until the command ended, and the script went on.
+    for _, sig in ipairs { "INT", "TERM" } do
+      local out = H.sh("(" .. H.bin ..
+        " -e 'print(\"start\") io.stdout:flush() print(os.execute(\"sleep 5\")) print(\"went on\")' </dev/null & " ..
+        "pid=$!; sleep 0.5; t=$(date +%s%N); kill -" .. sig .. " $pid; wait $pid; " ..
+        "echo status=$? ms=$(( ($(date +%s%N) - t) / 1000000 ))) 2>&1")
+      assert.matches("interrupted (SIG" .. sig .. ")", out, 1, true)
+      assert.not_matches("went on", out, 1, true)
+      assert.matches("status=" .. (sig == "INT" and 130 or 143), out, 1, true)
+      assert.is_true(tonumber(out:match("ms=(%d+)")) < 2500, out)
+      assert.is_nil(out:match("%(command line%):1: interrupted"), "the error should carry no position: " .. out)
+    end
+  end)
+
   it("runs no more Lua after a signal interrupts io.read", function()
     -- stdin is a FIFO nobody writes to, so io.read blocks until the signal.
     local out = H.sh("d=$(mktemp -d); mkfifo $d/f; exec 3<>$d/f; (" .. H.bin ..

@@ -69,10 +69,7 @@ int nslab_l_defer_signals(lua_State *L)
 		/* fn's own error, if any, gives way: the user asked to stop. */
 		sig = s->pending;
 		s->pending = 0;
-		if (sigabbrev_np(sig))
-			return luaL_error(L, "interrupted (SIG%s)",
-					  sigabbrev_np(sig));
-		return luaL_error(L, "interrupted (signal %d)", sig);
+		return nslab_raise_interrupted(L, sig);
 	}
 	if (status != LUA_OK)
 		return lua_error(L);
@@ -116,4 +113,15 @@ int nslab_ppoll(lua_State *L, struct pollfd *fds, unsigned long n,
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = err;
 	return r;
+}
+
+int nslab_raise_interrupted(lua_State *L, int sig)
+{
+	/* No position: it would name whatever Lua line the signal landed
+	 * on, often inside the library; the traceback says where. */
+	if (sigabbrev_np(sig))
+		lua_pushfstring(L, "interrupted (SIG%s)", sigabbrev_np(sig));
+	else
+		lua_pushfstring(L, "interrupted (signal %d)", sig);
+	return lua_error(L);
 }

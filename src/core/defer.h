@@ -43,6 +43,10 @@ struct pollfd;
 int nslab_ppoll(lua_State *L, struct pollfd *fds, unsigned long n,
 		const struct timespec *ts);
 
+/* Raises the error "interrupted (SIGINT)" (or "(signal N)"), with no
+ * file:line position. Never returns. */
+int nslab_raise_interrupted(lua_State *L, int sig);
+
 /* core.defer_signals([notice,] fn, ...): a lua_CFunction. */
 int nslab_l_defer_signals(lua_State *L);
 

@@ -10,16 +10,23 @@
  * then dies of the same signal. Read: lua(1), signal(7).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
 
 #include "core/defer.h"
 #include "host/host.h"
+
+extern char **environ;
 
 const char *host_progname = "nslab";
 static volatile sig_atomic_t got_signal;
@@ -120,9 +127,7 @@ static void signal_hook(lua_State *L, lua_Debug *ar)
 	exit_signal = sig;
 	if (deferred(L, sig))
 		return;
-	if (sigabbrev_np(sig))
-		luaL_error(L, "interrupted (SIG%s)", sigabbrev_np(sig));
-	luaL_error(L, "interrupted (signal %d)", sig);
+	nslab_raise_interrupted(L, sig);
 }
 
 /* The registry's NSLAB_PENDING_KEY (core/defer.h): whether a signal came
@@ -256,35 +261,108 @@ static int l_exit(lua_State *L)
 	return 0;
 }
 
+/* Forwards sig to the command (target: its pid, or minus its process
+ * group) and waits for it at most 2 s, then SIGKILL: a shell passes
+ * Ctrl-C to its foreground job the same way. */
+static void execute_forward(pid_t pid, pid_t target, int sig, int *status)
+{
+	struct timespec nap = {0, 10 * 1000 * 1000};
+
+	kill(target, sig);
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return;
+		nanosleep(&nap, NULL);
+	}
+	kill(target, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Runs "sh -c cmd" and returns its wait status, or -1 with errno. SIGQUIT
+ * is ignored here meanwhile (Ctrl-\ on a terminal is the command's) and
+ * default in the child. */
+static int execute_wait(const char *cmd)
+{
+	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+	struct sigaction ign = {0}, oldquit;
+	posix_spawnattr_t attr;
+	sigset_t def;
+	pid_t pid;
+	int status = -1, err, group = !isatty(0);
+
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&def);
+	sigaddset(&def, SIGQUIT);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr,
+				 (short)(POSIX_SPAWN_SETSIGDEF |
+					 (group ? POSIX_SPAWN_SETPGROUP : 0)));
+	sigaction(SIGQUIT, &ign, &oldquit);
+	err = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (err == 0) {
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR)
+				break;
+			if (got_signal) { /* the hook raises once we return */
+				execute_forward(pid, group ? -pid : pid,
+						got_signal, &status);
+				break;
+			}
+		}
+	}
+	sigaction(SIGQUIT, &oldquit, NULL);
+	errno = err;
+	return err ? -1 : status;
+}
+
 /*
- * os.execute as lua's, except that a command killed by SIGINT or SIGQUIT
- * interrupts the script as if nslab had got the signal: system(3) ignores
- * both in the caller while the command runs, so otherwise Ctrl-C during
- * os.execute("sleep 1") in a loop would never stop the script (shells do
- * the same for their foreground commands).
+ * os.execute as lua's (the command through "sh -c"; true or nil, "exit"
+ * or "signal", the number), but without system(3), which ignores SIGINT
+ * and SIGQUIT in the caller while the command runs: a SIGINT sent to
+ * nslab alone (kill, systemd, a CI runner) was lost. A signal that reaches
+ * nslab while the command runs is passed on to the command, and once it
+ * has ended the script is interrupted. A command killed by SIGINT or
+ * SIGQUIT (Ctrl-C or Ctrl-\ on a terminal reach only it, or both)
+ * interrupts the script too, as a shell stops at its foreground job's
+ * Ctrl-C.
  */
 static int l_execute(lua_State *L)
 {
-	int n, sig;
+	const char *cmd = luaL_optstring(L, 1, NULL);
+	int status, sig;
 
-	luaL_optstring(L, 1, NULL);
-	lua_settop(L, 1);
-	n = lua_gettop(L);
-
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, n, LUA_MULTRET);
-	if (lua_gettop(L) == 3 && lua_isnil(L, 1) &&
-	    lua_type(L, 2) == LUA_TSTRING &&
-	    strcmp(lua_tostring(L, 2), "signal") == 0) {
-		sig = (int)lua_tointeger(L, 3);
-		if (sig == SIGINT || sig == SIGQUIT) {
-			host_set_exit_signal(sig);
-			return luaL_error(L, "interrupted (SIG%s)",
-					  sigabbrev_np(sig));
-		}
+	if (!cmd) { /* is a shell there: lua's own answer */
+		lua_settop(L, 0);
+		lua_pushvalue(L, lua_upvalueindex(1));
+		lua_call(L, 0, LUA_MULTRET);
+		return lua_gettop(L);
 	}
-	return lua_gettop(L);
+	status = execute_wait(cmd);
+	if (status < 0)
+		return luaL_fileresult(L, 0, NULL);
+	if (WIFSIGNALED(status)) {
+		sig = WTERMSIG(status);
+		if ((sig == SIGINT || sig == SIGQUIT) && !got_signal) {
+			host_set_exit_signal(sig);
+			return nslab_raise_interrupted(L, sig);
+		}
+		lua_pushnil(L);
+		lua_pushliteral(L, "signal");
+		lua_pushinteger(L, sig);
+		return 3;
+	}
+	status = WEXITSTATUS(status);
+	if (status == 0)
+		lua_pushboolean(L, 1);
+	else
+		lua_pushnil(L);
+	lua_pushliteral(L, "exit");
+	lua_pushinteger(L, status);
+	return 3;
 }
 
 void host_wrap_os(lua_State *L)
