@@ -266,7 +266,7 @@ static int l_exit(lua_State *L)
  * Ctrl-C to its foreground job the same way. */
 static void execute_forward(pid_t pid, pid_t target, int sig, int *status)
 {
-	struct timespec nap = {0, 10 * 1000 * 1000};
+	struct timespec nap = {0, 10000000L}; /* 10 ms */
 
 	kill(target, sig);
 	for (int i = 0; i < 200; i++) {
