@@ -60,11 +60,13 @@ static void read_action(lua_State *L, const struct tc_target *t,
 			continue;
 		while (i < 4 && strcmp(k, directions[i]) != 0)
 			i++;
-		if (i == 4 || f->to || lua_type(L, -1) != LUA_TSTRING)
+		if (i == 4 || f->to || lua_type(L, -1) != LUA_TSTRING) {
 			luaL_argerror(L, 1,
 				      "action needs one of egress_redirect, "
 				      "egress_mirror, ingress_redirect, "
 				      "ingress_mirror = ifname");
+			return; /* not reached: luaL_argerror raises */
+		}
 		f->eaction = eactions[i];
 		f->to = lua_tostring(L, -1);
 		nslab_check_ifname(L, t->op, f->to);
@@ -121,10 +123,9 @@ static void put_action(struct nlmsghdr *nlh, uint16_t type,
 
 static void put_filter(struct nlmsghdr *nlh, const struct filter *f, int to)
 {
-	struct {
-		struct tc_u32_sel sel;
-		struct tc_u32_key key;
-	} u = {0};
+	/* a selector with one key: sel's keys[] is a flexible array */
+	unsigned char u[sizeof(struct tc_u32_sel) + sizeof(struct tc_u32_key)];
+	struct tc_u32_sel sel = {0};
 	struct nlattr *opt;
 	int u32 = !strcmp(f->kind, "u32");
 
@@ -133,9 +134,11 @@ static void put_filter(struct nlmsghdr *nlh, const struct filter *f, int to)
 	opt->nla_type = TCA_OPTIONS; /* as tc: not flagged nested */
 	if (u32) {
 		/* one key matching every packet: value 0 under mask 0 */
-		u.sel.flags = TC_U32_TERMINAL;
-		u.sel.nkeys = 1;
-		mnl_attr_put(nlh, TCA_U32_SEL, sizeof(u), &u);
+		sel.flags = TC_U32_TERMINAL;
+		sel.nkeys = 1;
+		memset(u, 0, sizeof(u));
+		memcpy(u, &sel, sizeof(sel));
+		mnl_attr_put(nlh, TCA_U32_SEL, sizeof(u), u);
 	}
 	if (f->flowid)
 		mnl_attr_put_u32(nlh,

@@ -54,10 +54,12 @@ static const char *read_kind(lua_State *L, struct tc_target *t, const char *op)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	kind = opt_string(L, 1, "kind");
-	if (!kind)
+	if (!kind) {
 		luaL_argerror(L, 1,
 			      "field 'kind' is required (\"tbf\", \"htb\", "
 			      "\"netem\", ...)");
+		return NULL; /* not reached: luaL_argerror raises */
+	}
 	fields = tc_kind_fields(kind, 0);
 	if (fields)
 		nslab_check_fields(L, 1, fields);

@@ -90,7 +90,7 @@ static int parse(const char *s, const struct unit *units, double bare,
 		 const char *what, const char *list, double *v, char *why,
 		 size_t n)
 {
-	const char *u;
+	const char *u = "";
 	double x;
 
 	if (*s == '-') {
@@ -144,7 +144,7 @@ int tc_parse_time(const char *s, double *sec, char *why, size_t n)
 
 int tc_parse_percent(const char *s, double *frac, char *why, size_t n)
 {
-	const char *u;
+	const char *u = "";
 	double x;
 
 	if (*s == '-') {
