@@ -161,11 +161,11 @@ end
 -- ---- the kernel side ----
 
 -- What shapes dev now: "tbf", "tbf+netem", "netem", another kind, or
--- nil (noqueue, the veth default, counts as none).
+-- nil (the kernel's defaults, handle 0:, such as noqueue on a veth, count as none).
 local function layout_of(netns, dev)
   local root, below
   for _, q in ipairs(tc.qdisc_list { dev = dev, netns = netns }) do
-    if q.parent == "root" and q.kind ~= "noqueue" then root = q.kind end
+    if q.parent == "root" and q.kind ~= "noqueue" and q.handle ~= "0:" then root = q.kind end
     if q.parent == "1:1" and q.kind == "netem" then below = true end
   end
   if root == "tbf" and below then return "tbf+netem" end
