@@ -29,13 +29,14 @@ NSLAB      ?= ./nslab
 
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libmnl-dev \
 	libcap-dev libedit-dev lua-busted iproute2 iputils-ping util-linux \
-	nftables netcat-openbsd procps python3 lua-ldoc lua-discount luarocks
+	nftables netcat-openbsd procps python3 lua-ldoc lua-discount luarocks \
+	iperf3
 
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libmnl libcap 2>/dev/null)
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LUA_PC) libmnl libcap 2>/dev/null)
 # Without pkg-config files (luarocks passes the directories it found as
 # CFLAGS/LDFLAGS), the module still links its two libraries.
-MOD_LIBS  := $(or $(shell $(PKG_CONFIG) --libs libmnl libcap 2>/dev/null),-lmnl -lcap)
+MOD_LIBS  := $(or $(shell $(PKG_CONFIG) --libs libmnl libcap 2>/dev/null),-lmnl -lcap) -lm
 EDIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags libedit 2>/dev/null)
 EDIT_LIBS   := $(shell $(PKG_CONFIG) --libs libedit 2>/dev/null)
 ifneq ($(EDIT_LIBS),)
@@ -60,7 +61,7 @@ LUA_SRCS  = $(sort $(wildcard lua/nslab/*.lua))
 # Unit tests of the pure helpers (no Lua, no namespaces): tests/unit/.
 UNIT_SRCS = $(wildcard tests/unit/*.c)
 UNIT_LIBS = src/nl/names.c src/nl/nl_tab.c src/net/inet_text.c \
-	    src/net/sysctl_path.c
+	    src/net/sysctl_path.c src/net/tc_units.c
 UNIT_OBJS = $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%.o) \
 	    $(UNIT_LIBS:src/%.c=$(BUILD)/%.o)
 
@@ -71,7 +72,7 @@ UNIT_OBJS = $(UNIT_SRCS:tests/%.c=$(BUILD)/tests/%.o) \
 all: $(NSLAB) $(BUILD)/nslab.so
 
 $(NSLAB): $(HOST_OBJS) $(MOD_OBJS)
-	$(CC) $(NSLAB_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PC_LIBS) $(EDIT_LIBS)
+	$(CC) $(NSLAB_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PC_LIBS) $(EDIT_LIBS) -lm
 
 # The loadable module alone, for plain lua5.4 (what luarocks builds).
 module: $(BUILD)/nslab.so
@@ -84,7 +85,7 @@ $(BUILD)/%.o: src/%.c | $(BUILD)
 	$(CC) $(NSLAB_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/unit: $(UNIT_OBJS)
-	$(CC) $(NSLAB_LDFLAGS) $(LDFLAGS) -o $@ $^
+	$(CC) $(NSLAB_LDFLAGS) $(LDFLAGS) -o $@ $^ -lm
 
 $(BUILD)/tests/%.o: tests/%.c | $(BUILD)
 	@mkdir -p $(@D)

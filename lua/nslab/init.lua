@@ -51,7 +51,7 @@ local M = {
   defer_signals = core.defer_signals,
 }
 
-for _, name in ipairs { "netns", "link", "addr", "route", "sysctl" } do
+for _, name in ipairs { "netns", "link", "addr", "route", "sysctl", "tc" } do
   M[name] = require("nslab." .. name)
 end
 

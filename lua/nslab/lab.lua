@@ -19,14 +19,12 @@
 --
 -- Privilege: CAP_NET_ADMIN and CAP_SYS_ADMIN (root, or `nslab --rootless`).
 --
--- Looking at a lab (`pingall`, `show`, `dot`, the progress line) is done
--- by `nslab.view`, closing it by `nslab.teardown`, the address rules of
--- `link` by `nslab.segment`, its record by `nslab.record`, which names it
--- may take by `nslab.claim`.
+-- Helpers: `nslab.view` (pingall, show, dot, progress), `nslab.teardown`
+-- (close), `nslab.segment` (link addresses), `nslab.record`, `nslab.claim`
+-- (names), `nslab.linkctl` (impair, link_state, flap, schedule).
 -- @module nslab.lab
 
--- "nslab" first: it registers nslab.core.
-local nslab = require "nslab"
+local nslab = require "nslab" -- first: it registers nslab.core
 local core = nslab.core
 local Addr = require "nslab.addr"
 local Link = require "nslab.link"
@@ -38,6 +36,8 @@ local teardown = require "nslab.teardown"
 local segment = require "nslab.segment"
 local fault = require "nslab.fault"
 local opts_mod = require "nslab.opts"
+local linkctl = require "nslab.linkctl"
+local shape = require "nslab.shape"
 
 -- errno names from the C library (src/core/err.c), never numbers here.
 local E = core.errno
@@ -91,6 +91,7 @@ local NEW_OPTS = { keep = "boolean", progress = "boolean" }
 local NODE_OPTS = { sysctls = "table" }
 local BRIDGE_OPTS = { ifname = "string", sysctls = "table" }
 local LINK_OPTS = { ifnames = "table", addrs = "table", mtu = "integer", mac = "table" }
+for k, v in pairs(linkctl.LINK_SHAPE) do LINK_OPTS[k] = v end
 local PINGALL_OPTS = { quiet = "boolean", timeout = "number", family = "string" }
 local SHOW_OPTS = { quiet = "boolean" }
 
@@ -300,15 +301,18 @@ end
 -- @tparam[opt] table opts `ifnames` {a_ifname, b_ifname} (each max 15 bytes),
 -- `addrs` {a_addrs, b_addrs} (each "10.0.0.1/24" or a list of them, IPv4
 -- and IPv6, prefix length required; not on a bridge end), `mtu` (bytes),
--- `mac` {a_mac, b_mac}
--- @treturn table link {a = node, b = node, ifnames = {..}, addrs = {{..}, {..}}}
+-- `mac` {a_mac, b_mac}; shaping (`rate`, `delay`, `jitter`, `loss`,
+-- `corrupt`, `duplicate`, `reorder`, `limit`, `burst`: see `nslab.shape`)
+-- for both directions alike, or `a_to_b` and `b_to_a` tables
+-- @treturn table link {a = node, b = node, ifnames = {..}, addrs = {{..}, {..}}, shape = {a_to_b, b_to_a}}
 -- @raise argument error when a or b is not a node of this lab, for an
 -- unknown field or a field of the wrong type (`ifnames`, `addrs`, `mac`
 -- tables, `mtu` an integer); EEXIST error object when an ifname is taken in
 -- its node; EINVAL error object for a self link, an IPv6 address on a link
 -- below mtu 1280, an address on a bridge end, an address without prefix length ("write
 -- 10.0.0.1/24"), or an address already on another node of the segment
--- (naming both nodes); kernel errors (with `step`), after removing
+-- (naming both nodes), or a bad shaping value (EOPNOTSUPP for netem
+-- options without netem); kernel errors (with `step`), after removing
 -- the half-made link
 -- @usage lab:link(red, blue, {addrs = {"10.0.0.1/24", "10.0.0.2/24"}})
 function Lab:link(a, b, opts)
@@ -322,6 +326,7 @@ function Lab:link(a, b, opts)
   local ends = ends_of(a, b, opts)
   local mine = segment.check(ends, opts.mtu)
   local ea, eb = ends[1], ends[2]
+  local ab, ba = shape.directions("lab:link", 3, q(linkctl.name({ node = a, ifname = ea.ifname }, eb)), opts)
   self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
     -- The veth and its undo entry together (signals wait), so an
     -- interrupted link is rolled back whole and can be made again.
@@ -342,11 +347,15 @@ function Lab:link(a, b, opts)
         Addr.add(e.ifname, addr, { netns = e.node.netns, nodad = addr:find(":", 1, true) and true or nil })
       end
     end
+    if ab or ba then
+      linkctl.shape({ netns = a.netns, ifname = ea.ifname }, { netns = b.netns, ifname = eb.ifname }, ab, ba, true)
+    end
   end)
   segment.join(self.nodes, ends, mine)
-  a:_attach(ea.ifname, b, eb.ifname, ea.addrs)
-  b:_attach(eb.ifname, a, ea.ifname, eb.addrs)
-  local link = { a = a, b = b, ifnames = { ea.ifname, eb.ifname }, addrs = { ea.addrs, eb.addrs } }
+  local link = { a = a, b = b, ifnames = { ea.ifname, eb.ifname }, addrs = { ea.addrs, eb.addrs },
+    shape = { ab, ba }, state = "up" }
+  a:_attach(ea.ifname, b, eb.ifname, ea.addrs, link)
+  b:_attach(eb.ifname, a, ea.ifname, eb.addrs, link)
   self._links[#self._links + 1] = link
   self._nlinks = self._nlinks + 1
   self:_tick()
@@ -487,6 +496,8 @@ Lab.__tostring = function(self)
     self._open and "" or ", closed")
 end
 
+-- lab:impair, lab:link_state, lab:flap, lab:schedule (nslab.linkctl).
+linkctl.install(Lab)
 M.Lab = Lab
 
 -- `require("nslab.lab")(name, opts)` is `new(name, opts)`.

@@ -125,8 +125,8 @@ local function note_addr(self, ifname, addr)
 end
 
 -- Called by lab:link once the link exists.
-function Node:_attach(ifname, peer, peer_ifname, addrs)
-  self._ifs[#self._ifs + 1] = { ifname = ifname, peer = peer, peer_ifname = peer_ifname, addrs = addrs }
+function Node:_attach(ifname, peer, peer_ifname, addrs, link)
+  self._ifs[#self._ifs + 1] = { ifname = ifname, peer = peer, peer_ifname = peer_ifname, addrs = addrs, link = link }
   self._ifset[ifname] = true
   if ifname == "eth" .. self._nif then self._nif = self._nif + 1 end
   for _, addr in ipairs(addrs) do note_addr(self, ifname, addr) end
@@ -390,7 +390,13 @@ Node.__tostring = function(self)
   for _, i in ipairs(self._ifs) do
     local s = i.ifname
     if #i.addrs > 0 then s = s .. " " .. table.concat(i.addrs, " ") end
-    parts[#parts + 1] = s .. " -> " .. i.peer.name .. ":" .. i.peer_ifname
+    s = s .. " -> " .. i.peer.name .. ":" .. i.peer_ifname
+    if i.link then
+      local shaped = require("nslab.linkctl").egress_text(i.link, self, i.ifname)
+      if i.link.state == "down" then s = s .. " (down)" end
+      if shaped ~= "" then s = s .. " [" .. shaped .. "]" end
+    end
+    parts[#parts + 1] = s
   end
   local head = string.format("%s %s (netns %s)", self.kind, self.name, self.netns)
   if self.bridge then head = head .. " bridge " .. self.bridge end

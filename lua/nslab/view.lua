@@ -6,6 +6,7 @@ local nslab = require "nslab"
 local Addr = require "nslab.addr"
 local Link = require "nslab.link"
 local Node = require "nslab.node"
+local linkctl = require "nslab.linkctl"
 
 local M = {}
 
@@ -69,22 +70,26 @@ end
 function M.count(n, word) return n .. " " .. word .. (n == 1 and "" or "s") end
 
 --- The `lab:show()` text: one row per interface the lab made (and each
--- bridge device), with kind, peer, state, MTU and addresses from the kernel.
+-- bridge device), with kind, peer, state, MTU and addresses from the
+-- kernel, and the shaping of what it sends ("Sends": `rate 10mbit loss 1%`).
 -- @tparam lab lab
 -- @treturn string
 function M.show(lab)
   local rows = {}
   for i, node in ipairs(lab.nodes) do
     local links, addrs = kernel_view(node)
-    local function row(ifname, peer, fallback)
+    local function row(ifname, peer, fallback, link)
       local l = links and links[ifname]
       local a = addrs[ifname] or fallback or {}
       rows[#rows + 1] = { "", node.name, node.kind, ifname, peer,
-        links and state_of(l) or "?", l and l.mtu and tostring(l.mtu) or "", table.concat(a, " ") }
+        links and state_of(l) or "?", l and l.mtu and tostring(l.mtu) or "", table.concat(a, " "),
+        link and linkctl.egress_text(link, node, ifname) or "" }
     end
     local first = #rows
     if node.bridge then row(node.bridge, "", {}) end
-    for _, itf in ipairs(node._ifs) do row(itf.ifname, itf.peer.name .. ":" .. itf.peer_ifname, itf.addrs) end
+    for _, itf in ipairs(node._ifs) do
+      row(itf.ifname, itf.peer.name .. ":" .. itf.peer_ifname, itf.addrs, itf.link)
+    end
     if #rows == first then row("lo", "", { "127.0.0.1/8", "::1/128" }) end
     -- one number and name per node, on its first row
     for r = first + 1, #rows do
@@ -94,7 +99,7 @@ function M.show(lab)
   end
   return string.format("lab %s: %s, %s\n", lab.name, M.count(#lab.nodes, "node"),
     M.count(#lab._links, "link")) ..
-    M.table({ "#", "Node", "Kind", "Interface", "Peer", "State", "MTU", "Addresses" }, rows)
+    M.table({ "#", "Node", "Kind", "Interface", "Peer", "State", "MTU", "Addresses", "Sends" }, rows)
 end
 
 local function dq(s) return '"' .. tostring(s):gsub('[\\"]', "\\%0") .. '"' end

@@ -14,5 +14,6 @@ void nslab_open_addr(lua_State *L);   /* addr.c */
 void nslab_open_route(lua_State *L);  /* route.c */
 void nslab_open_sysctl(lua_State *L); /* sysctl.c */
 void nslab_open_inet(lua_State *L);   /* inet_lib.c */
+void nslab_open_tc(lua_State *L);     /* tc.c */
 
 #endif

@@ -269,6 +269,12 @@ static int answer(struct nlmsghdr *nlh, uint32_t idx, mnl_cb_t cb, void *data,
 			return 1;
 		}
 		ne = mnl_nlmsg_get_payload(nlh);
+		if (!ne->error && !e->warn[0])
+			/* A success ACK never echoes the request (it is
+			 * always NLM_F_CAPPED): a warning follows the header.
+			 */
+			read_extack(nlh, NLMSG_HDRLEN + sizeof(*ne), e->warn,
+				    sizeof(e->warn));
 		if (ne->error && !e->err) {
 			fail(e, -ne->error, (int)idx);
 			/* With NETLINK_CAP_ACK only the request's header is
@@ -314,6 +320,7 @@ int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
 	e->err = 0;
 	e->index = -1;
 	e->ext[0] = 0;
+	e->warn[0] = 0;
 	while (mnl_nlmsg_ok(nlh, left)) {
 		nlh->nlmsg_seq = c->seq++;
 		nlh->nlmsg_pid = 0;

@@ -57,6 +57,9 @@ struct nl_err {
 	int err;		    /* positive errno, 0 when all succeeded */
 	int index;		    /* 0-based index of the failing message */
 	char ext[NSLAB_EXTACK_MAX]; /* kernel's extack text, or "" */
+	/* The first warning the kernel sent with a successful ACK (extack
+	 * text on an ACK with error 0, as tc's qdiscs send), or "". */
+	char warn[NSLAB_EXTACK_MAX];
 };
 
 /* ---- names.c: the name rules (pure functions) ---- */

@@ -35,7 +35,7 @@ void unit_check_str(const char *a, const char *b, const char *what,
 int main(int argc, char **argv)
 {
 	const struct unit_case *lists[] = {unit_names, unit_inet, unit_sysctl,
-					   unit_tab};
+					   unit_tab, unit_tc};
 	int verbose = argc > 1 && !strcmp(argv[1], "-v");
 	int passed = 0, failed = 0;
 

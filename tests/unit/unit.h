@@ -26,6 +26,6 @@ struct unit_case {
 
 /* The cases of each file, each list ended by a NULL name. */
 extern const struct unit_case unit_names[], unit_inet[], unit_sysctl[],
-    unit_tab[];
+    unit_tab[], unit_tc[];
 
 #endif
