@@ -30,7 +30,7 @@ NSLAB      ?= ./nslab
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libmnl-dev \
 	libcap-dev libedit-dev lua-busted iproute2 iputils-ping util-linux \
 	nftables netcat-openbsd procps python3 lua-ldoc lua-discount luarocks \
-	iperf3
+	iperf3 strace
 
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libmnl libcap 2>/dev/null)
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LUA_PC) libmnl libcap 2>/dev/null)
@@ -165,7 +165,8 @@ demo: deps
 	$(MAKE) all
 	tools/sandbox.sh $(NSLAB) scripts/veth-pair.lua
 
-# BENCH_N, BENCH_RUNS, BENCH_EXEC, BENCH_TOOLS...: see scripts/bench/run.lua.
+# BENCH_N, BENCH_RUNS, BENCH_EXEC, BENCH_TOOLS, BENCH_SHAPE_N...: see
+# scripts/bench/run.lua.
 # nslab keeps two fds per netns (its fd and rtnetlink socket), so chain-1000
 # needs more than the usual soft limit of 1024: raised to the hard limit.
 bench: deps

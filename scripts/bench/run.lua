@@ -15,7 +15,9 @@
 -- calls per exec row), BENCH_IP_MAX_N (100: the one-ip-per-step script is
 -- skipped above it), BENCH_PYTHON (/usr/bin/python3, where Debian's
 -- python3-pyroute2 is importable), BENCH_FORKEXEC (build/bench-forkexec),
--- BENCH_TOOLS (all: "nslab lab ip batch pyroute2").
+-- BENCH_TOOLS (all: "nslab lab ip batch pyroute2"), BENCH_SHAPE_N (1000:
+-- the chain whose links are shaped with tbf by nslab.tc, tc -batch and one
+-- tc per qdisc, paired; 0 skips; see shape.lua).
 -- Needs root (the sandbox gives it), iproute2, ping, nsenter.
 local nslab = require "nslab"
 local now, sleep = nslab.core.monotime, nslab.core.sleep
@@ -343,6 +345,26 @@ do
   if not ok then error(err, 0) end
 end
 
+-- Shaping (issue 13): a tbf at 10mbit on both ends of every link of a
+-- chain BENCH_SHAPE_N (default 1000; 0 skips), by nslab.tc, `tc -batch`
+-- and one `tc` per qdisc, paired on one chain (scripts/bench/shape.lua).
+local SHAPE_N = math.tointeger(tonumber(os.getenv("BENCH_SHAPE_N") or "1000"))
+if not SHAPE_N or SHAPE_N == 1 or SHAPE_N < 0 then
+  error("BENCH_SHAPE_N must be 0 (skip) or an integer >= 2", 0)
+end
+local shape
+if SHAPE_N > 0 then
+  log("shaping: chain %d, %d runs of 3 ways", SHAPE_N, RUNS)
+  local ok, out, how = run_child(("%s %s %d %d bs"):format(q(NSLAB),
+    q(dir .. "/shape.lua"), SHAPE_N, RUNS))
+  if not ok or not out.nslab then
+    error("shaping bench failed (" .. how .. ")", 0)
+  end
+  shape = { nslab = tonumber(out.nslab), batch = tonumber(out.batch),
+            tc = tonumber(out.tc), qdiscs = tonumber(out.qdiscs) }
+  wait_quiet(0.5, 10)
+end
+
 -- Output -------------------------------------------------------------------
 
 local function fmt(v, f)
@@ -401,6 +423,22 @@ for _, e in ipairs(exec_rows) do
   else
     print(ehead:format(e.label, fmt(e.median * 1000, "%.3f"),
       fmt(e.p90 * 1000, "%.3f"), fmt(bare and e.median / bare, "%.2f")))
+  end
+end
+
+if shape then
+  print()
+  print(("shaping chain %d: %d tbf qdiscs (10mbit, both ends of every link), " ..
+    "medians of %d runs"):format(SHAPE_N, shape.qdiscs, RUNS))
+  print()
+  local shead = "%-26s %10s %12s %8s"
+  print(shead:format("how", "total s", "per qdisc ms", "x nslab"))
+  for _, w in ipairs { { "nslab", "nslab.tc.qdisc_add" },
+                       { "batch", "tc -batch (one per netns)" },
+                       { "tc", "one tc per qdisc" } } do
+    local t = shape[w[1]]
+    print(shead:format(w[2], fmt(t, "%.3f"), fmt(t / shape.qdiscs * 1000, "%.3f"),
+      fmt(t / shape.nslab, "%.1f")))
   end
 end
 
@@ -468,6 +506,18 @@ do
     target(label, s.rss < 20 * 1024, ("%.1f MB"):format(s.rss / 1024))
   else
     target(label, nil, "no figures")
+  end
+end
+print("targets (issue 13):")
+do
+  local label = "chain-1000 shaping: nslab >= 5x faster than tc -batch"
+  local label2 = "chain-1000 shaping: nslab >= 30x faster than one tc per qdisc"
+  if shape and SHAPE_N == 1000 then
+    target(label, shape.batch >= 5 * shape.nslab, ("%.1fx"):format(shape.batch / shape.nslab))
+    target(label2, shape.tc >= 30 * shape.nslab, ("%.1fx"):format(shape.tc / shape.nslab))
+  else
+    target(label, nil, shape and ("measured at chain %d only"):format(SHAPE_N) or "skipped")
+    target(label2, nil, shape and ("measured at chain %d only"):format(SHAPE_N) or "skipped")
   end
 end
 print()
