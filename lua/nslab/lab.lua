@@ -73,16 +73,6 @@ end
 -- Lab and node names: 1..200 bytes, no '/', NUL or control characters.
 local function check_name(op, name) record.check_name(op, name, 3) end
 
--- In rootless mode (`nslab --rootless`, or its automatic fallback) labs
--- live in nslab's own user and network namespaces, which end with it:
--- nothing can be kept. Says so; returns true when keeping is possible.
-local function can_keep(name)
-  if not rawget(_G, "NSLAB_ROOTLESS") then return true end
-  io.stderr:write(string.format("nslab: lab %q cannot be kept in rootless mode: its namespaces end with " ..
-    "nslab's own user namespace; it is removed at close as usual\n", name))
-  return false
-end
-
 local check_opts = opts_mod.check
 
 -- The option tables, field -> type (nslab.opts: a wrong type or an unknown
@@ -129,7 +119,7 @@ function M.new(name, opts)
       _undo = {},
       _procs = {},
       _rec = rec,
-      _keep = opts.keep == true and can_keep(name),
+      _keep = opts.keep == true and teardown.can_keep(name),
       _seq = seq,
       _open = true,
       _t0 = core.monotime(),
@@ -436,7 +426,7 @@ function Lab:dot() return view.dot(self) end
 -- at close as usual.
 -- @treturn lab self
 function Lab:keep()
-  self._keep = self._keep or can_keep(self.name)
+  self._keep = self._keep or teardown.can_keep(self.name)
   return self
 end
 

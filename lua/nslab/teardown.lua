@@ -15,6 +15,16 @@ local fault = require "nslab.fault"
 
 local M = {}
 
+-- In rootless mode (`nslab --rootless`, or its automatic fallback) labs
+-- live in nslab's own user and network namespaces, which end with it:
+-- nothing can be kept. Says so; returns true when keeping is possible.
+function M.can_keep(name)
+  if not rawget(_G, "NSLAB_ROOTLESS") then return true end
+  io.stderr:write(string.format("nslab: lab %q cannot be kept in rootless mode: its namespaces end with " ..
+    "nslab's own user namespace; it is removed at close as usual\n", name))
+  return false
+end
+
 --- pcall that retries once when a signal's "interrupted" error landed in
 -- the middle: teardown must finish even if Ctrl-C is pressed twice.
 -- @tparam function fn
