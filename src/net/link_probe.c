@@ -3,23 +3,17 @@
  * of a kind, asked by creating one ("probe") in a scratch network
  * namespace that dies with its socket.
  *
- * Syscalls: unshare(2) (CLONE_NEWNET), setns(2) back (nl_leave).
+ * The scratch namespace: nl_probe (nl/nl_probe.c).
  * Netlink: RTM_NEWLINK with IFLA_LINKINFO/IFLA_INFO_KIND; a kernel
  * without the kind answers EOPNOTSUPP "Unknown device type".
  * Read: namespaces(7), rtnetlink(7), ip-link(8).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <sched.h>
-#include <sys/socket.h>
 
 #include <linux/if_link.h>
 
 #include "net/link.h"
-
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
 
 /*
  * Asks the kernel to create a link of kind, named "probe", inside a
@@ -32,37 +26,20 @@
 static int probe_kind(struct nslab_state *st, const char *kind)
 {
 	char buf[512];
-	struct nl_conn c = {.nsfd = -1, .seq = 1};
 	struct ifinfomsg *ifm;
 	struct nlattr *info;
 	struct nlmsghdr *nlh;
 	struct nl_err e;
-	int one = 1, r = -1, saved;
 
-	if (unshare(CLONE_NEWNET) < 0)
+	nlh =
+	    link_put_request(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifm);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, "probe");
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
+	mnl_attr_nest_end(nlh, info);
+	if (nl_probe(&st->nl, buf, nlh->nlmsg_len, &e) < 0)
 		return -1;
-	c.nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (c.nl) {
-		mnl_socket_setsockopt(c.nl, NETLINK_EXT_ACK, &one, sizeof(one));
-		if (mnl_socket_bind(c.nl, 0, MNL_SOCKET_AUTOPID) == 0) {
-			nlh = link_put_request(buf, RTM_NEWLINK,
-					       NLM_F_CREATE | NLM_F_EXCL, &ifm);
-			mnl_attr_put_strz(nlh, IFLA_IFNAME, "probe");
-			info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-			mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kind);
-			mnl_attr_nest_end(nlh, info);
-			if (nl_run(&c, buf, nlh->nlmsg_len, NULL, NULL, &e) ==
-				0 ||
-			    e.index == 0)
-				r = !link_unknown_type(&e);
-		}
-	}
-	saved = errno;
-	if (c.nl)
-		mnl_socket_close(c.nl);
-	nl_leave(&st->nl);
-	errno = saved;
-	return r;
+	return !link_unknown_type(&e);
 }
 
 /*

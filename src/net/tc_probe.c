@@ -14,18 +14,12 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
 
 #include "net/tc.h"
-
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
 
 static const char *const classifiers[] = {"u32", "matchall", "bpf",   "flower",
 					  "fw",	 "route",    "basic", NULL};
@@ -98,29 +92,12 @@ static int unknown_kind(const struct nl_err *e)
 static int probe(struct nslab_state *st, const char *what, const char *kind)
 {
 	char buf[1024];
-	struct nl_conn c = {.nsfd = -1, .seq = 1};
 	struct nl_err e;
-	int one = 1, r = -1, saved;
-	size_t len;
+	size_t len = probe_msg(buf, what, kind);
 
-	if (unshare(CLONE_NEWNET) < 0)
+	if (nl_probe(&st->nl, buf, len, &e) < 0)
 		return -1;
-	c.nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (c.nl) {
-		mnl_socket_setsockopt(c.nl, NETLINK_EXT_ACK, &one, sizeof(one));
-		if (mnl_socket_bind(c.nl, 0, MNL_SOCKET_AUTOPID) == 0) {
-			len = probe_msg(buf, what, kind);
-			if (nl_run(&c, buf, len, NULL, NULL, &e) == 0 ||
-			    e.index >= 0)
-				r = !unknown_kind(&e);
-		}
-	}
-	saved = errno;
-	if (c.nl)
-		mnl_socket_close(c.nl);
-	nl_leave(&st->nl);
-	errno = saved;
-	return r;
+	return !unknown_kind(&e);
 }
 
 /*

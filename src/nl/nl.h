@@ -159,4 +159,14 @@ int nl_dump(struct nl_conn *c, uint16_t type, size_t hdrlen,
  */
 int nl_ifindex(struct nl_conn *c, const char *ifname, struct nl_err *e);
 
+/* ---- nl_probe.c ---- */
+
+/*
+ * Sends the request in buf (len bytes) in a brand-new network namespace
+ * of the calling thread, then returns to nslab's own (st): nothing is
+ * left anywhere. Returns 0 when the kernel answered (e says how: err 0,
+ * or its refusal), -1 with errno set when the probe itself could not run.
+ */
+int nl_probe(struct nl_cache *st, void *buf, size_t len, struct nl_err *e);
+
 #endif
