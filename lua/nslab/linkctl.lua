@@ -92,15 +92,46 @@ function M.name(ea, eb) return end_text(ea) .. " -- " .. end_text(eb) end
 
 -- ---- actions on plain ends ({netns =, ifname =}) ----
 
+--- Raises e again as op's error about object, keeping its errno and
+-- saying what failed below (`lab:impair "a:eth0 -- b:eth0": Invalid
+-- argument: nft eth0 in netns a: ...`); other errors as they are.
+-- @tparam string op
+-- @tparam ?string object
+-- @param e the error
+-- @tparam[opt] string prefix put before the text ("event 2: ")
+function M.rewrap(op, object, e, prefix)
+  if type(e) ~= "table" or not e.errno then error(e, 0) end
+  local inner = ""
+  if e.op and e.op ~= op then
+    inner = e.op .. (e.object and " " .. e.object or "") .. (e.netns and " in netns " .. e.netns or "")
+    if e.extack then inner = inner .. ": " end
+  end
+  error(core.error { op = op, object = object, errno = e.errno,
+    extack = (prefix or "") .. inner .. (e.extack or "") }, 0)
+end
+
 --- Shapes both directions of a link: ab what ea sends, ba what eb sends.
+-- On a failure midway, puts back `ctx.old` (what the link had), so a
+-- failed change changes nothing.
 -- @tparam table ea
 -- @tparam table eb
 -- @tparam ?table ab shaping from `nslab.shape.read`, nil for none
 -- @tparam ?table ba
--- @tparam[opt] boolean fresh the link was just made
-function M.shape(ea, eb, ab, ba, fresh)
-  shape.apply(ea, eb, ab, fresh)
-  shape.apply(eb, ea, ba, fresh)
+-- @tparam[opt] table ctx `fresh` (the link was just made), `old` ({ab,
+-- ba}: what it had), `op` and `object` (errors are raised as theirs)
+function M.shape(ea, eb, ab, ba, ctx)
+  ctx = ctx or {}
+  local ok, e = pcall(function()
+    shape.apply(ea, eb, ab, ctx.fresh)
+    shape.apply(eb, ea, ba, ctx.fresh)
+  end)
+  if ok then return end
+  if ctx.old then
+    pcall(shape.apply, ea, eb, ctx.old[1])
+    pcall(shape.apply, eb, ea, ctx.old[2])
+  end
+  if ctx.op then M.rewrap(ctx.op, ctx.object, e) end
+  error(e, 0)
 end
 
 --- The routes through each end (not the kernel's own), to put back when
@@ -162,8 +193,11 @@ function Lab:impair(a, b, spec)
   self:_check_open("lab:impair")
   local link, ea, eb = M.find(self, "lab:impair", a, b)
   spec = opts_mod.check("lab:impair", 3, spec, M.LINK_SHAPE)
-  local ab, ba = shape.directions("lab:impair", 3, q(M.name(ea, eb)), spec)
-  M.shape(ea, eb, ab, ba)
+  local what = q(M.name(ea, eb))
+  local ab, ba = shape.directions("lab:impair", 3, what, spec)
+  local first = ea.node == link.a and ea.ifname == link.ifnames[1]
+  local s = link.shape or {}
+  M.shape(ea, eb, ab, ba, { op = "lab:impair", object = what, old = first and { s[1], s[2] } or { s[2], s[1] } })
   M.note(link, ea, ab, ba)
   return link
 end

@@ -18,7 +18,8 @@
 -- On a kernel without netem (CONFIG_NET_SCH_NETEM), `loss` is done by
 -- nftables instead, as a rule in the receiving end's netns: a table
 -- `netdev nslab_impair` with one chain per interface, hooked at its
--- ingress, dropping `numgen random mod 1000000 < loss × 1e6` (the ingress
+-- ingress, dropping `numgen random mod 1000000 < loss × 1e6` (every
+-- packet, a plain `drop`, when that rounds to 1000000) (the ingress
 -- of the far end rather than the egress of the near one, because this
 -- kernel's netdev egress hook skips veth traffic); nslab says so once on
 -- stderr. The other netem options then raise EOPNOTSUPP naming
@@ -196,7 +197,9 @@ local function nft_script(dev, n)
   }
   if n then
     lines[#lines + 1] = "flush chain netdev nslab_impair " .. chain
-    lines[#lines + 1] = string.format("add rule netdev nslab_impair %s numgen random mod 1000000 < %d drop", chain, n)
+    -- nft takes thresholds 0..999999 only: 100 % is a plain drop.
+    local cond = n < 1000000 and string.format("numgen random mod 1000000 < %d ", n) or ""
+    lines[#lines + 1] = string.format("add rule netdev nslab_impair %s %sdrop", chain, cond)
   else
     lines[#lines + 1] = "delete chain netdev nslab_impair " .. chain
   end

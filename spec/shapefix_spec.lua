@@ -1,0 +1,68 @@
+-- Shaping, link state and schedules: the edge cases a tester found after
+-- issue 13 (100 % loss, failed impairs changing nothing, routes through
+-- repeated downs, schedule state in a node's text, bounds of burst, limit
+-- and rate, error positions). Quick: no iperf3, few pings.
+local H = require "helper"
+local nslab = require "nslab"
+
+local raises, q = H.raises, H.q
+
+local function in_ns(ns, cmd) return H.sh("ip netns exec " .. q(ns) .. " " .. cmd) end
+
+local function netem() return require("nslab.tc").available("netem") end
+
+-- A lab with hosts a and b joined by one link (link opts given), a at
+-- 10.0.0.1, b at 10.0.0.2, b's default route via a.
+local function pair(link_opts)
+  local lab = nslab.lab(H.name("shf"))
+  local a, b = lab:host(H.name("fa")), lab:host(H.name("fb"))
+  local o = { addrs = { "10.0.0.1/24", "10.0.0.2/24" } }
+  for k, v in pairs(link_opts or {}) do o[k] = v end
+  local ok, e = pcall(function()
+    lab:link(a, b, o)
+    b:route("default", "10.0.0.1")
+  end)
+  if not ok then
+    lab:close()
+    error(e, 0)
+  end
+  return lab, a, b
+end
+
+local function qdiscs(ns) return (in_ns(ns, "tc qdisc show dev eth0")) end
+local function nft_rules(ns) return (in_ns(ns, "nft list table netdev nslab_impair 2>/dev/null")) or "" end
+
+describe("shaping edge cases #root", function()
+  H.guard()
+
+  it("drops everything with loss 100% (a plain drop rule), named by lab:link", function()
+    for _, loss in ipairs { "100%", 1, "99.99995%" } do
+      local lab <close>, a, b = pair { a_to_b = { loss = loss } }
+      assert.is_false((a:ping(b, { timeout = 0.3 })))
+      if not netem() then assert.matches("drop", nft_rules(b.netns), 1, true) end
+      lab:close()
+    end
+  end)
+
+  it("leaves the link as it was when lab:impair fails, and says so naming lab:impair and the link", function()
+    local lab <close>, a, b = pair { rate = "5mbit", loss = "10%" }
+    local before = { qdiscs(a.netns), qdiscs(b.netns), nft_rules(a.netns), nft_rules(b.netns) }
+    local tbf = require "nslab.tc"
+    local real = tbf.qdisc_replace
+    local n = 0
+    -- The second qdisc nslab asks for fails: a failure midway.
+    tbf.qdisc_replace = function(o)
+      n = n + 1
+      if n == 2 then error(nslab.core.error { op = "tc.qdisc_replace", object = o.dev, errno = nslab.core.errno.EIO }, 0) end
+      return real(o)
+    end
+    local ok, e = pcall(lab.impair, lab, a, b, { rate = "1mbit", loss = "20%" })
+    tbf.qdisc_replace = real
+    assert.is_false(ok)
+    assert.equals("lab:impair", e.op)
+    assert.matches(a.name .. ":eth0 -- " .. b.name .. ":eth0", tostring(e), 1, true)
+    assert.same(before, { qdiscs(a.netns), qdiscs(b.netns), nft_rules(a.netns), nft_rules(b.netns) })
+    assert.matches("rate 5mbit loss 10%", tostring(a), 1, true)
+    assert.matches("rate 5mbit loss 10%", tostring(b), 1, true)
+  end)
+end)
