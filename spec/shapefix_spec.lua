@@ -65,4 +65,41 @@ describe("shaping edge cases #root", function()
     assert.matches("rate 5mbit loss 10%", tostring(a), 1, true)
     assert.matches("rate 5mbit loss 10%", tostring(b), 1, true)
   end)
+
+  local function has_default(b) return (in_ns(b.netns, "ip route")):find("default via 10.0.0.1", 1, true) ~= nil end
+
+  it("keeps the routes through a down found already down (schedule down, down, up)", function()
+    local lab <close>, a, b = pair()
+    assert.is_true(lab:schedule({ { at = 0.05, link = { a, b }, state = "down" },
+      { at = 0.1, link = { a, b }, state = "down" }, { at = 0.15, link = { a, b }, state = "up" } }):wait(5))
+    assert.is_true(has_default(b), in_ns(b.netns, "ip route"))
+  end)
+
+  it("keeps the routes through link_state down, then a scheduled down and up", function()
+    local lab <close>, a, b = pair()
+    lab:link_state(a, b, "down")
+    assert.is_true(lab:schedule({ { at = 0.05, link = { a, b }, state = "down" },
+      { at = 0.1, link = { a, b }, state = "up" } }):wait(5))
+    assert.is_true(has_default(b), in_ns(b.netns, "ip route"))
+  end)
+
+  it("keeps the routes through a scheduled down, then link_state down and up", function()
+    local lab <close>, a, b = pair()
+    local s = lab:schedule { { at = 0.05, link = { a, b }, state = "down" } }
+    assert.is_truthy(H.wait_for(function() return not s:running() end, 5)) -- no wait(): no report read
+    lab:link_state(a, b, "down")
+    lab:link_state(a, b, "up")
+    assert.is_true(has_default(b), in_ns(b.netns, "ip route"))
+    assert.is_true((a:ping(b)))
+  end)
+
+  it("tells the truth in a node's text after a scheduled down and link_state up", function()
+    local lab <close>, a, b = pair()
+    local s = lab:schedule { { at = 0.05, link = { a, b }, state = "down" } }
+    assert.is_truthy(H.wait_for(function() return not s:running() end, 5))
+    lab:link_state(a, b, "up")
+    assert.matches("UP", in_ns(a.netns, "ip -br link show dev eth0"), 1, true)
+    assert.is_nil(tostring(a):find("(down)", 1, true), tostring(a))
+    assert.is_nil(lab:show({ quiet = true }):find("down", 1, true), lab:show({ quiet = true }))
+  end)
 end)

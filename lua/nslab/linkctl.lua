@@ -149,6 +149,13 @@ function M.routes(ends)
   return saved
 end
 
+--- Whether a link is up now, as the kernel says (its first end).
+-- @tparam {table,table} ends
+-- @treturn boolean
+function M.is_up(ends)
+  return Link.get(ends[1].ifname, { netns = ends[1].netns }).up == true
+end
+
 --- Takes a link down as a cable pull does, or brings it up: both ends
 -- down (a veth has no carrier of its own to switch off: setting one end
 -- down only takes the other's carrier), IPv6 addresses kept
@@ -191,6 +198,7 @@ local Lab = {}
 -- @usage lab:impair("r1", "r2", {rate = "2mbit"}); lab:impair("r1", "r2", nil)
 function Lab:impair(a, b, spec)
   self:_check_open("lab:impair")
+  M.sync(self)
   local link, ea, eb = M.find(self, "lab:impair", a, b)
   spec = opts_mod.check("lab:impair", 3, spec, M.LINK_SHAPE)
   local what = q(M.name(ea, eb))
@@ -227,6 +235,7 @@ end
 -- @usage lab:link_state("r1", "r2", "down")
 function Lab:link_state(a, b, state)
   self:_check_open("lab:link_state")
+  M.sync(self)
   local link, ea, eb = M.find(self, "lab:link_state", a, b)
   if type(state) ~= "string" then opts_mod.argerror("lab:link_state", 3, "string expected, got " .. type(state)) end
   opts_mod.choice("lab:link_state", q(M.name(ea, eb)), "state", state, { "down", "up" })
@@ -241,14 +250,24 @@ function M.ends(link)
   return { { netns = link.a.netns, ifname = link.ifnames[1] }, { netns = link.b.netns, ifname = link.ifnames[2] } }
 end
 
---- Sets link's state, saving its routes when it goes down.
+--- Sets link's state, saving its routes when it goes from up to down
+-- (the kernel says which it is: a schedule may have changed it) and
+-- putting them back once when it comes up; the same state again does
+-- nothing.
 -- @tparam table link
 -- @tparam string state "down" or "up"
 function M.change_state(link, state)
   local ends = M.ends(link)
-  if state == "down" and link.state ~= "down" then link._routes = M.routes(ends) end
-  M.set_state(ends, state == "up", link._routes)
+  local up = M.is_up(ends)
+  if state == "down" and up then link._routes = M.routes(ends) end
+  if up ~= (state == "up") then M.set_state(ends, state == "up", link._routes) end
   link.state = state
+end
+
+--- Brings what lab knows of its links up to date with its schedules.
+-- @tparam lab lab
+function M.sync(lab)
+  if lab._schedules then require("nslab.schedule").sync(lab) end
 end
 
 local FLAP_OPTS = { period = "number", count = "integer", at = "number" }
@@ -301,7 +320,7 @@ end
 -- @tparam string ifname
 -- @treturn string
 function M.egress_text(link, node, ifname)
-  if node.lab and node.lab._schedules then require("nslab.schedule").sync(node.lab) end
+  if node.lab then M.sync(node.lab) end
   local first = link.a == node and link.ifnames[1] == ifname
   return shape.text(link.shape and link.shape[first and 1 or 2])
 end

@@ -80,6 +80,7 @@ end
 -- schedule's process gets.
 local function compile(lab, events)
   if type(events) ~= "table" then opts_mod.argerror(OP, 1, "table of events expected, got " .. type(events), 4) end
+  M.sync(lab)
   local list = {}
   for i, ev in ipairs(events) do
     local c = compile_one(lab, i, ev)
@@ -93,11 +94,12 @@ local function compile(lab, events)
     if c.shape then d.shape = { ab = c.shape[1] or false, ba = c.shape[2] or false } end
     if c.state then
       -- A state is the same seen from either end: the link's own order,
-      -- and the routes to put back when it comes up (those of now, unless
-      -- a `link_state` took it down and saved them).
+      -- and the routes to put back when it comes up, if the process did
+      -- not see it go down (those of now, unless it is down already:
+      -- then those saved when it went down).
       local l = c.link
       d.ends = linkctl.ends(l)
-      if not (l.state == "down" and l._routes) then l._routes = linkctl.routes(d.ends) end
+      if linkctl.is_up(d.ends) or not l._routes then l._routes = linkctl.routes(d.ends) end
       d.routes, d.key = l._routes, tostring(l)
     end
     data[i] = d
@@ -115,11 +117,16 @@ local function run(data)
     local wait = data.t0 + d.at - core.monotime()
     if wait > 0 then core.sleep(wait) end
     local ok, e = pcall(function()
+      -- Down saves the routes only going from up to down; up puts
+      -- them back once: a state the link is in already does nothing.
+      local up = d.state and linkctl.is_up(d.ends)
       if d.state == "down" then
-        saved[d.key] = linkctl.routes(d.ends)
-        linkctl.set_state(d.ends, false)
+        if up then
+          saved[d.key] = linkctl.routes(d.ends)
+          linkctl.set_state(d.ends, false)
+        end
       elseif d.state == "up" then
-        linkctl.set_state(d.ends, true, saved[d.key] or d.routes)
+        if not up then linkctl.set_state(d.ends, true, saved[d.key] or d.routes) end
       else
         linkctl.shape(d.ends[1], d.ends[2], d.shape.ab or nil, d.shape.ba or nil)
       end
@@ -220,6 +227,11 @@ function Schedule:cancel()
     if not pcall(self._proc.wait, self._proc, 1) then self._proc:kill("SIGKILL") end
   end
   finish(self)
+end
+
+-- At the lab's close: cancelled (the process reaped).
+function Schedule:_close()
+  self:cancel()
 end
 
 --- Whether events are still to come.

@@ -144,6 +144,8 @@ function M.run(lab)
   end
   local problems, failed, upto = {}, {}, #lab._undo
   local ok, err = pcall(function()
+    -- Schedules first: cancelled, reaped, their failures said.
+    for _, s in ipairs(lab._schedules or {}) do pcall_steady(function() s:_close() end) end
     end_processes(lab, problems)
     fault.at("teardown")
     for i = #lab._undo, 1, -1 do
