@@ -317,7 +317,7 @@ function Lab:link(a, b, opts)
   local mine = segment.check(ends, opts.mtu)
   local ea, eb = ends[1], ends[2]
   local what = q(linkctl.name({ node = a, ifname = ea.ifname }, eb))
-  local ab, ba = shape.directions("lab:link", 3, what, opts)
+  local ab, ba = shape.directions("lab:link", 3, what, opts, opts.mtu)
   self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
     -- The veth and its undo entry together (signals wait), so an
     -- interrupted link is rolled back whole and can be made again.

@@ -101,13 +101,20 @@ function M.name(ea, eb) return end_text(ea) .. " -- " .. end_text(eb) end
 -- @tparam[opt] string prefix put before the text ("event 2: ")
 function M.rewrap(op, object, e, prefix)
   if type(e) ~= "table" or not e.errno then error(e, 0) end
-  local inner = ""
-  if e.op and e.op ~= op then
-    inner = e.op .. (e.object and " " .. e.object or "") .. (e.netns and " in netns " .. e.netns or "")
-    if e.extack then inner = inner .. ": " end
-  end
   error(core.error { op = op, object = object, errno = e.errno,
-    extack = (prefix or "") .. inner .. (e.extack or "") }, 0)
+    extack = (prefix or "") .. M.describe(e, op) }, 0)
+end
+
+--- An error object's text without its strerror and code, for another
+-- error to carry: `tc.qdisc_list eth0 in netns red: no such interface`.
+-- @param e an error object or a string
+-- @tparam[opt] string op left out when it is e's own op
+-- @treturn string
+function M.describe(e, op)
+  if type(e) ~= "table" then return tostring(e) end
+  if not e.op or e.op == op then return e.extack or "" end
+  local t = e.op .. (e.object and " " .. e.object or "") .. (e.netns and " in netns " .. e.netns or "")
+  return e.extack and t .. ": " .. e.extack or t
 end
 
 --- Shapes both directions of a link: ab what ea sends, ba what eb sends.
@@ -147,6 +154,16 @@ function M.routes(ends)
     end
   end
   return saved
+end
+
+--- The larger MTU of a link's two ends (the least tbf burst is a frame).
+-- @tparam table ea {netns =, ifname =}
+-- @tparam table eb
+-- @treturn integer bytes
+function M.mtu(ea, eb)
+  local m = 0
+  for _, e in ipairs { ea, eb } do m = math.max(m, Link.get(e.ifname, { netns = e.netns }).mtu or 0) end
+  return m
 end
 
 --- Whether a link is up now, as the kernel says (its first end).
@@ -202,7 +219,7 @@ function Lab:impair(a, b, spec)
   local link, ea, eb = M.find(self, "lab:impair", a, b)
   spec = opts_mod.check("lab:impair", 3, spec, M.LINK_SHAPE)
   local what = q(M.name(ea, eb))
-  local ab, ba = shape.directions("lab:impair", 3, what, spec)
+  local ab, ba = shape.directions("lab:impair", 3, what, spec, M.mtu(ea, eb))
   local first = ea.node == link.a and ea.ifname == link.ifnames[1]
   local s = link.shape or {}
   M.shape(ea, eb, ab, ba, { op = "lab:impair", object = what, old = first and { s[1], s[2] } or { s[2], s[1] } })

@@ -69,7 +69,7 @@ local function compile_one(lab, i, ev)
     opts_mod.argerror(OP, 1, where .. ": 'impair' must be a table of options, or false for none", 4)
   elseif ev.impair then
     local spec = opts_mod.check(OP, 1, ev.impair, linkctl.LINK_SHAPE, 5)
-    c.shape = { shape.directions(OP, 1, name, spec) }
+    c.shape = { shape.directions(OP, 1, name, spec, linkctl.mtu(ea, eb)) }
   else
     c.shape = {}
   end
@@ -133,7 +133,7 @@ local function run(data)
     end)
     if not ok then
       local code = type(e) == "table" and e.code or "EIO"
-      io.stdout:write(string.format("error %d %s %s\n", i, code, (tostring(e):gsub("\n", " "))))
+      io.stdout:write(string.format("error %d %s %s\n", i, code, (linkctl.describe(e):gsub("\n", " "))))
       io.stdout:flush()
       os.exit(1)
     end
@@ -213,7 +213,10 @@ function Schedule:wait(timeout)
     core.sleep(0.01)
   end
   if not self._result then finish(self) end
-  if self._error then error(self._error, 0) end
+  if self._error then
+    self._said = true
+    error(self._error, 0)
+  end
   return true
 end
 
@@ -229,9 +232,14 @@ function Schedule:cancel()
   finish(self)
 end
 
--- At the lab's close: cancelled (the process reaped).
+-- At the lab's close: cancelled (the process reaped); a failure that
+-- `wait` did not raise is said on stderr, never dropped.
 function Schedule:_close()
   self:cancel()
+  if self._error and not self._said then
+    self._said = true
+    io.stderr:write(string.format("nslab: schedule of lab %s failed: %s\n", self._lab.name, tostring(self._error)))
+  end
 end
 
 --- Whether events are still to come.
