@@ -302,6 +302,7 @@ function Lab:flap(a, b, opts)
   self:_check_open("lab:flap")
   opts = opts_mod.check("lab:flap", 3, opts, FLAP_OPTS)
   local period, count, at = opts.period or 1, opts.count or 1, opts.at or 0
+  opts_mod.range("lab:flap", nil, "period", period, 0)
   if period <= 0 then
     opts_mod.invalid("lab:flap", nil, string.format("period %s is out of range (> 0 seconds)", period))
   end

@@ -96,8 +96,12 @@ end
 -- @tparam number lo
 -- @tparam[opt] number hi
 -- @treturn number v
--- @raise EINVAL error object: "count 0 is out of range (1..)"
+-- @raise EINVAL error object: "count 0 is out of range (1..)"; "at nan is
+-- not a finite number" (NaN and infinities are never in range)
 function M.range(op, object, field, v, lo, hi)
+  if v ~= v or v == math.huge or v == -math.huge then
+    M.invalid(op, object, string.format("%s %s is not a finite number", field, tostring(v)))
+  end
   if v < lo or (hi and v > hi) then
     M.invalid(op, object, string.format("%s %s is out of range (%s..%s)", field, tostring(v), tostring(lo),
       hi and tostring(hi) or ""))
