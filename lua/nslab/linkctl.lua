@@ -27,8 +27,9 @@ local function q(s) return string.format("%q", s) end
 
 -- ---- naming a link ----
 
--- node, ifname (or nil) for a node, a node's name or "node:ifname".
-local function node_of(lab, v, op, argn)
+-- node, ifname (or nil) for a node, a node's name or "node:ifname";
+-- argument errors at level (seen from find's caller), after label.
+local function node_of(lab, v, op, argn, level, label)
   if type(v) == "string" then
     if lab._by[v] then return lab._by[v] end
     local n, ifname = v:match("^(.*):([^:]+)$")
@@ -36,8 +37,8 @@ local function node_of(lab, v, op, argn)
   elseif type(v) == "table" and v.lab == lab and lab._by[v.name] == v then
     return v
   end
-  opts_mod.argerror(op, argn, string.format("a node of lab %q or \"node:ifname\" expected, got %s", lab.name,
-    type(v) == "string" and q(v) or tostring(v)), 4)
+  opts_mod.argerror(op, argn, string.format("%sa node of lab %q or \"node:ifname\" expected, got %s", label or "",
+    lab.name, type(v) == "string" and q(v) or tostring(v)), level + 2)
 end
 
 local function end_text(e) return e.node.name .. ":" .. e.ifname end
@@ -49,16 +50,21 @@ local function end_text(e) return e.node.name .. ":" .. e.ifname end
 -- @param a a node, a node's name or "node:ifname"
 -- @param b the same for the other end
 -- @tparam[opt=1] integer argn a's argument number
+-- @tparam[opt=2] integer level where argument errors point, as for
+-- `error` seen from the caller
+-- @tparam[opt] string where the link is `link` of an event ("event 2"):
+-- a and b are both of argument argn, and messages say where
 -- @treturn table the link (as `lab:link` returned it)
 -- @treturn table the end of a
 -- @treturn table the end of b
 -- @raise argument error when a or b names no node of the lab; ENOENT
 -- error object when no such link is in the lab; EINVAL error object when
 -- several links join the two nodes and no ifname says which
-function M.find(lab, op, a, b, argn)
-  argn = argn or 1
-  local na, ia = node_of(lab, a, op, argn)
-  local nb, ib = node_of(lab, b, op, argn + 1)
+function M.find(lab, op, a, b, argn, level, where)
+  argn, level = argn or 1, level or 2
+  local na, ia = node_of(lab, a, op, argn, level, where and where .. ": link[1]: ")
+  local nb, ib = node_of(lab, b, op, where and argn or argn + 1, level, where and where .. ": link[2]: ")
+  where = where and where .. ": " or ""
   local found = {}
   for _, l in ipairs(lab._links) do
     for _, o in ipairs { { 1, 2 }, { 2, 1 } } do
@@ -73,12 +79,12 @@ function M.find(lab, op, a, b, argn)
   local what = string.format("%s -- %s", ia and na.name .. ":" .. ia or na.name, ib and nb.name .. ":" .. ib or nb.name)
   if #found == 0 then
     error(core.error { op = op, object = q(what), errno = E.ENOENT,
-      extack = string.format("lab %q has no link %s", lab.name, what) }, 0)
+      extack = string.format("%slab %q has no link %s", where, lab.name, what) }, 0)
   elseif #found > 1 then
     local names = {}
     for i, f in ipairs(found) do names[i] = end_text(f[2]) .. " -- " .. end_text(f[3]) end
     error(core.error { op = op, object = q(what), errno = E.EINVAL, extack = string.format(
-      "%d links join %q and %q (%s): name one by its ifnames, as in %q", #found, na.name, nb.name,
+      "%s%d links join %q and %q (%s): name one by its ifnames, as in %q", where, #found, na.name, nb.name,
       table.concat(names, ", "), end_text(found[1][2])) }, 0)
   end
   return found[1][1], found[1][2], found[1][3]
@@ -327,7 +333,9 @@ end
 --   {at = 5, link = {"r1", "r2"}, state = "up"}}
 function Lab:schedule(events)
   self:_check_open("lab:schedule")
-  return require("nslab.schedule").start(self, events)
+  -- Not a tail call: argument errors count this frame to reach the script.
+  local s = require("nslab.schedule").start(self, events)
+  return s
 end
 
 --- What the end ifname of node sends through link, as text: its

@@ -52,24 +52,29 @@ end
 local function plain(e) return { netns = e.netns, ifname = e.ifname } end
 
 -- One event, checked, as {at =, link =, ea =, eb =, state = | shape = {ab, ba}}.
+-- Argument errors point at the script's line: levels count compile_one,
+-- compile, M.start, lab:schedule, then the script.
 local function compile_one(lab, i, ev)
   local where = string.format("event %d", i)
-  if type(ev) ~= "table" then opts_mod.argerror(OP, 1, where .. ": table expected, got " .. type(ev), 4) end
-  opts_mod.check(OP, 1, ev, EVENT, 5)
+  if type(ev) ~= "table" then opts_mod.argerror(OP, 1, where .. ": table expected, got " .. type(ev), 5) end
+  opts_mod.check(OP, 1, ev, EVENT, 6, where)
   if type(ev.at) ~= "number" or type(ev.link) ~= "table" or (ev.state == nil) == (ev.impair == nil) then
-    opts_mod.argerror(OP, 1, where .. ": needs 'at', 'link' = {a, b} and one of 'state' or 'impair'", 4)
+    opts_mod.argerror(OP, 1, where .. ": needs 'at', 'link' = {a, b} and one of 'state' or 'impair'", 5)
   end
   opts_mod.range(OP, where, "at", ev.at, 0)
-  local link, ea, eb = linkctl.find(lab, OP, ev.link[1], ev.link[2])
+  local link, ea, eb = linkctl.find(lab, OP, ev.link[1], ev.link[2], 1, 5, where)
   local c = { at = ev.at, link = link, ea = ea, eb = eb }
   local name = string.format("%q", linkctl.name(ea, eb))
   if ev.state then
-    c.state = opts_mod.choice(OP, name, "state", ev.state, { "down", "up" })
+    if ev.state ~= "down" and ev.state ~= "up" then
+      opts_mod.invalid(OP, name, string.format('%s: unknown state %q (one of down, up)', where, ev.state))
+    end
+    c.state = ev.state
   elseif ev.impair == true then
-    opts_mod.argerror(OP, 1, where .. ": 'impair' must be a table of options, or false for none", 4)
+    opts_mod.argerror(OP, 1, where .. ": 'impair' must be a table of options, or false for none", 5)
   elseif ev.impair then
-    local spec = opts_mod.check(OP, 1, ev.impair, linkctl.LINK_SHAPE, 5)
-    c.shape = { shape.directions(OP, 1, name, spec, linkctl.mtu(ea, eb)) }
+    local spec = opts_mod.check(OP, 1, ev.impair, linkctl.LINK_SHAPE, 6, where .. ": impair")
+    c.shape = { shape.directions(OP, 1, name .. " " .. where, spec, linkctl.mtu(ea, eb), 5) }
   else
     c.shape = {}
   end
@@ -80,6 +85,12 @@ end
 -- schedule's process gets.
 local function compile(lab, events)
   if type(events) ~= "table" then opts_mod.argerror(OP, 1, "table of events expected, got " .. type(events), 4) end
+  local n = 0
+  for _ in pairs(events) do n = n + 1 end
+  if n ~= #events then
+    opts_mod.argerror(OP, 1, string.format("events must be a list, with no hole (nil) or other key: %d entries, " ..
+      "%d in sequence", n, #events), 4)
+  end
   M.sync(lab)
   local list = {}
   for i, ev in ipairs(events) do
