@@ -10,7 +10,8 @@
 -- event's time (counted from the `lab:schedule` call, on the monotonic
 -- clock) and does it with the primitives on the lab's namespaces. The lab
 -- owns it like a spawned command: closing the lab (or `nslab --clean`)
--- ends it, and it dies with the process that started it.
+-- ends it; a kept lab's schedule runs on after nslab exits (recorded, so
+-- `nslab --clean` ends it), and so does one whose nslab was killed.
 --
 -- What `lab:show()` and a node's text say about a link (down, shaping)
 -- follows the timeline: an event counts once its time has passed (or,
@@ -277,6 +278,9 @@ function M.start(lab, events)
   local code = "require('nslab.schedule')._child()"
   local proc = Exec.spawn(nil, { "/proc/self/exe", "-e", code }, {
     stdin = ser { t0 = t0, events = data },
+    -- Not ended by nslab's exit: a kept lab's schedule runs on (closing
+    -- the lab or --clean ends it), as its spawned commands do.
+    pdeathsig = false,
     env = { LUA_PATH_5_4 = package.path, LUA_CPATH_5_4 = package.cpath, LUA_INIT_5_4 = false, LUA_INIT = false },
   })
   lab:_own(proc)
