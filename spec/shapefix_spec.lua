@@ -53,7 +53,9 @@ describe("shaping edge cases #root", function()
     -- The second qdisc nslab asks for fails: a failure midway.
     tbf.qdisc_replace = function(o)
       n = n + 1
-      if n == 2 then error(nslab.core.error { op = "tc.qdisc_replace", object = o.dev, errno = nslab.core.errno.EIO }, 0) end
+      if n == 2 then
+        error(nslab.core.error { op = "tc.qdisc_replace", object = o.dev, errno = nslab.core.errno.EIO }, 0)
+      end
       return real(o)
     end
     local ok, e = pcall(lab.impair, lab, a, b, { rate = "1mbit", loss = "20%" })
@@ -111,7 +113,8 @@ describe("shaping edge cases #root", function()
     e = raises("EINVAL", lab.impair, lab, a, b, { rate = "1mbit", limit = 1000000000 })
     assert.matches("limit 1000000000 packets is out of range", tostring(e), 1, true)
     assert.is_nil(tostring(e):find("1514000000000", 1, true), tostring(e))
-    raises("EINVAL", lab.schedule, lab, { { at = 0.1, link = { a, b }, impair = { rate = "1mbit", burst = 1000000000000 } } })
+    local big = { rate = "1mbit", burst = 1000000000000 }
+    raises("EINVAL", lab.schedule, lab, { { at = 0.1, link = { a, b }, impair = big } })
     raises("EINVAL", lab.link, lab, a, b, { rate = "1mbit", limit = 1000000000 })
     assert.is_nil(a:links()[3], "a link was left")
   end)
@@ -224,6 +227,7 @@ lab:keep()
     out, ok = H.nslab("--clean " .. lname)
     assert.is_true(ok, out)
     assert.is_false(nslab.netns.exists(h1), out)
-    assert.is_truthy(H.wait_for(function() return not require("nslab.record").proc_start(pid) end, 5), "schedule survived")
+    local gone = function() return not require("nslab.record").proc_start(pid) end
+    assert.is_truthy(H.wait_for(gone, 5), "schedule survived")
   end)
 end)
