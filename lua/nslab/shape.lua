@@ -9,7 +9,7 @@
 --   sending end (handle 1:),
 -- * `burst` (bytes, the tbf bucket, at least the MTU + 14: one full
 --   frame; default: nslab.tc's) and `limit` (packets the queue holds,
---   1..2836789: netem's limit; with tbf alone its byte limit, `limit` ×
+--   1..2836834: netem's limit; with tbf alone its byte limit, `limit` ×
 --   1514, which must fit 32 bits); both need a rate (limit: or netem),
 -- * `delay`, `jitter` (`"20ms"`, `"100us"` or seconds), `loss`,
 --   `corrupt`, `duplicate`, `reorder` (`"1%"`, `"0.5%"` or a fraction
@@ -98,7 +98,7 @@ end
 -- @raise EINVAL error object for a unit nslab does not know, a rate below
 -- 8kbit, a time below 0, a percentage over 100 % or below 0, a jitter
 -- without delay, a burst or limit without rate, a burst outside MTU + 14
--- .. 4294967295 bytes, a limit outside 1..2836789 packets; EOPNOTSUPP
+-- .. 4294967295 bytes, a limit outside 1..2836834 packets; EOPNOTSUPP
 -- error object for delay, jitter, duplicate, reorder or corrupt on a
 -- kernel without netem
 function M.read(op, object, spec, mtu)
