@@ -316,7 +316,8 @@ function Lab:link(a, b, opts)
   local ends = ends_of(a, b, opts)
   local mine = segment.check(ends, opts.mtu)
   local ea, eb = ends[1], ends[2]
-  local ab, ba = shape.directions("lab:link", 3, q(linkctl.name({ node = a, ifname = ea.ifname }, eb)), opts)
+  local what = q(linkctl.name({ node = a, ifname = ea.ifname }, eb))
+  local ab, ba = shape.directions("lab:link", 3, what, opts, opts.mtu)
   self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
     -- The veth and its undo entry together (signals wait), so an
     -- interrupted link is rolled back whole and can be made again.
@@ -338,7 +339,8 @@ function Lab:link(a, b, opts)
       end
     end
     if ab or ba then
-      linkctl.shape({ netns = a.netns, ifname = ea.ifname }, { netns = b.netns, ifname = eb.ifname }, ab, ba, true)
+      linkctl.shape({ netns = a.netns, ifname = ea.ifname }, { netns = b.netns, ifname = eb.ifname }, ab, ba,
+        { fresh = true, op = "lab:link", object = what })
     end
   end)
   segment.join(self.nodes, ends, mine)

@@ -27,8 +27,9 @@ local function q(s) return string.format("%q", s) end
 
 -- ---- naming a link ----
 
--- node, ifname (or nil) for a node, a node's name or "node:ifname".
-local function node_of(lab, v, op, argn)
+-- node, ifname (or nil) for a node, a node's name or "node:ifname";
+-- argument errors at level (seen from find's caller), after label.
+local function node_of(lab, v, op, argn, level, label)
   if type(v) == "string" then
     if lab._by[v] then return lab._by[v] end
     local n, ifname = v:match("^(.*):([^:]+)$")
@@ -36,8 +37,8 @@ local function node_of(lab, v, op, argn)
   elseif type(v) == "table" and v.lab == lab and lab._by[v.name] == v then
     return v
   end
-  opts_mod.argerror(op, argn, string.format("a node of lab %q or \"node:ifname\" expected, got %s", lab.name,
-    type(v) == "string" and q(v) or tostring(v)), 4)
+  opts_mod.argerror(op, argn, string.format("%sa node of lab %q or \"node:ifname\" expected, got %s", label or "",
+    lab.name, type(v) == "string" and q(v) or tostring(v)), level + 2)
 end
 
 local function end_text(e) return e.node.name .. ":" .. e.ifname end
@@ -49,16 +50,21 @@ local function end_text(e) return e.node.name .. ":" .. e.ifname end
 -- @param a a node, a node's name or "node:ifname"
 -- @param b the same for the other end
 -- @tparam[opt=1] integer argn a's argument number
+-- @tparam[opt=2] integer level where argument errors point, as for
+-- `error` seen from the caller
+-- @tparam[opt] string where the link is `link` of an event ("event 2"):
+-- a and b are both of argument argn, and messages say where
 -- @treturn table the link (as `lab:link` returned it)
 -- @treturn table the end of a
 -- @treturn table the end of b
 -- @raise argument error when a or b names no node of the lab; ENOENT
 -- error object when no such link is in the lab; EINVAL error object when
 -- several links join the two nodes and no ifname says which
-function M.find(lab, op, a, b, argn)
-  argn = argn or 1
-  local na, ia = node_of(lab, a, op, argn)
-  local nb, ib = node_of(lab, b, op, argn + 1)
+function M.find(lab, op, a, b, argn, level, where)
+  argn, level = argn or 1, level or 2
+  local na, ia = node_of(lab, a, op, argn, level, where and where .. ": link[1]: ")
+  local nb, ib = node_of(lab, b, op, where and argn or argn + 1, level, where and where .. ": link[2]: ")
+  where = where and where .. ": " or ""
   local found = {}
   for _, l in ipairs(lab._links) do
     for _, o in ipairs { { 1, 2 }, { 2, 1 } } do
@@ -73,12 +79,12 @@ function M.find(lab, op, a, b, argn)
   local what = string.format("%s -- %s", ia and na.name .. ":" .. ia or na.name, ib and nb.name .. ":" .. ib or nb.name)
   if #found == 0 then
     error(core.error { op = op, object = q(what), errno = E.ENOENT,
-      extack = string.format("lab %q has no link %s", lab.name, what) }, 0)
+      extack = string.format("%slab %q has no link %s", where, lab.name, what) }, 0)
   elseif #found > 1 then
     local names = {}
     for i, f in ipairs(found) do names[i] = end_text(f[2]) .. " -- " .. end_text(f[3]) end
     error(core.error { op = op, object = q(what), errno = E.EINVAL, extack = string.format(
-      "%d links join %q and %q (%s): name one by its ifnames, as in %q", #found, na.name, nb.name,
+      "%s%d links join %q and %q (%s): name one by its ifnames, as in %q", where, #found, na.name, nb.name,
       table.concat(names, ", "), end_text(found[1][2])) }, 0)
   end
   return found[1][1], found[1][2], found[1][3]
@@ -92,15 +98,53 @@ function M.name(ea, eb) return end_text(ea) .. " -- " .. end_text(eb) end
 
 -- ---- actions on plain ends ({netns =, ifname =}) ----
 
+--- Raises e again as op's error about object, keeping its errno and
+-- saying what failed below (`lab:impair "a:eth0 -- b:eth0": Invalid
+-- argument: nft eth0 in netns a: ...`); other errors as they are.
+-- @tparam string op
+-- @tparam ?string object
+-- @param e the error
+-- @tparam[opt] string prefix put before the text ("event 2: ")
+function M.rewrap(op, object, e, prefix)
+  if type(e) ~= "table" or not e.errno then error(e, 0) end
+  error(core.error { op = op, object = object, errno = e.errno,
+    extack = (prefix or "") .. M.describe(e, op) }, 0)
+end
+
+--- An error object's text without its strerror and code, for another
+-- error to carry: `tc.qdisc_list eth0 in netns red: no such interface`.
+-- @param e an error object or a string
+-- @tparam[opt] string op left out when it is e's own op
+-- @treturn string
+function M.describe(e, op)
+  if type(e) ~= "table" then return tostring(e) end
+  if not e.op or e.op == op then return e.extack or "" end
+  local t = e.op .. (e.object and " " .. e.object or "") .. (e.netns and " in netns " .. e.netns or "")
+  return e.extack and t .. ": " .. e.extack or t
+end
+
 --- Shapes both directions of a link: ab what ea sends, ba what eb sends.
+-- On a failure midway, puts back `ctx.old` (what the link had), so a
+-- failed change changes nothing.
 -- @tparam table ea
 -- @tparam table eb
 -- @tparam ?table ab shaping from `nslab.shape.read`, nil for none
 -- @tparam ?table ba
--- @tparam[opt] boolean fresh the link was just made
-function M.shape(ea, eb, ab, ba, fresh)
-  shape.apply(ea, eb, ab, fresh)
-  shape.apply(eb, ea, ba, fresh)
+-- @tparam[opt] table ctx `fresh` (the link was just made), `old` ({ab,
+-- ba}: what it had), `op` and `object` (errors are raised as theirs)
+function M.shape(ea, eb, ab, ba, ctx)
+  ctx = ctx or {}
+  local ok, e = pcall(function()
+    shape.apply(ea, eb, ab, ctx.fresh)
+    shape.apply(eb, ea, ba, ctx.fresh)
+  end)
+  if ok then return end
+  if ctx.old then
+    pcall(shape.apply, ea, eb, ctx.old[1])
+    pcall(shape.apply, eb, ea, ctx.old[2])
+  end
+  if ctx.op then M.rewrap(ctx.op, ctx.object, e) end
+  error(e, 0)
 end
 
 --- The routes through each end (not the kernel's own), to put back when
@@ -116,6 +160,23 @@ function M.routes(ends)
     end
   end
   return saved
+end
+
+--- The larger MTU of a link's two ends (the least tbf burst is a frame).
+-- @tparam table ea {netns =, ifname =}
+-- @tparam table eb
+-- @treturn integer bytes
+function M.mtu(ea, eb)
+  local m = 0
+  for _, e in ipairs { ea, eb } do m = math.max(m, Link.get(e.ifname, { netns = e.netns }).mtu or 0) end
+  return m
+end
+
+--- Whether a link is up now, as the kernel says (its first end).
+-- @tparam {table,table} ends
+-- @treturn boolean
+function M.is_up(ends)
+  return Link.get(ends[1].ifname, { netns = ends[1].netns }).up == true
 end
 
 --- Takes a link down as a cable pull does, or brings it up: both ends
@@ -160,10 +221,14 @@ local Lab = {}
 -- @usage lab:impair("r1", "r2", {rate = "2mbit"}); lab:impair("r1", "r2", nil)
 function Lab:impair(a, b, spec)
   self:_check_open("lab:impair")
+  M.sync(self)
   local link, ea, eb = M.find(self, "lab:impair", a, b)
   spec = opts_mod.check("lab:impair", 3, spec, M.LINK_SHAPE)
-  local ab, ba = shape.directions("lab:impair", 3, q(M.name(ea, eb)), spec)
-  M.shape(ea, eb, ab, ba)
+  local what = q(M.name(ea, eb))
+  local ab, ba = shape.directions("lab:impair", 3, what, spec, M.mtu(ea, eb))
+  local first = ea.node == link.a and ea.ifname == link.ifnames[1]
+  local s = link.shape or {}
+  M.shape(ea, eb, ab, ba, { op = "lab:impair", object = what, old = first and { s[1], s[2] } or { s[2], s[1] } })
   M.note(link, ea, ab, ba)
   return link
 end
@@ -193,6 +258,7 @@ end
 -- @usage lab:link_state("r1", "r2", "down")
 function Lab:link_state(a, b, state)
   self:_check_open("lab:link_state")
+  M.sync(self)
   local link, ea, eb = M.find(self, "lab:link_state", a, b)
   if type(state) ~= "string" then opts_mod.argerror("lab:link_state", 3, "string expected, got " .. type(state)) end
   opts_mod.choice("lab:link_state", q(M.name(ea, eb)), "state", state, { "down", "up" })
@@ -207,14 +273,24 @@ function M.ends(link)
   return { { netns = link.a.netns, ifname = link.ifnames[1] }, { netns = link.b.netns, ifname = link.ifnames[2] } }
 end
 
---- Sets link's state, saving its routes when it goes down.
+--- Sets link's state, saving its routes when it goes from up to down
+-- (the kernel says which it is: a schedule may have changed it) and
+-- putting them back once when it comes up; the same state again does
+-- nothing.
 -- @tparam table link
 -- @tparam string state "down" or "up"
 function M.change_state(link, state)
   local ends = M.ends(link)
-  if state == "down" and link.state ~= "down" then link._routes = M.routes(ends) end
-  M.set_state(ends, state == "up", link._routes)
+  local up = M.is_up(ends)
+  if state == "down" and up then link._routes = M.routes(ends) end
+  if up ~= (state == "up") then M.set_state(ends, state == "up", link._routes) end
   link.state = state
+end
+
+--- Brings what lab knows of its links up to date with its schedules.
+-- @tparam lab lab
+function M.sync(lab)
+  if lab._schedules then require("nslab.schedule").sync(lab) end
 end
 
 local FLAP_OPTS = { period = "number", count = "integer", at = "number" }
@@ -232,6 +308,7 @@ function Lab:flap(a, b, opts)
   self:_check_open("lab:flap")
   opts = opts_mod.check("lab:flap", 3, opts, FLAP_OPTS)
   local period, count, at = opts.period or 1, opts.count or 1, opts.at or 0
+  opts_mod.range("lab:flap", nil, "period", period, 0)
   if period <= 0 then
     opts_mod.invalid("lab:flap", nil, string.format("period %s is out of range (> 0 seconds)", period))
   end
@@ -256,7 +333,9 @@ end
 --   {at = 5, link = {"r1", "r2"}, state = "up"}}
 function Lab:schedule(events)
   self:_check_open("lab:schedule")
-  return require("nslab.schedule").start(self, events)
+  -- Not a tail call: argument errors count this frame to reach the script.
+  local s = require("nslab.schedule").start(self, events)
+  return s
 end
 
 --- What the end ifname of node sends through link, as text: its
@@ -267,7 +346,7 @@ end
 -- @tparam string ifname
 -- @treturn string
 function M.egress_text(link, node, ifname)
-  if node.lab and node.lab._schedules then require("nslab.schedule").sync(node.lab) end
+  if node.lab then M.sync(node.lab) end
   local first = link.a == node and link.ifnames[1] == ifname
   return shape.text(link.shape and link.shape[first and 1 or 2])
 end

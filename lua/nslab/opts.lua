@@ -59,20 +59,22 @@ end
 -- @tparam table fields name -> type ("boolean", "integer", "number",
 -- "string", "table", "function", "any", or "string|table"); `set` makes one
 -- @tparam[opt=3] integer level error level (the caller's caller by default)
+-- @tparam[opt] string where put before the message ("event 2")
 -- @treturn table opts, or a new empty table
 -- @raise "bad argument #2 to 'lab:host' (unknown field 'x')"
-function M.check(op, argn, opts, fields, level)
+function M.check(op, argn, opts, fields, level, where)
   level = level or 3
+  where = where and where .. ": " or ""
   if opts == nil then return {} end
   if type(opts) ~= "table" then
-    M.argerror(op, argn, "table expected, got " .. type(opts), level)
+    M.argerror(op, argn, where .. "table expected, got " .. type(opts), level)
   end
   for k, v in pairs(opts) do
     local want = fields[k]
     if want == nil then
-      M.argerror(op, argn, string.format("unknown field '%s'", tostring(k)), level)
+      M.argerror(op, argn, string.format("%sunknown field '%s'", where, tostring(k)), level)
     elseif not has_type(v, want) then
-      M.argerror(op, argn, string.format("field '%s' must be %s, not %s", k, what(want),
+      M.argerror(op, argn, string.format("%sfield '%s' must be %s, not %s", where, k, what(want),
         math.type(v) == "float" and "a float" or type(v)), level)
     end
   end
@@ -96,8 +98,12 @@ end
 -- @tparam number lo
 -- @tparam[opt] number hi
 -- @treturn number v
--- @raise EINVAL error object: "count 0 is out of range (1..)"
+-- @raise EINVAL error object: "count 0 is out of range (1..)"; "at nan is
+-- not a finite number" (NaN and infinities are never in range)
 function M.range(op, object, field, v, lo, hi)
+  if v ~= v or v == math.huge or v == -math.huge then
+    M.invalid(op, object, string.format("%s %s is not a finite number", field, v ~= v and "NaN" or tostring(v)))
+  end
   if v < lo or (hi and v > hi) then
     M.invalid(op, object, string.format("%s %s is out of range (%s..%s)", field, tostring(v), tostring(lo),
       hi and tostring(hi) or ""))

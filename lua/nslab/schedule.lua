@@ -10,7 +10,8 @@
 -- event's time (counted from the `lab:schedule` call, on the monotonic
 -- clock) and does it with the primitives on the lab's namespaces. The lab
 -- owns it like a spawned command: closing the lab (or `nslab --clean`)
--- ends it, and it dies with the process that started it.
+-- ends it; a kept lab's schedule runs on after nslab exits (recorded, so
+-- `nslab --clean` ends it), and so does one whose nslab was killed.
 --
 -- What `lab:show()` and a node's text say about a link (down, shaping)
 -- follows the timeline: an event counts once its time has passed (or,
@@ -52,24 +53,29 @@ end
 local function plain(e) return { netns = e.netns, ifname = e.ifname } end
 
 -- One event, checked, as {at =, link =, ea =, eb =, state = | shape = {ab, ba}}.
+-- Argument errors point at the script's line: levels count compile_one,
+-- compile, M.start, lab:schedule, then the script.
 local function compile_one(lab, i, ev)
   local where = string.format("event %d", i)
-  if type(ev) ~= "table" then opts_mod.argerror(OP, 1, where .. ": table expected, got " .. type(ev), 4) end
-  opts_mod.check(OP, 1, ev, EVENT, 5)
+  if type(ev) ~= "table" then opts_mod.argerror(OP, 1, where .. ": table expected, got " .. type(ev), 5) end
+  opts_mod.check(OP, 1, ev, EVENT, 6, where)
   if type(ev.at) ~= "number" or type(ev.link) ~= "table" or (ev.state == nil) == (ev.impair == nil) then
-    opts_mod.argerror(OP, 1, where .. ": needs 'at', 'link' = {a, b} and one of 'state' or 'impair'", 4)
+    opts_mod.argerror(OP, 1, where .. ": needs 'at', 'link' = {a, b} and one of 'state' or 'impair'", 5)
   end
   opts_mod.range(OP, where, "at", ev.at, 0)
-  local link, ea, eb = linkctl.find(lab, OP, ev.link[1], ev.link[2])
+  local link, ea, eb = linkctl.find(lab, OP, ev.link[1], ev.link[2], 1, 5, where)
   local c = { at = ev.at, link = link, ea = ea, eb = eb }
   local name = string.format("%q", linkctl.name(ea, eb))
   if ev.state then
-    c.state = opts_mod.choice(OP, name, "state", ev.state, { "down", "up" })
+    if ev.state ~= "down" and ev.state ~= "up" then
+      opts_mod.invalid(OP, name, string.format('%s: unknown state %q (one of down, up)', where, ev.state))
+    end
+    c.state = ev.state
   elseif ev.impair == true then
-    opts_mod.argerror(OP, 1, where .. ": 'impair' must be a table of options, or false for none", 4)
+    opts_mod.argerror(OP, 1, where .. ": 'impair' must be a table of options, or false for none", 5)
   elseif ev.impair then
-    local spec = opts_mod.check(OP, 1, ev.impair, linkctl.LINK_SHAPE, 5)
-    c.shape = { shape.directions(OP, 1, name, spec) }
+    local spec = opts_mod.check(OP, 1, ev.impair, linkctl.LINK_SHAPE, 6, where .. ": impair")
+    c.shape = { shape.directions(OP, 1, name .. " " .. where, spec, linkctl.mtu(ea, eb), 5) }
   else
     c.shape = {}
   end
@@ -80,6 +86,13 @@ end
 -- schedule's process gets.
 local function compile(lab, events)
   if type(events) ~= "table" then opts_mod.argerror(OP, 1, "table of events expected, got " .. type(events), 4) end
+  local n = 0
+  for _ in pairs(events) do n = n + 1 end
+  if n ~= #events then
+    opts_mod.argerror(OP, 1, string.format("events must be a list, with no hole (nil) or other key: %d entries, " ..
+      "%d in sequence", n, #events), 4)
+  end
+  M.sync(lab)
   local list = {}
   for i, ev in ipairs(events) do
     local c = compile_one(lab, i, ev)
@@ -93,11 +106,12 @@ local function compile(lab, events)
     if c.shape then d.shape = { ab = c.shape[1] or false, ba = c.shape[2] or false } end
     if c.state then
       -- A state is the same seen from either end: the link's own order,
-      -- and the routes to put back when it comes up (those of now, unless
-      -- a `link_state` took it down and saved them).
+      -- and the routes to put back when it comes up, if the process did
+      -- not see it go down (those of now, unless it is down already:
+      -- then those saved when it went down).
       local l = c.link
       d.ends = linkctl.ends(l)
-      if not (l.state == "down" and l._routes) then l._routes = linkctl.routes(d.ends) end
+      if linkctl.is_up(d.ends) or not l._routes then l._routes = linkctl.routes(d.ends) end
       d.routes, d.key = l._routes, tostring(l)
     end
     data[i] = d
@@ -115,18 +129,23 @@ local function run(data)
     local wait = data.t0 + d.at - core.monotime()
     if wait > 0 then core.sleep(wait) end
     local ok, e = pcall(function()
+      -- Down saves the routes only going from up to down; up puts
+      -- them back once: a state the link is in already does nothing.
+      local up = d.state and linkctl.is_up(d.ends)
       if d.state == "down" then
-        saved[d.key] = linkctl.routes(d.ends)
-        linkctl.set_state(d.ends, false)
+        if up then
+          saved[d.key] = linkctl.routes(d.ends)
+          linkctl.set_state(d.ends, false)
+        end
       elseif d.state == "up" then
-        linkctl.set_state(d.ends, true, saved[d.key] or d.routes)
+        if not up then linkctl.set_state(d.ends, true, saved[d.key] or d.routes) end
       else
         linkctl.shape(d.ends[1], d.ends[2], d.shape.ab or nil, d.shape.ba or nil)
       end
     end)
     if not ok then
       local code = type(e) == "table" and e.code or "EIO"
-      io.stdout:write(string.format("error %d %s %s\n", i, code, (tostring(e):gsub("\n", " "))))
+      io.stdout:write(string.format("error %d %s %s\n", i, code, (linkctl.describe(e):gsub("\n", " "))))
       io.stdout:flush()
       os.exit(1)
     end
@@ -206,7 +225,10 @@ function Schedule:wait(timeout)
     core.sleep(0.01)
   end
   if not self._result then finish(self) end
-  if self._error then error(self._error, 0) end
+  if self._error then
+    self._said = true
+    error(self._error, 0)
+  end
   return true
 end
 
@@ -220,6 +242,16 @@ function Schedule:cancel()
     if not pcall(self._proc.wait, self._proc, 1) then self._proc:kill("SIGKILL") end
   end
   finish(self)
+end
+
+-- At the lab's close: cancelled (the process reaped); a failure that
+-- `wait` did not raise is said on stderr, never dropped.
+function Schedule:_close()
+  self:cancel()
+  if self._error and not self._said then
+    self._said = true
+    io.stderr:write(string.format("nslab: schedule of lab %s failed: %s\n", self._lab.name, tostring(self._error)))
+  end
 end
 
 --- Whether events are still to come.
@@ -246,6 +278,9 @@ function M.start(lab, events)
   local code = "require('nslab.schedule')._child()"
   local proc = Exec.spawn(nil, { "/proc/self/exe", "-e", code }, {
     stdin = ser { t0 = t0, events = data },
+    -- Not ended by nslab's exit: a kept lab's schedule runs on (closing
+    -- the lab or --clean ends it), as its spawned commands do.
+    pdeathsig = false,
     env = { LUA_PATH_5_4 = package.path, LUA_CPATH_5_4 = package.cpath, LUA_INIT_5_4 = false, LUA_INIT = false },
   })
   lab:_own(proc)

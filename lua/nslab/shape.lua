@@ -7,9 +7,10 @@
 -- * `rate`: bits per second, as tc writes it (`"10mbit"`, `"1gbit"`,
 --   `"500kbit"`) or a number of bit/s; a `tbf` qdisc at the root of the
 --   sending end (handle 1:),
--- * `burst` (bytes, the tbf bucket; default: nslab.tc's) and `limit`
---   (packets the queue holds: netem's limit; with tbf alone its byte
---   limit, `limit` × 1514),
+-- * `burst` (bytes, the tbf bucket, at least the MTU + 14: one full
+--   frame; default: nslab.tc's) and `limit` (packets the queue holds,
+--   1..2836834: netem's limit; with tbf alone its byte limit, `limit` ×
+--   1514, which must fit 32 bits); both need a rate (limit: or netem),
 -- * `delay`, `jitter` (`"20ms"`, `"100us"` or seconds), `loss`,
 --   `corrupt`, `duplicate`, `reorder` (`"1%"`, `"0.5%"` or a fraction
 --   0..1): a `netem` qdisc, at the root or, with `rate`, below the tbf
@@ -18,7 +19,8 @@
 -- On a kernel without netem (CONFIG_NET_SCH_NETEM), `loss` is done by
 -- nftables instead, as a rule in the receiving end's netns: a table
 -- `netdev nslab_impair` with one chain per interface, hooked at its
--- ingress, dropping `numgen random mod 1000000 < loss × 1e6` (the ingress
+-- ingress, dropping `numgen random mod 1000000 < loss × 1e6` (every
+-- packet, a plain `drop`, when that rounds to 1000000) (the ingress
 -- of the far end rather than the egress of the near one, because this
 -- kernel's netdev egress hook skips veth traffic); nslab says so once on
 -- stderr. The other netem options then raise EOPNOTSUPP naming
@@ -51,6 +53,12 @@ local PERCENT = { "loss", "corrupt", "duplicate", "reorder" }
 
 -- Bytes a queued packet is counted as, for tbf's byte limit.
 local PACKET_BYTES = 1514
+-- tbf's burst and byte limit are 32-bit: the packets limit × 1514 holds.
+local U32 = 4294967295
+M.MAX_LIMIT = U32 // PACKET_BYTES
+-- The least rate nslab shapes to (1 kbyte/s): below, a Mininet `bw = 10`
+-- (Mbit/s) taken as bit/s.
+M.MIN_RATE = 8000
 
 local function raise(op, object, errno, why)
   error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
@@ -85,16 +93,24 @@ end
 -- @tparam string op the call, for messages ("lab:impair")
 -- @tparam ?string object what it is about (`"red:eth0 -- blue:eth0"`)
 -- @tparam table spec checked by the caller against `FIELDS`
+-- @tparam[opt=1500] integer mtu the link's MTU (the least burst is a frame)
 -- @treturn ?table the shaping, or nil for none
--- @raise EINVAL error object for a unit nslab does not know, a rate not
--- above 0, a time below 0, a percentage over 100 % or below 0, a jitter
--- without delay, a limit or burst below 1; EOPNOTSUPP error object for
--- delay, jitter, duplicate, reorder or corrupt on a kernel without netem
-function M.read(op, object, spec)
+-- @raise EINVAL error object for a unit nslab does not know, a rate below
+-- 8kbit, a time below 0, a percentage over 100 % or below 0, a jitter
+-- without delay, a burst or limit without rate, a burst outside MTU + 14
+-- .. 4294967295 bytes, a limit outside 1..2836834 packets; EOPNOTSUPP
+-- error object for delay, jitter, duplicate, reorder or corrupt on a
+-- kernel without netem
+function M.read(op, object, spec, mtu)
   local s, any = {}, false
   if spec.rate ~= nil then
     s.rate = unit(op, object, "rate", tc.rate, spec.rate)
     if s.rate <= 0 then raise(op, object, E.EINVAL, string.format("rate %s is out of range (above 0)", spec.rate)) end
+    if s.rate < M.MIN_RATE then
+      raise(op, object, E.EINVAL, string.format("rate %s is %g bit/s, below what tbf shapes (8kbit)%s", spec.rate,
+        s.rate, type(spec.rate) == "number" and string.format(': for %s Mbit/s write "%smbit"', spec.rate, spec.rate)
+          or ""))
+    end
   end
   for _, f in ipairs { "delay", "jitter" } do
     if spec[f] ~= nil then
@@ -111,12 +127,23 @@ function M.read(op, object, spec)
     end
   end
   if s.jitter and not s.delay then raise(op, object, E.EINVAL, "jitter needs a delay") end
-  for _, f in ipairs { "limit", "burst" } do
-    if spec[f] ~= nil then s[f] = opts_mod.range(op, object, f, spec[f], 1) end
+  local least = (mtu or 1500) + 14
+  if spec.burst ~= nil and (spec.burst < least or spec.burst > U32) then
+    raise(op, object, E.EINVAL, string.format("burst %d is out of range (%d..%d bytes: at least one full frame, " ..
+      "MTU %d + 14)", spec.burst, least, U32, least - 14))
   end
+  if spec.limit ~= nil and (spec.limit < 1 or spec.limit > M.MAX_LIMIT) then
+    raise(op, object, E.EINVAL, string.format("limit %d packets is out of range (1..%d: tbf counts each as %d " ..
+      "bytes in 32 bits)", spec.limit, M.MAX_LIMIT, PACKET_BYTES))
+  end
+  s.burst, s.limit = spec.burst, spec.limit
   for _ in pairs(s) do any = true end
   if not any then return nil end
   local has, why = M.netem()
+  if s.burst and not s.rate then raise(op, object, E.EINVAL, "burst needs a rate") end
+  if s.limit and not s.rate and not (has and (s.loss or s.delay or s.corrupt or s.duplicate or s.reorder)) then
+    raise(op, object, E.EINVAL, "limit needs a rate" .. (has and " or a netem option" or ""))
+  end
   if not has then
     for _, f in ipairs(NETEM_ONLY) do
       if s[f] then raise(op, object, E.EOPNOTSUPP, string.format("%s needs netem: %s", f, why)) end
@@ -134,26 +161,30 @@ end
 -- @tparam integer argn the argument number of opts, for argument errors
 -- @tparam ?string object
 -- @tparam table opts
+-- @tparam[opt=1500] integer mtu the link's MTU
+-- @tparam[opt=2] integer level where argument errors point, as for
+-- `error` seen from the caller (2: the caller's caller)
 -- @treturn ?table a to b (the egress of a's end), or nil
 -- @treturn ?table b to a (the egress of b's end), or nil
 -- @raise argument error for an unknown field or a wrong type inside
 -- `a_to_b`/`b_to_a`, or when they are mixed with direct options; as `read`
-function M.directions(op, argn, object, opts)
+function M.directions(op, argn, object, opts, mtu, level)
+  level = (level or 2) + 1
   local direct = {}
   for k in pairs(M.FIELDS) do direct[k] = opts[k] end
   if opts.a_to_b == nil and opts.b_to_a == nil then
-    local s = M.read(op, object, direct)
+    local s = M.read(op, object, direct, mtu)
     return s, s
   end
   local mixed = next(direct)
   if mixed then
     opts_mod.argerror(op, argn,
-      string.format("field '%s' beside 'a_to_b'/'b_to_a': give each direction its own", mixed), 4)
+      string.format("field '%s' beside 'a_to_b'/'b_to_a': give each direction its own", mixed), level)
   end
   local out = {}
   for i, d in ipairs { "a_to_b", "b_to_a" } do
-    local t = opts_mod.check(op, argn, opts[d], M.FIELDS, 4)
-    out[i] = M.read(op, object, t)
+    local t = opts_mod.check(op, argn, opts[d], M.FIELDS, level + 1)
+    out[i] = M.read(op, object, t, mtu)
   end
   return out[1], out[2]
 end
@@ -196,7 +227,9 @@ local function nft_script(dev, n)
   }
   if n then
     lines[#lines + 1] = "flush chain netdev nslab_impair " .. chain
-    lines[#lines + 1] = string.format("add rule netdev nslab_impair %s numgen random mod 1000000 < %d drop", chain, n)
+    -- nft takes thresholds 0..999999 only: 100 % is a plain drop.
+    local cond = n < 1000000 and string.format("numgen random mod 1000000 < %d ", n) or ""
+    lines[#lines + 1] = string.format("add rule netdev nslab_impair %s %sdrop", chain, cond)
   else
     lines[#lines + 1] = "delete chain netdev nslab_impair " .. chain
   end

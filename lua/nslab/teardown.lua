@@ -90,14 +90,18 @@ local function leftovers(lab, upto, failed)
   return left
 end
 
--- A kept lab: its spawned commands run on too (recorded: --clean kills
--- them); says how to remove it.
+-- A kept lab: its spawned commands and schedules run on too (recorded:
+-- --clean kills them); says how to remove it.
 local function keep(lab)
+  local runs = {}
+  for _, s in ipairs(lab._schedules or {}) do
+    if s:running() then runs[#runs + 1] = string.format("; schedule runs on (pid %d)", s._proc.pid) end
+  end
   for _, p in ipairs(lab._procs) do
     if p:running() then p:detach() end
   end
-  print(string.format("lab %q kept: %d node(s) left running; remove them with `%s`",
-    lab.name, #lab.nodes, record.clean_command(lab.name)))
+  print(string.format("lab %q kept: %d node(s) left running%s; remove them with `%s`",
+    lab.name, #lab.nodes, table.concat(runs), record.clean_command(lab.name)))
 end
 
 -- Ends the lab's processes: its spawned commands (SIGTERM, 1 s, SIGKILL),
@@ -144,6 +148,8 @@ function M.run(lab)
   end
   local problems, failed, upto = {}, {}, #lab._undo
   local ok, err = pcall(function()
+    -- Schedules first: cancelled, reaped, their failures said.
+    for _, s in ipairs(lab._schedules or {}) do pcall_steady(function() s:_close() end) end
     end_processes(lab, problems)
     fault.at("teardown")
     for i = #lab._undo, 1, -1 do
