@@ -5,7 +5,8 @@
 -- port 80 in red and in blue at once). Builds red and blue joined by a veth
 -- pair. Needs: root (or `nslab --rootless`), iproute2 (`ip`, `ss`), iputils
 -- `ping`, netcat-openbsd `nc`, and nftables `nft` for the firewall check
--- (skipped with a message when missing). Exits non-zero if a check fails.
+-- (node:nft, node:nft_list; skipped with a message when nft is missing).
+-- Exits non-zero if a check fails.
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local nslab = require "nslab"
 local ev = require "evidence"
@@ -67,7 +68,7 @@ ev.check(not in_blue, "a route added in red (192.0.2.0/24) is not in blue's tabl
 
 ev.step("Firewall rules")
 if os.execute("command -v nft >/dev/null 2>&1") then
-  red:run({ "nft", "-f", "-" }, { check = true, stdin = [[
+  red:nft [[
 table inet isolation {
   chain input {
     type filter hook input priority 0; policy accept;
@@ -75,10 +76,14 @@ table inet isolation {
     icmpv6 type echo-request drop
   }
 }
-]] })
+]]
   ev.run(red, { "nft", "list", "ruleset" })
-  local blue_rules = blue:run { "nft", "list", "ruleset" }
-  ev.check(blue_rules.stdout:match("^%s*$") ~= nil, "blue's ruleset is empty")
+  local function tables(node)
+    local n = 0
+    for _, o in ipairs(node:nft_list().nftables) do if o.table then n = n + 1 end end
+    return n
+  end
+  ev.check(tables(red) == 1 and tables(blue) == 0, "red has its table, blue's ruleset is empty")
   ev.check(not blue:ping(red), "red drops the pings blue sends it (its rule works)")
   local ok, rtt = red:ping(blue)
   ev.check(ok, "blue, with no rule, still answers red", ev.ms(rtt))

@@ -9,7 +9,7 @@ describe("scripts #root", function()
   local expect = {
     ["veth-pair"] = { "red reaches blue", "blue reaches red", "red and blue are gone" },
     isolation = { "each server answers on its own port 80", "changed nothing elsewhere",
-      "fd00::2 exists only in blue" },
+      "fd00::2 exists only in blue", "red has its table, blue's ruleset is empty" },
     bridge = { "0% dropped (6/6 received)" },
     router = { "left reaches right through router", "left no longer reaches right" },
     shaping = { "h1 -> h2 at 9.0-10.5 Mbit/s", "h1 -> h2 at 1.8-2.2 Mbit/s", "pings lost while the link was down",

@@ -11,6 +11,7 @@ local core = require("nslab").core
 local Addr = require "nslab.addr"
 local Exec = require "nslab.exec"
 local Link = require "nslab.link"
+local Nft = require "nslab.nft"
 local Route = require "nslab.route"
 local Sysctl = require "nslab.sysctl"
 local opts_mod = require "nslab.opts"
@@ -377,6 +378,31 @@ function Node:route(spec, via)
     r.dst, r.via = spec, via
   end
   Route.add(r)
+end
+
+--- Loads an nftables ruleset in the node, atomically (`nslab.nft.load`):
+-- all of it or, when nft or the kernel refuses any part, nothing.
+-- @tparam string|table ruleset nft syntax (as `nft -f` reads), or a table
+-- in nft's JSON schema (`{nftables = {{table = {...}}, ...}}`, as
+-- `nft -j -f` reads; what `node:nft_list()` returns loads back)
+-- @raise argument error for another type, or a table JSON cannot encode;
+-- EINVAL error object (op "node:nft") with nft's own message and line
+-- (`/dev/stdin:3:1-5: Error: ...`; field `line`); ENOENT error object
+-- when nft is missing (Debian nftables); EINVAL when the lab is closed
+-- @usage red:nft [[table inet f { chain in { type filter hook input priority 0; icmp type echo-request drop; } }]]
+function Node:nft(ruleset)
+  self.lab:_check_open("node:nft", q(self.name))
+  Nft.load(self.netns, ruleset, "node:nft", q(self.name))
+end
+
+--- The node's nftables ruleset (`nft -j list ruleset`) as Lua tables in
+-- nft's JSON schema (`nslab.nft.list`).
+-- @treturn table `{nftables = {{metainfo = {...}}, {table = {...}}, ...}}`
+-- @raise as `nslab.nft.list` (op "node:nft_list")
+-- @usage for _, o in ipairs(red:nft_list().nftables) do print(o.rule and o.rule.chain) end
+function Node:nft_list()
+  self.lab:_check_open("node:nft_list", q(self.name))
+  return Nft.list(self.netns, "node:nft_list", q(self.name))
 end
 
 --- The node's links as the kernel lists them (`nslab.link.list`).
