@@ -33,6 +33,7 @@ local Sysctl = require "nslab.sysctl"
 local Exec = require "nslab.exec"
 local record = require "nslab.record"
 local opts_mod = require "nslab.opts"
+local fault = require "nslab.fault"
 
 local E = core.errno -- errno names from the C library (src/core/err.c)
 
@@ -153,11 +154,13 @@ function M.del_table(name, id)
   return true
 end
 
--- The old value that a running lab other than lab recorded for key.
-local function held(key, lab)
+-- The old value that a running lab other than lab recorded for key (any
+-- lab's record, running or not yet cleaned, with `any`: the value before
+-- the first of them changed it).
+local function held(key, lab, any)
   for _, name in ipairs((record.names())) do
     local rec = name ~= lab and record.load(name)
-    if rec and record.alive(rec.pid, rec.start) then
+    if rec and (any or record.alive(rec.pid, rec.start)) then
       for _, o in ipairs(record.contents(rec).outside) do
         if o[1] == "sysctl" and o[2] == key then return o[3] end
       end
@@ -259,6 +262,7 @@ function M.uplink(lab, node, opts)
         error(l, 0)
       end
       rec:add("link-id", peer, l.ifindex)
+      fault.at("uplink-added")
       push { what = "veth " .. peer, lines = { { "link", peer }, { "link-id", peer, l.ifindex } },
         drop = { "link", peer }, fn = function() M.del_link(peer, l.ifindex) end }
     end)
@@ -267,7 +271,7 @@ function M.uplink(lab, node, opts)
     Route.add { netns = node.netns, dst = "default", via = up.via }
     if not opts.nat then return end
     core.defer_signals(function()
-      local old = held(FORWARD, lab.name) or Sysctl.get(nil, FORWARD)
+      local old = held(FORWARD, lab.name, true) or Sysctl.get(nil, FORWARD)
       rec:add("sysctl", FORWARD, old)
       push { what = "sysctl " .. FORWARD, lines = { { "sysctl", FORWARD, old } }, drop = { "sysctl", FORWARD },
         fn = function() M.restore(FORWARD, old, lab.name) end }
