@@ -246,3 +246,38 @@ os.execute('kill -9 ' .. require('nslab').core.getpid())
     assert.same({}, uplink_tables())
   end)
 end)
+
+describe("lab record lines of lab:uplink", function()
+  it("parses link, nft and sysctl lines with their identities, and drops", function()
+    local text = table.concat({ "nslab-record 1", "lab x", "owner 1 2 3", "netns red",
+      "link nsu1", "link-id nsu1 7", "sysctl net.ipv4.ip_forward 0", "nft t1", "nft-id t1 4",
+      "link nsu2", "drop link nsu2", "nft t2", "" }, "\n")
+    local rec = assert(record.parse(text, "x"))
+    assert.same({ { "link", "nsu1", 7 }, { "sysctl", "net.ipv4.ip_forward", "0" }, { "nft", "t1", 4 },
+      { "nft", "t2" } }, record.contents(rec).outside)
+    assert.same({ "red" }, record.contents(rec).netns)
+  end)
+
+  it("keeps them when a close cut short rewrites the record", function()
+    local dir, saved = os.tmpname(), record.dir
+    os.remove(dir)
+    record.dir = dir
+    local ok, e = pcall(function()
+      local r = record.create("x")
+      r:rewrite { netns = { "a" }, lines = { { "link", "nsu1" }, { "link-id", "nsu1", 5 },
+        { "sysctl", "net.ipv4.ip_forward", "0" } } }
+      local rec = assert(record.load("x"))
+      assert.same({ { "link", "nsu1", 5 }, { "sysctl", "net.ipv4.ip_forward", "0" } }, record.contents(rec).outside)
+    end)
+    record.dir = saved
+    os.remove(dir .. "/x.rec")
+    os.remove(dir)
+    assert(ok, tostring(e))
+  end)
+
+  it("refuses a malformed uplink line", function()
+    for _, l in ipairs { "link", "link-id nsu1 x", "sysctl net.ipv4.ip_forward", "nft-id t1" } do
+      assert.is_nil(record.parse("nslab-record 1\nlab x\nowner 1 2 3\n" .. l .. "\n", "x"), l)
+    end
+  end)
+end)
