@@ -17,6 +17,7 @@ local nslab = require "nslab"
 local core = nslab.core
 local Netns = require "nslab.netns"
 local record = require "nslab.record"
+local uplink = require "nslab.uplink"
 
 -- errno names from the C library (src/core/err.c), never numbers here.
 local E = core.errno
@@ -101,6 +102,11 @@ local function clean_one(lab, rec, live_ids)
     elseif e then
       removed[#removed + 1] = mine[i]
     end
+  end
+  -- What its uplinks changed in nslab's own namespace, newest first.
+  for i = #c.outside, 1, -1 do
+    local ok, e = pcall(uplink.clean_item, c.outside[i], lab, say)
+    if not ok then failed[#failed + 1] = tostring(e) end
   end
   if #failed > 0 then
     error(string.format("lab %q: could not remove: %s", lab, table.concat(failed, "; ")), 0)

@@ -6,7 +6,8 @@
 -- first time it passes POINT, so a spec can hit a window that is a few
 -- instructions wide at will. Points: "netns-added" (lab:host/router/bridge,
 -- right after the netns is made), "veth-added" (lab:link, right after the
--- veth pair is made), "teardown" (close, between ending the processes and
+-- veth pair is made), "uplink-added" (lab:uplink, right after its veth is
+-- made and recorded), "teardown" (close, between ending the processes and
 -- deleting the namespaces), "record-tmp" (a record written anew, before
 -- its .tmp file is renamed over it). Each signal is sent by `nslab.core.kill_self`
 -- and is delivered (the handler has run) before `at` returns.
@@ -21,7 +22,7 @@ local spec = os.getenv("NSLAB_TEST_SIGNAL_AT")
 
 --- Sends the signals asked for when point is the one named in the
 -- environment, the first time only; otherwise does nothing.
--- @tparam string point "netns-added", "veth-added", "teardown" or "record-tmp"
+-- @tparam string point "netns-added", "veth-added", "uplink-added", "teardown" or "record-tmp"
 function M.at(point)
   if spec == nil then return end
   local at, sig, n = spec:match("^([%w%-]+):?(%u*):?(%d*)$")

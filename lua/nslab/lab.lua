@@ -490,6 +490,8 @@ end
 
 -- lab:impair, lab:link_state, lab:flap, lab:schedule (nslab.linkctl).
 linkctl.install(Lab)
+-- lab:uplink (nslab.uplink).
+require("nslab.uplink").install(Lab)
 M.Lab = Lab
 
 -- `require("nslab.lab")(name, opts)` is `new(name, opts)`.

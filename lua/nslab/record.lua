@@ -16,6 +16,12 @@
 --     netns-id NAME DEV INO      it exists: its nsfs identity (st_dev, st_ino)
 --     drop netns NAME            creation failed or was undone
 --     proc PID START             a spawned command (leads its process group)
+--     link NAME                  intent: a link in nslab's own netns (an uplink)
+--     link-id NAME IFINDEX       it exists: its ifindex there
+--     nft TABLE                  intent: an nft table (ip family) in nslab's netns
+--     nft-id TABLE HANDLE        it exists: its handle
+--     sysctl KEY OLD             about to set KEY in nslab's netns; OLD restores it
+--     drop KIND NAME             (also for link, nft, sysctl)
 --
 -- The intent line comes before a creation, the identity line once the
 -- namespace exists but before it gets its name, so a SIGKILL at any point
@@ -26,8 +32,10 @@
 -- it never touches a live lab, a name not recorded, nor a record another
 -- uid owns or others may write.
 --
--- Only netns and spawned processes are recorded: every lab link lives
--- inside lab namespaces and goes with them.
+-- Lab links live inside lab namespaces and go with them; only what a lab
+-- changes in nslab's own namespace (`lab:uplink`: a veth end, an nft
+-- table, a sysctl) is recorded besides, and removed only while it is
+-- still the one recorded (same ifindex, same table handle).
 -- @module nslab.record
 local nslab = require "nslab"
 local core = nslab.core
@@ -140,6 +148,7 @@ local function int(s) return s and s:match("^%-?%d+$") and math.tointeger(tonumb
 -- kind -> field types ("s" escaped string, "i" integer); drop: kind, name.
 local SHAPES = {
   lab = "s", owner = "iii", netns = "s", ["netns-id"] = "sii", drop = "ss", proc = "ii",
+  link = "s", ["link-id"] = "si", nft = "s", ["nft-id"] = "si", sysctl = "ss",
 }
 
 --- Parses a record's text. A last line without its newline (cut short by
@@ -214,10 +223,29 @@ end
 -- identities when recorded, and processes.
 -- @tparam table rec a loaded record
 -- @treturn table {netns = {name...}, ids = {[name] = {dev=, ino=}},
---   procs = {{pid=, start=}...}}
+--   procs = {{pid=, start=}...}, outside = {{kind, name, id|old}...}}
+--   (outside: links, nft tables and sysctls in nslab's own netns, in
+--   record order; id nil when never identified)
 function M.contents(rec)
   local live, order, ids, procs = {}, {}, {}, {}
+  local outside, at = {}, {}
   for _, it in ipairs(rec.items) do
+    local k = it[1]
+    if k == "link" or k == "nft" or k == "sysctl" then
+      local key = k .. " " .. it[2]
+      if not at[key] then
+        outside[#outside + 1] = { k, it[2], k == "sysctl" and it[3] or nil }
+        at[key] = outside[#outside]
+      end
+    elseif (k == "link-id" or k == "nft-id") and at[k:sub(1, -4) .. " " .. it[2]] then
+      at[k:sub(1, -4) .. " " .. it[2]][3] = it[3]
+    elseif k == "drop" and at[it[2] .. " " .. it[3]] then
+      local gone = at[it[2] .. " " .. it[3]]
+      at[it[2] .. " " .. it[3]] = nil
+      for i, o in ipairs(outside) do
+        if o == gone then table.remove(outside, i) break end
+      end
+    end
     if it[1] == "netns" then
       if not live[it[2]] then order[#order + 1] = it[2] end
       live[it[2]] = true
@@ -235,7 +263,7 @@ function M.contents(rec)
   for _, n in ipairs(order) do
     if live[n] then netns[#netns + 1] = n end
   end
-  return { netns = netns, ids = ids, procs = procs }
+  return { netns = netns, ids = ids, procs = procs, outside = outside }
 end
 
 --- The names of all records, sorted; then the file names of records in an
@@ -385,7 +413,8 @@ function Rec:add(kind, ...)
   if self.f then self.f:write(line(kind, ...)) end
 end
 
---- Appends that an item is gone again: ("netns", name).
+--- Appends that an item is gone again: ("netns", name), ("link", name),
+-- ("nft", table), ("sysctl", key).
 function Rec:drop(kind, value)
   if kind == "netns" then self.ids[value] = nil end
   if self.f then self.f:write(line("drop", kind, value)) end
@@ -432,8 +461,9 @@ function Rec:owned_netns(names)
 end
 
 --- Rewrites the record to hold exactly what is left (after a partial
--- close): each netns with its identity, each process.
--- @tparam table left {netns = {...}, procs = {{pid, start}...}}
+-- close): each netns with its identity, each process, each line of what
+-- is left outside (`lines`, each {kind, field...} as for `add`).
+-- @tparam table left {netns = {...}, procs = {{pid, start}...}, lines = {{...}...}}
 function Rec:rewrite(left)
   if self.f then self.f:close() end
   self.f = nil
@@ -444,6 +474,7 @@ function Rec:rewrite(left)
     if id then parts[#parts + 1] = line("netns-id", n, id.dev, id.ino) end
   end
   for _, p in ipairs(left.procs or {}) do parts[#parts + 1] = line("proc", p.pid, p.start) end
+  for _, l in ipairs(left.lines or {}) do parts[#parts + 1] = line(table.unpack(l)) end
   write_file(self.path, table.concat(parts))
 end
 

@@ -50,6 +50,7 @@ function M.rollback(lab, mark)
       if pcall_steady(u.fn) then
         table.remove(lab._undo, i)
         if u.netns then lab._rec:drop("netns", u.netns) end
+        if u.drop then lab._rec:drop(u.drop[1], u.drop[2]) end
       end
     end
   end)
@@ -72,16 +73,17 @@ local function empty_netns(names, grace)
   return n
 end
 
--- What a teardown cut short leaves: the netns of undo entries 1..upto
--- and of those that failed (in creation order), and the processes still
--- running.
+-- What a teardown cut short leaves: the netns (and record lines of what
+-- is outside the lab: `lines`) of undo entries 1..upto and of those that
+-- failed (in creation order), and the processes still running.
 local function leftovers(lab, upto, failed)
-  local left = { netns = {}, procs = {} }
-  for i = 1, upto do
-    local u = lab._undo[i]
+  local left = { netns = {}, procs = {}, lines = {} }
+  local function add(u)
     if u.netns then left.netns[#left.netns + 1] = u.netns end
+    for _, l in ipairs(u.lines or {}) do left.lines[#left.lines + 1] = l end
   end
-  for _, n in ipairs(failed) do left.netns[#left.netns + 1] = n end
+  for i = 1, upto do add(lab._undo[i]) end
+  for _, u in ipairs(failed) do add(u) end
   for _, p in ipairs(lab._procs) do
     local ok, running = pcall(p.running, p)
     local start = record.proc_start(p.pid)
@@ -158,7 +160,7 @@ function M.run(lab)
         local done, e = pcall_steady(u.fn)
         if not done then
           problems[#problems + 1] = tostring(e)
-          if u.netns then table.insert(failed, 1, u.netns) end
+          table.insert(failed, 1, u)
         end
       end
       upto = i - 1
