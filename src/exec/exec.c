@@ -206,6 +206,7 @@ static void start_netns(lua_State *L, const char *op, const char *object,
 	s->mntfd = exec_mntns(c, netns, &f);
 	if (s->mntfd < 0)
 		nslab_raise(L, op, object, netns, f.err, f.step);
+	s->utsfd = c->utsfd;
 	if (!s->cwd && getcwd(here, PATH_MAX))
 		s->here = here;
 }
@@ -262,7 +263,7 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	struct proc *p;
 
 	memset(&s, 0, sizeof(s));
-	s.nsfd = s.mntfd = -1;
+	s.nsfd = s.mntfd = s.utsfd = -1;
 	if (!lua_isnoneornil(L, 1)) {
 		netns = nslab_checkstr(L, 1, op, "netns");
 		nslab_check_netns(L, op, netns);
@@ -454,7 +455,8 @@ void nslab_open_exec(lua_State *L)
 	static const luaL_Reg funcs[] = {
 	    {"exec", l_exec},	    {"sh", l_sh},
 	    {"spawn", l_spawn},	    {"killall", l_proc_killall},
-	    {"procs", l_proc_list}, {NULL, NULL},
+	    {"procs", l_proc_list}, {"node", l_exec_node},
+	    {NULL, NULL},
 	};
 	int state = lua_gettop(L), registry;
 

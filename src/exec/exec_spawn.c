@@ -113,6 +113,10 @@ __attribute__((noreturn)) static void child(const struct exec_spec *s,
 			exec_child_fail(errfd, errno,
 					"enter the mount namespace of netns %s",
 					s->netns);
+		if (s->utsfd >= 0 && setns(s->utsfd, CLONE_NEWUTS) < 0)
+			exec_child_fail(errfd, errno,
+					"enter the UTS namespace of netns %s",
+					s->netns);
 		/* The path first, so getcwd(3) in the command is reachable
 		 * from its root; else the same directory by fd. */
 		if (!s->cwd && !(s->here && chdir(s->here) == 0) && here >= 0 &&

@@ -1,0 +1,90 @@
+--- nslab.nodens: what each lab node gets besides its network namespace.
+--
+-- Every node (host, router, bridge) gets its own UTS namespace, whose
+-- hostname is the node's name (or `hostname =`), and a lab-wide
+-- /etc/hosts: every command run in the node (`node:run`, `node:spawn`,
+-- `node:ping`, the REPL's node commands, `nslab.exec` in its netns) joins
+-- both, so `hostname` and `uname -n` print the node's hostname and
+-- `ping blue` finds blue's addresses (IPv4 and IPv6). Both live in the
+-- netns's cache entry of `nslab.exec` (`nslab.exec.node`): nothing is
+-- made on any file system, and both go with the node's netns.
+-- @module nslab.nodens
+
+-- "nslab" first: it registers nslab.core.
+local core = require("nslab").core
+local Exec = require "nslab.exec"
+
+local E = core.errno
+
+local M = {}
+
+local function q(s) return string.format("%q", s) end
+
+local function raise(op, object, why)
+  error(core.error { op = op, object = object, errno = E.EINVAL, extack = why }, 0)
+end
+
+--- Whether s is a hostname as RFC 1123 allows one: 1..64 bytes, dot-separated
+-- labels of 1..63 letters, digits and hyphens, none starting or ending with
+-- a hyphen.
+-- @tparam string s
+-- @treturn boolean
+function M.is_hostname(s)
+  if #s < 1 or #s > 64 then return false end
+  for label in (s .. "."):gmatch("([^.]*)%.") do
+    if #label < 1 or #label > 63 or label:find("[^%w-]") or label:find("^%-") or label:find("%-$") then
+      return false
+    end
+  end
+  return true
+end
+
+--- The hostname a node gets: opts.hostname (checked), else its name as
+-- it is (the kernel takes any 1..64 bytes: a name such as "h_1" stays
+-- usable; only `hostname =` is held to RFC 1123).
+-- @raise EINVAL error object naming the node when `hostname` is not a
+-- hostname, or when the node's name is over 64 bytes and no `hostname` is
+-- given
+function M.hostname(op, name, opts)
+  local h = opts.hostname
+  if h ~= nil then
+    if not M.is_hostname(h) then
+      raise(op, q(name), string.format("hostname %q is not a hostname (1..64 bytes of RFC 1123 "
+        .. "labels: letters, digits and '-', dot-separated, no '-' at either end of a label)", h))
+    end
+    return h
+  end
+  if #name > 64 then
+    raise(op, q(name), string.format("node name %q is %d bytes, over the 64 of a hostname: "
+      .. "give one with hostname =", name, #name))
+  end
+  return name
+end
+
+--- The lab's hosts file: localhost, then every address of every node with
+-- the node's name (and its hostname when it differs), in node order.
+-- @tparam lab lab
+-- @treturn string
+function M.hosts_text(lab)
+  local out = { "# nslab lab " .. lab.name, "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback" }
+  for _, node in ipairs(lab.nodes) do
+    local names = node.name
+    if node.hostname and node.hostname ~= node.name then names = names .. " " .. node.hostname end
+    for _, a in ipairs(node._addrs) do out[#out + 1] = a.address .. "\t" .. names end
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
+--- Sets up a new node's UTS namespace and hosts file (called by
+-- Node:_setup, before the node is listed in the lab).
+function M.setup(node)
+  Exec.node(node.netns, { hostname = node.hostname, hosts = M.hosts_text(node.lab) })
+end
+
+--- Rewrites every node's /etc/hosts (after a link or an address was added).
+function M.refresh(lab)
+  local text = M.hosts_text(lab)
+  for _, node in ipairs(lab.nodes) do Exec.node(node.netns, { hosts = text }) end
+end
+
+return M

@@ -1,0 +1,153 @@
+/*
+ * exec_node.c - what a lab gives the node of a netns beyond the netns and
+ * its mount namespace (exec_mntns.c): its own UTS namespace, so hostname
+ * and uname -n say the node's name, and the lab's hosts file bound over
+ * /etc/hosts. Both are kept in the netns's cache entry (struct nl_conn)
+ * and go with it (netns.del, a name reused by another namespace, nslab's
+ * exit): nothing is made on any file system, so nothing is left to clean.
+ * Every command started in the netns (exec, sh, spawn) joins them.
+ *
+ * The UTS namespace is made by a short-lived child (unshare, then
+ * sethostname), which sends it back: nslab's own hostname never changes,
+ * and no setns back to a namespace nslab may not re-enter (rootless) is
+ * needed.
+ *
+ * Syscalls: unshare(2), sethostname(2), setns(2), ftruncate(2),
+ * pwrite(2). Read: uts_namespaces(7), hosts(5).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec/exec.h"
+#include "core/core.h"
+
+#define HOSTNAME_MAX 64 /* HOST_NAME_MAX on Linux */
+
+/* A new UTS namespace whose hostname is name (len bytes); returns its fd
+ * (close-on-exec) or -1 with f filled. */
+static int uts_make(const char *name, size_t len, struct exec_fail *f)
+{
+	int sv[2], fd = -1, status;
+	pid_t p;
+
+	memset(f, 0, sizeof(*f));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		f->err = errno;
+		snprintf(f->step, sizeof(f->step), "socketpair");
+		return -1;
+	}
+	p = fork();
+	if (p == 0) {
+		close(sv[0]);
+		if (unshare(CLONE_NEWUTS) < 0)
+			exec_child_fail(sv[1], errno, "unshare UTS namespace");
+		if (sethostname(name, len) < 0)
+			exec_child_fail(sv[1], errno, "sethostname");
+		fd = open("/proc/thread-self/ns/uts", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			exec_child_fail(sv[1], errno,
+					"open /proc/thread-self/ns/uts");
+		if (exec_send_fds(sv[1], &fd, 1, f) < 0)
+			_exit(126);
+		_exit(0);
+	}
+	f->err = errno;
+	close(sv[1]);
+	if (p < 0) {
+		close(sv[0]);
+		snprintf(f->step, sizeof(f->step), "fork");
+		return -1;
+	}
+	if (exec_recv_fds(sv[0], &fd, 1, f) < 0)
+		fd = -1;
+	close(sv[0]);
+	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
+		;
+	return fd;
+}
+
+/* Replaces the text of the hosts file bound in the kept mount namespace;
+ * returns 0 or -1 with errno set. Readers see it at once (same inode). */
+static int hosts_rewrite(int fd, const char *text, size_t len)
+{
+	if (ftruncate(fd, 0) < 0)
+		return -1;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = pwrite(fd, text + off, len - off, (off_t)off);
+
+		if (w < 0 && errno != EINTR)
+			return -1;
+		off += w > 0 ? (size_t)w : 0;
+	}
+	return 0;
+}
+
+/*
+ * core.exec.node(netns, opts): opts.hostname (1..64 bytes) gives the netns
+ * a new UTS namespace with that hostname, which every later command there
+ * joins; opts.hosts (a string) becomes /etc/hosts for its commands
+ * (rewritten in place when given again). Returns nothing; raises the error
+ * object (ENOENT: no such netns; EINVAL: a bad hostname).
+ */
+int l_exec_node(lua_State *L)
+{
+	static const char *const fields[] = {"hostname", "hosts", NULL};
+	const char *op = "exec.node", *netns, *name = NULL, *hosts = NULL;
+	size_t name_len = 0, hosts_len = 0;
+	struct exec_fail f;
+	struct nl_conn *c;
+	char *copy;
+	int fd;
+
+	netns = nslab_checkstr(L, 1, op, "netns");
+	nslab_check_netns(L, op, netns);
+	luaL_checktype(L, 2, LUA_TTABLE);
+	nslab_check_fields(L, 2, fields);
+	if (lua_getfield(L, 2, "hostname") != LUA_TNIL) {
+		name = luaL_checklstring(L, -1, &name_len);
+		if (name_len < 1 || name_len > HOSTNAME_MAX ||
+		    memchr(name, 0, name_len))
+			nslab_raise(L, op, netns, netns, EINVAL,
+				    "hostname must be 1..64 bytes, no NUL");
+	}
+	if (lua_getfield(L, 2, "hosts") != LUA_TNIL) {
+		hosts = luaL_checklstring(L, -1, &hosts_len);
+		if (memchr(hosts, 0, hosts_len))
+			nslab_raise(L, op, netns, netns, EINVAL,
+				    "hosts must not contain NUL");
+	}
+	c = nslab_conn(L, op, netns, netns);
+	if (name) {
+		fd = uts_make(name, name_len, &f);
+		if (fd < 0)
+			nslab_raise(L, op, netns, netns, f.err, f.step);
+		if (c->utsfd >= 0)
+			close(c->utsfd);
+		c->utsfd = fd;
+	}
+	if (!hosts)
+		return 0;
+	copy = strdup(hosts);
+	if (!copy)
+		nslab_raise(L, op, netns, netns, ENOMEM, "hosts");
+	free(c->hosts);
+	c->hosts = copy;
+	if (c->hostsfd >= 0) {
+		if (hosts_rewrite(c->hostsfd, hosts, hosts_len) < 0)
+			nslab_raise(L, op, netns, netns, errno,
+				    "rewrite /etc/hosts");
+	} else if (c->mntfd >= 0) {
+		/* Made without it: made again on the next command. */
+		close(c->mntfd);
+		c->mntfd = -1;
+	}
+	return 0;
+}
