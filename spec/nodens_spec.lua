@@ -128,3 +128,37 @@ describe("Exec.node #root #quick", function()
     assert.equals("two\n", nslab.exec(ns, { "hostname" }).stdout)
   end)
 end)
+
+describe("node dirs #root #quick", function()
+  H.guard()
+
+  it("gives each node its own writable tmpfs on each directory", function()
+    local mounts = mount_lines()
+    local lab <close> = nslab.lab(H.name "ndl")
+    local red = lab:host(H.name "nda", { dirs = { "/var/tmp", "/mnt" } })
+    local blue = lab:host(H.name "ndb", { dirs = { "/var/tmp" } })
+    local file = "/var/tmp/" .. H.name "ndf"
+    red:run({ "touch", file }, { check = true })
+    assert.is_true(red:run({ "test", "-e", file }).ok)
+    assert.is_false(blue:run({ "test", "-e", file }).ok)
+    assert.is_nil(io.open(file))
+    assert.matches("tmpfs", red:run("stat -f -c %T /mnt").stdout, 1, true)
+    lab:close()
+    assert.equals(mounts, mount_lines())
+  end)
+
+  it("refuses entries that are not absolute or hold ..", function()
+    local lab <close> = nslab.lab(H.name "ndl")
+    local name = H.name "ndx"
+    for _, bad in ipairs { "", "var/tmp", "/var/../etc", "/..", "/var/..", "/a\0b" } do
+      local e = raises("EINVAL", lab.host, lab, name, { dirs = { bad } })
+      assert.matches("absolute paths without", tostring(e), 1, true)
+      assert.is_false(nslab.netns.exists(name))
+    end
+    local e = raises("ENOENT", lab.host, lab, name, { dirs = { "/nonexistent-" .. name } })
+    assert.matches("mount tmpfs on /nonexistent-", tostring(e), 1, true)
+    assert.is_false(nslab.netns.exists(name))
+    assert.has_error(function() lab:host(name, { dirs = "/var/tmp" }) end)
+    assert.has_error(function() lab:host(name, { dirs = { 1 } }) end)
+  end)
+end)

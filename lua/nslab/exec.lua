@@ -186,10 +186,14 @@ M.spawn = core.spawn
 -- when given again); `hosts` (string): the text commands see as
 -- /etc/hosts, from a private tmpfs bound over it in netns's mount
 -- namespace (/etc/netns/NETNS/hosts still wins); given again, the file is
--- rewritten in place, so running commands see the new text
+-- rewritten in place, so running commands see the new text; `dirs` (array
+-- of absolute paths): a fresh tmpfs on each (it must exist) in netns's
+-- mount namespace, made at once (replacing those given before)
 -- @raise argument error for a bad netns name, unknown field or wrong type;
 -- EINVAL error object for a hostname that is empty, over 64 bytes or holds
--- a NUL; ENOENT when netns does not exist
+-- a NUL, a dirs entry not absolute or holding ".."; ENOENT when netns does
+-- not exist; the mount's error naming the directory (ENOENT: it does not
+-- exist)
 -- @usage nslab.exec.node("red", { hostname = "red", hosts = "10.0.0.2 blue\n" })
 M.node = core.node
 

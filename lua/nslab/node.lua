@@ -84,7 +84,7 @@ end
 -- (opts.ifname, default "br0") in a bridge; then opts.sysctls, by key.
 function Node:_setup(opts)
   local name = self.netns
-  nodens.setup(self)
+  nodens.setup(self, opts)
   -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
   Link.set("lo", { up = true }, { netns = name })
   if self.kind ~= "bridge" then

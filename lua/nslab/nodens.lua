@@ -8,6 +8,11 @@
 -- `ping blue` finds blue's addresses (IPv4 and IPv6). Both live in the
 -- netns's cache entry of `nslab.exec` (`nslab.exec.node`): nothing is
 -- made on any file system, and both go with the node's netns.
+--
+-- `dirs = {"/var/run/x", "/etc/x"}` gives the node private writable
+-- directories: a fresh tmpfs on each (which must exist) in the node's
+-- mount namespace, seen by its commands only. Their contents are lost if
+-- that namespace is made again (when /etc/netns/NAME changes).
 -- @module nslab.nodens
 
 -- "nslab" first: it registers nslab.core.
@@ -77,8 +82,8 @@ end
 
 --- Sets up a new node's UTS namespace and hosts file (called by
 -- Node:_setup, before the node is listed in the lab).
-function M.setup(node)
-  Exec.node(node.netns, { hostname = node.hostname, hosts = M.hosts_text(node.lab) })
+function M.setup(node, opts)
+  Exec.node(node.netns, { hostname = node.hostname, hosts = M.hosts_text(node.lab), dirs = opts.dirs })
 end
 
 --- Rewrites every node's /etc/hosts (after a link or an address was added).

@@ -73,8 +73,8 @@ int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f);
 
 /* Between nslab and a short-lived helper child: f and n (1 or 2) fds over
  * a SOCK_SEQPACKET socket (SCM_RIGHTS). exec_recv_fds returns 0 with
- * fds[0..n-1] set (close-on-exec), or -1 with f filled (the child's own
- * failure, or the receive's) and no fd left open. */
+ * fds[0..n-1] set (close-on-exec; -1 past those sent, at least one), or -1 with
+ * f filled (the child's own failure, or the receive's) and no fd left open. */
 int exec_send_fds(int sock, const int *fds, int n, const struct exec_fail *f);
 int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f);
 

@@ -122,9 +122,11 @@ static int child_hosts(int errfd, const char *text)
 	return fd;
 }
 
-/* The mount half of ip netns exec, after setns; returns the hosts file
- * (child_hosts) when hosts is set, else -1. */
-static int child_mounts(int errfd, const char *netns, const char *hosts)
+/* The mount half of ip netns exec, after setns, then the node's own: a
+ * tmpfs on each of dirs (struct nl_conn), the lab's hosts file; returns
+ * the hosts file (child_hosts) when hosts is set, else -1. */
+static int child_mounts(int errfd, const char *netns, const char *hosts,
+			const char *dirs)
 {
 	int hostsfd = -1;
 
@@ -143,6 +145,10 @@ static int child_mounts(int errfd, const char *netns, const char *hosts)
 	umount2("/sys", MNT_DETACH);
 	if (mount(netns, "/sys", "sysfs", flags, NULL) < 0)
 		exec_child_fail(errfd, errno, "mount sysfs on /sys");
+	for (const char *d = dirs; d && *d; d += strlen(d) + 1)
+		if (mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV,
+			  "mode=755") < 0)
+			exec_child_fail(errfd, errno, "mount tmpfs on %s", d);
 	/* Before /etc/netns/NAME, whose own hosts file then wins. */
 	if (hosts)
 		hostsfd = child_hosts(errfd, hosts);
@@ -202,8 +208,16 @@ int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f)
 			got = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 			memcpy(fds, CMSG_DATA(cm),
 			       (size_t)(got < n ? got : n) * sizeof(int));
+			/* more than asked for: a bug, but none may leak */
+			for (int i = n; i < got && i < 2; i++) {
+				int extra;
+
+				memcpy(&extra, CMSG_DATA(cm) + i * sizeof(int),
+				       sizeof(int));
+				close(extra);
+			}
 		}
-	if (r == (ssize_t)sizeof(*f) && f->err == 0 && got == n)
+	if (r == (ssize_t)sizeof(*f) && f->err == 0 && got >= 1 && got <= n)
 		return 0;
 	for (int i = 0; i < n; i++)
 		if (fds[i] >= 0)
@@ -222,8 +236,8 @@ int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f)
  * (*hostsfd, -1 if none). Returns its fd (close-on-exec) or -1 with f
  * filled.
  */
-static int mntns_make(int nsfd, const char *netns, const char *hosts,
-		      int *hostsfd, struct exec_fail *f)
+static int mntns_make(const struct nl_conn *c, const char *netns, int *hostsfd,
+		      struct exec_fail *f)
 {
 	int sv[2], fd, status, fds[2];
 	pid_t p;
@@ -237,9 +251,9 @@ static int mntns_make(int nsfd, const char *netns, const char *hosts,
 	p = fork();
 	if (p == 0) {
 		close(sv[0]);
-		if (setns(nsfd, CLONE_NEWNET) < 0)
+		if (setns(c->nsfd, CLONE_NEWNET) < 0)
 			exec_child_fail(sv[1], errno, "setns");
-		fds[1] = child_mounts(sv[1], netns, hosts);
+		fds[1] = child_mounts(sv[1], netns, c->hosts, c->dirs);
 		fds[0] = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
 		if (fds[0] < 0)
 			exec_child_fail(sv[1], errno,
@@ -255,8 +269,8 @@ static int mntns_make(int nsfd, const char *netns, const char *hosts,
 		snprintf(f->step, sizeof(f->step), "fork");
 		return -1;
 	}
-	fd = exec_recv_fds(sv[0], fds, hosts ? 2 : 1, f) < 0 ? -1 : fds[0];
-	*hostsfd = fd >= 0 && hosts ? fds[1] : -1;
+	fd = exec_recv_fds(sv[0], fds, c->hosts ? 2 : 1, f) < 0 ? -1 : fds[0];
+	*hostsfd = fd >= 0 && c->hosts ? fds[1] : -1;
 	close(sv[0]);
 	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
 		;
@@ -281,7 +295,7 @@ int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f)
 			 sb.st_ctim.tv_sec == c->etc_ctime.tv_sec &&
 			 sb.st_ctim.tv_nsec == c->etc_ctime.tv_nsec)))
 		return c->mntfd;
-	fd = mntns_make(c->nsfd, netns, c->hosts, &hostsfd, f);
+	fd = mntns_make(c, netns, &hostsfd, f);
 	if (fd < 0)
 		return -1;
 	if (c->mntfd >= 0)

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -91,6 +92,61 @@ static int hosts_rewrite(int fd, const char *text, size_t len)
 }
 
 /*
+ * Reads opts.dirs (table at idx) into a malloc'd list of NUL-terminated
+ * paths ended by an empty one (*out; NULL when absent). Raises an
+ * argument error for a wrong type, EINVAL for a path that is not absolute,
+ * holds a ".." component or a NUL, or is PATH_MAX bytes or more.
+ */
+static void read_dirs(lua_State *L, int idx, const char *op, const char *netns,
+		      char **out)
+{
+	size_t total = 1, n, len, off = 0;
+	char *list;
+
+	*out = NULL;
+	if (lua_getfield(L, idx, "dirs") == LUA_TNIL)
+		return;
+	luaL_argcheck(L, lua_istable(L, -1), idx,
+		      "field 'dirs' must be an array of paths");
+	n = (size_t)lua_rawlen(L, -1);
+	for (size_t i = 1; i <= n; i++) {
+		const char *d;
+
+		if (lua_rawgeti(L, -1, (lua_Integer)i) != LUA_TSTRING)
+			luaL_argerror(L, idx, "field 'dirs' must hold strings");
+		d = lua_tolstring(L, -1, &len);
+		if (d[0] != '/' || memchr(d, 0, len) || len >= PATH_MAX ||
+		    !strcmp(d, "/..") || strstr(d, "/../") ||
+		    (len >= 3 && !strcmp(d + len - 3, "/..")))
+			nslab_raise(L, op, lua_pushfstring(L, "\"%s\"", d),
+				    netns, EINVAL,
+				    "dirs entries must be absolute paths "
+				    "without \"..\"");
+		total += len + 1;
+		lua_pop(L, 1);
+	}
+	list = malloc(total);
+	if (!list) {
+		nslab_raise(L, op, netns, netns, ENOMEM, "dirs");
+		return;
+	}
+	for (size_t i = 1; i <= n; i++) {
+		const char *d;
+
+		lua_rawgeti(L, -1, (lua_Integer)i);
+		d = lua_tolstring(L, -1, &len); /* checked above: a string */
+		if (d && off + len + 1 < total) {
+			memcpy(list + off, d, len + 1);
+			off += len + 1;
+		}
+		lua_pop(L, 1);
+	}
+	list[off] = 0;
+	lua_pop(L, 1);
+	*out = list;
+}
+
+/*
  * core.exec.node(netns, opts): opts.hostname (1..64 bytes) gives the netns
  * a new UTS namespace with that hostname, which every later command there
  * joins; opts.hosts (a string) becomes /etc/hosts for its commands
@@ -99,12 +155,12 @@ static int hosts_rewrite(int fd, const char *text, size_t len)
  */
 int l_exec_node(lua_State *L)
 {
-	static const char *const fields[] = {"hostname", "hosts", NULL};
+	static const char *const fields[] = {"hostname", "hosts", "dirs", NULL};
 	const char *op = "exec.node", *netns, *name = NULL, *hosts = NULL;
 	size_t name_len = 0, hosts_len = 0;
 	struct exec_fail f;
 	struct nl_conn *c;
-	char *copy;
+	char *copy, *dirs;
 	int fd;
 
 	netns = nslab_checkstr(L, 1, op, "netns");
@@ -125,6 +181,22 @@ int l_exec_node(lua_State *L)
 				    "hosts must not contain NUL");
 	}
 	c = nslab_conn(L, op, netns, netns);
+	/* Last: nothing raises between its malloc and c owning it. */
+	read_dirs(L, 2, op, netns, &dirs);
+	if (dirs) {
+		free(c->dirs);
+		c->dirs = dirs;
+		if (c->mntfd >= 0)
+			close(c->mntfd);
+		c->mntfd = -1;
+		/* Made now, so a directory that cannot be mounted on fails
+		 * here, naming it, not on the node's first command. */
+		if (exec_mntns(c, netns, &f) < 0) {
+			free(c->dirs); /* later commands run without them */
+			c->dirs = NULL;
+			nslab_raise(L, op, netns, netns, f.err, f.step);
+		}
+	}
 	if (name) {
 		fd = uts_make(name, name_len, &f);
 		if (fd < 0)

@@ -51,6 +51,8 @@ static void conn_close(struct nl_conn *c)
 	c->hostsfd = -1;
 	free(c->hosts);
 	c->hosts = NULL;
+	free(c->dirs);
+	c->dirs = NULL;
 }
 
 static void conn_free(struct nl_conn *c)

@@ -46,6 +46,9 @@ struct nl_conn {
 	int utsfd;
 	char *hosts;
 	int hostsfd;
+	/* dirs: directories given a fresh tmpfs in mntfd, each string
+	 * NUL-terminated, the list ended by an empty one (NULL: none). */
+	char *dirs;
 };
 
 /*
