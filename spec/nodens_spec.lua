@@ -162,3 +162,51 @@ describe("node dirs #root #quick", function()
     assert.has_error(function() lab:host(name, { dirs = { 1 } }) end)
   end)
 end)
+
+describe("node ipc and time #root #quick", function()
+  H.guard()
+
+  local function ns_of(node, kind)
+    return node:run({ "readlink", "/proc/self/ns/" .. kind }, { check = true }).stdout
+  end
+
+  it("gives ipc = true nodes their own IPC namespace, others nslab's", function()
+    local lab <close> = nslab.lab(H.name "ndl")
+    local a = lab:host(H.name "nda", { ipc = true })
+    local b = lab:host(H.name "ndb", { ipc = true })
+    local c = lab:host(H.name "ndc")
+    local mine = H.sh("readlink /proc/self/ns/ipc")
+    assert.not_equals(ns_of(a, "ipc"), ns_of(b, "ipc"))
+    assert.not_equals(mine, ns_of(a, "ipc"))
+    assert.equals(mine, ns_of(c, "ipc"))
+    assert.has_error(function() lab:host(H.name "ndx", { ipc = 1 }) end)
+  end)
+
+  it("moves a node's clocks by time = {monotonic =, boottime =}", function()
+    local lab <close> = nslab.lab(H.name "ndl")
+    local a = lab:host(H.name "nda", { time = { monotonic = 86400.5, boottime = 3600 } })
+    local offsets = a:run({ "cat", "/proc/self/timens_offsets" }, { check = true }).stdout
+    assert.matches("monotonic%s+86400%s+500000000", offsets)
+    assert.matches("boottime%s+3600%s+0", offsets)
+    local f = assert(io.open("/proc/uptime"))
+    local mine = f:read("n")
+    f:close()
+    local theirs = tonumber(a:run({ "cat", "/proc/uptime" }).stdout:match("^%S+"))
+    assert.is_true(theirs - mine > 3590 and theirs - mine < 3610)
+    -- a spawned command joins it too
+    local p = a:spawn { "cat", "/proc/self/timens_offsets" }
+    assert.equals(offsets, p:wait().stdout)
+    assert.not_equals(H.sh("readlink /proc/self/ns/time"), ns_of(a, "time"))
+  end)
+
+  it("refuses bad time offsets", function()
+    local lab <close> = nslab.lab(H.name "ndl")
+    local name = H.name "ndx"
+    assert.has_error(function() lab:host(name, { time = { monotonic = "1" .. "x" } }) end)
+    assert.has_error(function() lab:host(name, { time = { realtime = 1 } }) end)
+    assert.has_error(function() lab:host(name, { time = { monotonic = 1e10 } }) end)
+    assert.has_error(function() lab:host(name, { time = 5 }) end)
+    raises("ERANGE", lab.host, lab, name, { time = { boottime = -1e8 } })
+    assert.is_false(nslab.netns.exists(name))
+  end)
+end)

@@ -188,12 +188,14 @@ M.spawn = core.spawn
 -- namespace (/etc/netns/NETNS/hosts still wins); given again, the file is
 -- rewritten in place, so running commands see the new text; `dirs` (array
 -- of absolute paths): a fresh tmpfs on each (it must exist) in netns's
--- mount namespace, made at once (replacing those given before)
+-- mount namespace, made at once (replacing those given before); `ipc =
+-- true`: a new IPC namespace; `time = {monotonic = s, boottime = s}`: a
+-- new time namespace with those offsets (seconds)
 -- @raise argument error for a bad netns name, unknown field or wrong type;
 -- EINVAL error object for a hostname that is empty, over 64 bytes or holds
 -- a NUL, a dirs entry not absolute or holding ".."; ENOENT when netns does
 -- not exist; the mount's error naming the directory (ENOENT: it does not
--- exist)
+-- exist); ERANGE for a time offset that would make a clock negative
 -- @usage nslab.exec.node("red", { hostname = "red", hosts = "10.0.0.2 blue\n" })
 M.node = core.node
 

@@ -13,6 +13,13 @@
 -- directories: a fresh tmpfs on each (which must exist) in the node's
 -- mount namespace, seen by its commands only. Their contents are lost if
 -- that namespace is made again (when /etc/netns/NAME changes).
+--
+-- `ipc = true` gives the node its own IPC namespace (System V IPC, POSIX
+-- message queues); `time = {monotonic = s, boottime = s}` its own time
+-- namespace with those clocks moved by s seconds (fractions kept; the
+-- kernel refuses, ERANGE, an offset that would make a clock negative).
+-- Commands in a node with `time` start with a fork rather than a
+-- vfork-like clone (setns into a time namespace requires it).
 -- @module nslab.nodens
 
 -- "nslab" first: it registers nslab.core.
@@ -83,7 +90,8 @@ end
 --- Sets up a new node's UTS namespace and hosts file (called by
 -- Node:_setup, before the node is listed in the lab).
 function M.setup(node, opts)
-  Exec.node(node.netns, { hostname = node.hostname, hosts = M.hosts_text(node.lab), dirs = opts.dirs })
+  Exec.node(node.netns, { hostname = node.hostname, hosts = M.hosts_text(node.lab), dirs = opts.dirs,
+    ipc = opts.ipc, time = opts.time })
 end
 
 --- Rewrites every node's /etc/hosts (after a link or an address was added).

@@ -207,6 +207,8 @@ static void start_netns(lua_State *L, const char *op, const char *object,
 	if (s->mntfd < 0)
 		nslab_raise(L, op, object, netns, f.err, f.step);
 	s->utsfd = c->utsfd;
+	s->ipcfd = c->ipcfd;
+	s->timefd = c->timefd;
 	if (!s->cwd && getcwd(here, PATH_MAX))
 		s->here = here;
 }
@@ -263,7 +265,7 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	struct proc *p;
 
 	memset(&s, 0, sizeof(s));
-	s.nsfd = s.mntfd = s.utsfd = -1;
+	s.nsfd = s.mntfd = s.utsfd = s.ipcfd = s.timefd = -1;
 	if (!lua_isnoneornil(L, 1)) {
 		netns = nslab_checkstr(L, 1, op, "netns");
 		nslab_check_netns(L, op, netns);

@@ -32,6 +32,7 @@ struct exec_spec {
 	int nsfd;	   /* the netns fd (cached by nl.c), -1 with NULL */
 	int mntfd;	   /* its mount namespace (exec_mntns), -1 with NULL */
 	int utsfd;	   /* the node's UTS namespace (exec_node.c), or -1 */
+	int ipcfd, timefd; /* its IPC and time namespaces, or -1 */
 	const char *cwd;   /* directory to run in, or NULL */
 	const char *here;  /* nslab's cwd, to return to after entering
 			      mntfd when cwd is NULL; NULL if unknown */
@@ -80,7 +81,8 @@ int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f);
 
 /* ---- exec_node.c ---- */
 
-/* core.exec.node(netns, {hostname =, hosts =}): see lua/nslab/exec.lua. */
+/* core.exec.node(netns, {hostname =, hosts =, dirs =, ipc =, time =}):
+ * see lua/nslab/exec.lua. */
 int l_exec_node(lua_State *L);
 
 /* ---- exec_spawn.c ---- */

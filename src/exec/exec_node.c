@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -32,10 +33,18 @@
 
 #define HOSTNAME_MAX 64 /* HOST_NAME_MAX on Linux */
 
-/* A new UTS namespace whose hostname is name (len bytes); returns its fd
- * (close-on-exec) or -1 with f filled. */
-static int uts_make(const char *name, size_t len, struct exec_fail *f)
+/*
+ * A new namespace of type flag (CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWTIME)
+ * made by a short-lived child: a UTS one gets hostname text (len bytes),
+ * a time one the timens_offsets text (written before anything enters it).
+ * Returns its fd (close-on-exec) or -1 with f filled.
+ */
+static int ns_make(int flag, const char *text, size_t len, struct exec_fail *f)
 {
+	const char *file = flag == CLONE_NEWUTS ? "/proc/thread-self/ns/uts"
+			   : flag == CLONE_NEWIPC
+			       ? "/proc/thread-self/ns/ipc"
+			       : "/proc/thread-self/ns/time_for_children";
 	int sv[2], fd = -1, status;
 	pid_t p;
 
@@ -48,14 +57,25 @@ static int uts_make(const char *name, size_t len, struct exec_fail *f)
 	p = fork();
 	if (p == 0) {
 		close(sv[0]);
-		if (unshare(CLONE_NEWUTS) < 0)
-			exec_child_fail(sv[1], errno, "unshare UTS namespace");
-		if (sethostname(name, len) < 0)
+		if (unshare(flag) < 0)
+			exec_child_fail(sv[1], errno, "unshare %s namespace",
+					flag == CLONE_NEWUTS   ? "UTS"
+					: flag == CLONE_NEWIPC ? "IPC"
+							       : "time");
+		if (flag == CLONE_NEWUTS && sethostname(text, len) < 0)
 			exec_child_fail(sv[1], errno, "sethostname");
-		fd = open("/proc/thread-self/ns/uts", O_RDONLY | O_CLOEXEC);
+		if (flag == CLONE_NEWTIME) {
+			fd = open("/proc/self/timens_offsets",
+				  O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+				exec_child_fail(
+				    sv[1], errno,
+				    "write /proc/self/timens_offsets");
+			close(fd);
+		}
+		fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			exec_child_fail(sv[1], errno,
-					"open /proc/thread-self/ns/uts");
+			exec_child_fail(sv[1], errno, "open %s", file);
 		if (exec_send_fds(sv[1], &fd, 1, f) < 0)
 			_exit(126);
 		_exit(0);
@@ -73,6 +93,76 @@ static int uts_make(const char *name, size_t len, struct exec_fail *f)
 	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
 		;
 	return fd;
+}
+
+/* Makes the namespace (ns_make) and keeps it in *keep (closing the one
+ * it replaces); raises the error object. */
+static void ns_keep(lua_State *L, const char *op, const char *netns, int flag,
+		    const char *text, size_t len, int *keep)
+{
+	struct exec_fail f;
+	int fd = ns_make(flag, text, len, &f);
+
+	if (fd < 0)
+		nslab_raise(L, op, netns, netns, f.err, f.step);
+	if (*keep >= 0)
+		close(*keep);
+	*keep = fd;
+}
+
+/*
+ * The timens_offsets text of opts.time (table at top): monotonic and
+ * boottime offsets in seconds (numbers, fractions kept to the ns), each
+ * within +-1e9 s. Pushes it; raises an argument error.
+ */
+static void time_offsets(lua_State *L, int idx)
+{
+	static const char *const clocks[] = {"monotonic", "boottime", NULL};
+	luaL_Buffer b;
+	int t = lua_gettop(L);
+
+	luaL_argcheck(L, lua_istable(L, t), idx,
+		      "field 'time' must be a table {monotonic =, boottime =}");
+	lua_pushnil(L);
+	while (lua_next(L, t)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING ||
+		    (strcmp(lua_tostring(L, -1), "monotonic") != 0 &&
+		     strcmp(lua_tostring(L, -1), "boottime") != 0))
+			luaL_argerror(L, idx,
+				      "field 'time' takes monotonic and "
+				      "boottime only");
+	}
+	luaL_buffinit(L, &b);
+	for (int i = 0; clocks[i]; i++) {
+		double v, sec;
+		long long ns;
+		int isnum;
+
+		lua_getfield(L, t, clocks[i]);
+		v = lua_tonumberx(L, -1, &isnum);
+		if (!isnum && !lua_isnil(L, -1))
+			luaL_argerror(L, idx,
+				      lua_pushfstring(L,
+						      "field 'time.%s' must be "
+						      "a number (seconds)",
+						      clocks[i]));
+		lua_pop(L, 1);
+		if (!isnum)
+			continue;
+		luaL_argcheck(L, v > -1e9 && v < 1e9, idx,
+			      "time offsets must be within +-1e9 seconds");
+		sec = floor(v); /* the kernel wants 0 <= ns < 1e9 */
+		ns = llround((v - sec) * 1e9);
+		if (ns >= 1000000000) {
+			sec += 1;
+			ns -= 1000000000;
+		}
+		lua_pushfstring(L, "%s %I %I\n", clocks[i], (lua_Integer)sec,
+				(lua_Integer)ns);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
 }
 
 /* Replaces the text of the hosts file bound in the kept mount namespace;
@@ -155,13 +245,15 @@ static void read_dirs(lua_State *L, int idx, const char *op, const char *netns,
  */
 int l_exec_node(lua_State *L)
 {
-	static const char *const fields[] = {"hostname", "hosts", "dirs", NULL};
+	static const char *const fields[] = {"hostname", "hosts", "dirs",
+					     "ipc",	 "time",  NULL};
 	const char *op = "exec.node", *netns, *name = NULL, *hosts = NULL;
-	size_t name_len = 0, hosts_len = 0;
+	const char *offsets = NULL;
+	size_t name_len = 0, hosts_len = 0, offsets_len = 0;
 	struct exec_fail f;
 	struct nl_conn *c;
 	char *copy, *dirs;
-	int fd;
+	int ipc = 0;
 
 	netns = nslab_checkstr(L, 1, op, "netns");
 	nslab_check_netns(L, op, netns);
@@ -180,6 +272,15 @@ int l_exec_node(lua_State *L)
 			nslab_raise(L, op, netns, netns, EINVAL,
 				    "hosts must not contain NUL");
 	}
+	if (lua_getfield(L, 2, "ipc") != LUA_TNIL) {
+		luaL_argcheck(L, lua_isboolean(L, -1), 2,
+			      "field 'ipc' must be a boolean");
+		ipc = lua_toboolean(L, -1);
+	}
+	if (lua_getfield(L, 2, "time") != LUA_TNIL) {
+		time_offsets(L, 2);
+		offsets = lua_tolstring(L, -1, &offsets_len);
+	}
 	c = nslab_conn(L, op, netns, netns);
 	/* Last: nothing raises between its malloc and c owning it. */
 	read_dirs(L, 2, op, netns, &dirs);
@@ -197,14 +298,13 @@ int l_exec_node(lua_State *L)
 			nslab_raise(L, op, netns, netns, f.err, f.step);
 		}
 	}
-	if (name) {
-		fd = uts_make(name, name_len, &f);
-		if (fd < 0)
-			nslab_raise(L, op, netns, netns, f.err, f.step);
-		if (c->utsfd >= 0)
-			close(c->utsfd);
-		c->utsfd = fd;
-	}
+	if (name)
+		ns_keep(L, op, netns, CLONE_NEWUTS, name, name_len, &c->utsfd);
+	if (ipc)
+		ns_keep(L, op, netns, CLONE_NEWIPC, "", 0, &c->ipcfd);
+	if (offsets)
+		ns_keep(L, op, netns, CLONE_NEWTIME, offsets, offsets_len,
+			&c->timefd);
 	if (!hosts)
 		return 0;
 	copy = strdup(hosts);

@@ -44,6 +44,7 @@ struct nl_conn {
 	 * hosts: the text bound over /etc/hosts in mntfd (NULL: none), and
 	 * hostsfd the file holding it there (rewritten in place), or -1. */
 	int utsfd;
+	int ipcfd, timefd; /* its IPC and time namespaces, or -1 */
 	char *hosts;
 	int hostsfd;
 	/* dirs: directories given a fresh tmpfs in mntfd, each string
