@@ -210,3 +210,28 @@ describe("node ipc and time #root #quick", function()
     assert.is_false(nslab.netns.exists(name))
   end)
 end)
+
+describe("node namespaces after SIGKILL #root", function()
+  H.guard()
+
+  it("leave nothing once --clean removed the lab's netns and processes", function()
+    local mounts = mount_lines()
+    local lname, h = H.name "ndl", H.name "ndk"
+    local script = H.tmpfile(table.concat({
+      string.format("local lab = require('nslab').lab(%q)", lname),
+      string.format("local n = lab:host(%q, { hostname = 'k1', dirs = { '/mnt' }, ipc = true,"
+        .. " time = { boottime = 10 } })", h),
+      "n:run({ 'touch', '/mnt/x' }, { check = true })",
+      "n:spawn { 'sleep', '60' }",
+      "os.execute('kill -9 ' .. require('nslab').core.getpid())",
+    }, "\n") .. "\n")
+    finally(function() os.remove(script) end)
+    H.nslab(script)
+    assert.is_true(nslab.netns.exists(h))
+    local out, ok = H.nslab("--clean " .. lname)
+    assert.is_true(ok, out)
+    assert.is_false(nslab.netns.exists(h), out)
+    assert.equals("", H.sh("pgrep -f '^sleep 60$'"))
+    assert.equals(mounts, mount_lines())
+  end)
+end)
