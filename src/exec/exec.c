@@ -457,9 +457,9 @@ void nslab_open_exec(lua_State *L)
 	static const luaL_Reg funcs[] = {
 	    {"exec", l_exec},	    {"sh", l_sh},
 	    {"spawn", l_spawn},	    {"killall", l_proc_killall},
-	    {"procs", l_proc_list}, {"node", l_exec_node},
-	    {NULL, NULL},
+	    {"procs", l_proc_list}, {NULL, NULL},
 	};
+	static const luaL_Reg node[] = {{"node", l_exec_node}, {NULL, NULL}};
 	int state = lua_gettop(L), registry;
 
 	/* [..., core, state] */
@@ -471,6 +471,9 @@ void nslab_open_exec(lua_State *L)
 	lua_pushvalue(L, state);
 	lua_pushvalue(L, registry);
 	nslab_setfuncs(L, "nslab", funcs, 2); /* nslab.exec, nslab.sh... */
+	lua_pushvalue(L, state);
+	lua_pushvalue(L, registry);
+	nslab_setfuncs(L, "nslab.exec", node, 2); /* nslab.exec.node */
 	lua_setfield(L, state - 1, "exec");
 	lua_settop(L, state);
 }
