@@ -175,4 +175,28 @@ M.sh = core.sh
 -- @function spawn
 M.spawn = core.spawn
 
+--- Gives the node in netns what commands run there join besides the netns
+-- and its mount namespace. Kept with nslab's cached entry of the netns
+-- (closed by `netns.del`, or when the name points at another namespace):
+-- nothing is made on any file system. Privilege: CAP_SYS_ADMIN (root, or
+-- `nslab --rootless`).
+-- @tparam string netns
+-- @tparam table opts `hostname` (string, 1..64 bytes): a new UTS namespace
+-- with that hostname, which every later command in netns joins (made again
+-- when given again); `hosts` (string): the text commands see as
+-- /etc/hosts, from a private tmpfs bound over it in netns's mount
+-- namespace (/etc/netns/NETNS/hosts still wins); given again, the file is
+-- rewritten in place, so running commands see the new text; `dirs` (array
+-- of absolute paths): a fresh tmpfs on each (it must exist) in netns's
+-- mount namespace, made at once (replacing those given before); `ipc =
+-- true`: a new IPC namespace; `time = {monotonic = s, boottime = s}`: a
+-- new time namespace with those offsets (seconds)
+-- @raise argument error for a bad netns name, unknown field or wrong type;
+-- EINVAL error object for a hostname that is empty, over 64 bytes or holds
+-- a NUL, a dirs entry not absolute or holding ".."; ENOENT when netns does
+-- not exist; the mount's error naming the directory (ENOENT: it does not
+-- exist); ERANGE for a time offset that would make a clock negative
+-- @usage nslab.exec.node("red", { hostname = "red", hosts = "10.0.0.2 blue\n" })
+M.node = core.node
+
 return M

@@ -78,8 +78,9 @@ local check_opts = opts_mod.check
 -- The option tables, field -> type (nslab.opts: a wrong type or an unknown
 -- field is an argument error; a bad value an EINVAL error object).
 local NEW_OPTS = { keep = "boolean", progress = "boolean" }
-local NODE_OPTS = { sysctls = "table" }
+local NODE_OPTS = { sysctls = "table", hostname = "string", dirs = "table", ipc = "boolean", time = "table" }
 local BRIDGE_OPTS = { ifname = "string", sysctls = "table" }
+for k, v in pairs(NODE_OPTS) do BRIDGE_OPTS[k] = v end
 local LINK_OPTS = { ifnames = "table", addrs = "table", mtu = "integer", mac = "table" }
 for k, v in pairs(linkctl.LINK_SHAPE) do LINK_OPTS[k] = v end
 local PINGALL_OPTS = { quiet = "boolean", timeout = "number", family = "string" }
@@ -184,8 +185,8 @@ function Lab:_node(kind, name, opts)
   local op = "lab:" .. kind
   self:_check_open(op, type(name) == "string" and q(name) or nil)
   check_name(op, name)
+  local node = Node.new(self, name, kind, require("nslab.nodens").hostname(op, name, opts))
   claim.node(op, self, name)
-  local node = Node.new(self, name, kind)
   self:_step(string.format("%s %q", kind, name), function(push)
     -- Intent, netns (with its identity) and undo entry together: a signal
     -- waits until all three exist, or none (the record keeps no intent
@@ -209,7 +210,8 @@ end
 -- IPv6 addresses of its links (link-local ones too) answer at once: a lab
 -- knows its addresses are unique.
 -- @tparam string name node and netns name (must not exist yet)
--- @tparam[opt] table opts `sysctls` (table key -> value, set in the node)
+-- @tparam[opt] table opts `sysctls` (key -> value, set in the node); `hostname`, `dirs`,
+-- `ipc`, `time` (see nslab.nodens)
 -- @treturn node
 -- @raise argument error for a name that is not a string, an unknown field
 -- or a field of the wrong type (`sysctls` must be a table); EINVAL error
@@ -242,7 +244,7 @@ end
 -- and 5 bytes from a hash of `name`), so it does not change as ports join.
 -- @tparam string name
 -- @tparam[opt] table opts `ifname` (bridge device name, default "br0"),
--- `sysctls`
+-- and those of `host`
 -- @treturn node
 -- @raise as `host`
 -- @usage local s1 = lab:bridge "s1"
@@ -348,6 +350,7 @@ function Lab:link(a, b, opts)
     shape = { ab, ba }, state = "up" }
   a:_attach(ea.ifname, b, eb.ifname, ea.addrs, link)
   b:_attach(eb.ifname, a, ea.ifname, eb.addrs, link)
+  Node.hosts_changed(self)
   self._links[#self._links + 1] = link
   self._nlinks = self._nlinks + 1
   self:_tick()

@@ -3,7 +3,8 @@
 -- `lab:router` and `lab:bridge`; their interfaces by `lab:link`.
 --
 -- Fields: `name`, `netns` (netns name, equal to name), `kind` ("host",
--- "router" or "bridge"), `lab`, and for bridges `bridge` (the bridge device).
+-- "router" or "bridge"), `hostname` (its UTS namespace's, see
+-- `nslab.nodens`), `lab`, and for bridges `bridge` (the bridge device).
 -- @module nslab.node
 
 -- "nslab" first: it registers nslab.core.
@@ -12,6 +13,7 @@ local Addr = require "nslab.addr"
 local Exec = require "nslab.exec"
 local Link = require "nslab.link"
 local Nft = require "nslab.nft"
+local nodens = require "nslab.nodens"
 local Route = require "nslab.route"
 local Sysctl = require "nslab.sysctl"
 local opts_mod = require "nslab.opts"
@@ -28,9 +30,10 @@ Node.__index = Node
 -- @tparam lab lab
 -- @tparam string name
 -- @tparam string kind "host", "router" or "bridge"
+-- @tparam string hostname
 -- @treturn node
-function Node.new(lab, name, kind)
-  return setmetatable({ lab = lab, name = name, netns = name, kind = kind,
+function Node.new(lab, name, kind, hostname)
+  return setmetatable({ lab = lab, name = name, netns = name, kind = kind, hostname = hostname,
     _ifs = {}, _ifset = {}, _addrs = {}, _nif = 0 }, Node)
 end
 
@@ -82,6 +85,7 @@ end
 -- (opts.ifname, default "br0") in a bridge; then opts.sysctls, by key.
 function Node:_setup(opts)
   local name = self.netns
+  nodens.setup(self, opts)
   -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
   Link.set("lo", { up = true }, { netns = name })
   if self.kind ~= "bridge" then
@@ -106,6 +110,10 @@ function Node:_setup(opts)
 end
 
 -- The next free ethN in this node (taken only once the link is made).
+--- Rewrites /etc/hosts in every node of lab (after lab:link added addresses).
+-- @tparam lab lab
+function Node.hosts_changed(lab) nodens.refresh(lab) end
+
 function Node:_next_ifname()
   local i = self._nif
   while self._ifset["eth" .. i] do i = i + 1 end
@@ -359,6 +367,7 @@ function Node:addr(ifname, addr, opts)
   if o.nodad == nil and tostring(addr):find(":", 1, true) then o.nodad = true end
   Addr.add(ifname, addr, o)
   note_addr(self, ifname, addr)
+  nodens.refresh(self.lab)
 end
 
 --- Routes: with no argument, lists them (`nslab.route.list` in this

@@ -206,6 +206,9 @@ static void start_netns(lua_State *L, const char *op, const char *object,
 	s->mntfd = exec_mntns(c, netns, &f);
 	if (s->mntfd < 0)
 		nslab_raise(L, op, object, netns, f.err, f.step);
+	s->utsfd = c->utsfd;
+	s->ipcfd = c->ipcfd;
+	s->timefd = c->timefd;
 	if (!s->cwd && getcwd(here, PATH_MAX))
 		s->here = here;
 }
@@ -262,7 +265,7 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	struct proc *p;
 
 	memset(&s, 0, sizeof(s));
-	s.nsfd = s.mntfd = -1;
+	s.nsfd = s.mntfd = s.utsfd = s.ipcfd = s.timefd = -1;
 	if (!lua_isnoneornil(L, 1)) {
 		netns = nslab_checkstr(L, 1, op, "netns");
 		nslab_check_netns(L, op, netns);
@@ -456,6 +459,7 @@ void nslab_open_exec(lua_State *L)
 	    {"spawn", l_spawn},	    {"killall", l_proc_killall},
 	    {"procs", l_proc_list}, {NULL, NULL},
 	};
+	static const luaL_Reg node[] = {{"node", l_exec_node}, {NULL, NULL}};
 	int state = lua_gettop(L), registry;
 
 	/* [..., core, state] */
@@ -467,6 +471,9 @@ void nslab_open_exec(lua_State *L)
 	lua_pushvalue(L, state);
 	lua_pushvalue(L, registry);
 	nslab_setfuncs(L, "nslab", funcs, 2); /* nslab.exec, nslab.sh... */
+	lua_pushvalue(L, state);
+	lua_pushvalue(L, registry);
+	nslab_setfuncs(L, "nslab.exec", node, 2); /* nslab.exec.node */
 	lua_setfield(L, state - 1, "exec");
 	lua_settop(L, state);
 }

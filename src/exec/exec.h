@@ -31,6 +31,8 @@ struct exec_spec {
 	const char *netns; /* name, for /etc/netns/NAME; NULL: own netns */
 	int nsfd;	   /* the netns fd (cached by nl.c), -1 with NULL */
 	int mntfd;	   /* its mount namespace (exec_mntns), -1 with NULL */
+	int utsfd;	   /* the node's UTS namespace (exec_node.c), or -1 */
+	int ipcfd, timefd; /* its IPC and time namespaces, or -1 */
 	const char *cwd;   /* directory to run in, or NULL */
 	const char *here;  /* nslab's cwd, to return to after entering
 			      mntfd when cwd is NULL; NULL if unknown */
@@ -69,6 +71,19 @@ struct rlimit;
  * per call: inode and ctime). Returns the fd, or -1 with f filled.
  */
 int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f);
+
+/* Between nslab and a short-lived helper child: f and n (1 or 2) fds over
+ * a SOCK_SEQPACKET socket (SCM_RIGHTS). exec_recv_fds returns 0 with
+ * fds[0..n-1] set (close-on-exec; -1 past those sent, at least one), or -1 with
+ * f filled (the child's own failure, or the receive's) and no fd left open. */
+int exec_send_fds(int sock, const int *fds, int n, const struct exec_fail *f);
+int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f);
+
+/* ---- exec_node.c ---- */
+
+/* core.exec.node(netns, {hostname =, hosts =, dirs =, ipc =, time =}):
+ * see lua/nslab/exec.lua. */
+int l_exec_node(lua_State *L);
 
 /* ---- exec_spawn.c ---- */
 

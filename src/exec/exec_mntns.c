@@ -78,9 +78,58 @@ static void child_bind_etc(int errfd, const char *netns)
 	closedir(d);
 }
 
-/* The mount half of ip netns exec, after setns. */
-static void child_mounts(int errfd, const char *netns)
+/*
+ * The lab's hosts text as a file of a private tmpfs (a detached mount:
+ * nothing is made on any file system) bound over /etc/hosts. Returns the
+ * file, open read-write for later rewrites, or -1 after a warning when
+ * there is no /etc/hosts to bind over.
+ */
+static int child_hosts(int errfd, const char *text)
 {
+	size_t len = strlen(text);
+	int fs, mnt, fd, tree;
+
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "755", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		exec_child_fail(errfd, errno, "make a tmpfs for /etc/hosts");
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC,
+		      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		exec_child_fail(errfd, errno, "mount a tmpfs for /etc/hosts");
+	fd = openat(mnt, "hosts", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		exec_child_fail(errfd, errno, "create the lab's hosts file");
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, text + off, len - off);
+
+		if (w < 0 && errno != EINTR)
+			exec_child_fail(errfd, errno, "write the hosts file");
+		off += w > 0 ? (size_t)w : 0;
+	}
+	tree = open_tree(mnt, "hosts", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		exec_child_fail(errfd, errno, "clone the hosts file mount");
+	if (move_mount(tree, "", AT_FDCWD, "/etc/hosts",
+		       MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		bind_warning("the lab's hosts", "/etc/hosts", errno);
+		close(fd);
+		fd = -1;
+	}
+	close(tree);
+	close(mnt);
+	close(fs);
+	return fd;
+}
+
+/* The mount half of ip netns exec, after setns, then the node's own: a
+ * tmpfs on each of dirs (struct nl_conn), the lab's hosts file; returns
+ * the hosts file (child_hosts) when hosts is set, else -1. */
+static int child_mounts(int errfd, const char *netns, const char *hosts,
+			const char *dirs)
+{
+	int hostsfd = -1;
+
 	unsigned long flags = 0;
 	struct statvfs sv;
 
@@ -96,14 +145,21 @@ static void child_mounts(int errfd, const char *netns)
 	umount2("/sys", MNT_DETACH);
 	if (mount(netns, "/sys", "sysfs", flags, NULL) < 0)
 		exec_child_fail(errfd, errno, "mount sysfs on /sys");
+	for (const char *d = dirs; d && *d; d += strlen(d) + 1)
+		if (mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV,
+			  "mode=755") < 0)
+			exec_child_fail(errfd, errno, "mount tmpfs on %s", d);
+	/* Before /etc/netns/NAME, whose own hosts file then wins. */
+	if (hosts)
+		hostsfd = child_hosts(errfd, hosts);
 	child_bind_etc(errfd, netns);
+	return hostsfd;
 }
 
-/* In the helper child: sends its mount namespace (fd) and f to sock. */
-static int send_mntns(int sock, int fd, const struct exec_fail *f)
+int exec_send_fds(int sock, const int *fds, int n, const struct exec_fail *f)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {(void *)f, sizeof(*f)};
@@ -115,29 +171,29 @@ static int send_mntns(int sock, int fd, const struct exec_fail *f)
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
 	m.msg_control = u.buf;
-	m.msg_controllen = sizeof(u.buf);
+	m.msg_controllen = CMSG_SPACE((size_t)n * sizeof(int));
 	cm = CMSG_FIRSTHDR(&m);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, (size_t)n * sizeof(int));
 	return sendmsg(sock, &m, 0) < 0 ? -1 : 0;
 }
 
-/* Receives the helper's report into f and, on success, the fd it sent;
- * returns the fd or -1 with f filled. */
-static int recv_mntns(int sock, struct exec_fail *f)
+int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {f, sizeof(*f)};
 	struct msghdr m;
 	struct cmsghdr *cm;
 	ssize_t r;
-	int fd = -1;
+	int got = 0;
 
+	for (int i = 0; i < n; i++)
+		fds[i] = -1;
 	memset(&m, 0, sizeof(m));
 	m.msg_iov = &iov;
 	m.msg_iovlen = 1;
@@ -147,28 +203,43 @@ static int recv_mntns(int sock, struct exec_fail *f)
 		;
 	for (cm = r > 0 ? CMSG_FIRSTHDR(&m) : NULL; cm;
 	     cm = CMSG_NXTHDR(&m, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	if (r == (ssize_t)sizeof(*f) && f->err == 0 && fd >= 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS) {
+			got = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			memcpy(fds, CMSG_DATA(cm),
+			       (size_t)(got < n ? got : n) * sizeof(int));
+			/* more than asked for: a bug, but none may leak */
+			for (int i = n; i < got && i < 2; i++) {
+				int extra;
+
+				memcpy(&extra, CMSG_DATA(cm) + i * sizeof(int),
+				       sizeof(int));
+				close(extra);
+			}
+		}
+	if (r == (ssize_t)sizeof(*f) && f->err == 0 && got >= 1 && got <= n)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	if (r != (ssize_t)sizeof(*f)) {
 		f->err = r < 0 ? errno : EPROTO;
 		snprintf(f->step, sizeof(f->step),
-			 "read the mount namespace of netns");
+			 "read the namespace made for netns");
 	}
 	return -1;
 }
 
 /*
  * Makes a mount namespace for commands in the netns nsfd (named netns) in
- * a short-lived child, which sends it back. Returns its fd (close-on-exec)
- * or -1 with f filled.
+ * a short-lived child, which sends it back with the hosts file it bound
+ * (*hostsfd, -1 if none). Returns its fd (close-on-exec) or -1 with f
+ * filled.
  */
-static int mntns_make(int nsfd, const char *netns, struct exec_fail *f)
+static int mntns_make(const struct nl_conn *c, const char *netns, int *hostsfd,
+		      struct exec_fail *f)
 {
-	int sv[2], fd, status;
+	int sv[2], fd, status, fds[2];
 	pid_t p;
 
 	memset(f, 0, sizeof(*f));
@@ -180,14 +251,14 @@ static int mntns_make(int nsfd, const char *netns, struct exec_fail *f)
 	p = fork();
 	if (p == 0) {
 		close(sv[0]);
-		if (setns(nsfd, CLONE_NEWNET) < 0)
+		if (setns(c->nsfd, CLONE_NEWNET) < 0)
 			exec_child_fail(sv[1], errno, "setns");
-		child_mounts(sv[1], netns);
-		fd = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		fds[1] = child_mounts(sv[1], netns, c->hosts, c->dirs);
+		fds[0] = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		if (fds[0] < 0)
 			exec_child_fail(sv[1], errno,
 					"open /proc/thread-self/ns/mnt");
-		if (send_mntns(sv[1], fd, f) < 0)
+		if (exec_send_fds(sv[1], fds, fds[1] >= 0 ? 2 : 1, f) < 0)
 			_exit(126);
 		_exit(0);
 	}
@@ -198,7 +269,8 @@ static int mntns_make(int nsfd, const char *netns, struct exec_fail *f)
 		snprintf(f->step, sizeof(f->step), "fork");
 		return -1;
 	}
-	fd = recv_mntns(sv[0], f);
+	fd = exec_recv_fds(sv[0], fds, c->hosts ? 2 : 1, f) < 0 ? -1 : fds[0];
+	*hostsfd = fd >= 0 && c->hosts ? fds[1] : -1;
 	close(sv[0]);
 	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
 		;
@@ -214,7 +286,7 @@ int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f)
 	char dir[320];
 	struct stat sb;
 	struct timespec now;
-	int exists, fd;
+	int exists, fd, hostsfd;
 
 	snprintf(dir, sizeof(dir), "/etc/netns/%s", netns);
 	exists = stat(dir, &sb) == 0;
@@ -223,12 +295,15 @@ int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f)
 			 sb.st_ctim.tv_sec == c->etc_ctime.tv_sec &&
 			 sb.st_ctim.tv_nsec == c->etc_ctime.tv_nsec)))
 		return c->mntfd;
-	fd = mntns_make(c->nsfd, netns, f);
+	fd = mntns_make(c, netns, &hostsfd, f);
 	if (fd < 0)
 		return -1;
 	if (c->mntfd >= 0)
 		close(c->mntfd);
+	if (c->hostsfd >= 0)
+		close(c->hostsfd);
 	c->mntfd = fd;
+	c->hostsfd = hostsfd;
 	c->etc_exists = exists;
 	c->etc_racy = 0;
 	if (exists) {

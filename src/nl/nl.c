@@ -43,6 +43,20 @@ static void conn_close(struct nl_conn *c)
 	if (c->mntfd >= 0)
 		close(c->mntfd);
 	c->mntfd = -1;
+	if (c->utsfd >= 0)
+		close(c->utsfd);
+	if (c->ipcfd >= 0)
+		close(c->ipcfd);
+	if (c->timefd >= 0)
+		close(c->timefd);
+	c->utsfd = c->ipcfd = c->timefd = -1;
+	if (c->hostsfd >= 0)
+		close(c->hostsfd);
+	c->hostsfd = -1;
+	free(c->hosts);
+	c->hosts = NULL;
+	free(c->dirs);
+	c->dirs = NULL;
 }
 
 static void conn_free(struct nl_conn *c)
@@ -118,7 +132,7 @@ static struct nl_conn *insert(struct nl_cache *st, const char *name, int nsfd,
 		return NULL;
 	}
 	c->nsfd = nsfd;
-	c->mntfd = -1;
+	c->mntfd = c->utsfd = c->hostsfd = c->ipcfd = c->timefd = -1;
 	c->dev = sb->st_dev;
 	c->ino = sb->st_ino;
 	c->nl = nl;
@@ -412,7 +426,8 @@ int nl_cache_init(struct nl_cache *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->self.nsfd = -1;
-	c->self.mntfd = -1;
+	c->self.mntfd = c->self.utsfd = c->self.hostsfd = -1;
+	c->self.ipcfd = c->self.timefd = -1;
 	c->self_nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	return c->self_nsfd < 0 ? -1 : 0;
 }

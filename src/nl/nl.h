@@ -39,6 +39,17 @@ struct nl_conn {
 	dev_t etc_dev;
 	ino_t etc_ino;
 	struct timespec etc_ctime;
+	/* exec_node.c: what a lab gave the node of this netns. utsfd: its
+	 * UTS namespace (hostname), joined by every command, -1 if none.
+	 * hosts: the text bound over /etc/hosts in mntfd (NULL: none), and
+	 * hostsfd the file holding it there (rewritten in place), or -1. */
+	int utsfd;
+	int ipcfd, timefd; /* its IPC and time namespaces, or -1 */
+	char *hosts;
+	int hostsfd;
+	/* dirs: directories given a fresh tmpfs in mntfd, each string
+	 * NUL-terminated, the list ended by an empty one (NULL: none). */
+	char *dirs;
 };
 
 /*
