@@ -8,9 +8,8 @@
 -- Every node is a network namespace named exactly like the node, so
 -- `ip netns exec red ...` works while the lab runs; links are veth pairs
 -- between namespaces, so deleting the namespaces removes every link too.
--- What the lab is about to create is first written to /run/nslab/NAME.lua
--- (see `nslab.record`), so `nslab --clean NAME` can remove the leftovers of
--- a lab whose process was killed (SIGKILL), and only those.
+-- What it is about to create is first written to /run/nslab/NAME.rec
+-- (`nslab.record`), so `nslab --clean NAME` removes a killed lab's leftovers.
 --
 -- Each building step (`host`, `router`, `bridge`, `link`) is all or
 -- nothing: if it fails halfway, what it made is removed and the original
