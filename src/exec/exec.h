@@ -79,6 +79,15 @@ int exec_mntns(struct nl_conn *c, const char *netns, struct exec_fail *f);
 int exec_send_fds(int sock, const int *fds, int n, const struct exec_fail *f);
 int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f);
 
+/*
+ * Runs work(sock, arg) in a short-lived forked child, which sends fds over
+ * sock with exec_send_fds (or fails with exec_child_fail), and receives n
+ * of them into fds. Returns 0, or -1 with f filled and no fd open; the
+ * child is reaped either way.
+ */
+int exec_child_fds(int (*work)(int sock, void *arg), void *arg, int *fds, int n,
+		   struct exec_fail *f);
+
 /* ---- exec_node.c ---- */
 
 /* core.exec.node(netns, {hostname =, hosts =, dirs =, ipc =, time =}):

@@ -230,16 +230,10 @@ int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f)
 	return -1;
 }
 
-/*
- * Makes a mount namespace for commands in the netns nsfd (named netns) in
- * a short-lived child, which sends it back with the hosts file it bound
- * (*hostsfd, -1 if none). Returns its fd (close-on-exec) or -1 with f
- * filled.
- */
-static int mntns_make(const struct nl_conn *c, const char *netns, int *hostsfd,
-		      struct exec_fail *f)
+int exec_child_fds(int (*work)(int sock, void *arg), void *arg, int *fds, int n,
+		   struct exec_fail *f)
 {
-	int sv[2], fd, status, fds[2];
+	int sv[2], status, r;
 	pid_t p;
 
 	memset(f, 0, sizeof(*f));
@@ -251,16 +245,7 @@ static int mntns_make(const struct nl_conn *c, const char *netns, int *hostsfd,
 	p = fork();
 	if (p == 0) {
 		close(sv[0]);
-		if (setns(c->nsfd, CLONE_NEWNET) < 0)
-			exec_child_fail(sv[1], errno, "setns");
-		fds[1] = child_mounts(sv[1], netns, c->hosts, c->dirs);
-		fds[0] = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
-		if (fds[0] < 0)
-			exec_child_fail(sv[1], errno,
-					"open /proc/thread-self/ns/mnt");
-		if (exec_send_fds(sv[1], fds, fds[1] >= 0 ? 2 : 1, f) < 0)
-			_exit(126);
-		_exit(0);
+		_exit(work(sv[1], arg) < 0 ? 126 : 0);
 	}
 	f->err = errno;
 	close(sv[1]);
@@ -269,12 +254,51 @@ static int mntns_make(const struct nl_conn *c, const char *netns, int *hostsfd,
 		snprintf(f->step, sizeof(f->step), "fork");
 		return -1;
 	}
-	fd = exec_recv_fds(sv[0], fds, c->hosts ? 2 : 1, f) < 0 ? -1 : fds[0];
-	*hostsfd = fd >= 0 && c->hosts ? fds[1] : -1;
+	r = exec_recv_fds(sv[0], fds, n, f);
 	close(sv[0]);
 	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
 		;
-	return fd;
+	return r;
+}
+
+struct mntns_job {
+	const struct nl_conn *c;
+	const char *netns;
+};
+
+/* In the helper child: enters the netns, mounts, sends the mount
+ * namespace and the hosts file it bound (if any). */
+static int mntns_work(int sock, void *arg)
+{
+	const struct mntns_job *j = arg;
+	struct exec_fail f = {0};
+	int fds[2];
+
+	if (setns(j->c->nsfd, CLONE_NEWNET) < 0)
+		exec_child_fail(sock, errno, "setns");
+	fds[1] = child_mounts(sock, j->netns, j->c->hosts, j->c->dirs);
+	fds[0] = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (fds[0] < 0)
+		exec_child_fail(sock, errno, "open /proc/thread-self/ns/mnt");
+	return exec_send_fds(sock, fds, fds[1] >= 0 ? 2 : 1, &f);
+}
+
+/*
+ * Makes a mount namespace for commands in the netns nsfd (named netns) in
+ * a short-lived child, which sends it back with the hosts file it bound
+ * (*hostsfd, -1 if none). Returns its fd (close-on-exec) or -1 with f
+ * filled.
+ */
+static int mntns_make(const struct nl_conn *c, const char *netns, int *hostsfd,
+		      struct exec_fail *f)
+{
+	struct mntns_job j = {c, netns};
+	int fds[2];
+
+	if (exec_child_fds(mntns_work, &j, fds, c->hosts ? 2 : 1, f) < 0)
+		return -1;
+	*hostsfd = c->hosts ? fds[1] : -1;
+	return fds[0];
 }
 
 /* ctime of the /etc/netns/NAME this close to now (s) may be changed again

@@ -24,14 +24,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "exec/exec.h"
 #include "core/core.h"
 
 #define HOSTNAME_MAX 64 /* HOST_NAME_MAX on Linux */
+
+struct ns_job {
+	int flag;
+	const char *text;
+	size_t len;
+};
+
+/* In the helper child: unshares the namespace, names or offsets it, and
+ * sends it. */
+static int ns_work(int sock, void *arg)
+{
+	const struct ns_job *j = arg;
+	const char *file = j->flag == CLONE_NEWUTS ? "/proc/thread-self/ns/uts"
+			   : j->flag == CLONE_NEWIPC
+			       ? "/proc/thread-self/ns/ipc"
+			       : "/proc/thread-self/ns/time_for_children";
+	struct exec_fail f = {0};
+	int fd;
+
+	if (unshare(j->flag) < 0)
+		exec_child_fail(sock, errno, "unshare %s namespace",
+				j->flag == CLONE_NEWUTS	  ? "UTS"
+				: j->flag == CLONE_NEWIPC ? "IPC"
+							  : "time");
+	if (j->flag == CLONE_NEWUTS && sethostname(j->text, j->len) < 0)
+		exec_child_fail(sock, errno, "sethostname");
+	if (j->flag == CLONE_NEWTIME) {
+		fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, j->text, j->len) != (ssize_t)j->len)
+			exec_child_fail(sock, errno,
+					"write /proc/self/timens_offsets");
+		close(fd);
+	}
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		exec_child_fail(sock, errno, "open %s", file);
+	return exec_send_fds(sock, &fd, 1, &f);
+}
 
 /*
  * A new namespace of type flag (CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWTIME)
@@ -41,58 +77,10 @@
  */
 static int ns_make(int flag, const char *text, size_t len, struct exec_fail *f)
 {
-	const char *file = flag == CLONE_NEWUTS ? "/proc/thread-self/ns/uts"
-			   : flag == CLONE_NEWIPC
-			       ? "/proc/thread-self/ns/ipc"
-			       : "/proc/thread-self/ns/time_for_children";
-	int sv[2], fd = -1, status;
-	pid_t p;
+	struct ns_job j = {flag, text, len};
+	int fd;
 
-	memset(f, 0, sizeof(*f));
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		f->err = errno;
-		snprintf(f->step, sizeof(f->step), "socketpair");
-		return -1;
-	}
-	p = fork();
-	if (p == 0) {
-		close(sv[0]);
-		if (unshare(flag) < 0)
-			exec_child_fail(sv[1], errno, "unshare %s namespace",
-					flag == CLONE_NEWUTS   ? "UTS"
-					: flag == CLONE_NEWIPC ? "IPC"
-							       : "time");
-		if (flag == CLONE_NEWUTS && sethostname(text, len) < 0)
-			exec_child_fail(sv[1], errno, "sethostname");
-		if (flag == CLONE_NEWTIME) {
-			fd = open("/proc/self/timens_offsets",
-				  O_WRONLY | O_CLOEXEC);
-			if (fd < 0 || write(fd, text, len) != (ssize_t)len)
-				exec_child_fail(
-				    sv[1], errno,
-				    "write /proc/self/timens_offsets");
-			close(fd);
-		}
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			exec_child_fail(sv[1], errno, "open %s", file);
-		if (exec_send_fds(sv[1], &fd, 1, f) < 0)
-			_exit(126);
-		_exit(0);
-	}
-	f->err = errno;
-	close(sv[1]);
-	if (p < 0) {
-		close(sv[0]);
-		snprintf(f->step, sizeof(f->step), "fork");
-		return -1;
-	}
-	if (exec_recv_fds(sv[0], &fd, 1, f) < 0)
-		fd = -1;
-	close(sv[0]);
-	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
-		;
-	return fd;
+	return exec_child_fds(ns_work, &j, &fd, 1, f) < 0 ? -1 : fd;
 }
 
 /* Makes the namespace (ns_make) and keeps it in *keep (closing the one
