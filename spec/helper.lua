@@ -35,6 +35,9 @@ function H.tmpfile(text)
   return path
 end
 
+--- Runs the shell command cmd inside netns ns (`ip netns exec`); as H.sh.
+function H.in_ns(ns, cmd) return H.sh("ip netns exec " .. H.q(ns) .. " " .. cmd) end
+
 --- `ip -j ARGS` decoded (iproute2's JSON); raises if ip fails.
 -- @tparam string args e.g. "-n red addr show dev veth0"
 -- @treturn table

@@ -12,7 +12,7 @@ local pid_in = H.pid_in
 
 local function gone(pid) return record.proc_start(pid) == nil end
 
-local function in_ns(ns, cmd) return H.sh("ip netns exec " .. q(ns) .. " " .. cmd) end
+local in_ns = H.in_ns
 
 local function record_exists(name)
   local f = io.open(record.path_of(name))

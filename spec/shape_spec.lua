@@ -8,7 +8,7 @@ local json = require "dkjson"
 
 local raises, q = H.raises, H.q
 
-local function in_ns(ns, cmd) return H.sh("ip netns exec " .. q(ns) .. " " .. cmd) end
+local in_ns = H.in_ns
 
 local function netem() return require("nslab.tc").available("netem") end
 

@@ -5,9 +5,9 @@
 local H = require "helper"
 local nslab = require "nslab"
 
-local raises, q = H.raises, H.q
+local raises = H.raises
 
-local function in_ns(ns, cmd) return H.sh("ip netns exec " .. q(ns) .. " " .. cmd) end
+local in_ns = H.in_ns
 
 local function netem() return require("nslab.tc").available("netem") end
 

@@ -18,9 +18,7 @@ local M = {}
 
 local function q(s) return string.format("%q", s) end
 
-local function raise(op, object, errno, why)
-  error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
-end
+local raise = require("nslab.opts").raise
 
 --- Refuses a lab name that is taken; removes the record of a dead lab of
 -- that name when nothing it made is left.

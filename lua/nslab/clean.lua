@@ -26,9 +26,7 @@ local M = {}
 
 local function q(s) return string.format("%q", s) end
 
-local function raise(op, object, errno, why)
-  error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
-end
+local raise = require("nslab.opts").raise
 
 local function say(text) io.stdout:write(text, "\n") end
 

@@ -56,9 +56,7 @@ local seq = 0
 
 local function q(s) return string.format("%q", s) end
 
-local function raise(op, object, errno, why)
-  error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
-end
+local raise = opts_mod.raise
 
 -- Names a failing step on the error (object: field `step`; string: prefix).
 local function with_step(e, step)

@@ -86,8 +86,16 @@ end
 -- @tparam ?string object what it is about (a quoted name), or nil
 -- @tparam string why what is wrong and what is allowed
 -- @raise always
-function M.invalid(op, object, why)
-  error(core.error { op = op, object = object, errno = E.EINVAL, extack = why }, 0)
+function M.invalid(op, object, why) M.raise(op, object, E.EINVAL, why) end
+
+--- Raises an nslab error object (what the C primitives raise) from Lua.
+-- @tparam string op the operation ("lab:host")
+-- @tparam ?string object what it is about (a quoted name), or nil
+-- @tparam integer errno an errno number (`nslab.errno.EEXIST`)
+-- @tparam string why the reason, as the kernel's extack would be
+-- @raise always
+function M.raise(op, object, errno, why)
+  error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
 end
 
 --- Checks that a number lies in lo..hi (hi nil: no upper bound).

@@ -58,9 +58,7 @@ local E = core.errno
 
 local function q(s) return string.format("%q", s) end
 
-local function raise(op, object, errno, why)
-  error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
-end
+local raise = require("nslab.opts").raise
 
 --- Checks a lab or node name: a string of 1..200 bytes, not `.` or `..`,
 -- without `/`, NUL or control characters (bytes below 0x20 and 0x7f), so

@@ -60,9 +60,7 @@ M.MAX_LIMIT = U32 // PACKET_BYTES
 -- (Mbit/s) taken as bit/s.
 M.MIN_RATE = 8000
 
-local function raise(op, object, errno, why)
-  error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
-end
+local raise = opts_mod.raise
 
 -- The value of a unit reader (tc.rate, tc.time, tc.percent), its EINVAL
 -- error raised again as op's, naming the field.

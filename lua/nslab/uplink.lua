@@ -46,9 +46,7 @@ M.pool = "100.64.0.0/10"
 
 local function q(s) return string.format("%q", s) end
 
-local function raise(op, object, errno, why)
-  error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
-end
+local raise = opts_mod.raise
 
 -- FNV-1a, 32 bits, as 8 hex digits: a short stable name for an uplink.
 local function hash(s)
