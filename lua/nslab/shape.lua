@@ -235,10 +235,7 @@ local function nft_script(dev, n)
 end
 
 local function nft(netns, script, what)
-  local r = Exec.exec(netns, { "nft", "-f", "-" }, { stdin = script })
-  if not r.ok then
-    raise("nft", what, E.EINVAL, (r.stderr or ""):gsub("%s+$", ""))
-  end
+  require("nslab.nft").load(netns, script, "nft", what)
 end
 
 --- Sets or removes the nftables loss of the traffic dev receives (the
