@@ -80,8 +80,6 @@ local BRIDGE_OPTS = { ifname = "string", sysctls = "table" }
 for k, v in pairs(NODE_OPTS) do BRIDGE_OPTS[k] = v end
 local LINK_OPTS = { ifnames = "table", addrs = "table", mtu = "integer", mac = "table" }
 for k, v in pairs(linkctl.LINK_SHAPE) do LINK_OPTS[k] = v end
-local PINGALL_OPTS = { quiet = "boolean", timeout = "number", family = "string" }
-local SHOW_OPTS = { quiet = "boolean" }
 
 --- Creates a lab; nothing is built until `host`, `router`, `bridge`, `link`.
 -- @tparam string name lab name (1..200 bytes, no '/', NUL or control
@@ -379,50 +377,6 @@ function Lab:_quiet() view.quiet(self) end
 
 -- ---- looking at it ----
 
---- Pings from every node with an address to every other such node
--- (bridges have none), printing as Mininet does:
--- `*** Ping: testing ping reachability`, `h1 -> h2 X`, `*** Results: 50% dropped (1/2 received)`.
--- @tparam[opt] table opts `quiet` (print nothing), `timeout` (seconds per
--- ping, default 1), `family` ("inet" or "inet6": which address to ping)
--- @treturn table matrix: matrix[src_name][dst_name] = true|false
--- @treturn integer received
--- @treturn integer sent
--- @raise argument error for an unknown field or a wrong type (`quiet`
--- boolean, `timeout` number, `family` string); EINVAL error object for a
--- family other than "inet"/"inet6", a timeout not above 0, a closed lab
--- @usage local m = lab:pingall(); assert(m.h1.h2)
-function Lab:pingall(opts)
-  self:_check_open("lab:pingall")
-  opts = check_opts("lab:pingall", 1, opts, PINGALL_OPTS)
-  if opts.family then opts_mod.choice("lab:pingall", nil, "family", opts.family, { "inet", "inet6" }) end
-  if opts.timeout and opts.timeout <= 0 then
-    opts_mod.invalid("lab:pingall", nil, string.format("timeout %s is out of range (> 0 seconds)", opts.timeout))
-  end
-  self:_quiet()
-  return view.pingall(self, opts)
-end
-
---- Prints the nodes, their interfaces (peer, state, MTU) and addresses as a
--- table, like `containerlab inspect`, read from the kernel (rtnetlink).
--- Returns nothing, so the REPL does not print the table twice.
--- @tparam[opt] table opts `quiet = true`: return the text, print nothing
--- @treturn[opt] string the table, with `quiet` only
--- @raise argument error for an unknown field or a `quiet` that is not a
--- boolean; EINVAL error object for a closed lab
-function Lab:show(opts)
-  self:_check_open("lab:show")
-  opts = check_opts("lab:show", 1, opts, SHOW_OPTS)
-  self:_quiet()
-  local text = view.show(self)
-  if opts.quiet then return text end
-  io.stdout:write(text)
-end
-
---- The topology as Graphviz DOT (`dot -Tsvg`): hosts as boxes, routers as
--- diamonds, bridges as ellipses, edges labelled with interface names.
--- @treturn string
-function Lab:dot() return view.dot(self) end
-
 --- Leaves the lab running when it closes; prints how to remove it later.
 -- In rootless mode nothing outlives nslab: says so, and the lab is removed
 -- at close as usual.
@@ -488,10 +442,13 @@ Lab.__tostring = function(self)
     self._open and "" or ", closed")
 end
 
--- lab:impair, lab:link_state, lab:flap, lab:schedule (nslab.linkctl).
-linkctl.install(Lab)
--- lab:uplink (nslab.uplink).
-require("nslab.uplink").install(Lab)
+-- Methods from their own modules, each `install(Lab, Node)`: lab:pingall,
+-- show, dot (view); impair, link_state, flap, schedule (linkctl); uplink.
+for _, ext in ipairs {
+  "nslab.view",
+  "nslab.linkctl",
+  "nslab.uplink",
+} do require(ext).install(Lab, Node) end
 M.Lab = Lab
 
 -- `require("nslab.lab")(name, opts)` is `new(name, opts)`.

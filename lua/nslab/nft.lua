@@ -30,29 +30,11 @@ local E = core.errno -- errno names from the C library (src/core/err.c)
 
 local M = {}
 
--- lua-cjson (Debian lua-cjson), an instance of our own so that settings
--- never touch the caller's `require "cjson"`; nil when it is missing
--- (then only tables fail, naming the package).
-local have_cjson, cjson = pcall(require, "cjson")
-local json = have_cjson and cjson.new() or nil
+local json = require "nslab.json"
 
 --- JSON's null, for the schema's verdicts without arguments
 -- (`{drop = nft.null}`, `{accept = nft.null}`); listings hold it there too.
-M.null = have_cjson and cjson.null or nil
-
-local function codec(op, object, netns)
-  if json then return json end
-  error(core.error { op = op, object = object, netns = netns, errno = E.ENOENT,
-    extack = "the JSON library lua-cjson is missing: apt-get install lua-cjson" }, 0)
-end
-
--- cjson reads every number as a float: whole ones become integers
--- (handles, priorities, ports), in place.
-local function integers(v)
-  if type(v) ~= "table" then return math.type(v) == "float" and math.tointeger(v) or v end
-  for k, x in pairs(v) do v[k] = integers(x) end
-  return v
-end
+M.null = json.null
 
 local function raise(op, object, netns, errno, why, extra)
   local e = { op = op, object = object, netns = netns, errno = errno, extack = why }
@@ -95,9 +77,10 @@ function M.load(netns, ruleset, op, object)
   if type(ruleset) == "string" then
     args, input = { "-f", "-" }, ruleset
   elseif type(ruleset) == "table" then
-    local ok, text = pcall(codec(op, object, netns).encode, ruleset)
+    local ok, text = pcall(json.encode, ruleset, op)
     if not ok then
-      opts_mod.argerror(op, argn, "ruleset cannot be encoded as JSON: " .. tostring(text):gsub("^.-: ", ""), level)
+      if core.is_error(text) and text.code == "ENOENT" then error(text, 0) end
+      opts_mod.argerror(op, argn, "ruleset cannot be encoded as JSON: " .. tostring(type(text) == "table" and text.extack or text):gsub("^.-: ", ""), level)
     end
     args, input = { "-j", "-f", "-" }, text
   else
@@ -119,12 +102,10 @@ end
 -- @usage for _, o in ipairs(nft.list("red").nftables) do print(o.table and o.table.name) end
 function M.list(netns, op, object)
   op = op or "nft.list"
-  local j = codec(op, object, netns)
+  if not json.available() then json.encode({}, op) end -- raises, naming lua-cjson
   local r = run(op, object, netns, { "-j", "list", "ruleset" })
   if not r.ok then raise(op, object, netns, E.EINVAL, (r.stderr or ""):gsub("%s+$", "")) end
-  local ok, t = pcall(j.decode, r.stdout)
-  if not ok then raise(op, object, netns, E.EINVAL, "nft printed what is not JSON: " .. tostring(t)) end
-  return integers(t)
+  return json.decode(r.stdout, op, object or "nft -j list ruleset")
 end
 
 return M

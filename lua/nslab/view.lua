@@ -194,4 +194,61 @@ function M.quiet(lab)
   lab._expect = nil
 end
 
+-- ---- the lab's methods (installed by nslab.lab) ----
+local opts_mod = require "nslab.opts"
+local PINGALL_OPTS = { quiet = "boolean", timeout = "number", family = "string" }
+local SHOW_OPTS = { quiet = "boolean" }
+local Lab = {}
+
+--- `lab:pingall(opts)`: pings from every node with an address to every other such node
+-- (bridges have none), printing as Mininet does:
+-- `*** Ping: testing ping reachability`, `h1 -> h2 X`, `*** Results: 50% dropped (1/2 received)`.
+-- @tparam[opt] table opts `quiet` (print nothing), `timeout` (seconds per
+-- ping, default 1), `family` ("inet" or "inet6": which address to ping)
+-- @treturn table matrix: matrix[src_name][dst_name] = true|false
+-- @treturn integer received
+-- @treturn integer sent
+-- @raise argument error for an unknown field or a wrong type (`quiet`
+-- boolean, `timeout` number, `family` string); EINVAL error object for a
+-- family other than "inet"/"inet6", a timeout not above 0, a closed lab
+-- @usage local m = lab:pingall(); assert(m.h1.h2)
+function Lab.pingall(self, opts)
+  self:_check_open("lab:pingall")
+  opts = opts_mod.check("lab:pingall", 1, opts, PINGALL_OPTS)
+  if opts.family then opts_mod.choice("lab:pingall", nil, "family", opts.family, { "inet", "inet6" }) end
+  if opts.timeout and opts.timeout <= 0 then
+    opts_mod.invalid("lab:pingall", nil, string.format("timeout %s is out of range (> 0 seconds)", opts.timeout))
+  end
+  self:_quiet()
+  return M.pingall(self, opts)
+end
+
+--- `lab:show(opts)`: prints the nodes, their interfaces (peer, state, MTU) and addresses as a
+-- table, like `containerlab inspect`, read from the kernel (rtnetlink).
+-- Returns nothing, so the REPL does not print the table twice.
+-- @tparam[opt] table opts `quiet = true`: return the text, print nothing
+-- @treturn[opt] string the table, with `quiet` only
+-- @raise argument error for an unknown field or a `quiet` that is not a
+-- boolean; EINVAL error object for a closed lab
+function Lab.show(self, opts)
+  self:_check_open("lab:show")
+  opts = opts_mod.check("lab:show", 1, opts, SHOW_OPTS)
+  self:_quiet()
+  local text = M.show(self)
+  if opts.quiet then return text end
+  io.stdout:write(text)
+end
+
+--- `lab:dot()`: the topology as Graphviz DOT (`dot -Tsvg`): hosts as boxes, routers as
+-- diamonds, bridges as ellipses, edges labelled with interface names.
+-- @treturn string
+function Lab.dot(self) return M.dot(self) end
+
+
+--- Adds `pingall`, `show` and `dot` to the lab class.
+-- @tparam table class the lab class
+function M.install(class)
+  for k, f in pairs(Lab) do class[k] = f end
+end
+
 return M

@@ -21,6 +21,7 @@
 #include <lua.h>
 #include <lualib.h>
 
+#include "host/command.h"
 #include "host/host.h"
 #include "host/path.h"
 #include "host/pidns.h"
@@ -55,12 +56,14 @@ static void print_usage(FILE *f)
 	    "                  namespaces (what make check uses)\n"
 	    "  -h, --help      show this help\n"
 	    "  --        stop handling options\n"
-	    "  -         stop handling options and execute stdin\n"
+	    "  -         stop handling options and execute stdin\n",
+	    host_progname);
+	command_usage(f);
+	fprintf(f,
 	    "Environment: NSLAB_PATH (';'-separated like LUA_PATH),\n"
 	    "LUA_INIT_5_4 / LUA_INIT, LUA_PATH, LUA_CPATH.\n"
 	    "With no script and no -e: the REPL on a terminal, else stdin.\n"
-	    "See nslab(1).\n",
-	    host_progname);
+	    "See nslab(1).\n");
 }
 
 /*
@@ -144,6 +147,9 @@ struct op {
 struct cli {
 	int interactive, version, noenv, keep, clean, rootless, has_e;
 	const char *clean_name;
+	const char *command; /* --VERB (command.c), or NULL */
+	int command_arg;     /* argv index after --VERB */
+	int command_status;  /* its exit status */
 	int script; /* argv index of the script, 0 = none */
 	char **incs;
 	int nincs;
@@ -221,6 +227,17 @@ static int pmain(lua_State *L)
 		return 0;
 	if (cli->clean) {
 		lua_pushboolean(L, do_clean(L, cli->clean_name) == 0);
+		return 1;
+	}
+	if (cli->command) {
+		status = command_run(L, cli->command, argc - cli->command_arg,
+				     argv + cli->command_arg);
+		if (status == COMMAND_INTERACTIVE) {
+			repl_run(L);
+			status = 0;
+		}
+		cli->command_status = status;
+		lua_pushboolean(L, 1);
 		return 1;
 	}
 	/* -e, -l and -W, in the order given */
@@ -355,7 +372,13 @@ static int parse(int argc, char **argv, struct cli *cli)
 			print_usage(stdout);
 			exit(EXIT_SUCCESS);
 		default:
-			return bad_option(argv);
+			/* "--VERB": a lab command takes the rest of the line */
+			cli->command =
+			    optopt ? NULL : command_lookup(argv[optind - 1]);
+			if (!cli->command)
+				return bad_option(argv);
+			cli->command_arg = optind;
+			return 0;
 		}
 	}
 	return parse_operands(argc, argv, cli);
@@ -397,7 +420,9 @@ static int run(int argc, char **argv, struct cli *cli)
 		signal(sig, SIG_DFL);
 		raise(sig);
 	}
-	return (ok && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+	if (!ok || status != LUA_OK)
+		return EXIT_FAILURE;
+	return cli->command ? cli->command_status : EXIT_SUCCESS;
 }
 
 /*

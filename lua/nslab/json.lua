@@ -1,0 +1,74 @@
+--- nslab.json: the one JSON codec of the library, lua-cjson (Debian
+-- `lua-cjson`), for what tools print (`nft -j`, `iperf3 -J`, `vtysh ...
+-- json`) and what nslab prints (lab state). An instance of its own
+-- (`cjson.new()`), so settings never touch a script's `require "cjson"`.
+-- Decoded numbers that are whole become Lua integers (cjson reads every
+-- number as a float); JSON null is `json.null`.
+-- @module nslab.json
+local nslab = require "nslab"
+local core = nslab.core
+
+local E = core.errno -- errno names from the C library (src/core/err.c)
+
+local M = {}
+
+local have, cjson = pcall(require, "cjson")
+local codec = have and cjson.new() or nil
+if codec then codec.encode_sparse_array(true) end
+
+--- JSON's null (a light userdata; `nil` when lua-cjson is missing).
+M.null = have and cjson.null or nil
+
+--- Whether lua-cjson is installed.
+-- @treturn boolean
+function M.available() return codec ~= nil end
+
+local function need(op, object)
+  if codec then return codec end
+  error(core.error { op = op or "json", object = object, errno = E.ENOENT,
+    extack = "the JSON library lua-cjson is missing: apt-get install lua-cjson" }, 0)
+end
+
+-- Whole floats become integers (handles, ports, byte counts), in place.
+local function integers(v)
+  if type(v) ~= "table" then return math.type(v) == "float" and math.tointeger(v) or v end
+  for k, x in pairs(v) do v[k] = integers(x) end
+  return v
+end
+
+--- Decodes JSON text.
+-- @tparam string text
+-- @tparam[opt="json.decode"] string op the operation, for errors
+-- @tparam[opt] string object what the text is (`"nft -j output"`), for errors
+-- @return the value: tables, strings, numbers (integers where whole),
+--   booleans, `json.null`
+-- @raise ENOENT error object without lua-cjson; EINVAL error object
+--   naming op and object when the text is not JSON
+function M.decode(text, op, object)
+  local j = need(op, object)
+  local ok, v = pcall(j.decode, text)
+  if not ok then
+    error(core.error { op = op or "json.decode", object = object, errno = E.EINVAL,
+      extack = "not JSON: " .. tostring(v):gsub("^.-: ", "") }, 0)
+  end
+  return integers(v)
+end
+
+--- Encodes a value as one line of JSON (a table with only keys 1..n is an
+-- array; an empty table is `{}`).
+-- @param v a table, string, number, boolean or `json.null`
+-- @tparam[opt="json.encode"] string op the operation, for errors
+-- @treturn string
+-- @raise ENOENT error object without lua-cjson; EINVAL error object for
+--   what JSON cannot hold (a function, a cycle, a mixed table)
+function M.encode(v, op)
+  local j = need(op)
+  local ok, text = pcall(j.encode, v)
+  if not ok then
+    error(core.error { op = op or "json.encode", errno = E.EINVAL,
+      extack = "cannot be encoded as JSON: " .. tostring(text):gsub("^.-: ", "") }, 0)
+  end
+  return text
+end
+
+return M
