@@ -22,7 +22,10 @@ static const struct command_def commands[] = {
     {NULL, NULL},
 };
 
-const struct command_def *command_table(void) { return commands; }
+const struct command_def *command_table(void)
+{
+	return commands;
+}
 
 const char *command_lookup(const char *arg)
 {

@@ -14,7 +14,7 @@ struct command_def {
 };
 
 /* command_run's results besides an exit status 0..125. */
-#define COMMAND_FAILED 1
+#define COMMAND_FAILED	    1
 #define COMMAND_INTERACTIVE (-1)
 
 /* The verbs, ended by a { NULL, NULL } entry. */

@@ -59,11 +59,11 @@ static void print_usage(FILE *f)
 	    "  -         stop handling options and execute stdin\n",
 	    host_progname);
 	command_usage(f);
-	fprintf(f,
-	    "Environment: NSLAB_PATH (';'-separated like LUA_PATH),\n"
-	    "LUA_INIT_5_4 / LUA_INIT, LUA_PATH, LUA_CPATH.\n"
-	    "With no script and no -e: the REPL on a terminal, else stdin.\n"
-	    "See nslab(1).\n");
+	fprintf(
+	    f, "Environment: NSLAB_PATH (';'-separated like LUA_PATH),\n"
+	       "LUA_INIT_5_4 / LUA_INIT, LUA_PATH, LUA_CPATH.\n"
+	       "With no script and no -e: the REPL on a terminal, else stdin.\n"
+	       "See nslab(1).\n");
 }
 
 /*
@@ -150,7 +150,7 @@ struct cli {
 	const char *command; /* --VERB (command.c), or NULL */
 	int command_arg;     /* argv index after --VERB */
 	int command_status;  /* its exit status */
-	int script; /* argv index of the script, 0 = none */
+	int script;	     /* argv index of the script, 0 = none */
 	char **incs;
 	int nincs;
 	struct op *ops;
