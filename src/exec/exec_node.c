@@ -225,23 +225,74 @@ static void read_dirs(lua_State *L, int idx, const char *op, const char *netns,
 }
 
 /*
+ * Opens DIR/cgroup.procs of the cgroup directory path for writing and
+ * keeps it in c->cgfd (closing the one it replaces); raises the error
+ * object naming the file.
+ */
+static void cgroup_keep(lua_State *L, const char *op, const char *netns,
+			const char *path, struct nl_conn *c)
+{
+	char file[PATH_MAX];
+	int fd;
+
+	if (path[0] != '/' || snprintf(file, sizeof(file), "%s/cgroup.procs",
+				       path) >= (int)sizeof(file))
+		nslab_raise(L, op, netns, netns, EINVAL,
+			    "cgroup must be an absolute path");
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		nslab_raise(L, op, netns, netns, errno,
+			    lua_pushfstring(L, "open %s", file));
+	if (c->cgfd >= 0)
+		close(c->cgfd);
+	c->cgfd = fd;
+}
+
+/* Starts the node's PID namespace and its init (exec_pidns_init); pushes
+ * the init's proc and returns 1, or raises the error object. */
+static int pidns_start(lua_State *L, const char *op, const char *netns,
+		       struct nl_conn *c)
+{
+	struct exec_fail f;
+	int pidfd;
+	pid_t pid;
+
+	if (exec_pidns_init(c, &pid, &pidfd, &f) < 0)
+		nslab_raise(L, op, netns, netns, f.err, f.step);
+	exec_push_proc(L, op, "nslab-init", netns, pid, pidfd);
+	return 1;
+}
+
+/* Pushes the init's proc at index idx, if any; returns the count. */
+static int push_init(lua_State *L, int idx)
+{
+	if (!idx)
+		return 0;
+	lua_pushvalue(L, idx);
+	return 1;
+}
+
+/*
  * core.exec.node(netns, opts): opts.hostname (1..64 bytes) gives the netns
  * a new UTS namespace with that hostname, which every later command there
  * joins; opts.hosts (a string) becomes /etc/hosts for its commands
- * (rewritten in place when given again). Returns nothing; raises the error
- * object (ENOENT: no such netns; EINVAL: a bad hostname).
+ * (rewritten in place when given again); opts.pid = true a PID namespace
+ * (returned: its init's proc), opts.cgroup a cgroup directory every
+ * command joins. Returns nothing else; raises the error object (ENOENT:
+ * no such netns; EINVAL: a bad hostname).
  */
 int l_exec_node(lua_State *L)
 {
-	static const char *const fields[] = {"hostname", "hosts", "dirs",
-					     "ipc",	 "time",  NULL};
+	static const char *const fields[] = {
+	    "hostname", "hosts", "dirs", "ipc", "time", "pid", "cgroup", NULL};
 	const char *op = "exec.node", *netns, *name = NULL, *hosts = NULL;
 	const char *offsets = NULL;
 	size_t name_len = 0, hosts_len = 0, offsets_len = 0;
 	struct exec_fail f;
 	struct nl_conn *c;
 	char *copy, *dirs;
-	int ipc = 0;
+	const char *cgroup = NULL;
+	int ipc = 0, pid = 0, nret = 0;
 
 	netns = nslab_checkstr(L, 1, op, "netns");
 	nslab_check_netns(L, op, netns);
@@ -269,12 +320,28 @@ int l_exec_node(lua_State *L)
 		time_offsets(L, 2);
 		offsets = lua_tolstring(L, -1, &offsets_len);
 	}
+	if (lua_getfield(L, 2, "pid") != LUA_TNIL) {
+		luaL_argcheck(L, lua_isboolean(L, -1), 2,
+			      "field 'pid' must be a boolean");
+		pid = lua_toboolean(L, -1);
+	}
+	if (lua_getfield(L, 2, "cgroup") != LUA_TNIL)
+		cgroup = nslab_checkstr(L, -1, op, "cgroup");
 	c = nslab_conn(L, op, netns, netns);
+	if (pid && c->pidnsfd >= 0)
+		nslab_raise(L, op, netns, netns, EEXIST,
+			    "the node has a PID namespace already");
+	if (cgroup)
+		cgroup_keep(L, op, netns, cgroup, c);
+	if (pid)
+		nret = pidns_start(L, op, netns, c) ? lua_gettop(L) : 0;
 	/* Last: nothing raises between its malloc and c owning it. */
 	read_dirs(L, 2, op, netns, &dirs);
 	if (dirs) {
 		free(c->dirs);
 		c->dirs = dirs;
+	}
+	if (dirs || pid) {
 		if (c->mntfd >= 0)
 			close(c->mntfd);
 		c->mntfd = -1;
@@ -294,7 +361,7 @@ int l_exec_node(lua_State *L)
 		ns_keep(L, op, netns, CLONE_NEWTIME, offsets, offsets_len,
 			&c->timefd);
 	if (!hosts)
-		return 0;
+		return push_init(L, nret);
 	copy = strdup(hosts);
 	if (!copy)
 		nslab_raise(L, op, netns, netns, ENOMEM, "hosts");
@@ -309,5 +376,5 @@ int l_exec_node(lua_State *L)
 		close(c->mntfd);
 		c->mntfd = -1;
 	}
-	return 0;
+	return push_init(L, nret);
 }
