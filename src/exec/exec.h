@@ -99,13 +99,15 @@ int l_exec_node(lua_State *L);
 /* ---- exec_pidns.c ---- */
 
 /*
- * Starts the init of a new PID namespace for the node of c (pid 1 there,
- * in c's netns and cgroup, reaping until SIGTERM) and keeps the namespace
- * in c->pidnsfd. Returns 0 with *pid and *pidfd (O_CLOEXEC) set, or -1
- * with f filled (nothing left running).
+ * Starts the init of a new PID namespace for the node of c (named netns):
+ * pid 1 there, in c's netns, UTS, IPC, time namespaces and cgroup, then
+ * in the node's mount namespace, made again here (exec_mntns) with a
+ * /proc of the new PID namespace; it reaps until SIGTERM. Keeps the
+ * namespace in c->pidnsfd. Returns 0 with *pid and *pidfd (O_CLOEXEC)
+ * set, or -1 with f filled (nothing left running, c as it was).
  */
-int exec_pidns_init(struct nl_conn *c, pid_t *pid, int *pidfd,
-		    struct exec_fail *f);
+int exec_pidns_init(struct nl_conn *c, const char *netns, pid_t *pid,
+		    int *pidfd, struct exec_fail *f);
 
 /*
  * In a helper child inside the node's new mount namespace: mounts a proc

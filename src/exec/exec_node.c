@@ -257,19 +257,33 @@ static int pidns_start(lua_State *L, const char *op, const char *netns,
 	int pidfd;
 	pid_t pid;
 
-	if (exec_pidns_init(c, &pid, &pidfd, &f) < 0)
+	if (exec_pidns_init(c, netns, &pid, &pidfd, &f) < 0)
 		nslab_raise(L, op, netns, netns, f.err, f.step);
 	exec_push_proc(L, op, "nslab-init", netns, pid, pidfd);
 	return 1;
 }
 
-/* Pushes the init's proc at index idx, if any; returns the count. */
-static int push_init(lua_State *L, int idx)
+/* Makes text (len bytes) the node's /etc/hosts: rewritten in place when
+ * bound already, else bound when the mount namespace is made (again).
+ * Raises the error object. */
+static void hosts_keep(lua_State *L, const char *op, const char *netns,
+		       const char *text, size_t len, struct nl_conn *c)
 {
-	if (!idx)
-		return 0;
-	lua_pushvalue(L, idx);
-	return 1;
+	char *copy = strdup(text);
+
+	if (!copy)
+		nslab_raise(L, op, netns, netns, ENOMEM, "hosts");
+	free(c->hosts);
+	c->hosts = copy;
+	if (c->hostsfd >= 0) {
+		if (hosts_rewrite(c->hostsfd, text, len) < 0)
+			nslab_raise(L, op, netns, netns, errno,
+				    "rewrite /etc/hosts");
+	} else if (c->mntfd >= 0) {
+		/* Made without it: made again on the next command. */
+		close(c->mntfd);
+		c->mntfd = -1;
+	}
 }
 
 /*
@@ -290,9 +304,9 @@ int l_exec_node(lua_State *L)
 	size_t name_len = 0, hosts_len = 0, offsets_len = 0;
 	struct exec_fail f;
 	struct nl_conn *c;
-	char *copy, *dirs;
+	char *dirs;
 	const char *cgroup = NULL;
-	int ipc = 0, pid = 0, nret = 0;
+	int ipc = 0, pid = 0;
 
 	netns = nslab_checkstr(L, 1, op, "netns");
 	nslab_check_netns(L, op, netns);
@@ -333,26 +347,18 @@ int l_exec_node(lua_State *L)
 			    "the node has a PID namespace already");
 	if (cgroup)
 		cgroup_keep(L, op, netns, cgroup, c);
-	if (pid)
-		nret = pidns_start(L, op, netns, c) ? lua_gettop(L) : 0;
-	/* Last: nothing raises between its malloc and c owning it. */
+	/* Nothing raises between its malloc and c owning it. */
 	read_dirs(L, 2, op, netns, &dirs);
 	if (dirs) {
 		free(c->dirs);
 		c->dirs = dirs;
-	}
-	if (dirs || pid) {
 		if (c->mntfd >= 0)
 			close(c->mntfd);
 		c->mntfd = -1;
-		/* Made now, so a directory that cannot be mounted on fails
-		 * here, naming it, not on the node's first command. */
-		if (exec_mntns(c, netns, &f) < 0) {
-			free(c->dirs); /* later commands run without them */
-			c->dirs = NULL;
-			nslab_raise(L, op, netns, netns, f.err, f.step);
-		}
 	}
+	if (hosts)
+		hosts_keep(L, op, netns, hosts, hosts_len, c);
+	/* Before the init, which joins them. */
 	if (name)
 		ns_keep(L, op, netns, CLONE_NEWUTS, name, name_len, &c->utsfd);
 	if (ipc)
@@ -360,21 +366,14 @@ int l_exec_node(lua_State *L)
 	if (offsets)
 		ns_keep(L, op, netns, CLONE_NEWTIME, offsets, offsets_len,
 			&c->timefd);
-	if (!hosts)
-		return push_init(L, nret);
-	copy = strdup(hosts);
-	if (!copy)
-		nslab_raise(L, op, netns, netns, ENOMEM, "hosts");
-	free(c->hosts);
-	c->hosts = copy;
-	if (c->hostsfd >= 0) {
-		if (hosts_rewrite(c->hostsfd, hosts, hosts_len) < 0)
-			nslab_raise(L, op, netns, netns, errno,
-				    "rewrite /etc/hosts");
-	} else if (c->mntfd >= 0) {
-		/* Made without it: made again on the next command. */
-		close(c->mntfd);
-		c->mntfd = -1;
+	if (pid) /* makes the mount namespace too, with /proc */
+		return pidns_start(L, op, netns, c);
+	/* Made now, so a directory that cannot be mounted on fails here,
+	 * naming it, not on the node's first command. */
+	if (dirs && exec_mntns(c, netns, &f) < 0) {
+		free(c->dirs); /* later commands run without them */
+		c->dirs = NULL;
+		nslab_raise(L, op, netns, netns, f.err, f.step);
 	}
-	return push_init(L, nret);
+	return 0;
 }

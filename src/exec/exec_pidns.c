@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,12 +51,24 @@ static void init_wake(int sig)
 	(void)sig;
 }
 
-/* The init, after the clone: pid 1 of the new namespace. Reports a
- * failing step on errfd (exec_child_fail); end of file on it (closed by
- * close_range) means it runs. Never returns. */
-__attribute__((noreturn)) static void init_main(const struct nl_conn *c,
-						int errfd)
+/* setns(fd, flag) when fd is set; exec_child_fail naming what otherwise. */
+static void join(int errfd, int fd, int flag, const char *what)
 {
+	if (fd >= 0 && setns(fd, flag) < 0)
+		exec_child_fail(errfd, errno, "enter the node's %s", what);
+}
+
+/*
+ * The init, after the clone: pid 1 of the new namespace. Joins the node's
+ * namespaces and cgroup, then the mount namespace nslab sends on sock
+ * once made (so that `nsenter --target PID --all` with its pid enters
+ * the whole node). Reports a failing step on errfd (exec_child_fail); end
+ * of file on it (closed by close_range) means it runs. Never returns.
+ */
+__attribute__((noreturn)) static void init_main(const struct nl_conn *c,
+						int errfd, int sock)
+{
+	struct exec_fail f = {0};
 	struct sigaction sa;
 	sigset_t all, none;
 	int fd;
@@ -75,11 +88,16 @@ __attribute__((noreturn)) static void init_main(const struct nl_conn *c,
 	sa.sa_handler = init_wake;
 	sigaction(SIGCHLD, &sa, NULL);
 	setpgid(0, 0);
-	if (setns(c->nsfd, CLONE_NEWNET) < 0)
-		exec_child_fail(errfd, errno, "enter netns %s", c->name);
+	prctl(PR_SET_NAME, "nslab-init");
+	join(errfd, c->nsfd, CLONE_NEWNET, "netns");
+	join(errfd, c->utsfd, CLONE_NEWUTS, "UTS namespace");
+	join(errfd, c->ipcfd, CLONE_NEWIPC, "IPC namespace");
+	join(errfd, c->timefd, CLONE_NEWTIME, "time namespace");
 	if (c->cgfd >= 0 && write(c->cgfd, "0", 1) < 0)
 		exec_child_fail(errfd, errno, "join the node's cgroup");
-	prctl(PR_SET_NAME, "nslab-init");
+	if (exec_recv_fds(sock, &fd, 1, &f) < 0)
+		exec_child_fail(errfd, f.err, "%s", f.step);
+	join(errfd, fd, CLONE_NEWNS, "mount namespace");
 	if (chdir("/") < 0)
 		exec_child_fail(errfd, errno, "chdir /");
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -95,13 +113,55 @@ __attribute__((noreturn)) static void init_main(const struct nl_conn *c,
 	}
 }
 
-int exec_pidns_init(struct nl_conn *c, pid_t *pid, int *pidfd,
-		    struct exec_fail *f)
+/* Kills and reaps the init p that failed to start, closing its fds. */
+static void init_abort(pid_t p, int pidfd)
+{
+	kill(p, SIGKILL);
+	while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+}
+
+/* The PID namespace of p and the node's mount namespace with its /proc,
+ * sent to the init on sock; returns 0 or -1 with f filled (c->pidnsfd
+ * then back to -1). */
+static int init_mounts(struct nl_conn *c, const char *netns, pid_t p, int sock,
+		       struct exec_fail *f)
+{
+	char path[64];
+	int mnt;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)p);
+	c->pidnsfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->pidnsfd < 0) {
+		f->err = errno;
+		snprintf(f->step, sizeof(f->step), "open %s", path);
+		return -1;
+	}
+	if (c->mntfd >= 0)
+		close(c->mntfd);
+	c->mntfd = -1;
+	mnt = exec_mntns(c, netns, f);
+	if (mnt < 0 || exec_send_fds(sock, &mnt, 1, f) < 0) {
+		if (mnt >= 0) {
+			f->err = errno;
+			snprintf(f->step, sizeof(f->step),
+				 "send the mount namespace to the init");
+		}
+		close(c->pidnsfd);
+		c->pidnsfd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int exec_pidns_init(struct nl_conn *c, const char *netns, pid_t *pid,
+		    int *pidfd, struct exec_fail *f)
 {
 	struct clone_args args;
-	char path[64];
-	int pfd[2], fd = -1, nsfd;
-	ssize_t r;
+	struct exec_fail r = {0};
+	int pfd[2], sv[2], fd = -1;
+	ssize_t n;
 	pid_t p;
 
 	memset(f, 0, sizeof(*f));
@@ -111,46 +171,54 @@ int exec_pidns_init(struct nl_conn *c, pid_t *pid, int *pidfd,
 		snprintf(f->step, sizeof(f->step), "pipe");
 		return -1;
 	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		f->err = errno;
+		snprintf(f->step, sizeof(f->step), "socketpair");
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
 	args.flags = CLONE_NEWPID | CLONE_PIDFD;
 	args.pidfd = (uint64_t)(uintptr_t)&fd;
 	args.exit_signal = SIGCHLD;
 	p = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (p == 0) {
 		close(pfd[0]);
-		init_main(c, pfd[1]);
+		close(sv[0]);
+		init_main(c, pfd[1], sv[1]);
 	}
 	f->err = errno;
 	close(pfd[1]);
+	close(sv[1]);
 	if (p < 0) {
 		close(pfd[0]);
+		close(sv[0]);
 		snprintf(f->step, sizeof(f->step),
-			 "clone3 a PID namespace for netns %s", c->name);
+			 "clone3 a PID namespace for netns %s", netns);
 		return -1;
 	}
-	while ((r = read(pfd[0], f, sizeof(*f))) < 0 && errno == EINTR)
+	if (init_mounts(c, netns, p, sv[0], f) < 0) {
+		close(sv[0]);
+		close(pfd[0]);
+		init_abort(p, fd);
+		return -1;
+	}
+	close(sv[0]);
+	while ((n = read(pfd[0], &r, sizeof(r))) < 0 && errno == EINTR)
 		;
 	close(pfd[0]);
-	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)p);
-	nsfd = r == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (nsfd < 0) {
-		if (r == 0) {
-			f->err = errno;
-			snprintf(f->step, sizeof(f->step), "open %s", path);
-		} else if (r != (ssize_t)sizeof(*f)) {
-			f->err = r < 0 ? errno : EPROTO;
+	if (n != 0) {
+		*f = r;
+		if (n != (ssize_t)sizeof(r)) {
+			f->err = n < 0 ? errno : EPROTO;
 			snprintf(f->step, sizeof(f->step),
-				 "read the start report of the PID namespace's "
-				 "init");
+				 "read the start report of the init");
 		}
-		kill(p, SIGKILL);
-		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
-			;
-		close(fd);
+		close(c->pidnsfd);
+		c->pidnsfd = -1;
+		init_abort(p, fd);
 		return -1;
 	}
-	if (c->pidnsfd >= 0)
-		close(c->pidnsfd);
-	c->pidnsfd = nsfd;
 	*pid = p;
 	*pidfd = fd;
 	return 0;
