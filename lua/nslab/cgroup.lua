@@ -212,12 +212,12 @@ end
 -- @tparam string lab
 -- @tparam function say
 function M.clean_item(o, lab, say)
-  local path, ino = o[2], tonumber(o[3])
+  local path, ino = o[2], o[3]
   if not ino then
     if sys.id(path) then
       say(string.format("cgroup %s exists but lab %q did not record making it: left alone", path, lab))
     end
-  elseif not sys.remove(path, math.tointeger(ino)) and sys.id(path) then
+  elseif not sys.remove(path, ino) and sys.id(path) then
     say(string.format("cgroup %s was made again since lab %q made it: left alone", path, lab))
   end
 end

@@ -148,7 +148,7 @@ local function int(s) return s and s:match("^%-?%d+$") and math.tointeger(tonumb
 -- kind -> field types ("s" escaped string, "i" integer); drop: kind, name.
 local SHAPES = {
   lab = "s", owner = "iii", netns = "s", ["netns-id"] = "sii", drop = "ss", proc = "ii",
-  link = "s", ["link-id"] = "si", nft = "s", ["nft-id"] = "si", sysctl = "ss",
+  link = "s", ["link-id"] = "si", nft = "s", ["nft-id"] = "si", sysctl = "ss", cgroup = "s", ["cgroup-id"] = "si",
 }
 
 --- Parses a record's text. A last line without its newline (cut short by
