@@ -146,6 +146,11 @@ describe("node pid = true #root #quick", function()
     local want = a:run(script).stdout
     assert.matches("^alpha\nmarker\neth0@if%d+ +UP +10%.123%.9%.1/24 *\nnslab%-init\n1\nipc:", out)
     assert.equals(want, out)
+    -- the README's line: the first of `ip netns pids` (the init)
+    out, ok = H.sh(string.format('nsenter --target "$(ip netns pids %s | head -n1)" --all sh -c %s',
+      H.q(a.name), H.q(script)))
+    assert.is_true(ok, out)
+    assert.equals(want, out)
     -- a node without pid = true: the pid of any of its commands
     local s = b:spawn { "sleep", "60" }
     out = H.sh(string.format("nsenter --target %d --all sh -c 'hostname; ip -br -4 addr show eth0'", s.pid))
