@@ -166,6 +166,29 @@ end)
 describe("node pid = true after SIGKILL #root", function()
   H.guard()
 
+  for _, sig in ipairs { "INT", "TERM" } do
+    it("a SIG" .. sig .. " mid-run unwinds the lab: init, namespace and record gone", function()
+      local before = inits()
+      local lname, h = H.name "cpl", H.name "cps"
+      local script = H.tmpfile(table.concat({
+        string.format("local lab <close> = require('nslab').lab(%q)", lname),
+        string.format("local n = lab:host(%q, { pid = true, ipc = true })", h),
+        "n:spawn { 'sleep', '60' }",
+        "n:run('setsid sleep 60 > /dev/null 2>&1 < /dev/null &')",
+        "os.execute('kill -" .. sig .. " ' .. require('nslab').core.getpid())",
+        "for _ = 1, 1e10 do end",
+      }, "\n") .. "\n")
+      finally(function() os.remove(script) end)
+      local out, ok = H.nslab(script)
+      assert.is_false(ok)
+      assert.matches("interrupted", out, 1, true)
+      assert.is_false(nslab.netns.exists(h), out)
+      assert.equals(0, new_inits(before))
+      assert.equals("", H.sh("pgrep -f '^sleep 60$'"))
+      assert.is_nil(io.open(record.path_of(lname)))
+    end)
+  end
+
   it("nslab --clean ends the init and its namespace's processes", function()
     local before = inits()
     local lname, h = H.name "cpl", H.name "cpk"
