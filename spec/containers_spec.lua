@@ -25,6 +25,24 @@ local function new_inits(before)
   return n
 end
 
+-- Runs a lab script through nslab: lab lname with a node h made with
+-- opts (Lua text), a command spawned and a daemon left, then the lines
+-- of `tail`; returns nslab's output and success.
+local function run_lab(lname, h, opts, tail)
+  local script = H.tmpfile(table.concat({
+    string.format("local lab <close> = require('nslab').lab(%q)", lname),
+    string.format("local n = lab:host(%q, %s)", h, opts),
+    "n:spawn { 'sleep', '60' }",
+    "n:run('setsid sleep 60 > /dev/null 2>&1 < /dev/null &')",
+    tail,
+  }, "\n") .. "\n")
+  local out, ok = H.nslab(script)
+  os.remove(script)
+  return out, ok
+end
+
+local KILL9 = "os.execute('kill -9 ' .. require('nslab').core.getpid())"
+
 local function lines_of(text)
   local t = {}
   for l in text:gmatch("[^\n]+") do t[#t + 1] = l end
@@ -170,16 +188,8 @@ describe("node pid = true after SIGKILL #root", function()
     it("a SIG" .. sig .. " mid-run unwinds the lab: init, namespace and record gone", function()
       local before = inits()
       local lname, h = H.name "cpl", H.name "cps"
-      local script = H.tmpfile(table.concat({
-        string.format("local lab <close> = require('nslab').lab(%q)", lname),
-        string.format("local n = lab:host(%q, { pid = true, ipc = true })", h),
-        "n:spawn { 'sleep', '60' }",
-        "n:run('setsid sleep 60 > /dev/null 2>&1 < /dev/null &')",
-        "os.execute('kill -" .. sig .. " ' .. require('nslab').core.getpid())",
-        "for _ = 1, 1e10 do end",
-      }, "\n") .. "\n")
-      finally(function() os.remove(script) end)
-      local out, ok = H.nslab(script)
+      local out, ok = run_lab(lname, h, "{ pid = true, ipc = true }", "os.execute('kill -" .. sig
+        .. " ' .. require('nslab').core.getpid())\nfor _ = 1, 1e10 do end")
       assert.is_false(ok)
       assert.matches("interrupted", out, 1, true)
       assert.is_false(nslab.netns.exists(h), out)
@@ -192,15 +202,7 @@ describe("node pid = true after SIGKILL #root", function()
   it("nslab --clean ends the init and its namespace's processes", function()
     local before = inits()
     local lname, h = H.name "cpl", H.name "cpk"
-    local script = H.tmpfile(table.concat({
-      string.format("local lab = require('nslab').lab(%q)", lname),
-      string.format("local n = lab:host(%q, { pid = true })", h),
-      "n:spawn { 'sleep', '60' }",
-      "n:run('setsid sleep 60 > /dev/null 2>&1 < /dev/null &')",
-      "os.execute('kill -9 ' .. require('nslab').core.getpid())",
-    }, "\n") .. "\n")
-    finally(function() os.remove(script) end)
-    H.nslab(script)
+    run_lab(lname, h, "{ pid = true }", KILL9)
     assert.equals(1, new_inits(before))
     local out, ok = H.nslab("--clean " .. lname)
     assert.is_true(ok, out)
@@ -321,14 +323,7 @@ describe("node cgroup #root", function()
   it("after SIGKILL, nslab --clean removes the cgroup directories", function()
     if not need() then return end
     local lname, h = H.name "ccl", H.name "cck"
-    local script = H.tmpfile(table.concat({
-      string.format("local lab = require('nslab').lab(%q)", lname),
-      string.format("local n = lab:host(%q, { cgroup = {}, pid = true })", h),
-      "n:spawn { 'sleep', '60' }",
-      "os.execute('kill -9 ' .. require('nslab').core.getpid())",
-    }, "\n") .. "\n")
-    finally(function() os.remove(script) end)
-    H.nslab(script)
+    run_lab(lname, h, "{ cgroup = {}, pid = true }", KILL9)
     local dir = own .. "/nslab-" .. lname
     assert.is_true(is_dir(dir .. "/node-" .. h))
     local out, ok = H.nslab("--clean " .. lname)

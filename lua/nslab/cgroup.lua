@@ -48,13 +48,8 @@ local raise = opts_mod.raise
 -- mountinfo escapes space, tab, newline and backslash as \ooo.
 local function unescape(s) return (s:gsub("\\(%d%d%d)", function(o) return string.char(tonumber(o, 8)) end)) end
 
-local function read(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+-- A small kernel file (cgroup interface files, /proc/self/cgroup), or nil.
+local function read(path) return (core.record.read(path, 65536)) end
 
 local function words(s)
   local set = {}

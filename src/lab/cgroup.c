@@ -110,7 +110,7 @@ static int l_cgroup_remove(lua_State *L)
 	const char *path = luaL_checkstring(L, 1);
 	lua_Integer ino = luaL_checkinteger(L, 2);
 	char kill_file[PATH_MAX];
-	struct timespec tick = {0, 10 * 1000 * 1000};
+	struct timespec tick = {0, 10000000L}; /* 10 ms */
 	struct stat sb;
 
 	if (lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode) ||
