@@ -362,3 +362,15 @@ describe("node cgroup limits #quick", function()
       c.outside)
   end)
 end)
+
+describe("lab:show #root #quick", function()
+  H.guard()
+
+  it("lists a node's uplink with nslab's end and its address", function()
+    local lab <close> = nslab.lab(H.name "csl")
+    local a = lab:host(H.name "csa")
+    local up = lab:uplink(a, { addrs = { "100.127.9.1/30", "100.127.9.2/30" } })
+    local text = lab:show { quiet = true }
+    assert.matches("| " .. up.ifname .. " +| uplink " .. up.peer .. " +| up +| %d+ +| 100%.127%.9%.1/30 ", text)
+  end)
+end)
