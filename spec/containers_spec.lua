@@ -85,6 +85,7 @@ describe("node pid = true #root #quick", function()
     for _, pr in ipairs(rec.procs) do found = found or pr.pid == a.init.pid end
     assert.is_true(found)
     sleeper:kill()
+    sleeper:wait()
   end)
 
   it("reaps orphans: no zombie stays in the node", function()
@@ -120,6 +121,7 @@ describe("node pid = true #root #quick", function()
     a.init:kill()
     a.init:wait(5)
     assert.is_false(s:running()) -- the kernel killed the namespace's processes
+    assert.equals("SIGKILL", s:wait().signal)
     local e = raises("ENOMEM", a.run, a, { "true" })
     assert.matches("its init has ended", tostring(e), 1, true)
   end)
@@ -178,6 +180,7 @@ describe("node pid = true #root #quick", function()
       H.rootless() and "--net --uts --mount" or "--all"))
     assert.matches("^" .. b.name:gsub("%-", "%%-") .. "\neth0@if%d+ +UP +10%.123%.9%.2/24", out)
     s:kill()
+    s:wait()
   end)
 end)
 
@@ -291,6 +294,20 @@ describe("node cgroup #root", function()
     assert.is_nil(io.open(record.path_of(lname)))
   end)
 
+  it("removes the cgroup directories when the node's building step fails", function()
+    if not need() then return end
+    local lname = H.name "ccl"
+    local lab <close> = nslab.lab(lname)
+    local name = H.name "ccx"
+    local ok = pcall(lab.host, lab, name, { cgroup = {}, pid = true, sysctls = { ["net.ipv4.no_such_key"] = 1 } })
+    assert.is_false(ok)
+    assert.is_false(is_dir(own .. "/nslab-" .. lname .. "/node-" .. name))
+    assert.is_false(is_dir(own .. "/nslab-" .. lname))
+    assert.same({}, record.contents(assert(record.load(lname))).outside)
+    local a = lab:host(name, { cgroup = {} }) -- made again
+    assert.is_true(is_dir(a.cgroup))
+  end)
+
   it("applies cpu, memory and pids limits where the controllers are delegated", function()
     if not need("cpu", "memory", "pids") then return end
     local lab <close> = nslab.lab(H.name "ccl")
@@ -372,5 +389,30 @@ describe("lab:show #root #quick", function()
     local up = lab:uplink(a, { addrs = { "100.127.9.1/30", "100.127.9.2/30" } })
     local text = lab:show { quiet = true }
     assert.matches("| " .. up.ifname .. " +| uplink " .. up.peer .. " +| up +| %d+ +| 100%.127%.9%.1/30 ", text)
+  end)
+end)
+
+describe("REPL node commands in a pid = true node #root", function()
+  H.guard()
+
+  it("run in the node's PID namespace, own the terminal, and stop on Ctrl-C", function()
+    if not H.which("python3") then return pending("python3 is not installed (make deps installs it)") end
+    local a = string.format("n%08x", math.random(0, 0x7fffffff))
+    local path = H.tmpfile(string.format("LAB = require('nslab').lab(%q)\nLAB:host(%q, { pid = true })\n",
+      H.name "crl", a))
+    finally(function() os.remove(path) end)
+    local steps = {
+      "expect:> ", "send:" .. a .. " ps -e -o pid=,comm=\\r", "expect:1 nslab-init", "expect:> ",
+      "send:" .. a .. " head -1\\r", "send:typed\\r", "expect:typed\ntyped", "expect:> ",
+      "send:" .. a .. " sleep 100\\r", "sleep:0.3", "send:\\x03", "expect:\\[killed by SIGINT\\]", "expect:> ",
+      "send:1+1\\r", "expect:2\n> ", "send:\\x04", "eof",
+    }
+    local cmd = { "env", "TERM=xterm", "HOME=/tmp", "python3", "spec/pty_driver.py", "--timeout", "10" }
+    for _, s in ipairs(steps) do cmd[#cmd + 1] = H.q(s) end
+    cmd[#cmd + 1] = "-- " .. H.bin .. " -i " .. H.q(path)
+    local out, ok = H.sh(table.concat(cmd, " "))
+    assert.is_true(ok, out)
+    assert.matches("exit: 0", out, 1, true)
+    assert.is_false(nslab.netns.exists(a))
   end)
 end)
