@@ -135,7 +135,22 @@ describe("node pid = true #root #quick", function()
       assert.matches("field 'pid' must be a boolean", tostring(e), 1, true)
       assert.is_false(nslab.netns.exists(name))
     end
-    assert.has_error(function() nslab.exec.node(name, { pid = 1 }) end)
+    -- nslab.exec.node makes one PID namespace per netns, not two
+    local Exec = require "nslab.exec"
+    nslab.netns.add(name)
+    local init
+    finally(function()
+      if init then
+        init:kill()
+        init:wait()
+      end
+      nslab.netns.del(name)
+    end)
+    assert.has_error(function() Exec.node(name, { pid = 1 }) end,
+      "bad argument #2 to 'nslab.exec.node' (field 'pid' must be a boolean)")
+    init = Exec.node(name, { pid = true })
+    local e = raises("EEXIST", Exec.node, name, { pid = true })
+    assert.matches("has a PID namespace already", tostring(e), 1, true)
   end)
 
   it("kills the init when the node's building step fails", function()
