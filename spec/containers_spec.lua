@@ -395,6 +395,32 @@ describe("node cgroup limits #quick", function()
   end)
 end)
 
+describe("lab:uplink ipv6 #root #quick", function()
+  H.guard()
+
+  it("adds a unique local /64 and an IPv6 default route: a server in nslab's netns answers over IPv6", function()
+    if not H.which("nc") then return pending("nc (netcat-openbsd) is not installed") end
+    local lname = H.name "cul"
+    local lab = nslab.lab(lname)
+    local a = lab:host(H.name "cua")
+    local up = lab:uplink(a, { ipv6 = true })
+    assert.matches("^fd6e:736c:%x+:%x+::1/64$", up.addrs6[1])
+    assert.equals(up.addrs6[2]:match("^[^/]+"), up.via6)
+    local r = H.ipj("-6 -n " .. H.q(a.netns) .. " route show default")[1]
+    assert.equals(up.via6, r.gateway)
+    local srv = nslab.spawn(nil, { "nc", "-6", "-l", "-N", up.via6, "5006" }, { timeout = 5 })
+    assert.is_truthy(H.wait_for(function()
+      return H.sh("ss -Hltn6 sport = :5006"):find("5006", 1, true)
+    end))
+    local c = a:run("echo six | nc -6 -N -w 3 " .. up.via6 .. " 5006")
+    assert.is_true(c.ok, c.stderr)
+    assert.equals("six\n", srv:wait(5).stdout)
+    assert.matches(up.addrs6[1]:match("^[^/]+"), lab:show { quiet = true }, 1, true)
+    lab:close()
+    assert.equals("", H.sh("ip -o link | grep ' nsu' || true"))
+  end)
+end)
+
 describe("lab:show #root #quick", function()
   H.guard()
 
