@@ -7,7 +7,9 @@
 -- (`pid = true`: ps lists the node's processes only), IPC (`ipc = true`:
 -- a System V message queue made in red is not in blue), time (`time =`:
 -- red's clocks run 1 h ahead) and mount (`dirs =`: a file written in red's
--- private /mnt is not in blue's). Builds red and blue joined by a veth
+-- private /mnt is not in blue's), and cgroup (`cgroup = {}`: a third
+-- node's commands in a cgroup of their own, where nslab reaches a cgroup
+-- v2; skipped with the reason otherwise). Builds red and blue joined by a veth
 -- pair. Needs: root (or `nslab --rootless`), iproute2 (`ip`, `ss`), iputils
 -- `ping`, netcat-openbsd `nc`, procps `ps`, util-linux `ipcmk`/`ipcs`, and
 -- nftables `nft` for the firewall check (node:nft, node:nft_list; skipped
@@ -165,6 +167,19 @@ ev.step("Files (mount namespace, dirs = {\"/mnt\"})")
 red:run({ "sh", "-c", "echo red > /mnt/who" })
 ev.check(red:run({ "cat", "/mnt/who" }).stdout == "red\n" and not blue:run({ "test", "-e", "/mnt/who" }).ok,
   "a file red writes in its /mnt is not in blue's")
+
+ev.step("Resources (cgroup v2, cgroup = {})")
+local reach, why = pcall(require("nslab.cgroup").own, "isolation", "cgroup")
+if reach then
+  local green = lab:host("green", { cgroup = {} })
+  local function cg(node) return node:run({ "cat", "/proc/self/cgroup" }).stdout:match("0::([^\n]*)") end
+  local gc = cg(green)
+  ev.say("green's commands run in %s, red's in %s", tostring(gc), tostring(cg(red)))
+  ev.check(gc and gc:sub(-11) == "/node-green" and gc ~= cg(red),
+    "green's commands run in a cgroup of its own, red's do not")
+else
+  ev.skip("cgroup", tostring(why))
+end
 
 lab:close()
 print(string.format("\nAll %d checks passed; the lab is removed.", ev.checks))
