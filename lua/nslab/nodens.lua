@@ -31,7 +31,10 @@
 -- with it every process of the namespace (the kernel kills them when pid
 -- 1 ends). Ended by hand, the node takes no new command (ENOMEM, "its
 -- init has ended"). Commands see their parent as pid 0: nslab, which
--- waits for them, is outside.
+-- waits for them, is outside. The init joins every namespace of the node,
+-- so `nsenter --target PID --all` with its pid enters the node; its mount
+-- namespace is the one made with the node (made again for commands when
+-- /etc/netns/NAME changes, the init keeps the first).
 --
 -- `cgroup = {cpu =, memory =, pids =}` puts every command of the node in
 -- a cgroup v2 of its own with those limits (`nslab.cgroup`; the node's
