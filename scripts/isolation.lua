@@ -1,12 +1,19 @@
--- scripts/isolation.lua: what a network namespace isolates, one check per
--- resource: interfaces, IPv4 and IPv6 addresses, routing table, firewall
--- rules (an nft rule dropping ICMP in red leaves blue alone), the protocol
--- stack (a sysctl changed in red only) and the port space (a TCP server on
--- port 80 in red and in blue at once). Builds red and blue joined by a veth
+-- scripts/isolation.lua: what a lab node isolates, one check per
+-- resource. The network namespace: interfaces, IPv4 and IPv6 addresses,
+-- routing table, firewall rules (an nft rule dropping ICMP in red leaves
+-- blue alone), the protocol stack (a sysctl changed in red only) and the
+-- port space (a TCP server on port 80 in red and in blue at once). Then
+-- the other namespace kinds a node gets: UTS (each its hostname), PID
+-- (`pid = true`: ps lists the node's processes only), IPC (`ipc = true`:
+-- a System V message queue made in red is not in blue), time (`time =`:
+-- red's clocks run 1 h ahead) and mount (`dirs =`: a file written in red's
+-- private /mnt is not in blue's), and cgroup (`cgroup = {}`: a third
+-- node's commands in a cgroup of their own, where nslab reaches a cgroup
+-- v2; skipped with the reason otherwise). Builds red and blue joined by a veth
 -- pair. Needs: root (or `nslab --rootless`), iproute2 (`ip`, `ss`), iputils
--- `ping`, netcat-openbsd `nc`, and nftables `nft` for the firewall check
--- (node:nft, node:nft_list; skipped with a message when nft is missing).
--- Exits non-zero if a check fails.
+-- `ping`, netcat-openbsd `nc`, procps `ps`, util-linux `ipcmk`/`ipcs`, and
+-- nftables `nft` for the firewall check (node:nft, node:nft_list; skipped
+-- with a message when nft is missing). Exits non-zero if a check fails.
 package.path = (arg and arg[0] and arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local nslab = require "nslab"
 local ev = require "evidence"
@@ -34,7 +41,8 @@ end
 
 print("What a network namespace isolates: red and blue, one veth pair between them.")
 local lab <close> = nslab.lab "isolation"
-local red, blue = lab:host "red", lab:host "blue"
+local red = lab:host("red", { pid = true, ipc = true, time = { monotonic = 3600, boottime = 3600 }, dirs = { "/mnt" } })
+local blue = lab:host("blue", { pid = true, ipc = true, dirs = { "/mnt" } })
 lab:link(red, blue, { ifnames = { "veth-red", "veth-blue" },
   addrs = { { "10.0.0.1/24", "fd00::1/64" }, { "10.0.0.2/24", "fd00::2/64" } } })
 
@@ -119,6 +127,59 @@ local got_red = blue:run({ "nc", "-N", "-w", "2", "10.0.0.1", "80" }, { stdin = 
 ev.check(got_blue:find("hello from blue", 1, true) and got_red:find("hello from red", 1, true),
   "each server answers on its own port 80", (got_blue .. " / " .. got_red):gsub("\n", ""))
 for _, s in ipairs(servers) do s:wait(2) end
+
+ev.step("Hostname (UTS namespace)")
+local own_host = nslab.exec(nil, { "hostname" }).stdout
+local rh, bh = red:run({ "hostname" }).stdout, blue:run({ "uname", "-n" }).stdout
+ev.say("red: %s | blue: %s | nslab's own: %s", rh:gsub("\n", ""), bh:gsub("\n", ""), (own_host:gsub("\n", "")))
+red:run({ "hostname", "red-renamed" })
+ev.check(rh == "red\n" and bh == "blue\n", "each node's hostname is its name")
+ev.check(blue:run({ "hostname" }).stdout == "blue\n" and nslab.exec(nil, { "hostname" }).stdout == own_host,
+  "renaming red's host changed neither blue's nor nslab's")
+
+ev.step("Processes (PID namespace, pid = true)")
+local sleeper = blue:spawn { "sleep", "30" }
+local function ps(node) return node:run({ "ps", "-e", "-o", "pid=,comm=" }).stdout end
+ev.run(red, { "ps", "-e", "-o", "pid,comm" })
+ev.run(blue, { "ps", "-e", "-o", "pid,comm" })
+ev.check(ps(red):match("^%s*1 nslab%-init\n") and ps(blue):match("^%s*1 nslab%-init\n"),
+  "each node has its own pid 1 (its init)")
+ev.check(ps(blue):find(" sleep", 1, true) and not ps(red):find(" sleep", 1, true),
+  "the sleep blue runs is not among red's processes")
+sleeper:kill()
+sleeper:wait()
+
+ev.step("IPC (IPC namespace, ipc = true)")
+local mk = red:run({ "ipcmk", "-Q" })
+local function queues(node)
+  return select(2, node:run({ "ipcs", "-q" }).stdout:gsub("\n0x%x+ ", ""))
+end
+ev.say("%s", mk.stdout:gsub("\n", ""))
+ev.check(mk.ok and queues(red) == 1 and queues(blue) == 0, "a message queue made in red is not in blue's ipcs -q")
+
+ev.step("Clocks (time namespace, time = {monotonic = 3600, boottime = 3600})")
+local function uptime(node) return tonumber(node:run({ "cat", "/proc/uptime" }).stdout:match("^%S+")) end
+local ru, bu = uptime(red), uptime(blue)
+ev.say("/proc/uptime: red %.0f s, blue %.0f s", ru, bu)
+ev.check(ru - bu > 3590 and ru - bu < 3610, "red's boot clock runs one hour ahead of blue's")
+
+ev.step("Files (mount namespace, dirs = {\"/mnt\"})")
+red:run({ "sh", "-c", "echo red > /mnt/who" })
+ev.check(red:run({ "cat", "/mnt/who" }).stdout == "red\n" and not blue:run({ "test", "-e", "/mnt/who" }).ok,
+  "a file red writes in its /mnt is not in blue's")
+
+ev.step("Resources (cgroup v2, cgroup = {})")
+local reach, why = pcall(require("nslab.cgroup").own, "isolation", "cgroup")
+if reach then
+  local green = lab:host("green", { cgroup = {} })
+  local function cg(node) return node:run({ "cat", "/proc/self/cgroup" }).stdout:match("0::([^\n]*)") end
+  local gc = cg(green)
+  ev.say("green's commands run in %s, red's in %s", tostring(gc), tostring(cg(red)))
+  ev.check(gc and gc:sub(-11) == "/node-green" and gc ~= cg(red),
+    "green's commands run in a cgroup of its own, red's do not")
+else
+  ev.skip("cgroup", tostring(why))
+end
 
 lab:close()
 print(string.format("\nAll %d checks passed; the lab is removed.", ev.checks))

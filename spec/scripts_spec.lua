@@ -9,7 +9,10 @@ describe("scripts #root", function()
   local expect = {
     ["veth-pair"] = { "red reaches blue", "blue reaches red", "red and blue are gone" },
     isolation = { "each server answers on its own port 80", "changed nothing elsewhere",
-      "fd00::2 exists only in blue", "red has its table, blue's ruleset is empty" },
+      "fd00::2 exists only in blue", "red has its table, blue's ruleset is empty",
+      "each node's hostname is its name", "the sleep blue runs is not among red's processes",
+      "a message queue made in red is not in blue's ipcs -q", "red's boot clock runs one hour ahead of blue's",
+      "a file red writes in its /mnt is not in blue's" },
     bridge = { "0% dropped (6/6 received)" },
     router = { "left reaches right through router", "left no longer reaches right" },
     shaping = { "h1 -> h2 at 9.0-10.5 Mbit/s", "h1 -> h2 at 1.8-2.2 Mbit/s", "pings lost while the link was down",

@@ -101,9 +101,11 @@ local function clean_one(lab, rec, live_ids)
       removed[#removed + 1] = mine[i]
     end
   end
-  -- What its uplinks changed in nslab's own namespace, newest first.
+  -- What its uplinks changed in nslab's own namespace and its cgroup
+  -- directories, newest first.
   for i = #c.outside, 1, -1 do
-    local ok, e = pcall(uplink.clean_item, c.outside[i], lab, say)
+    local o = c.outside[i]
+    local ok, e = pcall(o[1] == "cgroup" and require("nslab.cgroup").clean_item or uplink.clean_item, o, lab, say)
     if not ok then failed[#failed + 1] = tostring(e) end
   end
   if #failed > 0 then

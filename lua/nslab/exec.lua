@@ -190,12 +190,20 @@ M.spawn = core.spawn
 -- of absolute paths): a fresh tmpfs on each (it must exist) in netns's
 -- mount namespace, made at once (replacing those given before); `ipc =
 -- true`: a new IPC namespace; `time = {monotonic = s, boottime = s}`: a
--- new time namespace with those offsets (seconds)
+-- new time namespace with those offsets (seconds); `pid = true`: a new PID
+-- namespace whose init (pid 1 there, in the node's other namespaces)
+-- reaps orphans until SIGTERM, with a /proc of it in netns's mount
+-- namespace, every later command starting inside it (once per netns);
+-- `cgroup` (absolute path of a cgroup v2 directory): every later command
+-- (and the init) joins it, by writing to its cgroup.procs
+-- @treturn ?proc with `pid = true`, the init, to own (kill it to end the
+-- namespace; the kernel then kills its processes); nothing otherwise
 -- @raise argument error for a bad netns name, unknown field or wrong type;
 -- EINVAL error object for a hostname that is empty, over 64 bytes or holds
 -- a NUL, a dirs entry not absolute or holding ".."; ENOENT when netns does
 -- not exist; the mount's error naming the directory (ENOENT: it does not
--- exist); ERANGE for a time offset that would make a clock negative
+-- exist); ERANGE for a time offset that would make a clock negative;
+-- EEXIST for `pid = true` given twice; the errno of opening cgroup.procs
 -- @usage nslab.exec.node("red", { hostname = "red", hosts = "10.0.0.2 blue\n" })
 M.node = core.node
 

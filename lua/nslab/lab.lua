@@ -75,7 +75,8 @@ local check_opts = opts_mod.check
 -- The option tables, field -> type (nslab.opts: a wrong type or an unknown
 -- field is an argument error; a bad value an EINVAL error object).
 local NEW_OPTS = { keep = "boolean", progress = "boolean" }
-local NODE_OPTS = { sysctls = "table", hostname = "string", dirs = "table", ipc = "boolean", time = "table" }
+local NODE_OPTS = { sysctls = "table", hostname = "string", dirs = "table", ipc = "boolean", time = "table",
+  pid = "boolean", cgroup = "table" }
 local BRIDGE_OPTS = { ifname = "string", sysctls = "table" }
 for k, v in pairs(NODE_OPTS) do BRIDGE_OPTS[k] = v end
 local LINK_OPTS = { ifnames = "table", addrs = "table", mtu = "integer", mac = "table" }
@@ -191,7 +192,7 @@ function Lab:_node(kind, name, opts)
       fault.at("netns-added")
       push { what = string.format("netns %q", name), netns = name, fn = function() self._rec:netns_del(name) end }
     end)
-    node:_setup(opts)
+    node:_setup(opts, push)
   end)
   self.nodes[#self.nodes + 1] = node
   self._by[name] = node
@@ -206,7 +207,7 @@ end
 -- knows its addresses are unique.
 -- @tparam string name node and netns name (must not exist yet)
 -- @tparam[opt] table opts `sysctls` (key -> value, set in the node); `hostname`, `dirs`,
--- `ipc`, `time` (see nslab.nodens)
+-- `ipc`, `time`, `pid` (see nslab.nodens), `cgroup` (see nslab.cgroup)
 -- @treturn node
 -- @raise argument error for a name that is not a string, an unknown field
 -- or a field of the wrong type (`sysctls` must be a table); EINVAL error

@@ -83,9 +83,9 @@ end
 -- one building step): lo up; for hosts and routers ping open to every
 -- mapped group and no DAD; forwarding on in a router; the bridge device
 -- (opts.ifname, default "br0") in a bridge; then opts.sysctls, by key.
-function Node:_setup(opts)
+function Node:_setup(opts, push)
   local name = self.netns
-  nodens.setup(self, opts)
+  nodens.setup(self, opts, push)
   -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
   Link.set("lo", { up = true }, { netns = name })
   if self.kind ~= "bridge" then

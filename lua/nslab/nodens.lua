@@ -20,6 +20,25 @@
 -- kernel refuses, ERANGE, an offset that would make a clock negative).
 -- Commands in a node with `time` start with a fork rather than a
 -- vfork-like clone (setns into a time namespace requires it).
+--
+-- `pid = true` gives the node its own PID namespace: a small init
+-- (`nslab-init`, pid 1 there, a copy of nslab that reaps orphans and
+-- exits on SIGTERM) is started in the node's netns, and every command of
+-- the node starts as a process of that namespace, with a /proc of it
+-- mounted in the node's mount namespace: `ps` in the node lists the
+-- node's processes only. The init is owned by the lab like a spawned
+-- command (`node.init`, a proc): close and `nslab --clean` end it, and
+-- with it every process of the namespace (the kernel kills them when pid
+-- 1 ends). Ended by hand, the node takes no new command (ENOMEM, "its
+-- init has ended"). Commands see their parent as pid 0: nslab, which
+-- waits for them, is outside. The init joins every namespace of the node,
+-- so `nsenter --target PID --all` with its pid enters the node; its mount
+-- namespace is the one made with the node (made again for commands when
+-- /etc/netns/NAME changes, the init keeps the first).
+--
+-- `cgroup = {cpu =, memory =, pids =}` puts every command of the node in
+-- a cgroup v2 of its own with those limits (`nslab.cgroup`; the node's
+-- directory is `node.cgroup`).
 -- @module nslab.nodens
 
 -- "nslab" first: it registers nslab.core.
@@ -59,6 +78,9 @@ end
 -- @raise EINVAL error object naming the node when `hostname` is not a
 -- hostname
 function M.hostname(op, name, opts)
+  -- Checked with the other options, before anything is made: argument
+  -- errors at the caller's line of lab:host (7 levels up from error).
+  if opts.cgroup then require("nslab.cgroup").limits(op, q(name), opts.cgroup, 6) end
   local h = opts.hostname
   if h ~= nil then
     if not M.is_hostname(h) then
@@ -84,11 +106,24 @@ function M.hosts_text(lab)
   return table.concat(out, "\n") .. "\n"
 end
 
---- Sets up a new node's UTS namespace and hosts file (called by
--- Node:_setup, before the node is listed in the lab).
-function M.setup(node, opts)
-  Exec.node(node.netns, { hostname = node.hostname, hosts = M.hosts_text(node.lab), dirs = opts.dirs,
-    ipc = opts.ipc, time = opts.time })
+--- Sets up a new node's namespaces, hosts file and cgroup (called by
+-- Node:_setup in the node's building step, before the node is listed in
+-- the lab; push: the step's undo push). With `pid = true` the init is
+-- owned by the lab (killed at close, recorded for `nslab --clean`) and
+-- killed by a rollback of the step.
+function M.setup(node, opts, push)
+  local cg = opts.cgroup and require("nslab.cgroup").make(node, opts.cgroup, push)
+  local init = Exec.node(node.netns, { hostname = node.hostname, hosts = M.hosts_text(node.lab), dirs = opts.dirs,
+    ipc = opts.ipc, time = opts.time, pid = opts.pid or nil, cgroup = cg or nil })
+  node.cgroup = cg
+  if init then
+    node.init = init
+    node.lab:_own(init)
+    push { what = "init of " .. node.name, covered = true, fn = function()
+      init:kill("SIGKILL")
+      init:wait()
+    end }
+  end
 end
 
 --- Rewrites every node's /etc/hosts (after a link or an address was added).

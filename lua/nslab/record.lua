@@ -21,7 +21,9 @@
 --     nft TABLE                  intent: an nft table (ip family) in nslab's netns
 --     nft-id TABLE HANDLE        it exists: its handle
 --     sysctl KEY OLD             about to set KEY in nslab's netns; OLD restores it
---     drop KIND NAME             (also for link, nft, sysctl)
+--     cgroup PATH                intent: a node's (or the lab's) cgroup v2 directory
+--     cgroup-id PATH INODE       it exists: its inode
+--     drop KIND NAME             (also for link, nft, sysctl, cgroup)
 --
 -- The intent line comes before a creation, the identity line once the
 -- namespace exists but before it gets its name, so a SIGKILL at any point
@@ -146,7 +148,7 @@ local function int(s) return s and s:match("^%-?%d+$") and math.tointeger(tonumb
 -- kind -> field types ("s" escaped string, "i" integer); drop: kind, name.
 local SHAPES = {
   lab = "s", owner = "iii", netns = "s", ["netns-id"] = "sii", drop = "ss", proc = "ii",
-  link = "s", ["link-id"] = "si", nft = "s", ["nft-id"] = "si", sysctl = "ss",
+  link = "s", ["link-id"] = "si", nft = "s", ["nft-id"] = "si", sysctl = "ss", cgroup = "s", ["cgroup-id"] = "si",
 }
 
 --- Parses a record's text. A last line without its newline (cut short by
@@ -222,20 +224,20 @@ end
 -- @tparam table rec a loaded record
 -- @treturn table {netns = {name...}, ids = {[name] = {dev=, ino=}},
 --   procs = {{pid=, start=}...}, outside = {{kind, name, id|old}...}}
---   (outside: links, nft tables and sysctls in nslab's own netns, in
---   record order; id nil when never identified)
+--   (outside: links, nft tables and sysctls in nslab's own netns and
+--   cgroup directories, in record order; id nil when never identified)
 function M.contents(rec)
   local live, order, ids, procs = {}, {}, {}, {}
   local outside, at = {}, {}
   for _, it in ipairs(rec.items) do
     local k = it[1]
-    if k == "link" or k == "nft" or k == "sysctl" then
+    if k == "link" or k == "nft" or k == "sysctl" or k == "cgroup" then
       local key = k .. " " .. it[2]
       if not at[key] then
         outside[#outside + 1] = { k, it[2], k == "sysctl" and it[3] or nil }
         at[key] = outside[#outside]
       end
-    elseif (k == "link-id" or k == "nft-id") and at[k:sub(1, -4) .. " " .. it[2]] then
+    elseif (k == "link-id" or k == "nft-id" or k == "cgroup-id") and at[k:sub(1, -4) .. " " .. it[2]] then
       at[k:sub(1, -4) .. " " .. it[2]][3] = it[3]
     elseif k == "drop" and at[it[2] .. " " .. it[3]] then
       local gone = at[it[2] .. " " .. it[3]]

@@ -40,7 +40,7 @@ local E = core.errno -- errno names from the C library (src/core/err.c)
 local M = {}
 
 local FORWARD = "net.ipv4.ip_forward"
-local OPTS = { addrs = "table", nat = "boolean", ifname = "string" }
+local OPTS = { addrs = "table", nat = "boolean", ifname = "string", ipv6 = "boolean" }
 --- Where default /30s are taken from (RFC 6598 shared address space).
 M.pool = "100.64.0.0/10"
 
@@ -221,9 +221,15 @@ end
 -- `nslab --clean`.
 -- @tparam node|string node a host or router of the lab (or its name)
 -- @tparam[opt] table opts `addrs` {node_addr, nslab_addr} (IPv4 with
--- prefix length, one subnet), `nat` (boolean, default false), `ifname`
+-- prefix length, one subnet), `nat` (boolean, default false), `ifname`,
+-- `ipv6` (boolean: also a unique local /64, fd6e:736c:XXXX:XXXX::1 the
+-- node's and ::2 nslab's, and an IPv6 default route via ::2; no NAT66:
+-- the node reaches nslab's namespace's own addresses, IPv6 forwarding
+-- there is left alone, since turning it on makes a host ignore router
+-- advertisements)
 -- @treturn table the uplink {node =, ifname =, peer = (nslab's end),
--- addrs = {node_addr, nslab_addr}, via = (nslab's address), nat =, table =}
+-- addrs = {node_addr, nslab_addr}, via = (nslab's address), nat =, table =,
+-- and with ipv6 addrs6 = {node_addr6, nslab_addr6}, via6 =}
 -- @raise argument errors for a bad node or option; EEXIST error object
 -- when the node has an uplink already or its ifname is taken; EINVAL for
 -- bad addrs, a bridge; EADDRINUSE when the pool is used up; kernel and
@@ -251,6 +257,11 @@ function M.uplink(lab, node, opts)
   local rec = lab._rec
   local up = { node = node, ifname = ifname, peer = peer, addrs = { mine, via }, via = via:match("^[^/]+"),
     nat = opts.nat == true, table = opts.nat and tbl or nil }
+  if opts.ipv6 then
+    -- a unique local /64 (RFC 4193) named by the same hash: fd6e:736c::/32 ("ns", "l")
+    local p6 = string.format("fd6e:736c:%s:%s::", h:sub(1, 4), h:sub(5, 8))
+    up.addrs6, up.via6 = { p6 .. "1/64", p6 .. "2/64" }, p6 .. "2"
+  end
   lab:_step(string.format("uplink %s:%s -- %s", node.name, ifname, peer), function(push)
     core.defer_signals(function()
       rec:add("link", peer)
@@ -267,6 +278,12 @@ function M.uplink(lab, node, opts)
     Addr.add(peer, via)
     Addr.add(ifname, mine, { netns = node.netns })
     Route.add { netns = node.netns, dst = "default", via = up.via }
+    if up.addrs6 then
+      -- usable at once (nodad): the /64 is the uplink's own
+      Addr.add(peer, up.addrs6[2], { nodad = true })
+      Addr.add(ifname, up.addrs6[1], { netns = node.netns, nodad = true })
+      Route.add { netns = node.netns, dst = "default", via = up.via6 }
+    end
     if not opts.nat then return end
     core.defer_signals(function()
       local old = held(FORWARD, lab.name, true) or Sysctl.get(nil, FORWARD)

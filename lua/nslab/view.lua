@@ -90,6 +90,8 @@ function M.show(lab)
     for _, itf in ipairs(node._ifs) do
       row(itf.ifname, itf.peer.name .. ":" .. itf.peer_ifname, itf.addrs, itf.link)
     end
+    local up = node._uplink -- lab:uplink: its peer lives in nslab's netns
+    if up then row(up.ifname, "uplink " .. up.peer .. (up.nat and " (nat)" or ""), { up.addrs[1] }) end
     if #rows == first then row("lo", "", { "127.0.0.1/8", "::1/128" }) end
     -- one number and name per node, on its first row
     for r = first + 1, #rows do

@@ -147,14 +147,33 @@ static struct proc *proc_new(lua_State *L, const char *op, int spawn,
 	lua_createtable(L, 8, 4);
 	uv = lua_gettop(L);
 	lua_pushvalue(L, uv);
-	lua_setiuservalue(L, 4, 1);
+	lua_setiuservalue(L, uv - 1, 1);
 	lua_pushstring(L, op);
 	lua_setfield(L, uv, "op");
 	if (netns) {
-		lua_pushvalue(L, 1);
+		lua_pushstring(L, netns);
 		lua_setfield(L, uv, "netns");
 	}
 	return p;
+}
+
+void exec_push_proc(lua_State *L, const char *op, const char *object,
+		    const char *netns, pid_t pid, int pidfd)
+{
+	static const struct exec_opts none;
+	struct proc *p = proc_new(L, op, 1, &none, netns);
+
+	p->pid = pid;
+	p->pidfd = pidfd;
+	p->init = 1;
+	p->start = nslab_now();
+	lua_pushstring(L, object);
+	lua_setfield(L, -2, "object");
+	lua_pop(L, 1);
+	/* Known to the registry as every started proc is. */
+	lua_pushvalue(L, -1);
+	lua_pushboolean(L, 1);
+	lua_rawset(L, lua_upvalueindex(2));
 }
 
 /*
@@ -209,6 +228,8 @@ static void start_netns(lua_State *L, const char *op, const char *object,
 	s->utsfd = c->utsfd;
 	s->ipcfd = c->ipcfd;
 	s->timefd = c->timefd;
+	s->pidnsfd = c->pidnsfd;
+	s->cgfd = c->cgfd;
 	if (!s->cwd && getcwd(here, PATH_MAX))
 		s->here = here;
 }
@@ -266,6 +287,7 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 
 	memset(&s, 0, sizeof(s));
 	s.nsfd = s.mntfd = s.utsfd = s.ipcfd = s.timefd = -1;
+	s.pidnsfd = s.cgfd = -1;
 	if (!lua_isnoneornil(L, 1)) {
 		netns = nslab_checkstr(L, 1, op, "netns");
 		nslab_check_netns(L, op, netns);

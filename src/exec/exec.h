@@ -33,6 +33,8 @@ struct exec_spec {
 	int mntfd;	   /* its mount namespace (exec_mntns), -1 with NULL */
 	int utsfd;	   /* the node's UTS namespace (exec_node.c), or -1 */
 	int ipcfd, timefd; /* its IPC and time namespaces, or -1 */
+	int pidnsfd;	   /* its PID namespace (exec_pidns.c), or -1 */
+	int cgfd;	   /* its cgroup's cgroup.procs (for writing), or -1 */
 	const char *cwd;   /* directory to run in, or NULL */
 	const char *here;  /* nslab's cwd, to return to after entering
 			      mntfd when cwd is NULL; NULL if unknown */
@@ -94,6 +96,32 @@ int exec_child_fds(int (*work)(int sock, void *arg), void *arg, int *fds, int n,
  * see lua/nslab/exec.lua. */
 int l_exec_node(lua_State *L);
 
+/* ---- exec_pidns.c ---- */
+
+/*
+ * Starts the init of a new PID namespace for the node of c (named netns):
+ * pid 1 there, in c's netns, UTS, IPC, time namespaces and cgroup, then
+ * in the node's mount namespace, made again here (exec_mntns) with a
+ * /proc of the new PID namespace; it reaps until SIGTERM. Keeps the
+ * namespace in c->pidnsfd. Returns 0 with *pid and *pidfd (O_CLOEXEC)
+ * set, or -1 with f filled (nothing left running, c as it was).
+ */
+int exec_pidns_init(struct nl_conn *c, const char *netns, pid_t *pid,
+		    int *pidfd, struct exec_fail *f);
+
+/*
+ * In a helper child inside the node's new mount namespace: mounts a proc
+ * of the PID namespace pidnsfd on /proc (by a grandchild in it). Returns
+ * 0, or reports on errfd and exits (exec_child_fail).
+ */
+int exec_pidns_proc(int pidnsfd, int errfd);
+
+/* Pushes a proc (exec.c) for the init of a PID namespace nslab started,
+ * pid and pidfd (owned from then on), named object in errors, for op in
+ * netns. */
+void exec_push_proc(lua_State *L, const char *op, const char *object,
+		    const char *netns, pid_t pid, int pidfd);
+
 /* ---- exec_spawn.c ---- */
 
 /* In a child of nslab: writes errno err and the step (printf-like) to
@@ -145,6 +173,7 @@ struct proc {
 	const char *in;	    /* exec: stdin bytes (anchored by opts) */
 	size_t in_len, in_off;
 	int spawn, fg, check;
+	int init; /* a PID namespace's init (exec_pidns.c) */
 	int reaped, timed_out, code, sig;
 	double start, elapsed, timeout; /* s; timeout 0: none */
 	struct sink out, err;

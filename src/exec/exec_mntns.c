@@ -280,6 +280,9 @@ static int mntns_work(int sock, void *arg)
 	fds[0] = open("/proc/thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (fds[0] < 0)
 		exec_child_fail(sock, errno, "open /proc/thread-self/ns/mnt");
+	/* Last: this child is not in the /proc it mounts. */
+	if (j->c->pidnsfd >= 0)
+		exec_pidns_proc(j->c->pidnsfd, sock);
 	return exec_send_fds(sock, fds, fds[1] >= 0 ? 2 : 1, &f);
 }
 

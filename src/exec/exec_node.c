@@ -225,23 +225,88 @@ static void read_dirs(lua_State *L, int idx, const char *op, const char *netns,
 }
 
 /*
+ * Opens DIR/cgroup.procs of the cgroup directory path for writing and
+ * keeps it in c->cgfd (closing the one it replaces); raises the error
+ * object naming the file.
+ */
+static void cgroup_keep(lua_State *L, const char *op, const char *netns,
+			const char *path, struct nl_conn *c)
+{
+	char file[PATH_MAX];
+	int fd;
+
+	if (path[0] != '/' || snprintf(file, sizeof(file), "%s/cgroup.procs",
+				       path) >= (int)sizeof(file))
+		nslab_raise(L, op, netns, netns, EINVAL,
+			    "cgroup must be an absolute path");
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		nslab_raise(L, op, netns, netns, errno,
+			    lua_pushfstring(L, "open %s", file));
+	if (c->cgfd >= 0)
+		close(c->cgfd);
+	c->cgfd = fd;
+}
+
+/* Starts the node's PID namespace and its init (exec_pidns_init); pushes
+ * the init's proc and returns 1, or raises the error object. */
+static int pidns_start(lua_State *L, const char *op, const char *netns,
+		       struct nl_conn *c)
+{
+	struct exec_fail f;
+	int pidfd;
+	pid_t pid;
+
+	if (exec_pidns_init(c, netns, &pid, &pidfd, &f) < 0)
+		nslab_raise(L, op, netns, netns, f.err, f.step);
+	exec_push_proc(L, op, "nslab-init", netns, pid, pidfd);
+	return 1;
+}
+
+/* Makes text (len bytes) the node's /etc/hosts: rewritten in place when
+ * bound already, else bound when the mount namespace is made (again).
+ * Raises the error object. */
+static void hosts_keep(lua_State *L, const char *op, const char *netns,
+		       const char *text, size_t len, struct nl_conn *c)
+{
+	char *copy = strdup(text);
+
+	if (!copy)
+		nslab_raise(L, op, netns, netns, ENOMEM, "hosts");
+	free(c->hosts);
+	c->hosts = copy;
+	if (c->hostsfd >= 0) {
+		if (hosts_rewrite(c->hostsfd, text, len) < 0)
+			nslab_raise(L, op, netns, netns, errno,
+				    "rewrite /etc/hosts");
+	} else if (c->mntfd >= 0) {
+		/* Made without it: made again on the next command. */
+		close(c->mntfd);
+		c->mntfd = -1;
+	}
+}
+
+/*
  * core.exec.node(netns, opts): opts.hostname (1..64 bytes) gives the netns
  * a new UTS namespace with that hostname, which every later command there
  * joins; opts.hosts (a string) becomes /etc/hosts for its commands
- * (rewritten in place when given again). Returns nothing; raises the error
- * object (ENOENT: no such netns; EINVAL: a bad hostname).
+ * (rewritten in place when given again); opts.pid = true a PID namespace
+ * (returned: its init's proc), opts.cgroup a cgroup directory every
+ * command joins. Returns nothing else; raises the error object (ENOENT:
+ * no such netns; EINVAL: a bad hostname).
  */
 int l_exec_node(lua_State *L)
 {
-	static const char *const fields[] = {"hostname", "hosts", "dirs",
-					     "ipc",	 "time",  NULL};
+	static const char *const fields[] = {
+	    "hostname", "hosts", "dirs", "ipc", "time", "pid", "cgroup", NULL};
 	const char *op = "exec.node", *netns, *name = NULL, *hosts = NULL;
 	const char *offsets = NULL;
 	size_t name_len = 0, hosts_len = 0, offsets_len = 0;
 	struct exec_fail f;
 	struct nl_conn *c;
-	char *copy, *dirs;
-	int ipc = 0;
+	char *dirs;
+	const char *cgroup = NULL;
+	int ipc = 0, pid = 0;
 
 	netns = nslab_checkstr(L, 1, op, "netns");
 	nslab_check_netns(L, op, netns);
@@ -269,8 +334,20 @@ int l_exec_node(lua_State *L)
 		time_offsets(L, 2);
 		offsets = lua_tolstring(L, -1, &offsets_len);
 	}
+	if (lua_getfield(L, 2, "pid") != LUA_TNIL) {
+		luaL_argcheck(L, lua_isboolean(L, -1), 2,
+			      "field 'pid' must be a boolean");
+		pid = lua_toboolean(L, -1);
+	}
+	if (lua_getfield(L, 2, "cgroup") != LUA_TNIL)
+		cgroup = nslab_checkstr(L, -1, op, "cgroup");
 	c = nslab_conn(L, op, netns, netns);
-	/* Last: nothing raises between its malloc and c owning it. */
+	if (pid && c->pidnsfd >= 0)
+		nslab_raise(L, op, netns, netns, EEXIST,
+			    "the node has a PID namespace already");
+	if (cgroup)
+		cgroup_keep(L, op, netns, cgroup, c);
+	/* Nothing raises between its malloc and c owning it. */
 	read_dirs(L, 2, op, netns, &dirs);
 	if (dirs) {
 		free(c->dirs);
@@ -278,14 +355,10 @@ int l_exec_node(lua_State *L)
 		if (c->mntfd >= 0)
 			close(c->mntfd);
 		c->mntfd = -1;
-		/* Made now, so a directory that cannot be mounted on fails
-		 * here, naming it, not on the node's first command. */
-		if (exec_mntns(c, netns, &f) < 0) {
-			free(c->dirs); /* later commands run without them */
-			c->dirs = NULL;
-			nslab_raise(L, op, netns, netns, f.err, f.step);
-		}
 	}
+	if (hosts)
+		hosts_keep(L, op, netns, hosts, hosts_len, c);
+	/* Before the init, which joins them. */
 	if (name)
 		ns_keep(L, op, netns, CLONE_NEWUTS, name, name_len, &c->utsfd);
 	if (ipc)
@@ -293,21 +366,14 @@ int l_exec_node(lua_State *L)
 	if (offsets)
 		ns_keep(L, op, netns, CLONE_NEWTIME, offsets, offsets_len,
 			&c->timefd);
-	if (!hosts)
-		return 0;
-	copy = strdup(hosts);
-	if (!copy)
-		nslab_raise(L, op, netns, netns, ENOMEM, "hosts");
-	free(c->hosts);
-	c->hosts = copy;
-	if (c->hostsfd >= 0) {
-		if (hosts_rewrite(c->hostsfd, hosts, hosts_len) < 0)
-			nslab_raise(L, op, netns, netns, errno,
-				    "rewrite /etc/hosts");
-	} else if (c->mntfd >= 0) {
-		/* Made without it: made again on the next command. */
-		close(c->mntfd);
-		c->mntfd = -1;
+	if (pid) /* makes the mount namespace too, with /proc */
+		return pidns_start(L, op, netns, c);
+	/* Made now, so a directory that cannot be mounted on fails here,
+	 * naming it, not on the node's first command. */
+	if (dirs && exec_mntns(c, netns, &f) < 0) {
+		free(c->dirs); /* later commands run without them */
+		c->dirs = NULL;
+		nslab_raise(L, op, netns, netns, f.err, f.step);
 	}
 	return 0;
 }

@@ -30,6 +30,75 @@ static struct proc *check_proc(lua_State *L, int idx)
 }
 
 /*
+ * For the init at idx of a node's PID namespace: reaps every proc of the
+ * registry at reg in the same netns whose leader has exited. The kernel
+ * holds an ending init until every process of its namespace is reaped,
+ * and those nslab started there are nslab's children, not the init's
+ * (pid_namespaces(7)): without this, waiting for the init would wait
+ * forever. Their results stay for their own wait.
+ */
+static void reap_node_procs(lua_State *L, int reg, int idx)
+{
+	const char *op, *object, *netns, *theirs;
+
+	idx = lua_absindex(L, idx);
+	proc_names(L, idx, &op, &object, &netns);
+	lua_pushnil(L);
+	while (lua_next(L, reg)) {
+		struct proc *q = luaL_testudata(L, -2, PROC_MT);
+		struct pollfd pf;
+
+		lua_pop(L, 1);
+		if (!q || q->init || q->reaped || q->pidfd < 0)
+			continue;
+		pf = (struct pollfd){q->pidfd, POLLIN, 0};
+		proc_names(L, -1, &op, &object, &theirs);
+		if (netns && theirs && !strcmp(netns, theirs) &&
+		    poll(&pf, 1, 0) == 1)
+			proc_end(q, 0);
+	}
+}
+
+/* Waits (ppoll, interruptible as nslab_ppoll) for the leader of p at idx
+ * to exit until deadline (0: none); for an init, in slices, reaping its
+ * namespace's processes of nslab's between them (reap_node_procs).
+ * Returns 1 when it exited, 0 at the deadline, -1 with errno set. */
+static int wait_leader(lua_State *L, int reg, int idx, struct proc *p,
+		       double deadline)
+{
+	struct pollfd pf = {p->pidfd, POLLIN, 0};
+	struct timespec ts;
+
+	if (!p->init)
+		return nslab_ppoll(L, &pf, 1, exec_until(deadline, &ts));
+	for (;;) {
+		double until = nslab_now() + 0.05;
+		int r;
+
+		if (deadline > 0 && deadline < until)
+			until = deadline;
+		r = nslab_ppoll(L, &pf, 1, exec_until(until, &ts));
+		if (r != 0 || (deadline > 0 && nslab_now() >= deadline))
+			return r;
+		reap_node_procs(L, reg, idx);
+	}
+}
+
+/* proc_end, for an init after its namespace's processes (SIGKILL first:
+ * the kernel then kills them all). Never raises. */
+static void end_proc(lua_State *L, int reg, int idx, struct proc *p)
+{
+	if (p->init && !p->reaped && p->pidfd >= 0) {
+		struct pollfd pf = {p->pidfd, POLLIN, 0};
+
+		exec_signal(p->pid, p->pidfd, SIGKILL);
+		while (poll(&pf, 1, 50) == 0)
+			reap_node_procs(L, reg, idx);
+	}
+	proc_end(p, 1);
+}
+
+/*
  * proc:wait([timeout]) -> result. Waits for the leader to exit (at most
  * timeout s, else the spawn's timeout counted from its start; none: no
  * limit), kills the group at the limit, ends the rest of the group, reaps
@@ -53,16 +122,16 @@ static int l_proc_wait(lua_State *L)
 	}
 	lua_settop(L, 1);
 	if (!p->reaped) {
-		struct pollfd pf = {p->pidfd, POLLIN, 0};
-		struct timespec ts;
-		int r;
+		int r = wait_leader(L, lua_upvalueindex(1), 1, p, deadline);
 
-		r = nslab_ppoll(L, &pf, 1, exec_until(deadline, &ts));
 		if (r < 0)
 			return proc_raise_interrupted(L, 1, errno);
 		if (r == 0)
 			p->timed_out = 1;
-		proc_end(p, p->timed_out);
+		if (p->timed_out)
+			end_proc(L, lua_upvalueindex(1), 1, p);
+		else
+			proc_end(p, 0);
 		lua_pushvalue(L, 1);
 		lua_pushnil(L);
 		lua_rawset(L, lua_upvalueindex(1));
@@ -153,7 +222,7 @@ static int l_proc_gc(lua_State *L)
 {
 	struct proc *p = check_proc(L, 1);
 
-	proc_end(p, 1);
+	end_proc(L, lua_upvalueindex(1), 1, p);
 	proc_close_fds(p);
 	return 0;
 }
@@ -200,14 +269,18 @@ static int end_all(lua_State *L, int idx)
 {
 	int n = 0;
 
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		struct proc *p = luaL_testudata(L, -2, PROC_MT);
+	/* Inits last: each waits for its namespace's processes. */
+	for (int inits = 0; inits < 2; inits++) {
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			struct proc *p = luaL_testudata(L, -2, PROC_MT);
 
-		lua_pop(L, 1);
-		if (p && !p->reaped && p->pidfd >= 0) {
-			proc_end(p, 1);
-			n++;
+			lua_pop(L, 1);
+			if (p && p->init == inits && !p->reaped &&
+			    p->pidfd >= 0) {
+				end_proc(L, idx, -1, p);
+				n++;
+			}
 		}
 	}
 	return n;
@@ -273,7 +346,8 @@ void proc_open(lua_State *L, int registry)
 	lua_setmetatable(L, registry);
 
 	luaL_newmetatable(L, PROC_MT);
-	luaL_setfuncs(L, meta, 0);
+	lua_pushvalue(L, registry);
+	luaL_setfuncs(L, meta, 1);
 	lua_newtable(L); /* methods, the registry as upvalue */
 	lua_pushvalue(L, registry);
 	luaL_setfuncs(L, methods, 1);

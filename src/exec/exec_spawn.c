@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -125,6 +126,10 @@ __attribute__((noreturn)) static void child(const struct exec_spec *s,
 			exec_child_fail(errfd, errno,
 					"enter the time namespace of netns %s",
 					s->netns);
+		if (s->cgfd >= 0 && write(s->cgfd, "0", 1) < 0)
+			exec_child_fail(errfd, errno,
+					"join the cgroup of netns %s",
+					s->netns);
 		/* The path first, so getcwd(3) in the command is reachable
 		 * from its root; else the same directory by fd. */
 		if (!s->cwd && !(s->here && chdir(s->here) == 0) && here >= 0 &&
@@ -148,8 +153,10 @@ __attribute__((noreturn)) static void child(const struct exec_spec *s,
 	/* After the credential change, which resets the death signal. */
 	if (!s->no_pdeathsig && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 		exec_child_fail(errfd, errno, "set parent death signal");
-	if (!s->no_pdeathsig && getppid() != parent)
-		_exit(127); /* nslab died before the line above */
+	/* nslab died before the line above? In the node's PID namespace
+	 * nslab, outside it, is pid 0 (an orphan's parent would be 1). */
+	if (!s->no_pdeathsig && getppid() != (s->pidnsfd >= 0 ? 0 : parent))
+		_exit(127);
 	/* The host's handlers would be reset by execve; SIGPIPE may be
 	 * ignored by whoever started nslab, and programs expect it not. */
 	signal(SIGPIPE, SIG_DFL);
@@ -263,6 +270,50 @@ static pid_t spawn_child(const struct exec_spec *s, int errfd, pid_t parent)
 	return p;
 }
 
+/*
+ * spawn_child, in the node's PID namespace when s->pidnsfd is set: nslab's
+ * pid_for_children switched there for the clone, then back to its own
+ * (setns(2) allows both: the node's lies below nslab's). Returns the pid,
+ * or -1 with f filled.
+ */
+static pid_t spawn_in_pidns(const struct exec_spec *s, int errfd, pid_t parent,
+			    struct exec_fail *f)
+{
+	int self = -1, err;
+	pid_t p;
+
+	if (s->pidnsfd >= 0) {
+		self = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (self < 0 || setns(s->pidnsfd, CLONE_NEWPID) < 0) {
+			f->err = errno;
+			snprintf(f->step, sizeof(f->step),
+				 "enter the PID namespace of netns %s",
+				 s->netns);
+			if (self >= 0)
+				close(self);
+			return -1;
+		}
+	}
+	p = spawn_child(s, errfd, parent);
+	err = errno;
+	if (self >= 0) {
+		/* Cannot fail: our own namespace; if it did, every later
+		 * child would land in the node's: stop there. */
+		if (setns(self, CLONE_NEWPID) < 0)
+			abort();
+		close(self);
+	}
+	if (p < 0) {
+		f->err = err;
+		snprintf(f->step, sizeof(f->step), "clone%s",
+			 err == ENOMEM && s->pidnsfd >= 0
+			     ? " into the node's PID namespace (its init has "
+			       "ended?)"
+			     : "");
+	}
+	return p;
+}
+
 int exec_start(const struct exec_spec *s, pid_t *pid, int *pidfd,
 	       struct exec_fail *f)
 {
@@ -275,12 +326,10 @@ int exec_start(const struct exec_spec *s, pid_t *pid, int *pidfd,
 		snprintf(f->step, sizeof(f->step), "pipe");
 		return -1;
 	}
-	p = spawn_child(s, pfd[1], parent);
-	f->err = errno;
+	p = spawn_in_pidns(s, pfd[1], parent, f);
 	close(pfd[1]);
 	if (p < 0) {
 		close(pfd[0]);
-		snprintf(f->step, sizeof(f->step), "clone");
 		return -1;
 	}
 	/* As shells do, from both sides: whichever runs first wins, and

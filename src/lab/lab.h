@@ -1,6 +1,6 @@
 /*
  * lab.h - C support for the Lua lab layer: the files and processes a lab
- * owns outside its namespaces (record.c: core.record).
+ * owns outside its namespaces (record.c: core.record; cgroup.c: core.cgroup).
  */
 #ifndef NSLAB_LAB_H
 #define NSLAB_LAB_H
@@ -9,5 +9,8 @@
 
 /* Fills core.record (record.c); stack [..., core, state] as net.h's. */
 void nslab_open_record(lua_State *L);
+
+/* Fills core.cgroup (cgroup.c): the cgroup directories of lab nodes. */
+void nslab_open_cgroup(lua_State *L);
 
 #endif

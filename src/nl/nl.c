@@ -50,6 +50,11 @@ static void conn_close(struct nl_conn *c)
 	if (c->timefd >= 0)
 		close(c->timefd);
 	c->utsfd = c->ipcfd = c->timefd = -1;
+	if (c->pidnsfd >= 0)
+		close(c->pidnsfd);
+	if (c->cgfd >= 0)
+		close(c->cgfd);
+	c->pidnsfd = c->cgfd = -1;
 	if (c->hostsfd >= 0)
 		close(c->hostsfd);
 	c->hostsfd = -1;
@@ -133,6 +138,7 @@ static struct nl_conn *insert(struct nl_cache *st, const char *name, int nsfd,
 	}
 	c->nsfd = nsfd;
 	c->mntfd = c->utsfd = c->hostsfd = c->ipcfd = c->timefd = -1;
+	c->pidnsfd = c->cgfd = -1;
 	c->dev = sb->st_dev;
 	c->ino = sb->st_ino;
 	c->nl = nl;
@@ -428,6 +434,7 @@ int nl_cache_init(struct nl_cache *c)
 	c->self.nsfd = -1;
 	c->self.mntfd = c->self.utsfd = c->self.hostsfd = -1;
 	c->self.ipcfd = c->self.timefd = -1;
+	c->self.pidnsfd = c->self.cgfd = -1;
 	c->self_nsfd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	return c->self_nsfd < 0 ? -1 : 0;
 }

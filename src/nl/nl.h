@@ -45,6 +45,10 @@ struct nl_conn {
 	 * hostsfd the file holding it there (rewritten in place), or -1. */
 	int utsfd;
 	int ipcfd, timefd; /* its IPC and time namespaces, or -1 */
+	/* exec_pidns.c: its PID namespace (pid = true), whose init the lab
+	 * owns as a proc, or -1; cgfd: cgroup.procs of its cgroup (cgroup =),
+	 * opened for writing, which every command joins, or -1. */
+	int pidnsfd, cgfd;
 	char *hosts;
 	int hostsfd;
 	/* dirs: directories given a fresh tmpfs in mntfd, each string
