@@ -15,5 +15,6 @@ void nslab_open_route(lua_State *L);  /* route.c */
 void nslab_open_sysctl(lua_State *L); /* sysctl.c */
 void nslab_open_inet(lua_State *L);   /* inet_lib.c */
 void nslab_open_tc(lua_State *L);     /* tc.c */
+void nslab_open_icmp(lua_State *L);   /* icmp.c */
 
 #endif
