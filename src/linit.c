@@ -40,11 +40,17 @@ static const struct {
 	const char *name;
 	void (*open)(lua_State *L);
 } facilities[] = {
-    {"netns", nslab_open_netns},   {"link", nslab_open_link},
-    {"addr", nslab_open_addr},	   {"route", nslab_open_route},
-    {"sysctl", nslab_open_sysctl}, {"exec", nslab_open_exec},
-    {"inet", nslab_open_inet},	   {"record", nslab_open_record},
-    {"tc", nslab_open_tc},	   {"icmp", nslab_open_icmp},
+    {"netns", nslab_open_netns},
+    {"link", nslab_open_link},
+    {"addr", nslab_open_addr},
+    {"route", nslab_open_route},
+    {"sysctl", nslab_open_sysctl},
+    {"exec", nslab_open_exec},
+    {"inet", nslab_open_inet},
+    {"record", nslab_open_record},
+    {"tc", nslab_open_tc},
+    {"icmp", nslab_open_icmp},
+    {"route.get", nslab_open_route_get},
 };
 
 int luaopen_nslab_core(lua_State *L)

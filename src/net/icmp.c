@@ -38,12 +38,12 @@
 #include "net/inet.h"
 #include "net/net.h"
 
-#define ICMP_SET_MT "nslab.icmpset"
+#define ICMP_SET_MT	 "nslab.icmpset"
 #define ICMP_MAX_PAYLOAD 65000
-#define ICMP_SEQS 65536	   /* sequence numbers per socket per call */
-#define ICMP_RCVBUF (1 << 21) /* room for replies between two drains */
-#define ICMP_DRAIN_EVERY 16   /* sends between reads of the same socket */
-#define ICMP_POLL_EVERY 256   /* sends between reads of every socket */
+#define ICMP_SEQS	 65536	   /* sequence numbers per socket per call */
+#define ICMP_RCVBUF	 (1 << 21) /* room for replies between two drains */
+#define ICMP_DRAIN_EVERY 16	   /* sends between reads of the same socket */
+#define ICMP_POLL_EVERY	 256	   /* sends between reads of every socket */
 
 struct icmp_send {
 	uint32_t probe;
@@ -265,8 +265,8 @@ static void icmp_reply(struct icmp_set *s, struct icmp_sock *k,
 		buf += hl;
 		len -= hl;
 	}
-	if (len < 8 ||
-	    buf[0] != (k->family == AF_INET ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY))
+	if (len < 8 || buf[0] != (k->family == AF_INET ? ICMP_ECHOREPLY
+						       : ICMP6_ECHO_REPLY))
 		return;
 	if (k->raw && (uint16_t)(buf[4] << 8 | buf[5]) != k->id)
 		return;
@@ -274,10 +274,10 @@ static void icmp_reply(struct icmp_set *s, struct icmp_sock *k,
 	if (seq >= k->nsend)
 		return;
 	p = &s->probes[k->sends[seq].probe];
-	src = k->family == AF_INET
-		  ? (const void *)&((const struct sockaddr_in *)from)->sin_addr
-		  : (const void *)&((const struct sockaddr_in6 *)from)
-			->sin6_addr;
+	src =
+	    k->family == AF_INET
+		? (const void *)&((const struct sockaddr_in *)from)->sin_addr
+		: (const void *)&((const struct sockaddr_in6 *)from)->sin6_addr;
 	if (memcmp(src, p->dst, inet_len(k->family)) != 0)
 		return;
 	if (len - 8 < (p->size < 8 ? p->size : 8) ||
@@ -304,8 +304,7 @@ static void icmp_error(struct icmp_set *s, struct icmp_sock *k,
 
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
 		if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-		    (c->cmsg_level == SOL_IPV6 &&
-		     c->cmsg_type == IPV6_RECVERR))
+		    (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR))
 			ee = (const struct sock_extended_err *)CMSG_DATA(c);
 	if (!ee || len < 8)
 		return; /* a local error without the packet: sendto said */
@@ -446,21 +445,18 @@ static int icmp_run(struct icmp_set *s)
 
 static const char *const ping_fields[] = {"timeout", "count", "interval",
 					  "stop", NULL};
-static const char *const probe_fields[] = {"netns", "dst", "size", "df",
-					   NULL};
+static const char *const probe_fields[] = {"netns", "dst", "size", "df", NULL};
 
 /* The socket for (netns, family, df), from the key table at keys, opened
  * on first use; raises the error object when it cannot be opened. */
 static uint32_t set_sock(lua_State *L, struct icmp_set *s, int keys,
-			 const char *netns, int family, int df,
-			 const char *dst)
+			 const char *netns, int family, int df, const char *dst)
 {
 	struct nslab_state *st = nslab_state(L);
 	struct icmp_sock *k;
 	int raw, fd;
 
-	lua_pushfstring(L, "%s%c%d%c%d", netns ? netns : "", 0, family, 0,
-			df);
+	lua_pushfstring(L, "%s%c%d%c%d", netns ? netns : "", 0, family, 0, df);
 	if (lua_rawget(L, keys) == LUA_TNUMBER) {
 		uint32_t i = (uint32_t)lua_tointeger(L, -1);
 
@@ -486,8 +482,7 @@ static uint32_t set_sock(lua_State *L, struct icmp_set *s, int keys,
 		k->id = (uint16_t)(getpid() ^ s->nsock);
 	s->pfd[s->nsock].fd = fd;
 	s->pfd[s->nsock].events = POLLIN;
-	lua_pushfstring(L, "%s%c%d%c%d", netns ? netns : "", 0, family, 0,
-			df);
+	lua_pushfstring(L, "%s%c%d%c%d", netns ? netns : "", 0, family, 0, df);
 	lua_pushinteger(L, (lua_Integer)s->nsock);
 	lua_rawset(L, keys);
 	return (uint32_t)s->nsock++;
@@ -503,15 +498,17 @@ static void set_probe(lua_State *L, struct icmp_set *s, int keys, size_t i)
 	int df = 0, t = lua_gettop(L);
 
 	if (!lua_istable(L, t))
-		luaL_error(L, "bad argument #1 to 'icmp.ping' (probe %d "
-			      "must be a table)",
+		luaL_error(L,
+			   "bad argument #1 to 'icmp.ping' (probe %d "
+			   "must be a table)",
 			   (int)i + 1);
 	nslab_check_fields(L, t, probe_fields);
 	netns = nslab_opt_netns(L, t, "icmp.ping");
 	dst = opt_string(L, t, "dst");
 	if (!dst)
-		luaL_error(L, "bad argument #1 to 'icmp.ping' (probe %d "
-			      "needs field 'dst')",
+		luaL_error(L,
+			   "bad argument #1 to 'icmp.ping' (probe %d "
+			   "needs field 'dst')",
 			   (int)i + 1);
 	inet_check(L, "icmp.ping", dst, netns, dst, AF_UNSPEC, 0, &a);
 	opt_range(L, t, "size", 0, ICMP_MAX_PAYLOAD, &size, "icmp.ping", dst,
