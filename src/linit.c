@@ -51,6 +51,7 @@ static const struct {
     {"tc", nslab_open_tc},
     {"icmp", nslab_open_icmp},
     {"route.get", nslab_open_route_get},
+    {"sock", nslab_open_sock},
 };
 
 int luaopen_nslab_core(lua_State *L)

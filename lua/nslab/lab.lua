@@ -448,6 +448,7 @@ for _, ext in ipairs {
   "nslab.view",
   "nslab.linkctl",
   "nslab.uplink",
+  "nslab.expect",
 } do require(ext).install(Lab, Node) end
 M.Lab = Lab
 

@@ -73,16 +73,22 @@ end
 -- @tparam number timeout seconds the probe waited
 -- @treturn string e.g. "red has no route to 10.0.2.2", "10.0.1.1 says net
 -- unreachable", "no ARP answer from 10.0.1.7 on red:eth0"
-function M.why(netns, name, addr, r, timeout)
+function M.why(netns, name, addr, r, timeout, quick)
   if r.origin == "icmp" then return icmp_text(r, addr) end
   if r.origin == "local" then
     if r.code == "ENETUNREACH" or r.code == "EHOSTUNREACH" then
       return string.format("%s has no route to %s", name, addr)
+    elseif r.code == "ENOBUFS" then
+      -- neigh_create refused: the table shared by every namespace is full
+      return string.format("%s cannot send to %s: the kernel's neighbour table is full "
+        .. "(net.%s.neigh.default.gc_thresh3; see README, \"Testing a network\")",
+        name, addr, is_v6(addr) and "ipv6" or "ipv4")
     elseif r.code == "EMSGSIZE" then
       return string.format("message too long for the path from %s (%s)", name, r.code)
     end
     return string.format("%s cannot send to %s: %s (%s)", name, addr, core.strerror(r.errno), r.code)
   end
+  if quick then return string.format("no reply within %g s", timeout) end
   return silence_text(netns, name, addr, timeout)
 end
 
@@ -97,7 +103,8 @@ local PROBE_OPTS = { timeout = 1, count = 1, interval = 1 }
 -- between them, default 1), `stop` (end a job at its first reply, default
 -- true), `size` (payload bytes, default 56), `df` (don't fragment: IPv4 DF
 -- set, no local fragmentation), `why` (at most this many failures are
--- explained, default 200: each explanation asks the kernel once or twice)
+-- explained from the kernel's tables, default 200: each asks it twice;
+-- the rest say "no reply within T s")
 -- @treturn {table,...} jobs
 -- @raise as `nslab.core.icmp.ping` (EACCES/EPERM when neither a ping
 -- socket nor a raw socket may be opened in a node)
@@ -115,9 +122,9 @@ function M.run(jobs, opts)
   for i, j in ipairs(jobs) do
     local r = res[i]
     j.ok, j.rtt, j.sent, j.received, j.result = r.ok, r.rtt, r.sent, r.received, r
-    if not r.ok and budget > 0 then
-      budget = budget - 1
-      j.why = M.why(j.src.netns, j.src.name, j.addr, r, o.timeout)
+    if not r.ok then
+      if not r.code then budget = budget - 1 end
+      j.why = M.why(j.src.netns, j.src.name, j.addr, r, o.timeout, budget < 0)
     end
   end
   return jobs

@@ -222,8 +222,8 @@ local Lab = {}
 -- @treturn integer received
 -- @treturn integer sent
 -- @treturn table why[src_name][dst_name] = text for each failed pair
--- ("no ARP answer from 10.0.0.7 on h1:eth0"; in process only, the first
--- 200 explained, "no reply" after)
+-- ("no ARP answer from 10.0.0.7 on h1:eth0"; in process only: silence is
+-- explained for the first 200, "no reply within 1 s" after)
 -- @raise argument error for an unknown field or a wrong type (`quiet`
 -- boolean, `timeout` number, `family` string); EINVAL error object for a
 -- family other than "inet"/"inet6", a timeout not above 0, a closed lab
