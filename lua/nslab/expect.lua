@@ -143,7 +143,7 @@ local function probe(op, lab, a, b, opts, default_timeout)
   opts = opts_mod.check(op, 3, opts, REACH_OPTS, 4)
   if opts.family then opts_mod.choice(op, nil, "family", opts.family, { "inet", "inet6" }) end
   local src = src_of(op, lab, a)
-  local addr, bname, family = target(op, lab, b, opts.family, 2)
+  local addr, bname, family = target(op, lab or src.lab, b, opts.family, 2)
   local timeout = check_time(op, opts, "timeout", default_timeout)
   local interval = math.min(check_time(op, opts, "interval", 0.5), timeout)
   local count = math.max(1, math.floor(timeout / interval + 1e-9))
@@ -217,7 +217,8 @@ function M.route_via(a, dst, hop, opts, lab)
   return M.check(op, function()
     opts = opts_mod.check(op, 4, opts, { family = "string" }, 4)
     local src = src_of(op, lab, a)
-    local addr, dname = target(op, lab, dst, opts.family, 2)
+    local addr, dname = target(op, lab or src.lab, dst, opts.family, 2)
+    lab = lab or src.lab
     local hop_node = getmetatable(hop) == Node and hop or (type(hop) == "string" and lab and lab:node(hop))
     local hop_addr = not hop_node and type(hop) == "string" and parse(hop)
     if not hop_node and not hop_addr and type(hop) ~= "string" then
@@ -276,7 +277,7 @@ function M.mtu_path(a, b, bytes, opts, lab)
     if math.type(bytes) ~= "integer" then opts_mod.argerror(op, 3, "integer expected, got " .. type(bytes), 3) end
     opts = opts_mod.check(op, 4, opts, { family = "string", timeout = "number" }, 4)
     local src = src_of(op, lab, a)
-    local addr, bname, family = target(op, lab, b, opts.family, 2)
+    local addr, bname, family = target(op, lab or src.lab, b, opts.family, 2)
     local hdr = HEADERS[family]
     opts_mod.range(op, nil, "bytes", bytes, hdr, 65535)
     local timeout = check_time(op, opts, "timeout", 2)
@@ -317,7 +318,7 @@ function M.port_open(a, b, port, opts, lab)
     opts_mod.range(op, nil, "port", port, 1, 65535)
     if opts.proto then opts_mod.choice(op, nil, "proto", opts.proto, { "tcp", "udp" }) end
     local src = src_of(op, lab, a)
-    local addr, bname = target(op, lab, b, opts.family, 2)
+    local addr, bname = target(op, lab or src.lab, b, opts.family, 2)
     local timeout = check_time(op, opts, "timeout", 1)
     local proto = opts.proto or "tcp"
     local r = core.sock.probe { netns = src.netns, dst = addr, port = port, proto = proto, timeout = timeout }
