@@ -46,10 +46,19 @@ function M.is_failure(v) return getmetatable(v) == Failure end
 -- ---- the collector (nslab --test) ----
 
 local depth = 0 -- checks running now: only the outermost reports
+local said    -- what the outermost check running claims (see claim)
 
 --- Sets the function told of every outermost check (the runner's).
--- @tparam function|nil fn `fn(ok, name, err, elapsed)`; nil: none
+-- @tparam function|nil fn `fn(ok, what, err, elapsed)`: what the check
+-- claims ("blue reachable from red over IPv4 within 3 s"), the failure;
+-- nil: none
 function M.collect(fn) M._collector = fn end
+
+-- A check says what it claims, for the runner's PASS line.
+local function claim(text)
+  if depth == 1 or said == nil then said = text end
+  return text
+end
 
 --- Runs a check: fn raises on failure. Outside the runner it returns
 -- fn's results or raises; under the runner the outermost check reports
@@ -61,11 +70,12 @@ function M.collect(fn) M._collector = fn end
 function M.check(name, fn, ...)
   local collector = depth == 0 and M._collector
   depth = depth + 1
+  if depth == 1 then said = nil end
   local t0 = core.monotime()
   local r = table.pack(pcall(fn, ...))
   depth = depth - 1
   if collector then
-    collector(r[1], name, not r[1] and r[2] or nil, core.monotime() - t0)
+    collector(r[1], said or name, not r[1] and r[2] or nil, core.monotime() - t0)
     if not r[1] then
       if not M.is_failure(r[2]) and not (type(r[2]) == "string" and r[2]:find("^FAILED")) then
         error(r[2], 0) -- a mistake in the script, or an interrupt: stop
@@ -171,8 +181,10 @@ function M.reachable(a, b, opts, lab)
   local op = "expect.reachable"
   return M.check(op, function()
     local j, src, bname, fam, timeout, took = probe(op, lab, a, b, opts, 3)
+    local what = claim(string.format("%s reachable from %s over %s within %s", bname, src.name, fam,
+      secs(timeout)))
     if not j.ok then
-      fail(op, string.format("%s reachable from %s over %s within %s", bname, src.name, fam, secs(timeout)),
+      fail(op, what,
         answered(j), took, j.sent, j.why)
     end
     return j.result.rtt_min
@@ -191,8 +203,10 @@ function M.unreachable(a, b, opts, lab)
   local op = "expect.unreachable"
   return M.check(op, function()
     local j, src, bname, fam, timeout, took = probe(op, lab, a, b, opts, 1)
+    local what = claim(string.format("%s unreachable from %s over %s for %s", bname, src.name, fam,
+      secs(timeout)))
     if j.ok then
-      fail(op, string.format("%s unreachable from %s over %s for %s", bname, src.name, fam, secs(timeout)),
+      fail(op, what,
         string.format("%s (rtt %.3f ms)", answered(j), j.result.rtt_min * 1000), took, j.sent)
     end
     return j.why
@@ -227,7 +241,7 @@ function M.route_via(a, dst, hop, opts, lab)
     local hop_name = hop_node and hop_node.name or hop
     local t0 = core.monotime()
     local ok, rt = pcall(Route.get, { netns = src.netns, dst = addr })
-    local expected = string.format("%s to send %s via %s", src.name, dname, hop_name)
+    local expected = claim(string.format("%s to send %s via %s", src.name, dname, hop_name))
     if not ok then
       if type(rt) == "table" and rt.code then
         fail(op, expected, string.format("%s has no route to %s (%s)", src.name, addr, rt.code),
@@ -281,6 +295,8 @@ function M.mtu_path(a, b, bytes, opts, lab)
     local hdr = HEADERS[family]
     opts_mod.range(op, nil, "bytes", bytes, hdr, 65535)
     local timeout = check_time(op, opts, "timeout", 2)
+    local what = claim(string.format("%d-byte packets to cross from %s to %s unfragmented over %s within %s",
+      bytes, src.name, bname, FAMILY_WORD[family], secs(timeout)))
     local t0 = core.monotime()
     local j = Reach.run({ { src = src, addr = addr, size = bytes - hdr, df = true } },
       { timeout = timeout })[1]
@@ -292,8 +308,7 @@ function M.mtu_path(a, b, bytes, opts, lab)
     local best
     for _, x in ipairs(jobs) do if x.ok then best = x.size + hdr end end
     local seen = best and string.format("the largest that passes is %d bytes", best) or "no size passes"
-    fail(op, string.format("%d-byte packets to cross from %s to %s unfragmented over %s within %s", bytes,
-      src.name, bname, FAMILY_WORD[family], secs(timeout)), seen, core.monotime() - t0, 1 + #jobs, j.why)
+    fail(op, what, seen, core.monotime() - t0, 1 + #jobs, j.why)
   end)
 end
 
@@ -321,12 +336,13 @@ function M.port_open(a, b, port, opts, lab)
     local addr, bname = target(op, lab or src.lab, b, opts.family, 2)
     local timeout = check_time(op, opts, "timeout", 1)
     local proto = opts.proto or "tcp"
+    local what = claim(string.format("%s port %d open on %s from %s within %s", proto, port, bname, src.name,
+      secs(timeout)))
     local r = core.sock.probe { netns = src.netns, dst = addr, port = port, proto = proto, timeout = timeout }
     if not r.open then
       local seen = r.code == "ETIMEDOUT" and "no answer" or
         string.format("%s (%s)", core.strerror(r.errno):lower(), r.code)
-      fail(op, string.format("%s port %d open on %s from %s within %s", proto, port, bname, src.name,
-        secs(timeout)), seen, r.elapsed, 1)
+      fail(op, what, seen, r.elapsed, 1)
     end
     return true
   end)
