@@ -154,6 +154,7 @@ local function probe(op, lab, a, b, opts, default_timeout)
   if opts.family then opts_mod.choice(op, nil, "family", opts.family, { "inet", "inet6" }) end
   local src = src_of(op, lab, a)
   local addr, bname, family = target(op, lab or src.lab, b, opts.family, 2)
+  if src.lab then require("nslab.neigh").fit(src.lab) end
   local timeout = check_time(op, opts, "timeout", default_timeout)
   local interval = math.min(check_time(op, opts, "interval", 0.5), timeout)
   local count = math.max(1, math.floor(timeout / interval + 1e-9))

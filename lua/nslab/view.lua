@@ -150,6 +150,7 @@ function M.pingall(lab, opts)
     Node.ping_many(jobs, { timeout = opts.timeout, family = opts.family }, 32)
   else
     for _, j in ipairs(jobs) do j.addr = j.dst:first_addr(opts.family) end
+    require("nslab.neigh").fit(lab)
     require("nslab.reach").run(jobs, { timeout = opts.timeout or 1 })
   end
   local matrix, why, sent, got, k = {}, {}, 0, 0, 1
