@@ -449,6 +449,7 @@ for _, ext in ipairs {
   "nslab.linkctl",
   "nslab.uplink",
   "nslab.expect",
+  "nslab.iperf",
 } do require(ext).install(Lab, Node) end
 M.Lab = Lab
 
