@@ -225,7 +225,7 @@ end
 -- @tparam node|string hop
 -- @tparam[opt] table opts `family` ("inet"|"inet6": which address of a node dst)
 -- @treturn table the route (`nslab.route.get`)
--- @raise a failure (`expected red to send 10.0.2.2 via r2; the kernel
+-- @raise a failure (`expected route from red to 10.0.2.2 via r2; the kernel
 -- sends it via 10.0.1.3 dev eth1`); argument errors and EINVAL as `reachable`
 function M.route_via(a, dst, hop, opts, lab)
   local op = "expect.route_via"
@@ -242,7 +242,7 @@ function M.route_via(a, dst, hop, opts, lab)
     local hop_name = hop_node and hop_node.name or hop
     local t0 = core.monotime()
     local ok, rt = pcall(Route.get, { netns = src.netns, dst = addr })
-    local expected = claim(string.format("%s to send %s via %s", src.name, dname, hop_name))
+    local expected = claim(string.format("route from %s to %s via %s", src.name, dname, hop_name))
     if not ok then
       if type(rt) == "table" and rt.code then
         fail(op, expected, string.format("%s has no route to %s (%s)", src.name, addr, rt.code),

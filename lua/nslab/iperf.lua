@@ -17,7 +17,8 @@ local function q(s) return string.format("%q", s) end
 -- `reverse`).
 -- @tparam node|string b a node of the same lab (its first address of the
 -- family), or a node name
--- @tparam[opt] table opts `time` (seconds, default 2), `udp` (boolean),
+-- @tparam[opt] table opts `time` (seconds, default 2; iperf3 takes whole
+-- seconds: rounded up), `udp` (boolean),
 -- `rate` (target bits/s for UDP, as iperf3 -b: "10M" or a number; default
 -- iperf3's 1 Mbit/s), `reverse` (b sends), `parallel` (streams, 1..128),
 -- `port` (default 5201), `family` ("inet"|"inet6")
@@ -50,13 +51,14 @@ function M.iperf(a, b, opts)
     require("nslab.expect").eventually(function()
       return require("nslab").core.sock.probe { netns = a.netns, dst = addr, port = port, timeout = 0.2 }.open
     end, { timeout = 5, interval = 0.02 })
-    local argv = { "iperf3", "-c", addr, "-J", "-p", tostring(port), "-t", tostring(time) }
+    -- iperf3 reads -t as whole seconds (0: forever)
+    local argv = { "iperf3", "-c", addr, "-J", "-p", tostring(port), "-t", tostring(math.ceil(time)) }
     local function add(...) for _, v in ipairs { ... } do argv[#argv + 1] = v end end
     if opts.udp then add("-u") end
     if opts.rate then add("-b", tostring(opts.rate)) end
     if opts.reverse then add("-R") end
     if opts.parallel then add("-P", tostring(opts.parallel)) end
-    local r = a:run(argv, { timeout = time + 15 })
+    local r = a:run(argv, { timeout = math.ceil(time) + 15 })
     local rep = json.decode(r.stdout ~= "" and r.stdout or "{}", op, q(a.name))
     if rep.error or not r.ok then
       opts_mod.invalid(op, q(a.name), "iperf3: " .. tostring(rep.error or r.stderr))
