@@ -229,8 +229,9 @@ static void probe_send(struct icmp_set *s, uint32_t i, double now)
 	k->nsend++;
 	p->sent++;
 	/* An ICMP error about an earlier echo leaves sk_err set, and the
-	 * next send fails with it, consuming it (sock_error): a send that
-	 * fails is tried again, so only its own error counts. */
+	 * next send fails with it, consuming it (sock_error): a send failing
+	 * with an error ICMP can cause is tried again, so only its own error
+	 * counts. ENOBUFS (a full neighbour table) is the send's own. */
 	for (int tries = 0; tries < 3; tries++) {
 		if (sendto(k->fd, buf, len, 0, (struct sockaddr *)&to, tolen) >=
 		    0) {
@@ -238,8 +239,10 @@ static void probe_send(struct icmp_set *s, uint32_t i, double now)
 			break;
 		}
 		err = errno;
-		if (err == EAGAIN || err == ENOBUFS)
+		if (err == EAGAIN)
 			icmp_drain(s, k); /* room for more */
+		else if (err == ENOBUFS || err == EINVAL || err == EPERM)
+			break;
 	}
 	if (err) {
 		p->err = err;
