@@ -367,7 +367,7 @@ function M.eventually(fn, opts)
   local timeout = check_time(op, opts, "timeout", 10)
   local interval = check_time(op, opts, "interval", 0.2)
   return M.check(op, function()
-    local t0, tries, last = core.monotime(), 0, nil
+    local t0, tries = core.monotime(), 0
     while true do
       tries = tries + 1
       local r = table.pack(pcall(fn))
@@ -375,7 +375,7 @@ function M.eventually(fn, opts)
       if not r[1] and not M.is_failure(r[2]) and not (type(r[2]) == "string" and r[2]:find("^FAILED")) then
         error(r[2], 0) -- not a check failing: a bug or an interrupt
       end
-      last = r[1] and "the check returned false" or r[2]
+      local last = r[1] and "the check returned false" or r[2]
       local now = core.monotime()
       if now - t0 >= timeout then
         local f = setmetatable({ op = op, expected = "within " .. secs(timeout), seen = tostring(last),

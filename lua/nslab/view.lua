@@ -126,14 +126,16 @@ function M.dot(lab)
 end
 
 --- The `lab:pingall()` work: pings from every node with an address to
--- every other such node, all pairs at once (at most 32 pings running, so
--- each unreachable pair does not cost its whole timeout in turn), and
--- prints as Mininet does unless `quiet`.
+-- every other such node, all pairs at once (in process by `nslab.reach`;
+-- with `process`, at most 32 ping processes running, so each unreachable
+-- pair does not cost its whole timeout in turn), and prints as Mininet
+-- does unless `quiet`.
 -- @tparam lab lab
--- @tparam table opts checked by the lab: quiet, timeout, family
+-- @tparam table opts checked by the lab: quiet, timeout, family, process
 -- @treturn table matrix[src_name][dst_name] = true|false
 -- @treturn integer received
 -- @treturn integer sent
+-- @treturn table why[src_name][dst_name] = text, for failed pairs
 function M.pingall(lab, opts)
   local say = opts.quiet and function() end or function(s) io.stdout:write(s) end
   local ends, jobs = {}, {}
