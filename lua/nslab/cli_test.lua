@@ -1,5 +1,5 @@
---- nslab.cli_test: `nslab --test SCRIPT [ARGS...]` runs a lab script as a
--- test: every check it makes (`nslab.expect`, lab methods such as
+--- nslab.cli_test: the lab command that runs a lab script as a test,
+-- `nslab --test SCRIPT [ARGS...]`. Every check the script makes (`nslab.expect`, lab methods such as
 -- `lab:reachable`, and the example scripts' `evidence.check`) prints one
 -- line, `PASS  what held (0.01 s)` or `FAIL  expected ...; seen ...`, and a
 -- failing check does not stop the script. The last line is

@@ -173,6 +173,8 @@ local function answered(j) return string.format("%d of %d probes answered", j.re
 -- @tparam[opt] table opts `family` ("inet"|"inet6"), `timeout` (seconds,
 -- default 3), `interval` (seconds between echoes, default 0.5)
 -- @treturn number the round-trip time of the first answer, seconds
+-- @tparam[opt] lab lab where nodes given by name are looked up (the lab
+-- methods pass it; by default the lab of a)
 -- @raise a failure (`expected blue reachable from red over IPv4 within 3 s;
 -- 0 of 6 probes answered; red has no route to 10.0.2.2`); argument error
 -- for a bad a, b or option; EINVAL error object for a bridge as a, a
@@ -197,6 +199,8 @@ end
 -- @tparam node|string b as `reachable`
 -- @tparam[opt] table opts as `reachable` (timeout default 1 s)
 -- @treturn string why b is unreachable ("red has no route to 10.0.2.2")
+-- @tparam[opt] lab lab where nodes given by name are looked up (the lab
+-- methods pass it; by default the lab of a)
 -- @raise a failure when an echo is answered (`expected 10.0.2.2 unreachable
 -- from left over IPv4 for 1 s; 1 of 2 probes answered (rtt 0.052 ms)`);
 -- argument errors and EINVAL as `reachable`
@@ -225,6 +229,8 @@ end
 -- @tparam node|string hop
 -- @tparam[opt] table opts `family` ("inet"|"inet6": which address of a node dst)
 -- @treturn table the route (`nslab.route.get`)
+-- @tparam[opt] lab lab where nodes given by name are looked up (the lab
+-- methods pass it; by default the lab of a)
 -- @raise a failure (`expected route from red to 10.0.2.2 via r2; the kernel
 -- sends it via 10.0.1.3 dev eth1`); argument errors and EINVAL as `reachable`
 function M.route_via(a, dst, hop, opts, lab)
@@ -282,6 +288,8 @@ local HEADERS = { inet = 28, inet6 = 48 } -- IP + ICMP echo header bytes
 -- @tparam integer bytes packet size (IPv4: 28..65535, IPv6: 48..65535)
 -- @tparam[opt] table opts `family`, `timeout` (seconds, default 2)
 -- @treturn integer bytes
+-- @tparam[opt] lab lab where nodes given by name are looked up (the lab
+-- methods pass it; by default the lab of a)
 -- @raise a failure (`expected 1500-byte packets to cross from red to blue
 -- unfragmented over IPv4 within 2 s; the largest that passes is 1400
 -- bytes; 10.0.1.1 says fragmentation needed (next-hop MTU 1400)`);
@@ -323,6 +331,8 @@ end
 -- @tparam integer port 1..65535
 -- @tparam[opt] table opts `proto` ("tcp" default, "udp"), `family`,
 -- `timeout` (seconds, default 1)
+-- @tparam[opt] lab lab where nodes given by name are looked up (the lab
+-- methods pass it; by default the lab of a)
 -- @raise a failure (`expected tcp port 80 open on blue from red within 1
 -- s; connection refused (ECONNREFUSED)`); argument errors and EINVAL as
 -- `reachable`

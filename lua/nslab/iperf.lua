@@ -15,6 +15,7 @@ local function q(s) return string.format("%q", s) end
 
 --- Measures throughput from this node to b (b to this node with
 -- `reverse`).
+-- @tparam node a this node (the client)
 -- @tparam node|string b a node of the same lab (its first address of the
 -- family), or a node name
 -- @tparam[opt] table opts `time` (seconds, default 2; iperf3 takes whole

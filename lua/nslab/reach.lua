@@ -71,6 +71,8 @@ end
 -- @tparam string addr the address probed
 -- @tparam table r the probe's result from `nslab.core.icmp.ping`
 -- @tparam number timeout seconds the probe waited
+-- @tparam[opt] boolean quick true: say "no reply within T s" for silence
+-- instead of asking the kernel's route and neighbour tables
 -- @treturn string e.g. "red has no route to 10.0.2.2", "10.0.1.1 says net
 -- unreachable", "no ARP answer from 10.0.1.7 on red:eth0"
 function M.why(netns, name, addr, r, timeout, quick)
