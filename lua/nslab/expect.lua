@@ -153,13 +153,13 @@ local function probe(op, lab, a, b, opts, default_timeout)
   opts = opts_mod.check(op, 3, opts, REACH_OPTS, 4)
   if opts.family then opts_mod.choice(op, nil, "family", opts.family, { "inet", "inet6" }) end
   local src = src_of(op, lab, a)
-  local addr, bname, family = target(op, lab or src.lab, b, opts.family, 2)
+  local addr, bname, family, bnode = target(op, lab or src.lab, b, opts.family, 2)
   if src.lab then require("nslab.neigh").fit(src.lab) end
   local timeout = check_time(op, opts, "timeout", default_timeout)
   local interval = math.min(check_time(op, opts, "interval", 0.5), timeout)
   local count = math.max(1, math.floor(timeout / interval + 1e-9))
   local t0 = core.monotime()
-  local j = Reach.run({ { src = src, addr = addr } }, { count = count, interval = interval,
+  local j = Reach.run({ { src = src, addr = addr, dst = bnode } }, { count = count, interval = interval,
     timeout = math.max(timeout - (count - 1) * interval, 0.05) })[1]
   return j, src, bname, FAMILY_WORD[family], timeout, core.monotime() - t0
 end

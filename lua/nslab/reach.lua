@@ -94,11 +94,33 @@ function M.why(netns, name, addr, r, timeout, quick)
   return silence_text(netns, name, addr, timeout)
 end
 
+-- Waits (2 s at most) until no IPv6 address of the nodes is tentative.
+-- An address added without DAD stays tentative until the kernel's addrconf
+-- work runs, which waits for the rtnl lock: right after another lab's
+-- teardown that can take a while, and a tentative address neither answers
+-- neighbour solicitations nor sends (P2).
+local function settle(nodes)
+  local Addr = require "nslab.addr"
+  local deadline = core.monotime() + 2
+  for _, node in ipairs(nodes) do
+    while core.monotime() < deadline do
+      local busy = false
+      for _, a in ipairs(Addr.list { netns = node.netns, family = "inet6" }) do
+        if a.tentative then busy = true end
+      end
+      if not busy then break end
+      core.sleep(0.01)
+    end
+  end
+end
+
 local PROBE_OPTS = { timeout = 1, count = 1, interval = 1 }
 
 --- Probes many (source node, address) pairs at once with ICMP echo.
--- Each job `{src = node, addr = "10.0.0.2"}` gets `ok`, `rtt` (seconds,
--- average of the replies), `sent`, `received` and, when it failed, `why`.
+-- Each job `{src = node, addr = "10.0.0.2", dst = node (optional)}` gets
+-- `ok`, `rtt` (seconds, average of the replies), `sent`, `received` and,
+-- when it failed, `why`. IPv6 probes first wait (2 s at most) until the
+-- IPv6 addresses of src and dst are no longer tentative.
 -- @tparam {table,...} jobs
 -- @tparam[opt] table opts `timeout` (seconds to wait after the last echo,
 -- default 1), `count` (echoes per job, default 1), `interval` (seconds
@@ -112,10 +134,19 @@ local PROBE_OPTS = { timeout = 1, count = 1, interval = 1 }
 -- socket nor a raw socket may be opened in a node)
 function M.run(jobs, opts)
   opts = opts or {}
-  local probes = {}
+  local probes, v6, seen = {}, {}, {}
   for i, j in ipairs(jobs) do
     probes[i] = { netns = j.src.netns, dst = j.addr, size = j.size or opts.size, df = j.df or opts.df }
+    if is_v6(j.addr) then
+      for _, n in ipairs { j.src, j.dst } do
+        if type(n) == "table" and n.netns and not seen[n] then
+          seen[n] = true
+          v6[#v6 + 1] = n
+        end
+      end
+    end
   end
+  settle(v6)
   local o = {}
   for k, v in pairs(PROBE_OPTS) do o[k] = opts[k] or v end
   if opts.stop ~= nil then o.stop = opts.stop end

@@ -196,6 +196,22 @@ static void probe_send(struct icmp_set *s, uint32_t i, double now)
 	}
 }
 
+/* The probe an echo header (8 bytes at buf: a reply, or the request an
+ * ICMP error quotes) is about, with its sequence number; NULL when it is
+ * none of this call's (another identifier on a raw socket, an unknown
+ * sequence number). */
+static struct icmp_probe *echo_probe(struct icmp_set *s,
+				     const struct icmp_sock *k,
+				     const unsigned char *buf, uint16_t *seq)
+{
+	if (k->raw && (uint16_t)(buf[4] << 8 | buf[5]) != k->id)
+		return NULL;
+	*seq = (uint16_t)(buf[6] << 8 | buf[7]);
+	if (*seq >= k->nsend)
+		return NULL;
+	return &s->probes[k->sends[*seq].probe];
+}
+
 /* Reads an echo reply (or anything else) off k: matches it to a probe. */
 static void icmp_reply(struct icmp_set *s, struct icmp_sock *k,
 		       const unsigned char *buf, size_t len,
@@ -216,12 +232,9 @@ static void icmp_reply(struct icmp_set *s, struct icmp_sock *k,
 	if (len < 8 || buf[0] != (k->family == AF_INET ? ICMP_ECHOREPLY
 						       : ICMP6_ECHO_REPLY))
 		return;
-	if (k->raw && (uint16_t)(buf[4] << 8 | buf[5]) != k->id)
+	p = echo_probe(s, k, buf, &seq);
+	if (!p)
 		return;
-	seq = (uint16_t)(buf[6] << 8 | buf[7]);
-	if (seq >= k->nsend)
-		return;
-	p = &s->probes[k->sends[seq].probe];
 	src =
 	    k->family == AF_INET
 		? (const void *)&((const struct sockaddr_in *)from)->sin_addr
@@ -256,12 +269,9 @@ static void icmp_error(struct icmp_set *s, struct icmp_sock *k,
 			ee = (const struct sock_extended_err *)CMSG_DATA(c);
 	if (!ee || len < 8)
 		return; /* a local error without the packet: sendto said */
-	if (k->raw && (uint16_t)(buf[4] << 8 | buf[5]) != k->id)
+	p = echo_probe(s, k, buf, &seq);
+	if (!p)
 		return;
-	seq = (uint16_t)(buf[6] << 8 | buf[7]);
-	if (seq >= k->nsend)
-		return;
-	p = &s->probes[k->sends[seq].probe];
 	p->err = (int)ee->ee_errno;
 	p->origin = ee->ee_origin;
 	p->type = ee->ee_type;

@@ -33,19 +33,6 @@ static const struct opt_name nud_states[] = {
     {NULL, 0},
 };
 
-static const struct opt_name rtn_types[] = {
-    {"unicast", RTN_UNICAST},
-    {"local", RTN_LOCAL},
-    {"broadcast", RTN_BROADCAST},
-    {"anycast", RTN_ANYCAST},
-    {"multicast", RTN_MULTICAST},
-    {"blackhole", RTN_BLACKHOLE},
-    {"unreachable", RTN_UNREACHABLE},
-    {"prohibit", RTN_PROHIBIT},
-    {"throw", RTN_THROW},
-    {NULL, 0},
-};
-
 /* What the RTM_NEWROUTE answer said. */
 struct route_got {
 	int family, type, oif, has_via, has_src, table;
@@ -160,11 +147,7 @@ static int l_route_get(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	nslab_check_fields(L, 1, get_fields);
-	netns = nslab_opt_netns(L, 1, "route.get");
-	dst = opt_string(L, 1, "dst");
-	if (!dst)
-		return luaL_argerror(L, 1, "field 'dst' is required");
-	inet_check(L, "route.get", dst, netns, dst, AF_UNSPEC, 0, &d);
+	dst = inet_opt_dst(L, 1, "route.get", &netns, &d);
 	c = nslab_conn(L, "route.get", dst, netns);
 
 	nlh = mnl_nlmsg_put_header(buf);
@@ -182,7 +165,7 @@ static int l_route_get(lua_State *L)
 	lua_setfield(L, -2, "dst");
 	lua_pushstring(L, inet_family_name(d.family));
 	lua_setfield(L, -2, "family");
-	inet_set_named(L, -1, "type", rtn_types, (unsigned int)g.type);
+	inet_set_named(L, -1, "type", route_types, (unsigned int)g.type);
 	if (g.table) {
 		lua_pushinteger(L, g.table);
 		lua_setfield(L, -2, "table");

@@ -64,11 +64,7 @@ static int l_sock_probe(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	nslab_check_fields(L, 1, probe_fields);
-	netns = nslab_opt_netns(L, 1, "sock.probe");
-	dst = opt_string(L, 1, "dst");
-	if (!dst)
-		return luaL_argerror(L, 1, "field 'dst' is required");
-	inet_check(L, "sock.probe", dst, netns, dst, AF_UNSPEC, 0, &a);
+	dst = inet_opt_dst(L, 1, "sock.probe", &netns, &a);
 	if (!opt_range(L, 1, "port", 1, 65535, &port, "sock.probe", dst, netns))
 		return luaL_argerror(L, 1, "field 'port' is required");
 	proto = opt_choice(L, 1, "proto", protos, "sock.probe", dst, netns);
