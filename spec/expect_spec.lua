@@ -269,11 +269,14 @@ describe("icmp.ping outside a lab #root", function()
   H.guard()
 
   it("falls back to a raw socket where ping_group_range refuses a ping socket", function()
+    if H.rootless() then
+      return pending("rootless: gid 0 alone is mapped, and a ping_group_range must name mapped groups")
+    end
     local ns = H.name "xraw"
     nslab.netns.add(ns)
     finally(function() nslab.netns.del(ns) end)
     nslab.link.set("lo", { up = true }, { netns = ns })
-    assert.equals("1\t0", nslab.sysctl.get(ns, "net.ipv4.ping_group_range")) -- the kernel's default
+    nslab.sysctl.set(ns, "net.ipv4.ping_group_range", "1 0") -- no group may open a ping socket
     local r = nslab.core.icmp.ping({ { netns = ns, dst = "127.0.0.1" }, { netns = ns, dst = "::1", size = 1000 },
       { netns = ns, dst = "10.1.1.1" } })
     assert.same({ true, true, false, "ENETUNREACH" }, { r[1].ok, r[2].ok, r[3].ok, r[3].code })
