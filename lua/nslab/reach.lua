@@ -114,12 +114,34 @@ local function settle(nodes)
   end
 end
 
+-- Waits (2 s at most) until every veth of the lab that is up and has its
+-- carrier is operationally up too. The kernel acts on a new carrier
+-- (qdisc attached, bridge port enabled, operstate UP) from its linkwatch
+-- work, at most once a second: right after lab:link or lab:link_state,
+-- frames sent through such a link or bridge port are dropped, and the
+-- first probes of a freshly built lab would fail ("no ARP answer").
+local function links_ready(lab)
+  local Link = require "nslab.link"
+  local deadline = core.monotime() + 2
+  for _, node in ipairs(lab.nodes) do
+    while core.monotime() < deadline do
+      local busy = false
+      for _, l in ipairs(Link.list { netns = node.netns }) do
+        if l.kind == "veth" and l.up and l.carrier and l.operstate ~= "UP" then busy = true end
+      end
+      if not busy then break end
+      core.sleep(0.01)
+    end
+  end
+end
+
 local PROBE_OPTS = { timeout = 1, count = 1, interval = 1 }
 
 --- Probes many (source node, address) pairs at once with ICMP echo.
 -- Each job `{src = node, addr = "10.0.0.2", dst = node (optional)}` gets
 -- `ok`, `rtt` (seconds, average of the replies), `sent`, `received` and,
--- when it failed, `why`. IPv6 probes first wait (2 s at most) until the
+-- when it failed, `why`. Probes first wait (2 s at most) until the links
+-- of the sources' labs are operationally up, and IPv6 probes until the
 -- IPv6 addresses of src and dst are no longer tentative.
 -- @tparam {table,...} jobs
 -- @tparam[opt] table opts `timeout` (seconds to wait after the last echo,
@@ -134,8 +156,13 @@ local PROBE_OPTS = { timeout = 1, count = 1, interval = 1 }
 -- socket nor a raw socket may be opened in a node)
 function M.run(jobs, opts)
   opts = opts or {}
-  local probes, v6, seen = {}, {}, {}
+  local probes, v6, seen, labs = {}, {}, {}, {}
   for i, j in ipairs(jobs) do
+    local lab = j.src.lab
+    if lab and lab._open and not labs[lab] then
+      labs[lab] = true
+      links_ready(lab)
+    end
     probes[i] = { netns = j.src.netns, dst = j.addr, size = j.size or opts.size, df = j.df or opts.df }
     if is_v6(j.addr) then
       for _, n in ipairs { j.src, j.dst } do
