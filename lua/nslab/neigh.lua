@@ -54,9 +54,11 @@ local function raise(lab, fam, need)
   local want = { [2] = need, [3] = need * 2 }
   for i = 2, 3 do
     local k = key(fam, i)
-    local okg, old = pcall(Sysctl.get, nil, k)
+    local okg, now = pcall(Sysctl.get, nil, k)
     if not okg then return false end
-    if tonumber(old) < want[i] then
+    if tonumber(now) < want[i] then
+      -- another lab may have raised it: its record has the value to restore
+      local old = require("nslab.uplink").held(k, lab.name, true) or now
       local done = false
       lab:_step("neighbour table " .. k, function(push)
         core.defer_signals(function()
