@@ -1,6 +1,6 @@
 --- nslab.iperf: throughput between two nodes with iperf3 (Debian
--- iperf3): `a:iperf(b, opts)` starts `iperf3 -s` in b, waits until
--- its port answers a TCP connect from a, runs `iperf3 -c -J` in a, and
+-- iperf3): `a:iperf(b, opts)` starts `iperf3 -s` in b, waits until it
+-- listens (/proc/net/tcp in b), runs `iperf3 -c -J` in a, and
 -- returns the JSON report read with `nslab.json`.
 -- @module nslab.iperf
 local json = require "nslab.json"
@@ -29,8 +29,8 @@ local function q(s) return string.format("%q", s) end
 -- report as Lua tables)}`
 -- @raise argument error for a bad b or option; EINVAL error object for a
 -- bad value, a node without an address, or iperf3's own error (its
--- `error` text); ENOENT when iperf3 is missing (Debian iperf3); ETIMEDOUT
--- when the server does not listen within 5 s
+-- `error` text); ENOENT when iperf3 is missing (Debian iperf3); an
+-- `nslab.expect` failure when the server does not listen within 5 s
 -- @usage print(h1:iperf(h2, {time = 1}).received_bps / 1e6, "Mbit/s")
 function M.iperf(a, b, opts)
   local op = "node:iperf"
@@ -49,8 +49,16 @@ function M.iperf(a, b, opts)
   opts_mod.range(op, nil, "port", port, 1, 65535)
   local server = b:spawn({ "iperf3", "-s", "-p", tostring(port) }, { capture = true })
   local ok, res = pcall(function()
+    -- listening yet? (/proc/net/tcp{,6} in b: a connect would be taken
+    -- by the server as a test of its own)
+    local hex = string.format(":%04X ", port)
     require("nslab.expect").eventually(function()
-      return require("nslab").core.sock.probe { netns = a.netns, dst = addr, port = port, timeout = 0.2 }.open
+      local r = b:run { "cat", "/proc/net/tcp", "/proc/net/tcp6" }
+      for l in r.stdout:gmatch("[^\n]+") do
+        local st = l:match("^%s*%d+:%s+%x+" .. hex .. "%s*[%x:]+%s+(%x%x)")
+        if st == "0A" then return true end -- TCP_LISTEN
+      end
+      return false
     end, { timeout = 5, interval = 0.02 })
     -- iperf3 reads -t as whole seconds (0: forever)
     local argv = { "iperf3", "-c", addr, "-J", "-p", tostring(port), "-t", tostring(math.ceil(time)) }
