@@ -166,7 +166,8 @@ demo: deps
 	tools/sandbox.sh $(NSLAB) scripts/veth-pair.lua
 
 # BENCH_N, BENCH_RUNS, BENCH_EXEC, BENCH_TOOLS, BENCH_SHAPE_N...: see
-# scripts/bench/run.lua.
+# scripts/bench/run.lua; BENCH_PINGALL_N, BENCH_STAR_N: see
+# scripts/bench/pingall.lua (in-process pingall against ping per pair).
 # nslab keeps two fds per netns (its fd and rtnetlink socket), so chain-1000
 # needs more than the usual soft limit of 1024: raised to the hard limit.
 bench: deps
@@ -174,6 +175,8 @@ bench: deps
 	ulimit -n "$$(ulimit -Hn)"; \
 	BENCH_FORKEXEC=$(BUILD)/bench-forkexec tools/sandbox.sh $(NSLAB) \
 		scripts/bench/run.lua
+	ulimit -n "$$(ulimit -Hn)"; \
+	tools/sandbox.sh $(NSLAB) scripts/bench/pingall.lua
 
 $(BUILD)/bench-forkexec: scripts/bench/forkexec.c | $(BUILD)
 	$(CC) $(WARN) $(OPT) $(CFLAGS) $(LDFLAGS) -o $@ $<

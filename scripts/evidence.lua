@@ -34,8 +34,31 @@ end
 function M.check(cond, what, detail)
   M.checks = M.checks + 1
   local note = detail and ("  (" .. detail .. ")") or ""
+  local expect = require "nslab.expect"
+  if expect._collector then -- nslab --test: the runner prints PASS/FAIL
+    return expect.check(what .. note, function()
+      if not cond then error("FAILED: " .. what .. note, 0) end
+    end)
+  end
   if not cond then error("FAILED: " .. what .. note, 0) end
   print("   ok  " .. what .. note)
+end
+
+--- Checks a claim with an `nslab.expect` check (a function raising on
+-- failure): prints "ok  what" or raises "FAILED what: the check's
+-- message"; under `nslab --test` the runner prints PASS/FAIL instead.
+-- @tparam string what the claim
+-- @tparam function fn the check, e.g. `lab.reachable`
+-- @param ... its arguments
+-- @return the check's results
+function M.expect(what, fn, ...)
+  M.checks = M.checks + 1
+  local expect = require "nslab.expect"
+  if expect._collector then return expect.check(what, fn, ...) end
+  local r = table.pack(pcall(fn, ...))
+  if not r[1] then error("FAILED: " .. what .. ": " .. tostring(r[2]), 0) end
+  print("   ok  " .. what)
+  return table.unpack(r, 2, r.n)
 end
 
 --- Prints a skipped check and why.

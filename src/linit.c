@@ -45,6 +45,8 @@ static const struct {
     {"sysctl", nslab_open_sysctl}, {"exec", nslab_open_exec},
     {"inet", nslab_open_inet},	   {"record", nslab_open_record},
     {"tc", nslab_open_tc},	   {"cgroup", nslab_open_cgroup},
+    {"icmp", nslab_open_icmp},	   {"route.get", nslab_open_route_get},
+    {"sock", nslab_open_sock},
 };
 
 int luaopen_nslab_core(lua_State *L)

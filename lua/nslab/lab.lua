@@ -449,6 +449,8 @@ for _, ext in ipairs {
   "nslab.view",
   "nslab.linkctl",
   "nslab.uplink",
+  "nslab.expect",
+  "nslab.iperf",
 } do require(ext).install(Lab, Node) end
 M.Lab = Lab
 

@@ -220,7 +220,7 @@ function Node:first_addr(family)
   return nil
 end
 
-local PING_OPTS = { count = "integer", timeout = "number", family = "string", user = "any" }
+local PING_OPTS = { count = "integer", timeout = "number", family = "string", user = "any", process = "boolean" }
 
 -- node:ping's options, their values checked too.
 local function check_ping_opts(op, argn, opts)
@@ -294,14 +294,20 @@ local function ping_result(r)
 end
 
 --- Pings a node (its first address of the family) or an address, from
--- this node, with iputils ping.
+-- this node: ICMP/ICMPv6 echo sent by nslab itself from a socket in the
+-- node's namespace (`nslab.reach`), or with iputils ping when asked
+-- (`process = true`), when running as another `user`, or for a
+-- link-local address with a zone (`fe80::1%eth0`).
 -- @tparam node|string target a node, the name of a node of the same lab,
 -- or an IPv4/IPv6 address (a prefixlen is ignored)
 -- @tparam[opt] table opts `count` (default 1), `timeout` (seconds to wait
 -- for each reply, default 1), `family` ("inet"|"inet6", for a node
--- target), `user` (run ping as this user)
+-- target), `user` (run ping as this user), `process` (run iputils ping)
 -- @treturn boolean whether replies came back
 -- @treturn number|nil average round-trip time in seconds
+-- @treturn string|nil when no reply came (in process): why, e.g. "left
+-- has no route to 10.0.2.2", "10.0.1.1 says net unreachable", "no ARP
+-- answer from 10.0.1.7 on left:eth0"
 -- @raise argument error for a target that is not a node or a string, an
 -- unknown field or a field of the wrong type (`count` integer, `timeout`
 -- number, `family` string); EINVAL error object for a string that is
@@ -312,6 +318,16 @@ end
 -- @usage assert(red:ping(blue))
 function Node:ping(target, opts)
   opts = check_ping_opts("node:ping", 2, opts)
+  if not opts.process and not opts.user then
+    local addr = ping_target(self, target, opts)
+    if not addr:find("%", 1, true) then
+      if self.lab then self.lab:_check_open("node:ping", q(self.name)) end
+      local j = require("nslab.reach").run({ { src = self, addr = addr } },
+        { timeout = opts.timeout or 1, count = opts.count or 1, interval = 0.2, stop = false })[1]
+      if j.ok then return true, j.rtt end
+      return false, nil, j.why
+    end
+  end
   local argv, timeout = ping_argv(self, target, opts)
   return ping_result(self:run(argv, { timeout = timeout, user = opts.user }))
 end

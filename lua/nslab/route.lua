@@ -79,4 +79,19 @@ M.del = core.del
 -- end
 M.list = core.list
 
+--- The route the kernel takes to one address, as `ip route get` asks it
+-- (RTM_GETROUTE for one destination), and the neighbour state (ARP/NDP)
+-- of its next hop (RTM_GETNEIGH), so "no route" and "no ARP answer" can
+-- be told apart.
+-- @tparam table q `netns` (nil: nslab's own), `dst` (an address, no
+-- prefixlen)
+-- @treturn table `dst`, `family`, `type` ("unicast", "local", ...) and,
+--   when the kernel says, `dev`, `via`, `src`, `table`, `mtu` (a cached
+--   path MTU, bytes), `neigh` (NUD state of the next hop: "reachable",
+--   "stale", "incomplete", "failed", ...; absent when there is no entry)
+-- @raise ENETUNREACH no route; EHOSTUNREACH/EACCES for unreachable or
+--   prohibit routes; ENOENT no such netns; EINVAL bad address.
+-- @usage print(nslab.route.get{netns = "left", dst = "10.0.2.2"}.via)
+M.get = core.get
+
 return M

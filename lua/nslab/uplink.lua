@@ -166,6 +166,15 @@ local function held(key, lab, any)
   end
 end
 
+--- The old value of sysctl key that a lab other than lab recorded: a
+-- running one's, or with `any` any record's (the value before the first
+-- of them changed it); nil when none did.
+-- @tparam string key
+-- @tparam string lab
+-- @tparam[opt] boolean any
+-- @treturn string|nil
+M.held = held
+
 --- Puts sysctl key of nslab's namespace back to old, unless a running lab
 -- other than lab still holds it (its record names it).
 -- @treturn boolean whether it was put back

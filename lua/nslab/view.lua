@@ -128,14 +128,16 @@ function M.dot(lab)
 end
 
 --- The `lab:pingall()` work: pings from every node with an address to
--- every other such node, all pairs at once (at most 32 pings running, so
--- each unreachable pair does not cost its whole timeout in turn), and
--- prints as Mininet does unless `quiet`.
+-- every other such node, all pairs at once (in process by `nslab.reach`;
+-- with `process`, at most 32 ping processes running, so each unreachable
+-- pair does not cost its whole timeout in turn), and prints as Mininet
+-- does unless `quiet`.
 -- @tparam lab lab
--- @tparam table opts checked by the lab: quiet, timeout, family
+-- @tparam table opts checked by the lab: quiet, timeout, family, process
 -- @treturn table matrix[src_name][dst_name] = true|false
 -- @treturn integer received
 -- @treturn integer sent
+-- @treturn table why[src_name][dst_name] = text, for failed pairs
 function M.pingall(lab, opts)
   local say = opts.quiet and function() end or function(s) io.stdout:write(s) end
   local ends, jobs = {}, {}
@@ -148,13 +150,23 @@ function M.pingall(lab, opts)
     end
   end
   say("*** Ping: testing ping reachability\n")
-  Node.ping_many(jobs, { timeout = opts.timeout, family = opts.family }, 32)
-  local matrix, sent, got, k = {}, 0, 0, 1
+  if opts.process then
+    Node.ping_many(jobs, { timeout = opts.timeout, family = opts.family }, 32)
+  else
+    for _, j in ipairs(jobs) do j.addr = j.dst:first_addr(opts.family) end
+    require("nslab.neigh").fit(lab)
+    require("nslab.reach").run(jobs, { timeout = opts.timeout or 1 })
+  end
+  local matrix, why, sent, got, k = {}, {}, 0, 0, 1
   for _, src in ipairs(ends) do
     local row, out = {}, {}
     for _, dst in ipairs(ends) do
       if dst ~= src then
         local ok = jobs[k].ok
+        if not ok then
+          why[src.name] = why[src.name] or {}
+          why[src.name][dst.name] = jobs[k].why or "no reply"
+        end
         k = k + 1
         row[dst.name] = ok
         sent = sent + 1
@@ -167,7 +179,7 @@ function M.pingall(lab, opts)
   end
   say(string.format("*** Results: %d%% dropped (%d/%d received)\n",
     sent > 0 and math.floor((sent - got) * 100 / sent + 0.5) or 0, got, sent))
-  return matrix, got, sent
+  return matrix, got, sent, why
 end
 
 --- The progress line (issue 8): on stderr, for a lab building 100 or more
@@ -198,18 +210,25 @@ end
 
 -- ---- the lab's methods (installed by nslab.lab) ----
 local opts_mod = require "nslab.opts"
-local PINGALL_OPTS = { quiet = "boolean", timeout = "number", family = "string" }
+local PINGALL_OPTS = { quiet = "boolean", timeout = "number", family = "string", process = "boolean" }
 local SHOW_OPTS = { quiet = "boolean" }
 local Lab = {}
 
 --- `lab:pingall(opts)`: pings from every node with an address to every other such node
 -- (bridges have none), printing as Mininet does:
 -- `*** Ping: testing ping reachability`, `h1 -> h2 X`, `*** Results: 50% dropped (1/2 received)`.
+-- The echo requests are sent by nslab itself, all at once, from a socket
+-- in each node (`nslab.reach`); `process = true` runs one iputils `ping`
+-- per pair instead (32 at a time), as before.
 -- @tparam[opt] table opts `quiet` (print nothing), `timeout` (seconds per
--- ping, default 1), `family` ("inet" or "inet6": which address to ping)
+-- ping, default 1), `family` ("inet" or "inet6": which address to ping),
+-- `process` (boolean: one ping process per pair)
 -- @treturn table matrix: matrix[src_name][dst_name] = true|false
 -- @treturn integer received
 -- @treturn integer sent
+-- @treturn table why[src_name][dst_name] = text for each failed pair
+-- ("no ARP answer from 10.0.0.7 on h1:eth0"; in process only: silence is
+-- explained for the first 200, "no reply within 1 s" after)
 -- @raise argument error for an unknown field or a wrong type (`quiet`
 -- boolean, `timeout` number, `family` string); EINVAL error object for a
 -- family other than "inet"/"inet6", a timeout not above 0, a closed lab

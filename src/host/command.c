@@ -19,6 +19,8 @@
 
 /* { verb, synopsis } in the order --help lists them. */
 static const struct command_def commands[] = {
+    {"test", "SCRIPT [ARGS...]  run a lab script's checks: a PASS/FAIL line "
+	     "each, exit 0 when all pass"},
     {NULL, NULL},
 };
 

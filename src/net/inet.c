@@ -124,3 +124,16 @@ void inet_push_ifnames(lua_State *L, struct nl_conn *c, const char *op,
 	if (nl_run(c, buf, nlh->nlmsg_len, ifname_cb, L, &e) < 0)
 		nslab_raise_nl(L, op, NULL, netns, &e);
 }
+
+const char *inet_opt_dst(lua_State *L, int idx, const char *op,
+			 const char **netns, struct inet_addr *a)
+{
+	const char *dst;
+
+	*netns = nslab_opt_netns(L, idx, op);
+	dst = opt_string(L, idx, "dst");
+	if (!dst)
+		luaL_argerror(L, 1, "field 'dst' is required");
+	inet_check(L, op, dst, *netns, dst, AF_UNSPEC, 0, a);
+	return dst;
+}

@@ -16,6 +16,18 @@
 /* The scope names of rtm_scope and ifa_scope, as ip(8) prints them. */
 extern const struct opt_name inet_scopes[];
 
+/* The route type names of rtm_type (route.c). */
+extern const struct opt_name route_types[];
+
+/*
+ * Reads the option table at idx: "netns" (optional, checked; stored in
+ * *netns) and the required "dst", an address without prefixlen, parsed
+ * into a. Returns dst's text. Raises an argument error when dst is
+ * missing, an EINVAL error object for op when it is no address.
+ */
+const char *inet_opt_dst(lua_State *L, int idx, const char *op,
+			 const char **netns, struct inet_addr *a);
+
 /*
  * As inet_parse, raising an EINVAL error object for op/object/netns on
  * bad text. family (AF_UNSPEC = any) must match; len_ok = 0

@@ -33,7 +33,7 @@ static const struct opt_name route_protos[] = {
     {"dhcp", RTPROT_DHCP},     {NULL, 0},
 };
 
-static const struct opt_name route_types[] = {
+const struct opt_name route_types[] = {
     {"unicast", RTN_UNICAST},
     {"local", RTN_LOCAL},
     {"broadcast", RTN_BROADCAST},
