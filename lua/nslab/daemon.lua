@@ -262,26 +262,31 @@ local function routes_text(node)
   return table.concat(lines, "\n")
 end
 
--- The first address of node on a link that is up (a cable pulled with
--- lab:link_state takes its addresses out of the routing), or nil.
-local function live_addr(node)
+-- The addresses of node (those the lab gave it, `node:addr` ones
+-- included) except on links that are down (a cable pulled with
+-- lab:link_state takes its addresses out of the routing) and IPv6
+-- link-local ones.
+local function live_addrs(node)
+  local down = {}
   for _, i in ipairs(node._ifs) do
-    if not (i.link and i.link.state == "down") then
-      for _, a in ipairs(node._addrs) do
-        if a.ifname == i.ifname then return a.address end
-      end
-    end
+    if i.link and i.link.state == "down" then down[i.ifname] = true end
   end
-  return nil
+  local out = {}
+  for _, a in ipairs(node._addrs) do
+    if not down[a.ifname] and not a.address:lower():find("^fe80:") then out[#out + 1] = a.address end
+  end
+  return out
 end
 
--- The pairs of routers that do not reach each other (a list of "a -> b").
+-- The pairs of routers that do not reach each other (a list of "a -> b
+-- (address)").
 local function unreached(routers)
   local jobs = {}
   for _, a in ipairs(routers) do
     for _, b in ipairs(routers) do
-      local addr = a ~= b and live_addr(b)
-      if addr then jobs[#jobs + 1] = { src = a, dst = addr, name = a.name .. " -> " .. b.name } end
+      for _, addr in ipairs(a ~= b and live_addrs(b) or {}) do
+        jobs[#jobs + 1] = { src = a, dst = addr, name = string.format("%s -> %s (%s)", a.name, b.name, addr) }
+      end
     end
   end
   require("nslab.node").ping_many(jobs, { timeout = 0.5 })
@@ -296,8 +301,9 @@ local CONVERGE_OPTS = { timeout = "number", stable = "number" }
 
 --- Waits until the routing has settled: every router's kernel routing
 -- tables (`nslab.route.list`, all tables) unchanged for `stable` seconds,
--- and every router reaching every other (a ping to its first address on
--- a link that is up).
+-- and every router reaching every address of every other (a ping to each
+-- address the lab gave it, `node:addr` ones included, except on links
+-- that are down and IPv6 link-local ones).
 -- @tparam[opt] table opts `timeout` (seconds, default 30), `stable`
 -- (seconds the tables must stay unchanged, default 1)
 -- @treturn number seconds from the call until the routing had settled
