@@ -1,0 +1,121 @@
+-- Routing daemons (issue 15): FRR in lab routers (nslab.frr), node:vtysh.
+-- Skips when FRR is missing (`make deps-frr`); rootless, FRR routers are
+-- refused (its daemons run as user frr, which rootless nslab cannot map).
+local H = require "helper"
+local nslab = require "nslab"
+local frr = require "nslab.frr"
+local record = require "nslab.record"
+
+local q, raises = H.q, H.raises
+
+-- zebra + ospfd, OSPF point-to-point on eth*, hello 1 s, dead 3 s, lo in OSPF.
+local function ospf(node)
+  return string.format([[
+frr defaults traditional
+hostname %s
+interface eth0
+ ip ospf network point-to-point
+ ip ospf hello-interval 1
+ ip ospf dead-interval 3
+ ip ospf retransmit-interval 1
+!
+router ospf
+ ospf router-id 10.255.0.%s
+ network 10.0.0.0/8 area 0
+ timers throttle lsa all 0
+ timers lsa min-arrival 0
+ timers throttle spf 0 50 500
+!
+]], node.name, node.name:match("(%d+)$"))
+end
+
+local DAEMONS = { "zebra", "ospfd" }
+
+describe("routers with FRR #root", function()
+  H.guard()
+
+  before_each(function()
+    if not frr.available() then pending("FRR is missing: install the Debian package frr (make deps-frr)") end
+  end)
+
+  it("refuses FRR rootless (user frr is not mapped), saying why", function()
+    if not H.rootless() then pending("runs rootless only (make check-rootless)") end
+    local lab <close> = nslab.lab(H.name("lab"))
+    local name = H.name()
+    local e = raises("EPERM", lab.router, lab, name, { frr = { daemons = DAEMONS } })
+    assert.matches("run as user frr", tostring(e), 1, true)
+    assert.is_false(nslab.netns.exists(name))
+  end)
+
+  describe("as root", function()
+    before_each(function()
+      if H.rootless() then pending("FRR's daemons need user frr, which rootless nslab does not map") end
+    end)
+
+    it("run zebra and ospfd, vtysh reaching this router's daemons, JSON decoded; OSPF converges", function()
+      local lname = H.name("lab")
+      local lab = nslab.lab(lname)
+      local ok, e = pcall(function()
+        local base = H.name()
+        local r1 = lab:router(base .. "-1", { frr = { daemons = DAEMONS, config = ospf } })
+        local r2 = lab:router(base .. "-2", { frr = { daemons = DAEMONS, config = ospf } })
+        lab:link(r1, r2, { addrs = { "10.0.0.1/30", "10.0.0.2/30" } })
+        r1:addr("lo", "10.9.0.1/32")
+        local t = lab:converge { timeout = 30 }
+        assert.is_true(t < 30)
+        -- running as user frr in the router's netns, nowhere else
+        local users = H.sh("ip netns pids " .. q(r1.netns) .. " | xargs -r ps -o user=,comm= -p")
+        assert.matches("frr%s+zebra", users)
+        assert.matches("frr%s+ospfd", users)
+        local n = r2:vtysh "show ip ospf neighbor json"
+        assert.equal("table", type(n.neighbors))
+        assert.truthy(n.neighbors["10.255.0.1"], require("nslab.json").encode(n))
+        assert.matches("O>%* 10.9.0.1/32", r2:vtysh "show ip route")
+        -- the kernel has it (independent view: ip)
+        assert.equal("10.0.0.1", H.ipj("-n " .. q(r2.netns) .. " route show 10.9.0.1")[1].gateway)
+        -- each router's vtysh (plain, typed in the router) reaches its own daemons
+        assert.matches("hostname " .. r1.name, r1:run("vtysh -c 'show running-config'").stdout, 1, true)
+        assert.matches("hostname " .. r2.name, r2:run("vtysh -c 'show running-config'").stdout, 1, true)
+        assert.matches("ospfd", r1:log "ospfd", 1, true)
+        local ve = raises("EINVAL", r1.vtysh, r1, "show nonsense")
+        assert.matches("Unknown command", tostring(ve), 1, true)
+        assert.has_error(function() r1:vtysh() end, "bad argument #1 to 'node:vtysh' (string expected, got nil)")
+        local procs = { r1._daemons.zebra.proc, r1._daemons.ospfd.proc }
+        lab:close()
+        for _, p in ipairs(procs) do
+          local res = p:wait()
+          assert.is_nil(res.signal, "stopped by SIGKILL, not SIGTERM: " .. res.stderr)
+        end
+        assert.equal("", H.sh("ls -A /var/tmp/frr 2>/dev/null || true"))
+      end)
+      pcall(lab.close, lab)
+      assert(ok, tostring(e))
+      assert.equal("", H.read_all(record.path_of(lname)))
+    end)
+
+    it("refuse a config FRR rejects, with vtysh's message, and remove the router", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local name = H.name()
+      local e = raises("EINVAL", lab.router, lab, name,
+        { frr = { daemons = DAEMONS, config = "hostname x\nrouter ospf\n bogus line\n" } })
+      assert.matches("line 3", tostring(e), 1, true)
+      assert.matches("Unknown command", tostring(e), 1, true)
+      assert.matches("bogus line", tostring(e), 1, true)
+      assert.is_false(nslab.netns.exists(name))
+      assert.same({}, lab.nodes)
+    end)
+
+    it("check the frr option", function()
+      local lab <close> = nslab.lab(H.name("lab"))
+      local name = H.name()
+      assert.matches('unknown FRR daemon "ospf"', tostring(raises("EINVAL", lab.router, lab, name,
+        { frr = { daemons = { "ospf" } } })), 1, true)
+      raises("EINVAL", lab.router, lab, name, { frr = {} })
+      assert.has_error(function() lab:router(name, { frr = { daemons = DAEMONS, conf = "" } }) end,
+        "bad argument #2 to 'lab:router' (field 'frr': unknown field 'conf')")
+      assert.has_error(function() lab:router(name, { frr = "zebra" }) end,
+        "bad argument #2 to 'lab:router' (field 'frr' must be a table, not string)")
+      assert.is_false(nslab.netns.exists(name))
+    end)
+  end)
+end)
