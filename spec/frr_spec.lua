@@ -30,16 +30,21 @@ router ospf
 end
 
 local DAEMONS = { "zebra", "ospfd" }
+local MISSING = "FRR is missing: install the Debian package frr (make deps-frr)"
+
+-- Why an FRR spec cannot run here, or nil.
+local function cannot()
+  if not frr.available() then return MISSING end
+  if H.rootless() then return "FRR's daemons need user frr, which rootless nslab does not map" end
+  return nil
+end
 
 describe("routers with FRR #root", function()
   H.guard()
 
-  before_each(function()
-    if not frr.available() then pending("FRR is missing: install the Debian package frr (make deps-frr)") end
-  end)
-
   it("refuses FRR rootless (user frr is not mapped), saying why", function()
-    if not H.rootless() then pending("runs rootless only (make check-rootless)") end
+    if not frr.available() then return pending(MISSING) end
+    if not H.rootless() then return pending("runs rootless only (make check-rootless)") end
     local lab <close> = nslab.lab(H.name("lab"))
     local name = H.name()
     local e = raises("EPERM", lab.router, lab, name, { frr = { daemons = DAEMONS } })
@@ -47,12 +52,9 @@ describe("routers with FRR #root", function()
     assert.is_false(nslab.netns.exists(name))
   end)
 
-  describe("as root", function()
-    before_each(function()
-      if H.rootless() then pending("FRR's daemons need user frr, which rootless nslab does not map") end
-    end)
-
+  describe("as root (or the option checks anywhere)", function()
     it("run zebra and ospfd, vtysh reaching this router's daemons, JSON decoded; OSPF converges", function()
+      if cannot() then return pending(cannot()) end
       local lname = H.name("lab")
       local lab = nslab.lab(lname)
       local ok, e = pcall(function()
@@ -94,6 +96,7 @@ describe("routers with FRR #root", function()
     end)
 
     it("refuse a config FRR rejects, with vtysh's message, and remove the router", function()
+      if cannot() then return pending(cannot()) end
       local lab <close> = nslab.lab(H.name("lab"))
       local name = H.name()
       local e = raises("EINVAL", lab.router, lab, name,
@@ -105,7 +108,7 @@ describe("routers with FRR #root", function()
       assert.same({}, lab.nodes)
     end)
 
-    it("check the frr option", function()
+    it("check the frr option, before anything is made (FRR or not, root or not)", function()
       local lab <close> = nslab.lab(H.name("lab"))
       local name = H.name()
       assert.matches('unknown FRR daemon "ospf"', tostring(raises("EINVAL", lab.router, lab, name,
