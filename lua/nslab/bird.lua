@@ -28,6 +28,9 @@ local E = core.errno -- errno names from the C library (src/core/err.c)
 
 local M = {}
 
+-- The node methods this module adds (`install`).
+local Node = {}
+
 --- Where BIRD's files are, inside the router.
 M.DIR = "/run/bird"
 local CONF, MAIN, SOCK = M.DIR .. "/bird.conf", M.DIR .. "/nslab.conf", M.DIR .. "/bird.ctl"
@@ -108,7 +111,7 @@ local function reply(out) return (out:gsub("^BIRD [^\n]* ready%.\n", "", 1)) end
 -- BIRD's reply when BIRD refuses the command ("No such command", "Network
 -- not found"); EINVAL when the router runs no BIRD or the lab is closed
 -- @usage print(r1:birdc "show ospf neighbors")
-local function birdc(self, cmd)
+function Node:birdc(cmd)
   if type(cmd) ~= "string" then opts_mod.argerror("node:birdc", 1, "string expected, got " .. type(cmd)) end
   daemon.get(self, "node:birdc", "bird")
   local r = run(self, "node:birdc", { "birdc", "-s", SOCK, cmd })
@@ -181,11 +184,11 @@ end
 -- BIRD selected, marked `*`); an empty list when BIRD has none
 -- @raise as `node:birdc`
 -- @usage for _, r in ipairs(r1:birdc_routes()) do print(r.dst, r.proto, r.via) end
-local function birdc_routes(self, filter)
+function Node:birdc_routes(filter)
   if filter ~= nil and type(filter) ~= "string" then
     opts_mod.argerror("node:birdc_routes", 1, "string expected, got " .. type(filter))
   end
-  local ok, out = pcall(birdc, self, "show route all" .. (filter and " " .. filter or ""))
+  local ok, out = pcall(Node.birdc, self, "show route all" .. (filter and " " .. filter or ""))
   if not ok then
     if type(out) == "table" then out.op = "node:birdc_routes" end
     error(out, 0)
@@ -194,11 +197,10 @@ local function birdc_routes(self, filter)
 end
 
 --- Installs `node:birdc` and `node:birdc_routes`.
--- @tparam table Lab
--- @tparam table Node
-function M.install(Lab, Node) -- luacheck: no unused args
-  Node.birdc = birdc
-  Node.birdc_routes = birdc_routes
+-- @tparam table _ the lab's metatable (unused)
+-- @tparam table node_class the node's metatable
+function M.install(_, node_class)
+  for k, f in pairs(Node) do node_class[k] = f end
 end
 
 return M

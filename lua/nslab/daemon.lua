@@ -39,6 +39,9 @@ local E = core.errno -- errno names from the C library (src/core/err.c)
 
 local M = {}
 
+-- The lab and node methods this module adds (`install`).
+local Lab, Node = {}, {}
+
 local function q(s) return string.format("%q", s) end
 
 local raise = opts_mod.raise
@@ -314,7 +317,8 @@ local CONVERGE_OPTS = { timeout = "number", stable = "number" }
 -- error object naming the routers whose tables still change, or the pairs
 -- that do not reach each other
 -- @usage print(string.format("converged in %.1f s", lab:converge{timeout = 20}))
-local function converge(lab, opts)
+function Lab:converge(opts)
+  local lab = self
   lab:_check_open("lab:converge")
   opts = opts_mod.check("lab:converge", 1, opts, CONVERGE_OPTS)
   local timeout, stable = opts.timeout or 30, opts.stable or 1
@@ -327,9 +331,9 @@ local function converge(lab, opts)
   local t0 = core.monotime()
   local deadline = t0 + timeout
   local last, changed, reached_at = {}, t0, nil
-  local moving, bad = {}, {}
+  local bad = {}
   while true do
-    moving = {}
+    local moving = {}
     for _, r in ipairs(routers) do
       local text = routes_text(r)
       if text ~= last[r] then
@@ -352,23 +356,28 @@ local function converge(lab, opts)
   end
 end
 
+--- The log of one of the router's daemons: "bird", or an FRR daemon's
+-- name ("zebra", "ospfd").
+-- @tparam string daemon
+-- @treturn string its log so far
+-- @raise EINVAL error object when the router runs no such daemon, or the
+-- lab is closed
+-- @usage print(r1:log "bird")
+function Node:log(daemon)
+  local d = M.get(self, "node:log", daemon)
+  local r = M.exec(self, { "cat", d.log })
+  return r.ok and r.stdout or ""
+end
+
 --- Installs `lab:converge`, `node:log`, and the methods of `nslab.bird`
 -- and `nslab.frr` (`node:birdc`, `node:birdc_routes`, `node:vtysh`).
--- @tparam table Lab
--- @tparam table Node
-function M.install(Lab, Node)
-  Lab.converge = converge
-  --- The log of one of the router's daemons ("bird", "zebra", "ospfd"...).
-  -- @tparam string daemon
-  -- @treturn string its log so far
-  -- @raise EINVAL error object when the router runs no such daemon
-  function Node:log(daemon)
-    local d = M.get(self, "node:log", daemon)
-    local r = M.exec(self, { "cat", d.log })
-    return r.ok and r.stdout or ""
-  end
-  require("nslab.bird").install(Lab, Node)
-  require("nslab.frr").install(Lab, Node)
+-- @tparam table lab_class the lab's metatable
+-- @tparam table node_class the node's metatable
+function M.install(lab_class, node_class)
+  for k, f in pairs(Lab) do lab_class[k] = f end
+  for k, f in pairs(Node) do node_class[k] = f end
+  require("nslab.bird").install(lab_class, node_class)
+  require("nslab.frr").install(lab_class, node_class)
 end
 
 return M

@@ -35,6 +35,9 @@ local E = core.errno -- errno names from the C library (src/core/err.c)
 
 local M = {}
 
+-- The node methods this module adds (`install`).
+local Node = {}
+
 --- The router's private directories besides `/run`.
 M.DIRS = { "/etc/frr", "/var/tmp" }
 --- Where FRR's daemons are installed.
@@ -173,7 +176,7 @@ end
 -- no FRR or the lab is closed; EBADMSG when `json` output does not decode
 -- @usage print(r1:vtysh "show ip route")
 -- for addr, n in pairs(r1:vtysh("show ip ospf neighbor json").neighbors) do print(addr) end
-local function vtysh(self, cmd)
+function Node:vtysh(cmd)
   if type(cmd) ~= "string" then opts_mod.argerror("node:vtysh", 1, "string expected, got " .. type(cmd)) end
   daemon.get(self, "node:vtysh", "zebra")
   local r = daemon.exec(self, { "vtysh", "-c", cmd })
@@ -183,7 +186,8 @@ local function vtysh(self, cmd)
   if cmd:match("json%s*$") then
     local ok, t = pcall(json.decode, r.stdout)
     if not ok then
-      raise("node:vtysh", q(self.name), E.EBADMSG, string.format("%s: output is not JSON: %s", cmd, r.stdout:sub(1, 200)))
+      raise("node:vtysh", q(self.name), E.EBADMSG,
+        string.format("%s: output is not JSON: %s", cmd, r.stdout:sub(1, 200)))
     end
     return t
   end
@@ -191,10 +195,10 @@ local function vtysh(self, cmd)
 end
 
 --- Installs `node:vtysh`.
--- @tparam table Lab
--- @tparam table Node
-function M.install(Lab, Node) -- luacheck: no unused args
-  Node.vtysh = vtysh
+-- @tparam table _ the lab's metatable (unused)
+-- @tparam table node_class the node's metatable
+function M.install(_, node_class)
+  for k, f in pairs(Node) do node_class[k] = f end
 end
 
 return M
