@@ -137,6 +137,19 @@ describe("routers with BIRD #root", function()
     assert.equal(name, lab:router(name, { bird = conf("10.0.0.1") }).name)
   end)
 
+  it("raise EIO with BIRD's message when it exits during its start, and remove the router", function()
+    if not have_bird() then return pending(NO_BIRD) end
+    local lab <close> = nslab.lab(H.name("lab"))
+    local name = H.name()
+    -- bird -p accepts it; only the running BIRD opens the log file
+    local e = raises("EIO", lab.router, lab, name,
+      { bird = 'router id 10.0.0.1;\nlog "/nonexistent/x.log" all;\nprotocol device {}\n' })
+    assert.matches("bird exited during its start (status 1)", tostring(e), 1, true)
+    assert.matches("Unable to open log file '/nonexistent/x.log'", tostring(e), 1, true)
+    assert.is_false(nslab.netns.exists(name))
+    assert.same({}, lab.nodes)
+  end)
+
   it("check the bird option", function()
     if not have_bird() then return pending(NO_BIRD) end
     local lab <close> = nslab.lab(H.name("lab"))

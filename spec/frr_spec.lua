@@ -88,7 +88,10 @@ describe("routers with FRR #root", function()
           local res = p:wait()
           assert.is_nil(res.signal, "stopped by SIGKILL, not SIGTERM: " .. res.stderr)
         end
+        -- nothing on nslab's file systems: FRR's crash logs, config, sockets
         assert.equal("", H.sh("ls -A /var/tmp/frr 2>/dev/null || true"))
+        assert.falsy(H.read_all("/etc/frr/frr.conf"):find(r1.name, 1, true))
+        assert.equal("", H.sh("ls /run/frr/*.vty 2>/dev/null || true"))
       end)
       pcall(lab.close, lab)
       assert(ok, tostring(e))
