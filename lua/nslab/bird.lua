@@ -51,18 +51,6 @@ local function run(node, op, argv, opts)
   error(r, 0)
 end
 
--- The config text: config itself, or what config(node) returns.
-local function text_of(node, config)
-  if type(config) == "function" then
-    local t = config(node)
-    if type(t) ~= "string" then
-      raise("lab:router", q(node.name), E.EINVAL, "the bird config function returned " .. type(t) .. ", not a string")
-    end
-    return t
-  end
-  return config
-end
-
 -- BIRD's message for a rejected config, with the text of the line it names.
 local function config_error(text, msg)
   msg = msg:gsub("^bird: ", ""):gsub("%s+$", "")
@@ -86,7 +74,7 @@ end
 -- EIO when BIRD exits during its start, ETIMEDOUT when it does not
 -- answer (with its stderr and last log lines, also in field `log`)
 function M.start(node, config, push)
-  local text = text_of(node, config)
+  local text = daemon.config_text(node, config, "bird")
   daemon.write(node, CONF, text)
   daemon.write(node, MAIN, string.format('log %q all;\ninclude %q;\n', LOG, CONF))
   local check = run(node, "lab:router", { "bird", "-p", "-c", MAIN })

@@ -113,6 +113,22 @@ function M.fail(d, errno, why, stderr)
   error(e, 0)
 end
 
+--- A daemon's config text: config itself, or what config(node) returns.
+-- @tparam node node
+-- @tparam string|function config
+-- @tparam string what the daemon, for the message ("bird")
+-- @treturn string
+-- @raise EINVAL error object when the function returns no string
+function M.config_text(node, config, what)
+  if type(config) ~= "function" then return config end
+  local t = config(node)
+  if type(t) ~= "string" then
+    raise("lab:router", q(node.name), E.EINVAL, string.format("the %s config function returned %s, not a string", what,
+      type(t)))
+  end
+  return t
+end
+
 --- Starts one daemon in the node: a lab-owned process (`node:spawn`),
 -- with an undo entry that stops it if the router's step fails.
 -- @tparam node node

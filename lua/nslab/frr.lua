@@ -120,19 +120,6 @@ local function daemons_of(frr)
   return list
 end
 
--- The config text: frr.config, what it returns for node, or a minimal one.
-local function text_of(node, config)
-  if config == nil then return "frr defaults traditional\nhostname " .. node.hostname .. "\n" end
-  if type(config) == "function" then
-    local t = config(node)
-    if type(t) ~= "string" then
-      raise("lab:router", q(node.name), E.EINVAL, "the frr config function returned " .. type(t) .. ", not a string")
-    end
-    return t
-  end
-  return config
-end
-
 --- Starts FRR in a router being built (called by `nslab.daemon.start`,
 -- after `check` and with the private directories mounted).
 -- @tparam node node
@@ -143,7 +130,8 @@ end
 -- when a daemon does not answer (with its stderr and last log lines)
 function M.start(node, frr, push)
   local op, object = "lab:router", q(node.name)
-  local text = text_of(node, frr.config)
+  local text = frr.config == nil and "frr defaults traditional\nhostname " .. node.hostname .. "\n"
+    or daemon.config_text(node, frr.config, "frr")
   daemon.write(node, CONF, text, "frr:frr")
   daemon.write(node, "/etc/frr/vtysh.conf", "service integrated-vtysh-config\n", "frr:frr")
   local prep = daemon.exec(node, { "sh", "-c", "mkdir -p " .. RUN .. " && chown frr:frr /etc/frr " .. RUN ..
