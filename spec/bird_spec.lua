@@ -83,7 +83,7 @@ describe("routers with BIRD #root", function()
   H.guard()
 
   it("start BIRD in the router, answering on its own socket; birdc, birdc_routes, log; stopped at close", function()
-    if not have_bird() then return pending(NO_BIRD) end
+    if not have_bird() then pending(NO_BIRD) return end
     local lname = H.name("lab")
     local lab = nslab.lab(lname)
     local ok, e = pcall(function()
@@ -121,7 +121,7 @@ describe("routers with BIRD #root", function()
   end)
 
   it("refuse a config BIRD rejects, with its message and the line, and remove the router", function()
-    if not have_bird() then return pending(NO_BIRD) end
+    if not have_bird() then pending(NO_BIRD) return end
     local lab <close> = nslab.lab(H.name("lab"))
     local name = H.name()
     local e = raises("EINVAL", lab.router, lab, name, { bird = "router id 10.0.0.1;\nprotocol devize {}\n" })
@@ -138,7 +138,7 @@ describe("routers with BIRD #root", function()
   end)
 
   it("raise EIO with BIRD's message when it exits during its start, and remove the router", function()
-    if not have_bird() then return pending(NO_BIRD) end
+    if not have_bird() then pending(NO_BIRD) return end
     local lab <close> = nslab.lab(H.name("lab"))
     local name = H.name()
     -- bird -p accepts it; only the running BIRD opens the log file
@@ -151,7 +151,7 @@ describe("routers with BIRD #root", function()
   end)
 
   it("check the bird option", function()
-    if not have_bird() then return pending(NO_BIRD) end
+    if not have_bird() then pending(NO_BIRD) return end
     local lab <close> = nslab.lab(H.name("lab"))
     assert.has_error(function() lab:router(H.name(), { bird = 42 }) end,
       "bad argument #2 to 'lab:router' (field 'bird' must be a string or a function, not number)")
@@ -162,7 +162,7 @@ describe("routers with BIRD #root", function()
   end)
 
   it("keep two routers' daemons apart: each birdc reaches its own BIRD only", function()
-    if not have_bird() then return pending(NO_BIRD) end
+    if not have_bird() then pending(NO_BIRD) return end
     local lab <close> = nslab.lab(H.name("lab"))
     local a = lab:router(H.name(), { bird = conf("10.0.0.1") })
     local b = lab:router(H.name(), { bird = conf("10.0.0.2") })
@@ -176,7 +176,7 @@ describe("routers with BIRD #root", function()
   end)
 
   it("converge: OSPF between two routers, then lab:converge returns the seconds it took", function()
-    if not have_bird() then return pending(NO_BIRD) end
+    if not have_bird() then pending(NO_BIRD) return end
     local lab <close> = nslab.lab(H.name("lab"))
     local r1, r2 = lab:router(H.name() .. "-1", { bird = ospf }), lab:router(H.name() .. "-2", { bird = ospf })
     lab:link(r1, r2, { addrs = { "10.0.0.1/30", "10.0.0.2/30" } })
@@ -205,7 +205,7 @@ describe("routers with BIRD #root", function()
   end)
 
   it("notice at close a BIRD killed from outside, and still clean up", function()
-    if not have_bird() then return pending(NO_BIRD) end
+    if not have_bird() then pending(NO_BIRD) return end
     local lname, rname = H.name("lab"), H.name()
     local script = H.tmpfile(string.format([[
 local nslab = require "nslab"
@@ -227,7 +227,7 @@ print("killed " .. p)
   end)
 
   it("nslab --clean after SIGKILL ends the daemons with the lab", function()
-    if not have_bird() then return pending(NO_BIRD) end
+    if not have_bird() then pending(NO_BIRD) return end
     local lname, rname = H.name("lab"), H.name()
     local script = H.tmpfile(string.format([[
 local nslab = require "nslab"

@@ -43,8 +43,8 @@ describe("routers with FRR #root", function()
   H.guard()
 
   it("refuses FRR rootless (user frr is not mapped), saying why", function()
-    if not frr.available() then return pending(MISSING) end
-    if not H.rootless() then return pending("runs rootless only (make check-rootless)") end
+    if not frr.available() then pending(MISSING) return end
+    if not H.rootless() then pending("runs rootless only (make check-rootless)") return end
     local lab <close> = nslab.lab(H.name("lab"))
     local name = H.name()
     local e = raises("EPERM", lab.router, lab, name, { frr = { daemons = DAEMONS } })
@@ -54,7 +54,7 @@ describe("routers with FRR #root", function()
 
   describe("as root (or the option checks anywhere)", function()
     it("run zebra and ospfd, vtysh reaching this router's daemons, JSON decoded; OSPF converges", function()
-      if cannot() then return pending(cannot()) end
+      if cannot() then pending(cannot()) return end
       local lname = H.name("lab")
       local lab = nslab.lab(lname)
       local ok, e = pcall(function()
@@ -98,8 +98,48 @@ describe("routers with FRR #root", function()
       assert.equal("", H.read_all(record.path_of(lname)))
     end)
 
+    it("speak eBGP with a BIRD router: the prefix BIRD announces shows in FRR's JSON", function()
+      if cannot() then pending(cannot()) return end
+      if not H.which("bird") then pending("bird is missing: install the Debian package bird2 (make deps)") return end
+      local lab <close> = nslab.lab(H.name("lab"))
+      local b = lab:router(H.name(), { bird = [[
+router id 10.0.0.1;
+protocol device { scan time 1; }
+protocol static { ipv4; route 192.0.2.0/24 unreachable; }
+protocol bgp peer {
+  local as 65001; neighbor 10.0.0.2 as 65002;
+  hold time 6; connect delay time 1; connect retry time 1;
+  ipv4 { import all; export where source = RTS_STATIC; };
+}
+]] })
+      local f = lab:router(H.name(), { frr = { daemons = { "bgpd" }, config = [[
+frr defaults traditional
+router bgp 65002
+ bgp router-id 10.0.0.2
+ no bgp ebgp-requires-policy
+ timers bgp 2 6
+ neighbor 10.0.0.1 remote-as 65001
+ neighbor 10.0.0.1 timers connect 1
+!
+]] } })
+      lab:link(b, f, { addrs = { "10.0.0.1/30", "10.0.0.2/30" } })
+      local got = H.wait_for(function()
+        local t = f:vtysh "show bgp ipv4 unicast json"
+        return t.routes and t.routes["192.0.2.0/24"]
+      end, 20)
+      assert.truthy(got, f:vtysh "show bgp summary")
+      assert.equal("65001", got[1].path)
+      assert.equal(65002, f:vtysh("show bgp ipv4 unicast json").localAS)
+      assert.matches("Established", b:birdc "show protocols peer", 1, true)
+      -- zebra put it in the kernel (independent view: ip)
+      assert.is_true(H.wait_for(function()
+        local r = H.ipj("-n " .. q(f.netns) .. " route show 192.0.2.0/24")[1]
+        return r and r.gateway == "10.0.0.1"
+      end, 5))
+    end)
+
     it("refuse a config FRR rejects, with vtysh's message, and remove the router", function()
-      if cannot() then return pending(cannot()) end
+      if cannot() then pending(cannot()) return end
       local lab <close> = nslab.lab(H.name("lab"))
       local name = H.name()
       local e = raises("EINVAL", lab.router, lab, name,
