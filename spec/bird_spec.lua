@@ -150,6 +150,20 @@ describe("routers with BIRD #root", function()
     assert.same({}, lab.nodes)
   end)
 
+  it("name the Debian package when bird is missing, and remove the router", function()
+    -- PATH without /usr/sbin: nslab finds no bird
+    local rname = H.name()
+    local out, ok = H.sh("env PATH=/bin " .. q(H.bin) .. " -e " .. q(string.format([[
+local lab <close> = require("nslab").lab(%q)
+local ok, e = pcall(lab.router, lab, %q, { bird = "router id 10.0.0.1;\nprotocol device {}\n" })
+print(e.code, e, #lab.nodes, require("nslab").netns.exists(%q))
+]], H.name("lab"), rname, rname)))
+    assert.is_true(ok, out)
+    assert.matches("^ENOENT\t", out)
+    assert.matches("bird is missing: install the Debian package bird2 (make deps)", out, 1, true)
+    assert.matches("\t0\tfalse\n$", out)
+  end)
+
   it("check the bird option", function()
     if not have_bird() then pending(NO_BIRD) return end
     local lab <close> = nslab.lab(H.name("lab"))
