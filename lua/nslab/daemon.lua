@@ -14,7 +14,10 @@
 -- path names a different socket in each). Nothing is made on the host's
 -- file systems: all of it goes with the router's namespaces. The private
 -- `/run` hides the host's `/run` (`ip netns` inside such a router lists
--- nothing).
+-- nothing). Like every `dirs =` tmpfs, they are made anew, empty, if the
+-- node's mount namespace is (a file added to or removed from
+-- /etc/netns/NAME while the lab runs): the daemons keep running, but
+-- `birdc`/`vtysh` then no longer find their sockets.
 --
 -- Each daemon is a lab-owned process (`node:spawn`: in the lab's record,
 -- so `nslab --clean` ends it after a SIGKILLed nslab), run in the
