@@ -17,8 +17,12 @@ describe("scripts #root", function()
     router = { "left reaches right through router", "left no longer reaches right" },
     shaping = { "h1 -> h2 at 9.0-10.5 Mbit/s", "h1 -> h2 at 1.8-2.2 Mbit/s", "pings lost while the link was down",
       "h1 reaches h2 again" },
+    ospf = { "converged in", "Full/PtP", "link r1 -- r2 down", "re-converged in", " 2  10.0.4.1 ",
+      "h1 reaches h2 again, through r4" },
+    bgp = { "session up, prefix learnt", "192.0.2.0/24 via 10.0.0.1, AS path 65001",
+      "r2 reaches 192.0.2.1 through BGP" },
   }
-  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping" } do
+  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping", "ospf", "bgp" } do
     it(name .. ".lua exits 0, shows its evidence and leaves nothing behind", function()
       local out, ok, code = H.nslab("scripts/" .. name .. ".lua")
       assert.is_true(ok, "exit " .. tostring(code) .. ":\n" .. out)

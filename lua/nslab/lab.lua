@@ -78,7 +78,9 @@ local NEW_OPTS = { keep = "boolean", progress = "boolean" }
 local NODE_OPTS = { sysctls = "table", hostname = "string", dirs = "table", ipc = "boolean", time = "table",
   pid = "boolean", cgroup = "table" }
 local BRIDGE_OPTS = { ifname = "string", sysctls = "table" }
-for k, v in pairs(NODE_OPTS) do BRIDGE_OPTS[k] = v end
+-- A router's: a node's, and its routing daemons (nslab.daemon).
+local ROUTER_OPTS = { bird = "string|function", frr = "table" }
+for k, v in pairs(NODE_OPTS) do BRIDGE_OPTS[k], ROUTER_OPTS[k] = v, v end
 local LINK_OPTS = { ifnames = "table", addrs = "table", mtu = "integer", mac = "table" }
 for k, v in pairs(linkctl.LINK_SHAPE) do LINK_OPTS[k] = v end
 
@@ -193,6 +195,7 @@ function Lab:_node(kind, name, opts)
       push { what = string.format("netns %q", name), netns = name, fn = function() self._rec:netns_del(name) end }
     end)
     node:_setup(opts, push)
+    if opts.bird ~= nil or opts.frr ~= nil then require("nslab.daemon").start(node, opts, push) end
   end)
   self.nodes[#self.nodes + 1] = node
   self._by[name] = node
@@ -222,14 +225,17 @@ function Lab:host(name, opts)
 end
 
 --- Adds a router: a host with IPv4 and IPv6 forwarding explicitly on
--- (a new netns starts with both off whatever the host has).
+-- (a new netns starts with both off whatever the host has), and its
+-- routing daemons, started and answering before it returns.
 -- @tparam string name
--- @tparam[opt] table opts as for `host`
+-- @tparam[opt] table opts as for `host`, and `bird` (BIRD 2's config: a
+-- string, or a function(node) returning one), `frr` (`{daemons = {...},
+-- config = ...}`): see `nslab.daemon`
 -- @treturn node
--- @raise as `host`
+-- @raise as `host`, and as `nslab.daemon` for a daemon that cannot start
 -- @usage local r = lab:router "r1"
 function Lab:router(name, opts)
-  opts = check_opts("lab:router", 2, opts, NODE_OPTS)
+  opts = check_opts("lab:router", 2, opts, ROUTER_OPTS)
   return self:_node("router", name, opts)
 end
 
@@ -451,6 +457,7 @@ for _, ext in ipairs {
   "nslab.uplink",
   "nslab.expect",
   "nslab.iperf",
+  "nslab.daemon",
 } do require(ext).install(Lab, Node) end
 M.Lab = Lab
 

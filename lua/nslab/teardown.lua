@@ -150,7 +150,9 @@ function M.run(lab)
   end
   local problems, failed, upto = {}, {}, #lab._undo
   local ok, err = pcall(function()
-    -- Schedules first: cancelled, reaped, their failures said.
+    -- Daemons first, stopped gracefully (nslab.daemon), then schedules:
+    -- cancelled, reaped, their failures said.
+    for _, f in ipairs(lab._closers or {}) do pcall_steady(f) end
     for _, s in ipairs(lab._schedules or {}) do pcall_steady(function() s:_close() end) end
     end_processes(lab, problems)
     fault.at("teardown")
