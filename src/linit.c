@@ -44,7 +44,7 @@ static const struct {
     {"addr", nslab_open_addr},	   {"route", nslab_open_route},
     {"sysctl", nslab_open_sysctl}, {"exec", nslab_open_exec},
     {"inet", nslab_open_inet},	   {"record", nslab_open_record},
-    {"tc", nslab_open_tc},
+    {"tc", nslab_open_tc},	   {"monitor", nslab_open_monitor},
 };
 
 int luaopen_nslab_core(lua_State *L)

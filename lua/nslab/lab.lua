@@ -448,6 +448,8 @@ for _, ext in ipairs {
   "nslab.view",
   "nslab.linkctl",
   "nslab.uplink",
+  "nslab.monitor",
+  "nslab.capture",
 } do require(ext).install(Lab, Node) end
 M.Lab = Lab
 

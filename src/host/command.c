@@ -19,6 +19,10 @@
 
 /* { verb, synopsis } in the order --help lists them. */
 static const struct command_def commands[] = {
+    {"events", "NAME [--timeout S] [--groups G,...]  print the lab's "
+	       "rtnetlink events as JSON lines"},
+    {"capture", "NAME NODE IFNAME [FILTER...]  stream pcap from a node's "
+		"interface to stdout (| tcpdump -r -)"},
     {NULL, NULL},
 };
 

@@ -272,8 +272,7 @@ static void set_kinds(lua_State *L, const struct nlattr *linkinfo)
  * master_ifindex, peer_ifindex (veth) or link_ifindex, link_netnsid,
  * netns. master (the ifname) is filled in by the caller.
  */
-static void push_link(lua_State *L, const struct nlmsghdr *nlh,
-		      const char *netns)
+void link_push_msg(lua_State *L, const struct nlmsghdr *nlh, const char *netns)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = {0};
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
@@ -338,7 +337,7 @@ int link_push_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
 	    nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct ifinfomsg))
 		return MNL_CB_OK;
-	push_link(lp->L, nlh, lp->netns);
+	link_push_msg(lp->L, nlh, lp->netns);
 	lp->n++;
 	if (lp->list)
 		lua_rawseti(lp->L, lp->tab, lp->n);

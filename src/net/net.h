@@ -8,12 +8,13 @@
 
 #include <lua.h>
 
-void nslab_open_netns(lua_State *L);  /* netns.c */
-void nslab_open_link(lua_State *L);   /* link.c */
-void nslab_open_addr(lua_State *L);   /* addr.c */
-void nslab_open_route(lua_State *L);  /* route.c */
-void nslab_open_sysctl(lua_State *L); /* sysctl.c */
-void nslab_open_inet(lua_State *L);   /* inet_lib.c */
-void nslab_open_tc(lua_State *L);     /* tc.c */
+void nslab_open_netns(lua_State *L);   /* netns.c */
+void nslab_open_link(lua_State *L);    /* link.c */
+void nslab_open_addr(lua_State *L);    /* addr.c */
+void nslab_open_route(lua_State *L);   /* route.c */
+void nslab_open_sysctl(lua_State *L);  /* sysctl.c */
+void nslab_open_inet(lua_State *L);    /* inet_lib.c */
+void nslab_open_tc(lua_State *L);      /* tc.c */
+void nslab_open_monitor(lua_State *L); /* monitor.c */
 
 #endif
