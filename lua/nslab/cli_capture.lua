@@ -1,7 +1,8 @@
 --- `nslab --capture NAME NODE IFNAME [FILTER...]`: streams the packets of
 -- interface IFNAME of node NODE of lab NAME (running, or kept with
 -- `nslab --keep`) to stdout as pcap, with tcpdump in the node, until
--- interrupted or the reader goes away: `nslab --capture lab red eth0 icmp
+-- interrupted (nslab then ends by the signal, as for a script) or the
+-- reader goes away: `nslab --capture lab red eth0 icmp
 -- | tcpdump -n -r -` or `| wireshark -k -i -`. FILTER words are a
 -- pcap-filter(7) expression, as tcpdump takes them. Refuses to write to
 -- a terminal.
@@ -22,7 +23,8 @@ local USAGE = "usage: nslab --capture NAME NODE IFNAME [FILTER...] | tcpdump -r 
 
 --- Runs the command.
 -- @tparam {string,...} args the arguments after --capture
--- @treturn integer exit status: tcpdump's (0 when interrupted)
+-- @treturn integer exit status: tcpdump's (interrupted, nslab ends by the
+-- signal, as for a script)
 -- @raise EINVAL error object (with the usage) for missing arguments or a
 -- terminal on stdout; as `nslab.kept.node` for an unknown lab or node;
 -- tcpdump's refusal (`nslab.capture.refusal`: ENODEV for an interface the
@@ -42,14 +44,8 @@ function M.main(args)
   if filter ~= "" then argv[#argv + 1] = filter end
   local check = Exec.exec(netns, argv)
   if not check.ok then error(capture.refusal(OP, object, check.stderr), 0) end
-  local ok, r = pcall(Exec.exec, netns, capture.argv(ifname, { filter = filter }), { capture = false })
-  if not ok then
-    if type(r) == "table" and r.code == "EINTR" or type(r) == "string" and r:find("interrupted", 1, true) then
-      return 0
-    end
-    error(r, 0)
-  end
-  return r.status or 0
+  local r = Exec.exec(netns, capture.argv(ifname, { filter = filter }), { capture = false })
+  return r.status or 1
 end
 
 return M

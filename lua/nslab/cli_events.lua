@@ -1,8 +1,8 @@
 --- `nslab --events NAME [--timeout S] [--groups G,...]`: prints the
 -- rtnetlink notifications of every node of lab NAME (running, or kept
 -- with `nslab --keep`) as JSON lines, one event each (the tables of
--- `nslab.monitor`, with `node`), until interrupted (exit status 0) or
--- for S seconds. Groups: link, addr, route, neigh (default all). Once
+-- `nslab.monitor`, with `node`), until interrupted (then nslab ends by
+-- the signal, as for a script) or for S seconds (exit status 0). Groups: link, addr, route, neigh (default all). Once
 -- every node's socket listens it says so on stderr ("nslab: watching N
 -- node(s) of lab NAME"): what happens from then on is printed.
 -- @module nslab.cli_events
@@ -19,12 +19,6 @@ local M = {}
 
 local OP = "nslab --events"
 local USAGE = "usage: nslab --events NAME [--timeout SECONDS] [--groups link,addr,route,neigh]"
-
--- Whether e is the end Ctrl-C (or SIGTERM) asks for.
-local function interrupted(e)
-  if type(e) == "table" then return e.code == "EINTR" end
-  return type(e) == "string" and e:find("interrupted", 1, true) ~= nil
-end
 
 --- Parses the arguments after --events.
 -- @tparam {string,...} args
@@ -56,24 +50,21 @@ end
 
 --- Runs the command.
 -- @tparam {string,...} args the arguments after --events
--- @treturn integer exit status: 0 at the timeout or when interrupted
+-- @treturn integer exit status: 0 at the timeout
 -- @raise as `nslab.kept.nodes` (unknown lab) and `nslab.monitor` (bad group)
 function M.main(args)
   local o = M.parse(args)
   local sources = {}
   for i, n in ipairs(kept.nodes(OP, o.name)) do sources[i] = { netns = n, node = n } end
-  local ok, e = pcall(function()
-    local next_event, _, _, closing = monitor.open_all(sources, o.groups, o.timeout)
-    local _ <close> = closing
-    -- Said once every socket listens: what happens from now on is seen.
-    io.stderr:write(string.format("nslab: watching %d node(s) of lab %q\n", #sources, o.name))
-    io.stdout:setvbuf("line")
-    for ev in next_event do
-      if not io.stdout:write(json.encode(ev, OP), "\n") then break end -- the reader left
-    end
-  end)
-  if ok or interrupted(e) then return 0 end
-  error(e, 0)
+  local next_event, _, _, closing = monitor.open_all(sources, o.groups, o.timeout)
+  local _ <close> = closing
+  -- Said once every socket listens: what happens from now on is seen.
+  io.stderr:write(string.format("nslab: watching %d node(s) of lab %q\n", #sources, o.name))
+  io.stdout:setvbuf("line")
+  for ev in next_event do
+    if not io.stdout:write(json.encode(ev, OP), "\n") then break end -- the reader left
+  end
+  return 0
 end
 
 return M
