@@ -1,4 +1,6 @@
---- `nslab --capture NAME NODE IFNAME [FILTER...]`: streams the packets of
+--- nslab.cli_capture: the lab command that streams a node's packets.
+--
+-- `nslab --capture NAME NODE IFNAME [FILTER...]` streams the packets of
 -- interface IFNAME of node NODE of lab NAME (running, or kept with
 -- `nslab --keep`) to stdout as pcap, with tcpdump in the node, until
 -- interrupted (nslab then ends by the signal, as for a script) or the

@@ -1,8 +1,11 @@
---- `nslab --events NAME [--timeout S] [--groups G,...]`: prints the
+--- nslab.cli_events: the lab command that prints a lab's events.
+--
+-- `nslab --events NAME [--timeout S] [--groups G,...]` prints the
 -- rtnetlink notifications of every node of lab NAME (running, or kept
 -- with `nslab --keep`) as JSON lines, one event each (the tables of
 -- `nslab.monitor`, with `node`), until interrupted (then nslab ends by
--- the signal, as for a script) or for S seconds (exit status 0). Groups: link, addr, route, neigh (default all). Once
+-- the signal, as for a script) or for S seconds (exit status 0).
+-- Groups: link, addr, route, neigh (default all). Once
 -- every node's socket listens it says so on stderr ("nslab: watching N
 -- node(s) of lab NAME"): what happens from then on is printed.
 -- @module nslab.cli_events

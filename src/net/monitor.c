@@ -348,11 +348,12 @@ static int l_monitor_wait(lua_State *L)
 		lua_rawgeti(L, 1, i);
 		m = luaL_testudata(L, -1, MONITOR_MT);
 		if (!m || m->fd < 0)
-			luaL_argerror(L, 1,
-				      lua_pushfstring(L,
-						      "monitors[%d] is not an "
-						      "open monitor",
-						      (int)i));
+			return luaL_argerror(
+			    L, 1,
+			    lua_pushfstring(L,
+					    "monitors[%d] is not an "
+					    "open monitor",
+					    (int)i));
 		pf[i - 1].fd = m->fd;
 		pf[i - 1].events = POLLIN;
 		pf[i - 1].revents = 0;
