@@ -33,6 +33,18 @@ describe("node:capture #root", function()
     pending("tcpdump is not installed (Debian package tcpdump)")
     return
   end
+  if H.rootless() then
+    it("says why tcpdump cannot run rootless, in its own words", function()
+      local lab <close>, a = two_hosts()
+      local file = os.tmpname()
+      local e = raises("EPERM", a.capture, a, "eth0", { file = file })
+      assert.matches("tcpdump: Couldn't change to", tostring(e), 1, true)
+      assert.is_nil(io.open(file))
+      assert.equal(0, tcpdumps())
+      lab:close()
+    end)
+    return
+  end
 
   local dir
   before_each(function() dir = H.sh("mktemp -d"):gsub("%s+$", "") end)

@@ -9,14 +9,17 @@
 -- reached through /proc/NSLAB_PID/root (or cwd), so a node's private
 -- directories (`dirs`) cannot hide it. tcpdump still drops root to its
 -- own user once the interface is open; the file is already open by then.
--- `node:capture` returns once tcpdump listens (the pcap header is in the
+-- `node:capture` returns once tcpdump listens (its "listening on" line,
+-- read from its stderr through /proc/PID/fd/2, and the pcap header in the
 -- file), so what the experiment sends next is captured.
 --
 -- The file is pcap as tcpdump writes it (libpcap format, link type of
 -- the interface: EN10MB for veths): `tcpdump -r FILE`, Wireshark and
 -- scapy read it. It is the experiment's result, so it stays when the
 -- lab closes. A link must be up to be captured on (tcpdump: "That device
--- is not up").
+-- is not up"). Rootless (`nslab --rootless`) tcpdump cannot run: it
+-- drops root with setgroups(2), which the user namespace denies, and
+-- says so ("Couldn't change to 'tcpdump' uid=...": EPERM).
 -- @module nslab.capture
 
 -- "nslab" first: it registers nslab.core.
@@ -52,9 +55,9 @@ function M.argv(ifname, opts)
 end
 
 --- The error object for tcpdump's refusal: its own message (stderr
--- lines joined with "; "), ENODEV for a missing interface, ENOENT when
--- tcpdump is not installed, EINVAL otherwise (a filter it cannot parse,
--- a link that is down).
+-- lines joined with "; "), ENODEV for a missing interface, EPERM when it
+-- could not drop root (always under `nslab --rootless`), EINVAL
+-- otherwise (a filter it cannot parse, a link that is down).
 -- @tparam string op
 -- @tparam string object
 -- @tparam string stderr what tcpdump printed
@@ -67,7 +70,13 @@ function M.refusal(op, object, stderr)
   local text = table.concat(lines, "; ")
   if text == "" then text = "tcpdump ended before it listened" end
   local errno = E.EINVAL
-  if text:find("No such device", 1, true) then errno = E.ENODEV end
+  if text:find("No such device", 1, true) then
+    errno = E.ENODEV
+  elseif text:find("Operation not permitted", 1, true) then
+    -- rootless: tcpdump drops root to its own user with setgroups(2),
+    -- which a user namespace of nslab --rootless denies
+    errno = E.EPERM
+  end
   return core.error { op = op, object = object, errno = errno, extack = text }
 end
 
@@ -165,11 +174,22 @@ Capture.__tostring = function(self)
     self.proc:running() and "running" or "stopped")
 end
 
--- Waits until tcpdump listens (the pcap header is in the file); raises
--- its refusal when it ended first.
+-- What tcpdump printed on stderr so far: spawn's memfd, read through
+-- /proc/PID/fd/2 (a new open file, from its start) while it runs.
+local function stderr_of(proc)
+  local f = io.open("/proc/" .. proc.pid .. "/fd/2", "rb")
+  if not f then return "" end
+  local text = f:read("a") or ""
+  f:close()
+  return text
+end
+
+-- Waits until tcpdump listens: its "listening on" line (printed once the
+-- interface is open, the filter set and root dropped) and the pcap
+-- header in the file; raises its refusal when it ended first.
 local function wait_listening(cap, op, object)
   local deadline = core.monotime() + START_TIMEOUT
-  while size_of(cap.file) < 24 do
+  while not (stderr_of(cap.proc):find("listening on", 1, true) and size_of(cap.file) >= 24) do
     if not cap.proc:running() then
       local r = cap.proc:wait()
       error(M.refusal(op, object, r.stderr), 0)
@@ -204,8 +224,8 @@ function M.install(_, Node)
   -- field or a field of the wrong type; EINVAL error object for a count
   -- or snaplen out of range, a closed lab, and tcpdump's refusal with its
   -- own message (a filter it cannot parse, a link that is down); ENODEV
-  -- (tcpdump's message) when the node has no such interface; ENOENT when
-  -- tcpdump is not installed
+  -- (tcpdump's message) when the node has no such interface; EPERM
+  -- (tcpdump's message) rootless; ENOENT when tcpdump is not installed
   -- @usage local cap <close> = red:capture("eth0", {file = "red.pcap", filter = "icmp"})
   -- red:ping(blue, {count = 3})
   -- print(cap:stop(), "packets")
