@@ -1,7 +1,6 @@
 -- node:capture (nslab.capture, issue 16): tcpdump in a node writing
 -- pcap, read back with `tcpdump -r`.
 local H = require "helper"
-local nslab = require "nslab"
 
 local raises = H.raises
 
@@ -16,16 +15,9 @@ local function read_back(file, filter)
   return lines
 end
 
-local function tcpdumps()
-  return tonumber((H.sh("pgrep -c -x tcpdump || true"):match("%d+"))) or 0
-end
+local function tcpdumps() return H.count_procs("tcpdump") end
 
-local function two_hosts()
-  local lab = nslab.lab(H.name "cpl")
-  local a, b = lab:host(H.name "cpa"), lab:host(H.name "cpb")
-  lab:link(a, b, { addrs = { "10.66.0.1/24", "10.66.0.2/24" } })
-  return lab, a, b
-end
+local function two_hosts() return H.pair_lab("cp", "10.66.0.") end
 
 describe("node:capture #root", function()
   H.guard()

@@ -24,12 +24,7 @@ local function find(it, want)
 end
 
 -- A lab of two hosts a -- b (10.77.0.1/24, 10.77.0.2/24).
-local function two_hosts()
-  local lab = nslab.lab(H.name "mol")
-  local a, b = lab:host(H.name "moa"), lab:host(H.name "mob")
-  lab:link(a, b, { addrs = { "10.77.0.1/24", "10.77.0.2/24" } })
-  return lab, a, b
-end
+local function two_hosts() return H.pair_lab("mo", "10.77.0.") end
 
 describe("nslab.monitor #root", function()
   H.guard()

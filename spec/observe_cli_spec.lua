@@ -33,9 +33,7 @@ local function background(args, dir)
   return p, out, err
 end
 
-local function tcpdumps()
-  return tonumber((H.sh("pgrep -c -x tcpdump || true"):match("%d+"))) or 0
-end
+local function tcpdumps() return H.count_procs("tcpdump") end
 
 describe("lab commands on a kept lab #root", function()
   H.guard()

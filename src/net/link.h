@@ -69,6 +69,10 @@ struct link_push {
 };
 int link_push_cb(const struct nlmsghdr *nlh, void *data);
 
+/* Sets t[k] = "aa:bb:..." in the table on top from a hardware address
+ * attribute a (nothing when a is NULL, empty or over 32 bytes). */
+void link_set_hwaddr(lua_State *L, const char *k, const struct nlattr *a);
+
 /*
  * Pushes the table of one RTM_NEWLINK (or RTM_DELLINK) message nlh, of
  * at least a full ifinfomsg: the fields link.get returns but master (the

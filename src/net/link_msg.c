@@ -230,8 +230,7 @@ static void push_flags(lua_State *L, unsigned int flags)
 	lua_setfield(L, -2, "flags");
 }
 
-/* Sets t[k] = "aa:bb:..." from a hardware address attribute. */
-static void set_hwaddr(lua_State *L, const char *k, const struct nlattr *a)
+void link_set_hwaddr(lua_State *L, const char *k, const struct nlattr *a)
 {
 	const unsigned char *p;
 	char out[3 * 32];
@@ -291,8 +290,8 @@ void link_push_msg(lua_State *L, const struct nlmsghdr *nlh, const char *netns)
 		set_int(L, "min_mtu", get_u32(tb[IFLA_MIN_MTU]));
 	if (tb[IFLA_MAX_MTU])
 		set_int(L, "max_mtu", get_u32(tb[IFLA_MAX_MTU]));
-	set_hwaddr(L, "address", tb[IFLA_ADDRESS]);
-	set_hwaddr(L, "broadcast", tb[IFLA_BROADCAST]);
+	link_set_hwaddr(L, "address", tb[IFLA_ADDRESS]);
+	link_set_hwaddr(L, "broadcast", tb[IFLA_BROADCAST]);
 	lua_pushboolean(L, (ifm->ifi_flags & IFF_UP) != 0);
 	lua_setfield(L, -2, "up");
 	push_flags(L, ifm->ifi_flags);

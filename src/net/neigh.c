@@ -7,13 +7,13 @@
  * ip-neighbour(8), linux/neighbour.h.
  */
 #define _GNU_SOURCE
-#include <stdio.h>
 #include <string.h>
 
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
 #include "net/inet.h"
+#include "net/link.h"
 #include "net/neigh.h"
 
 /* NUD_* bits as `ip neigh` names them. */
@@ -49,22 +49,6 @@ static void push_state(lua_State *L, unsigned int state)
 	luaL_pushresult(&b);
 }
 
-/* Sets t[k] = "aa:bb:..." (the top table) from a link-layer address. */
-static void set_lladdr(lua_State *L, const struct nlattr *a)
-{
-	const unsigned char *p = mnl_attr_get_payload(a);
-	size_t len = mnl_attr_get_payload_len(a), o = 0;
-	char out[3 * 32];
-
-	if (len == 0 || len > 32)
-		return;
-	for (size_t i = 0; i < len; i++)
-		o += (size_t)snprintf(out + o, sizeof(out) - o,
-				      i ? ":%02x" : "%02x", p[i]);
-	lua_pushstring(L, out);
-	lua_setfield(L, -2, "lladdr");
-}
-
 int neigh_push_msg(lua_State *L, const struct nlmsghdr *nlh, int names)
 {
 	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
@@ -94,7 +78,7 @@ int neigh_push_msg(lua_State *L, const struct nlmsghdr *nlh, int names)
 			has_dst = 1;
 			break;
 		case NDA_LLADDR:
-			set_lladdr(L, a);
+			link_set_hwaddr(L, "lladdr", a);
 			break;
 		}
 	}
