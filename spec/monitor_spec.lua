@@ -135,7 +135,12 @@ describe("lab:watch #root", function()
     collectgarbage()
     collectgarbage()
     assert.equal(fds, nfds())
+    -- one still open when the lab closes is closed with it
+    local open, _, _, set = lab:watch { groups = { "link" }, timeout = 5 }
+    assert.equal(2, #set.mons)
     lab:close()
+    for _, m in ipairs(set.mons) do assert.equal("monitor (closed)", tostring(m)) end
+    assert.is_nil(open())
     raises("EINVAL", lab.watch, lab)
   end)
 end)

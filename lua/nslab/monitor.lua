@@ -155,7 +155,8 @@ end
 function M.install(Lab)
   --- Iterates over the rtnetlink notifications of every node of the lab
   -- (one socket each, one poll(2) over all), each event with `node` set
-  -- to the node's name. Nodes added later are not watched.
+  -- to the node's name. Nodes added later are not watched. The lab's
+  -- close closes it (its sockets would keep the namespaces alive).
   -- @tparam[opt] table opts `groups` and `timeout` as `nslab.monitor`
   -- @treturn function iterator (then nil, nil and the closing value)
   -- @raise as `nslab.monitor`; EINVAL error object when the lab is closed
@@ -169,7 +170,14 @@ function M.install(Lab)
     if #sources == 0 then
       opts_mod.raise("lab:watch", string.format("%q", self.name), E.EINVAL, "the lab has no node to watch")
     end
-    return M.open_all(sources, opts.groups, opts.timeout)
+    local next_event, _, _, set = M.open_all(sources, opts.groups, opts.timeout)
+    -- A socket holds its netns alive: the lab's close closes the watch
+    -- (an entry of its undo stack, holding the set weakly).
+    local ref = setmetatable({ set }, { __mode = "v" })
+    self._undo[#self._undo + 1] = { what = "watch", fn = function()
+      if ref[1] then ref[1]:close() end
+    end }
+    return next_event, nil, nil, set
   end
 end
 
