@@ -70,6 +70,20 @@ describe("lab commands on a kept lab #root", function()
     assert(ok, e)
   end)
 
+  it("--events ends once the lab is removed (nslab --clean)", function()
+    local name = kept_lab()
+    local p, _, err = background("--events " .. q(name), dir)
+    local ok, e = pcall(function()
+      assert(H.wait_for(function() return H.read_all(err):find("watching 2 node", 1, true) end, 10), H.read_all(err))
+    end)
+    clean(name)
+    assert(ok, e)
+    local r = p:wait(10)
+    assert.is_false(r.timed_out)
+    assert.equal(0, r.status, H.read_all(err))
+    assert.matches(string.format('lab "%s" is gone', name), H.read_all(err), 1, true)
+  end)
+
   it("--capture streams pcap that tcpdump -r reads: the 3 pings sent", function()
     if not H.which("tcpdump") then return pending("tcpdump is not installed") end
     if H.rootless() then return pending("rootless: tcpdump cannot drop root (see capture_spec)") end

@@ -7,7 +7,9 @@
 -- the signal, as for a script) or for S seconds (exit status 0).
 -- Groups: link, addr, route, neigh (default all). Once
 -- every node's socket listens it says so on stderr ("nslab: watching N
--- node(s) of lab NAME"): what happens from then on is printed.
+-- node(s) of lab NAME"): what happens from then on is printed. It ends
+-- (status 0, "nslab: lab NAME is gone") once the lab's namespaces are
+-- gone (`nslab --clean NAME`, or the lab's own close).
 -- @module nslab.cli_events
 
 local json = require "nslab.json"
@@ -53,13 +55,14 @@ end
 
 --- Runs the command.
 -- @tparam {string,...} args the arguments after --events
--- @treturn integer exit status: 0 at the timeout
+-- @treturn integer exit status: 0 at the timeout or once the lab is gone
 -- @raise as `nslab.kept.nodes` (unknown lab) and `nslab.monitor` (bad group)
 function M.main(args)
   local o = M.parse(args)
-  local sources = {}
-  for i, n in ipairs(kept.nodes(OP, o.name)) do sources[i] = { netns = n, node = n } end
-  local next_event, _, _, closing = monitor.open_all(sources, o.groups, o.timeout)
+  local sources, nodes, ids = {}, kept.nodes(OP, o.name)
+  for i, n in ipairs(nodes) do sources[i] = { netns = n, node = n } end
+  local function alive() return kept.alive(nodes, ids) end
+  local next_event, _, _, closing = monitor.open_all(sources, o.groups, o.timeout, alive)
   local _ <close> = closing
   -- Said once every socket listens: what happens from now on is seen.
   io.stderr:write(string.format("nslab: watching %d node(s) of lab %q\n", #sources, o.name))
@@ -67,6 +70,7 @@ function M.main(args)
   for ev in next_event do
     if not io.stdout:write(json.encode(ev, OP), "\n") then break end -- the reader left
   end
+  if not alive() then io.stderr:write(string.format("nslab: lab %q is gone\n", o.name)) end
   return 0
 end
 

@@ -20,6 +20,7 @@ local function q(s) return string.format("%q", s) end
 -- @tparam string op the command, for errors ("nslab --events")
 -- @tparam string name the lab
 -- @treturn {string,...}
+-- @treturn table their identities, name -> {dev=, ino=} (see `alive`)
 -- @raise EINVAL error object for a bad lab name; ENOENT when no lab of
 -- that name is recorded (naming /run/nslab), or when none of its nodes
 -- is left; EBADMSG when its record cannot be used
@@ -39,7 +40,19 @@ function M.nodes(op, name)
   if #nodes == 0 then
     opts_mod.raise(op, q(name), E.ENOENT, string.format("lab %q has no node left", name))
   end
-  return nodes
+  return nodes, c.ids
+end
+
+--- Whether any of nodes (as `nodes` returned them, with their ids) is
+-- still the namespace the lab made: false once the lab is removed.
+-- @tparam {string,...} nodes
+-- @tparam table ids
+-- @treturn boolean
+function M.alive(nodes, ids)
+  for _, ns in ipairs(nodes) do
+    if record.same_id(record.netns_id(ns), ids[ns]) then return true end
+  end
+  return false
 end
 
 --- The node called node of lab name, checked as `nodes` does.

@@ -28,7 +28,8 @@
 -- keeps its name for the events that follow).
 --
 -- The kernel notifies what happens after the socket is open: nothing of
--- the state before. Events are kept in the socket's buffer (4 MiB as
+-- the state before. An open socket holds its namespace alive: deleting
+-- the name (`ip netns del`) frees it only once the monitor is closed. Events are kept in the socket's buffer (4 MiB as
 -- root) until read; when it overflows the kernel drops notifications and
 -- the iterator raises ENOBUFS rather than go on with a wrong picture.
 --
@@ -82,14 +83,17 @@ Set.__gc = Set.close
 -- @tparam[opt] {string,...} groups "link", "addr", "route", "neigh" (nil: all)
 -- @tparam[opt] number timeout seconds from now until the iterator ends
 -- (nil: no limit)
+-- @tparam[opt] function alive called about once a second while no event
+-- comes: when it returns false the iterator ends (`nslab --events` ends
+-- when the lab's namespaces are gone)
 -- @treturn function iterator: the next event, or nil once the timeout
--- passed (the sockets are then closed)
+-- passed or alive said no (the sockets are then closed)
 -- @return nil
 -- @return nil
 -- @treturn table the closing value (`for` closes the sockets when left)
 -- @raise what `nslab.monitor` raises; on the first open that fails, the
 -- monitors already open are closed
-function M.open_all(sources, groups, timeout)
+function M.open_all(sources, groups, timeout, alive)
   local set = setmetatable({ mons = {}, tags = {} }, Set)
   for i, s in ipairs(sources) do
     local ok, m = pcall(C.open, s.netns, groups)
@@ -115,11 +119,16 @@ function M.open_all(sources, groups, timeout)
         return nil
       end
       queue, at = {}, 1
-      for _, i in ipairs(C.wait(set.mons, left)) do
+      local ready = C.wait(set.mons, alive and math.min(left or 1, 1) or left)
+      for _, i in ipairs(ready) do
         for _, ev in ipairs(set.mons[i]:read()) do
           ev.node = set.tags[i]
           queue[#queue + 1] = ev
         end
+      end
+      if #ready == 0 and alive and not alive() then
+        set:close()
+        return nil
       end
     end
   end
