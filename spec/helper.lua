@@ -216,4 +216,20 @@ H.bin = (function()
   return exe
 end)()
 
+--- How many processes called name (exactly, as pgrep -x) run now.
+-- @tparam string name
+function H.count_procs(name)
+  return tonumber((H.sh("pgrep -c -x " .. H.q(name) .. " || true"):match("%d+"))) or 0
+end
+
+--- A lab of two hosts a -- b on one link, a with net .. "1/24", b with
+-- net .. "2/24" (net such as "10.66.0."); names from tag (H.name).
+-- @treturn lab, node a, node b
+function H.pair_lab(tag, net)
+  local lab = require("nslab").lab(H.name(tag .. "l"))
+  local a, b = lab:host(H.name(tag .. "a")), lab:host(H.name(tag .. "b"))
+  lab:link(a, b, { addrs = { net .. "1/24", net .. "2/24" } })
+  return lab, a, b
+end
+
 return H

@@ -46,7 +46,7 @@ static const struct {
     {"inet", nslab_open_inet},	   {"record", nslab_open_record},
     {"tc", nslab_open_tc},	   {"cgroup", nslab_open_cgroup},
     {"icmp", nslab_open_icmp},	   {"route.get", nslab_open_route_get},
-    {"sock", nslab_open_sock},
+    {"sock", nslab_open_sock},	   {"monitor", nslab_open_monitor},
 };
 
 int luaopen_nslab_core(lua_State *L)

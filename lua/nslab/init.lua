@@ -59,7 +59,7 @@ local exec = require "nslab.exec"
 M.exec, M.sh, M.spawn = exec.exec, exec.sh, exec.spawn
 
 -- Modules loaded on first use, so plain primitive scripts stay light.
-local lazy = { lab = true, topo = true, node = true, nft = true }
+local lazy = { lab = true, topo = true, node = true, nft = true, monitor = true }
 return setmetatable(M, {
   __index = function(t, k)
     if lazy[k] then

@@ -458,6 +458,8 @@ for _, ext in ipairs {
   "nslab.expect",
   "nslab.iperf",
   "nslab.daemon",
+  "nslab.monitor",
+  "nslab.capture",
 } do require(ext).install(Lab, Node) end
 M.Lab = Lab
 

@@ -21,6 +21,10 @@
 static const struct command_def commands[] = {
     {"test", "SCRIPT [ARGS...]  run a lab script's checks: a PASS/FAIL line "
 	     "each, exit 0 when all pass"},
+    {"events", "NAME [--timeout S] [--groups G,...]  print the lab's "
+	       "rtnetlink events as JSON lines"},
+    {"capture", "NAME NODE IFNAME [FILTER...]  stream pcap from a node's "
+		"interface to stdout (| tcpdump -r -)"},
     {NULL, NULL},
 };
 

@@ -69,6 +69,17 @@ struct link_push {
 };
 int link_push_cb(const struct nlmsghdr *nlh, void *data);
 
+/* Sets t[k] = "aa:bb:..." in the table on top from a hardware address
+ * attribute a (nothing when a is NULL, empty or over 32 bytes). */
+void link_set_hwaddr(lua_State *L, const char *k, const struct nlattr *a);
+
+/*
+ * Pushes the table of one RTM_NEWLINK (or RTM_DELLINK) message nlh, of
+ * at least a full ifinfomsg: the fields link.get returns but master (the
+ * caller resolves master_ifindex); netns (may be NULL) is set as given.
+ */
+void link_push_msg(lua_State *L, const struct nlmsghdr *nlh, const char *netns);
+
 /*
  * Sets t.master (ifname) in the link table on top when it has
  * master_ifindex, asking the kernel over c. Raises on failure.

@@ -230,8 +230,7 @@ static void push_flags(lua_State *L, unsigned int flags)
 	lua_setfield(L, -2, "flags");
 }
 
-/* Sets t[k] = "aa:bb:..." from a hardware address attribute. */
-static void set_hwaddr(lua_State *L, const char *k, const struct nlattr *a)
+void link_set_hwaddr(lua_State *L, const char *k, const struct nlattr *a)
 {
 	const unsigned char *p;
 	char out[3 * 32];
@@ -272,8 +271,7 @@ static void set_kinds(lua_State *L, const struct nlattr *linkinfo)
  * master_ifindex, peer_ifindex (veth) or link_ifindex, link_netnsid,
  * netns. master (the ifname) is filled in by the caller.
  */
-static void push_link(lua_State *L, const struct nlmsghdr *nlh,
-		      const char *netns)
+void link_push_msg(lua_State *L, const struct nlmsghdr *nlh, const char *netns)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = {0};
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
@@ -292,8 +290,8 @@ static void push_link(lua_State *L, const struct nlmsghdr *nlh,
 		set_int(L, "min_mtu", get_u32(tb[IFLA_MIN_MTU]));
 	if (tb[IFLA_MAX_MTU])
 		set_int(L, "max_mtu", get_u32(tb[IFLA_MAX_MTU]));
-	set_hwaddr(L, "address", tb[IFLA_ADDRESS]);
-	set_hwaddr(L, "broadcast", tb[IFLA_BROADCAST]);
+	link_set_hwaddr(L, "address", tb[IFLA_ADDRESS]);
+	link_set_hwaddr(L, "broadcast", tb[IFLA_BROADCAST]);
 	lua_pushboolean(L, (ifm->ifi_flags & IFF_UP) != 0);
 	lua_setfield(L, -2, "up");
 	push_flags(L, ifm->ifi_flags);
@@ -338,7 +336,7 @@ int link_push_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWLINK ||
 	    nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct ifinfomsg))
 		return MNL_CB_OK;
-	push_link(lp->L, nlh, lp->netns);
+	link_push_msg(lp->L, nlh, lp->netns);
 	lp->n++;
 	if (lp->list)
 		lua_rawseti(lp->L, lp->tab, lp->n);

@@ -18,6 +18,7 @@
 
 #include "net/inet.h"
 #include "net/net.h"
+#include "net/route.h"
 
 static const struct opt_name route_tables[] = {
     {"main", RT_TABLE_MAIN},
@@ -299,30 +300,39 @@ static void route_set_addr(lua_State *L, const struct nlattr *a, int family,
 	lua_setfield(L, -2, field);
 }
 
-static int route_list_cb(const struct nlmsghdr *nlh, void *data)
+/* The table id of a route message: RTA_TABLE, else rtm_table. */
+static uint32_t route_table_of(const struct nlmsghdr *nlh, uint32_t *oif)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	struct route_list *l = data;
-	lua_State *L = l->L;
 	const struct nlattr *a;
-	uint32_t table = rtm->rtm_table, oif = 0;
-	int family = rtm->rtm_family, has_dst = 0;
+	uint32_t table = rtm->rtm_table;
 
-	if (nlh->nlmsg_type != RTM_NEWROUTE ||
-	    (family != AF_INET && family != AF_INET6) ||
-	    (rtm->rtm_flags & RTM_F_CLONED))
-		return MNL_CB_OK;
+	*oif = 0;
 	mnl_attr_for_each (a, nlh, sizeof(*rtm)) {
 		if (mnl_attr_get_type(a) == RTA_TABLE &&
 		    mnl_attr_get_payload_len(a) == 4)
 			table = mnl_attr_get_u32(a);
 		if (mnl_attr_get_type(a) == RTA_OIF &&
 		    mnl_attr_get_payload_len(a) == 4)
-			oif = mnl_attr_get_u32(a);
+			*oif = mnl_attr_get_u32(a);
 	}
-	if ((l->table >= 0 && table != l->table) ||
-	    (l->oif && oif != (uint32_t)l->oif))
-		return MNL_CB_OK;
+	return table;
+}
+
+int route_push_msg(lua_State *L, const struct nlmsghdr *nlh, int names)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	uint32_t table, oif;
+	int family, has_dst = 0;
+
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*rtm))
+		return 0;
+	family = rtm->rtm_family;
+	if ((family != AF_INET && family != AF_INET6) ||
+	    (rtm->rtm_flags & RTM_F_CLONED))
+		return 0;
+	table = route_table_of(nlh, &oif);
 	lua_createtable(L, 0, 12);
 	lua_pushstring(L, inet_family_name(family));
 	lua_setfield(L, -2, "family");
@@ -355,7 +365,7 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 		lua_setfield(L, -2, "dst");
 	}
 	if (oif) {
-		lua_rawgeti(L, l->names, oif);
+		lua_rawgeti(L, names, oif);
 		lua_setfield(L, -2, "dev");
 	}
 	if (rtm->rtm_flags & RTNH_F_ONLINK) {
@@ -366,7 +376,23 @@ static int route_list_cb(const struct nlmsghdr *nlh, void *data)
 	inet_set_named(L, -1, "scope", inet_scopes, rtm->rtm_scope);
 	inet_set_named(L, -1, "proto", route_protos, rtm->rtm_protocol);
 	inet_set_named(L, -1, "type", route_types, rtm->rtm_type);
-	lua_rawseti(L, l->out, ++l->n);
+	return 1;
+}
+
+static int route_list_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_list *l = data;
+	uint32_t table, oif;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE ||
+	    nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(struct rtmsg))
+		return MNL_CB_OK;
+	table = route_table_of(nlh, &oif);
+	if ((l->table >= 0 && table != l->table) ||
+	    (l->oif && oif != (uint32_t)l->oif))
+		return MNL_CB_OK;
+	if (route_push_msg(l->L, nlh, l->names))
+		lua_rawseti(l->L, l->out, ++l->n);
 	return MNL_CB_OK;
 }
 
