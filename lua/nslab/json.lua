@@ -71,4 +71,35 @@ function M.encode(v, op)
   return text
 end
 
+-- Stands for an empty array while encoding (cjson writes every empty
+-- table as `{}`); no text a kernel or a lab name holds has a NUL byte.
+local EMPTY = "\0nslab:empty-array\0"
+local EMPTY_JSON = '"\\u0000nslab:empty-array\\u0000"'
+
+local function mark_arrays(v, keys)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    if keys[k] and type(x) == "table" and next(x) == nil then
+      out[k] = EMPTY
+    else
+      out[k] = mark_arrays(x, keys)
+    end
+  end
+  return out
+end
+
+--- Encodes v as `encode` does, except that an empty table held under
+-- one of keys (a set: `{nodes = true}`) becomes `[]`, so a list stays a
+-- JSON array when it has no elements. v is not changed.
+-- @param v
+-- @tparam table keys set of key names whose values are arrays
+-- @tparam[opt="json.encode"] string op
+-- @treturn string
+-- @raise as `encode`
+function M.encode_arrays(v, keys, op)
+  local text = M.encode(mark_arrays(v, keys), op)
+  return (text:gsub(EMPTY_JSON:gsub("%p", "%%%0"), "[]"))
+end
+
 return M

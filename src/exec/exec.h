@@ -94,6 +94,14 @@ int exec_child_fds(int (*work)(int sock, void *arg), void *arg, int *fds, int n,
  * see lua/nslab/exec.lua. */
 int l_exec_node(lua_State *L);
 
+/* ---- exec_pin.c ---- */
+
+/* core.exec.pin(netns, dir), adopt(netns, dir), unpin(dir): a node's
+ * UTS/IPC/time namespaces bound under dir for other processes. */
+int l_exec_pin(lua_State *L);
+int l_exec_adopt(lua_State *L);
+int l_exec_unpin(lua_State *L);
+
 /* ---- exec_spawn.c ---- */
 
 /* In a child of nslab: writes errno err and the step (printf-like) to
