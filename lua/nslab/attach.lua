@@ -197,6 +197,10 @@ end
 
 --- Reopens lab name in this process (see the module).
 -- @tparam string name lab name
+-- @tparam[opt] table opts `guest` (boolean: never take the lab over, even
+-- when its process is gone; node commands are not set up: for reading it,
+-- as `nslab --inspect` does), `op` (string: the operation errors name,
+-- default "nslab.attach")
 -- @treturn lab the lab: its nodes (`lab.nodes`, `lab:node(name)`), links,
 --   `state`, `json`, `show`, `dot`, node commands, `close`, `keep`
 -- @raise EINVAL error object for a bad name; ENOENT when no lab of that
@@ -205,8 +209,9 @@ end
 -- in this process already is returned as it is.
 -- @usage local lab = require("nslab.lab").attach "article"
 -- print(lab:node("red"):run("hostname").stdout)
-function M.attach(name)
-  local op = "nslab.attach"
+function M.attach(name, opts)
+  opts = require("nslab.opts").check("nslab.attach", 2, opts, { guest = "boolean", op = "string" })
+  local op = opts.op or "nslab.attach"
   local Lab = require "nslab.lab"
   local rec = M.load(op, name)
   for _, l in ipairs(Lab.active()) do
@@ -219,7 +224,7 @@ function M.attach(name)
   local status = state.status(rec)
   local c = record.contents(rec)
   local descs, veths = described(rec)
-  local take = status ~= "alive"
+  local take = status ~= "alive" and not opts.guest
   local lab = { name = name, nodes = {}, _by = {}, _links = {}, _undo = {}, _procs = {}, _keep = false,
     _t0 = core.monotime(), _progress = false, _nlinks = 0, _guest = not take, _status = "alive" }
   for _, it in ipairs(rec.items) do
@@ -238,8 +243,10 @@ function M.attach(name)
     local hosts = nodens.hosts_text(lab)
     for _, node in ipairs(lab.nodes) do
       node._kernel, node._addrlist = nil, nil
-      if lab._pins then pins.adopt(name, node) end
-      Exec.node(node.netns, { hosts = hosts })
+      if not opts.guest then
+        if lab._pins then pins.adopt(name, node) end
+        Exec.node(node.netns, { hosts = hosts })
+      end
     end
     if take then undo_entries(lab, c) end
     if not take then lab._status = status end
@@ -253,7 +260,13 @@ end
 -- nodes' pins, and a guest's close (ends only its own commands).
 -- @tparam table Lab the lab class
 function M.install(Lab)
-  local make_node, link, teardown = Lab._node, Lab.link, Lab._teardown
+  local make_node, link, teardown, gc = Lab._node, Lab.link, Lab._teardown, Lab.__gc
+  -- `nslab --attach` to a kept lab: ending the REPL without lab:close()
+  -- leaves it kept, as it was found.
+  Lab.__gc = function(self)
+    if self._keep_at_exit then self._keep = true end
+    return gc(self)
+  end
   function Lab:_node(kind, name, opts)
     local node = make_node(self, kind, name, opts)
     self._rec:add("node", name, kind, node.hostname)

@@ -19,6 +19,9 @@
 
 /* { verb, synopsis } in the order --help lists them. */
 static const struct command_def commands[] = {
+    {"inspect", "[NAME] [--json]  labs (or lab NAME) as a table or JSON"},
+    {"graph", "NAME [--format dot|mermaid|svg]  lab NAME's topology"},
+    {"attach", "NAME  a REPL on lab NAME (kept or running): lab, its nodes"},
     {NULL, NULL},
 };
 
