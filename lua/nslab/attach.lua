@@ -239,6 +239,16 @@ function M.attach(name, opts)
     lab = Lab._adopt(lab)
     for _, n in ipairs(live) do add_node(lab, n, descs[n]) end
     for _, node in ipairs(lab.nodes) do node._addrlist = Addr.list { netns = node.netns } end
+    -- A guest is mostly made to be read at once: its first lab:state()
+    -- uses these listings instead of making them again.
+    if opts.guest then
+      lab._seen = {}
+      for _, node in ipairs(lab.nodes) do
+        local links = {}
+        for _, l in pairs(node._kernel) do links[#links + 1] = l end
+        lab._seen[node.netns] = { links = links, addrs = node._addrlist }
+      end
+    end
     for _, v in ipairs(veths) do add_link(lab, v) end
     local hosts = nodens.hosts_text(lab)
     for _, node in ipairs(lab.nodes) do

@@ -141,7 +141,7 @@ local function esc(s)
 end
 
 local function unesc(s)
-  if s:gsub("%%%x%x", ""):find("%", 1, true) then return nil end
+  if not s:find("%", 1, true) then return s elseif s:gsub("%%%x%x", ""):find("%", 1, true) then return nil end
   return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 

@@ -56,18 +56,6 @@ local M = {}
 --- The current schema number of `lab:state()`.
 M.SCHEMA = 1
 
---- Keys whose value is always an array (JSON `[]` when empty).
-M.ARRAYS = { nodes = true, links = true, interfaces = true, addrs = true, routes = true, processes = true,
-  qdiscs = true }
-
-local function copy(t, keys)
-  local out = {}
-  for _, k in ipairs(keys) do out[k] = t[k] end
-  return out
-end
-
-local ROUTE_KEYS = { "family", "dst", "via", "dev", "src", "metric", "table", "proto", "scope", "type" }
-local ADDR_KEYS = { "ifname", "family", "address", "prefixlen", "scope" }
 
 -- The qdiscs on each ifindex of netns that are not the kernel's default.
 local function qdiscs_of(netns)
@@ -86,24 +74,29 @@ local function qdiscs_of(netns)
   return by
 end
 
--- The kernel's view of one node.
-local function node_state(node, pids)
+-- The kernel's view of one node; seen: {links =, addrs =} just listed
+-- (by nslab.attach), used once instead of listing again.
+local function node_state(node, pids, seen)
   local n = { name = node.name, kind = node.kind, netns = node.netns, hostname = node.hostname,
     bridge = node.bridge, processes = pids or {}, interfaces = {}, addrs = {}, routes = {} }
   local peers = {}
   for _, i in ipairs(node._ifs or {}) do peers[i.ifname] = { node = i.peer.name, ifname = i.peer_ifname } end
   local qd = qdiscs_of(node.netns)
-  for _, l in ipairs(Link.list { netns = node.netns }) do
+  seen = seen or {}
+  for _, l in ipairs(seen.links or Link.list { netns = node.netns }) do
     n.interfaces[#n.interfaces + 1] = { ifname = l.name, ifindex = l.ifindex, kind = l.kind, mac = l.address,
       mtu = l.mtu, operstate = l.operstate and tostring(l.operstate):lower(), up = l.up, master = l.master,
       peer = peers[l.name], qdiscs = qd[l.ifindex] }
   end
   table.sort(n.interfaces, function(x, y) return x.ifindex < y.ifindex end)
-  for _, a in ipairs(Addr.list { netns = node.netns }) do n.addrs[#n.addrs + 1] = copy(a, ADDR_KEYS) end
-  for _, fam in ipairs { "inet", "inet6" } do
-    for _, r in ipairs(Route.list { netns = node.netns, family = fam }) do
-      n.routes[#n.routes + 1] = copy(r, ROUTE_KEYS)
-    end
+  for _, a in ipairs(seen.addrs or Addr.list { netns = node.netns }) do 
+    n.addrs[#n.addrs + 1] = { ifname = a.ifname, family = a.family, address = a.address, prefixlen = a.prefixlen,
+      scope = a.scope }
+  end
+  -- one dump of both families (the kernel sends IPv4, then IPv6)
+  for _, r in ipairs(Route.list { netns = node.netns }) do
+    n.routes[#n.routes + 1] = { family = r.family, dst = r.dst, via = r.via, dev = r.dev, src = r.src,
+      metric = r.metric, table = r.table, proto = r.proto, scope = r.scope, type = r.type }
   end
   local up = node._uplink
   if up then n.uplink = { ifname = up.ifname, peer = up.peer, addrs = up.addrs, via = up.via, nat = up.nat } end
@@ -151,9 +144,10 @@ function M.state(lab)
   local by, nodes = pids_by_node(lab), {}
   local st = { schema = M.SCHEMA, name = lab.name, pid = lab._rec and lab._rec.pid or nslab.core.getpid(),
     status = lab._status or "alive", nodes = nodes, links = {} }
-  local index = {}
+  local index, seen = {}, lab._seen or {}
+  lab._seen = nil
   for i, node in ipairs(lab.nodes) do
-    nodes[i] = node_state(node, by[node.netns])
+    nodes[i] = node_state(node, by[node.netns], seen[node.netns])
     index[node.name] = nodes[i]
     if nodes[i].uplink then st.uplink = { node = node.name, ifname = nodes[i].uplink.ifname } end
   end
@@ -171,7 +165,24 @@ end
 -- @treturn string
 -- @raise ENOENT error object without lua-cjson
 function M.json(st)
-  return json.encode_arrays(st, M.ARRAYS, "lab:json")
+  -- The lists that may be empty, marked where the schema has them (a
+  -- walk of the whole table would cost more than the encoding).
+  local undo = {}
+  local function mark(t, k)
+    if type(t[k]) == "table" and next(t[k]) == nil then
+      undo[#undo + 1] = { t, k, t[k] }
+      t[k] = json.EMPTY_ARRAY
+    end
+  end
+  mark(st, "links")
+  for _, n in ipairs(type(st.nodes) == "table" and st.nodes or {}) do
+    for _, k in ipairs { "processes", "interfaces", "addrs", "routes" } do mark(n, k) end
+  end
+  mark(st, "nodes")
+  local ok, text = pcall(json.encode_arrays, st, nil, "lab:json")
+  for i = #undo, 1, -1 do undo[i][1][undo[i][2]] = undo[i][3] end
+  if not ok then error(text, 0) end
+  return text
 end
 
 local Lab = {}

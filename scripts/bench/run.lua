@@ -17,7 +17,9 @@
 -- python3-pyroute2 is importable), BENCH_FORKEXEC (build/bench-forkexec),
 -- BENCH_TOOLS (all: "nslab lab ip batch pyroute2"), BENCH_SHAPE_N (1000:
 -- the chain whose links are shaped with tbf by nslab.tc, tc -batch and one
--- tc per qdisc, paired; 0 skips; see shape.lua).
+-- tc per qdisc, paired; 0 skips; see shape.lua), BENCH_INSPECT_N (1000:
+-- the chain lab:state() and `nslab --inspect NAME --json` read; 0 skips;
+-- see inspect.lua).
 -- Needs root (the sandbox gives it), iproute2, ping, nsenter.
 local nslab = require "nslab"
 local now, sleep = nslab.core.monotime, nslab.core.sleep
@@ -365,6 +367,26 @@ if SHAPE_N > 0 then
   wait_quiet(0.5, 10)
 end
 
+-- Looking at a lab (issue 16): lab:state(), lab:json() and `nslab --inspect
+-- NAME --json` from a second process, on a built chain BENCH_INSPECT_N
+-- (default 1000; 0 skips; scripts/bench/inspect.lua).
+local INSPECT_N = math.tointeger(tonumber(os.getenv("BENCH_INSPECT_N") or "1000"))
+if not INSPECT_N or INSPECT_N == 1 or INSPECT_N < 0 then
+  error("BENCH_INSPECT_N must be 0 (skip) or an integer >= 2", 0)
+end
+local inspect
+if INSPECT_N > 0 then
+  log("inspect: chain %d, %d runs", INSPECT_N, RUNS)
+  local ok, out, how = run_child(("%s %s %d %d bi"):format(q(NSLAB),
+    q(dir .. "/inspect.lua"), INSPECT_N, RUNS))
+  if not ok or not out.state then
+    error("inspect bench failed (" .. how .. ")", 0)
+  end
+  inspect = { state = tonumber(out.state), json = tonumber(out.json),
+              inspect = tonumber(out.inspect), bytes = tonumber(out.bytes) }
+  wait_quiet(0.5, 10)
+end
+
 -- Output -------------------------------------------------------------------
 
 local function fmt(v, f)
@@ -518,6 +540,22 @@ do
   else
     target(label, nil, shape and ("measured at chain %d only"):format(SHAPE_N) or "skipped")
     target(label2, nil, shape and ("measured at chain %d only"):format(SHAPE_N) or "skipped")
+  end
+end
+if inspect then
+  print()
+  print(("looking at chain %d (medians of %d runs; JSON %d bytes):"):format(INSPECT_N, RUNS, inspect.bytes))
+  print(("  %-40s %8.3f s"):format("lab:state()", inspect.state))
+  print(("  %-40s %8.3f s"):format("lab:json()", inspect.json))
+  print(("  %-40s %8.3f s"):format("nslab --inspect NAME --json (a process)", inspect.inspect))
+end
+print("targets (issue 16):")
+for _, t in ipairs { { "state", "chain-1000: lab:state() < 0.5 s" },
+                     { "inspect", "chain-1000: nslab --inspect NAME --json < 0.5 s" } } do
+  if inspect and INSPECT_N == 1000 then
+    target(t[2], inspect[t[1]] < 0.5, ("%.3f s"):format(inspect[t[1]]))
+  else
+    target(t[2], nil, inspect and ("measured at chain %d only"):format(INSPECT_N) or "skipped")
   end
 end
 print()
