@@ -1,0 +1,160 @@
+-- nslab.attach and the lab commands on it: reopening a kept or running
+-- lab from another process (`require("nslab.lab").attach`, `nslab
+-- --attach`), and looking at it (`nslab --inspect`, `nslab --graph`).
+local H = require "helper"
+local nslab = require "nslab"
+local json = require "nslab.json"
+local Lab = require "nslab.lab"
+
+local raises = H.raises
+
+-- Entries of /run/nslab, and mounts under it.
+local function run_nslab()
+  local out = H.sh("ls -A /run/nslab 2>/dev/null")
+  local mounts = 0
+  for l in io.lines("/proc/self/mountinfo") do
+    if l:find(" /run/nslab/", 1, true) then mounts = mounts + 1 end
+  end
+  return out, mounts
+end
+
+-- Makes lab name in another nslab process, kept (`--keep`): host a with
+-- hostname alpha, router r, bridge s, IPv4 and IPv6.
+local function kept_lab(name, a, r, s)
+  local script = string.format([[
+    local lab = require("nslab").lab(%q)
+    local a, r, s = lab:host(%q, { hostname = "alpha" }), lab:router(%q), lab:bridge(%q)
+    lab:link(a, s, { addrs = { { "10.60.0.1/24", "fd00:60::1/64" } } })
+    lab:link(r, s, { addrs = { { "10.60.0.254/24", "fd00:60::fe/64" } } })
+  ]], name, a, r, s)
+  local out, ok = H.nslab("--keep -e " .. H.q(script))
+  assert(ok, out)
+  assert.truthy(out:find("kept", 1, true))
+end
+
+describe("attach #root", function()
+  H.guard()
+  local before_ls, before_mounts
+  before_each(function() before_ls, before_mounts = run_nslab() end)
+  after_each(function()
+    local ls, mounts = run_nslab()
+    assert.equals(before_ls, ls)
+    assert.equals(before_mounts, mounts)
+  end)
+
+  it("reopens a kept lab: nodes, kinds, hostnames, commands; close removes it all", function()
+    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
+    kept_lab(name, a, r, s)
+    local ls = run_nslab()
+    assert.truthy(ls:find(name .. ".ns", 1, true)) -- the pins
+    local lab = Lab.attach(name)
+    local ok, err = pcall(function()
+      assert.equals(3, #lab.nodes)
+      assert.same({ "host", "router", "bridge" }, { lab.nodes[1].kind, lab.nodes[2].kind, lab.nodes[3].kind })
+      assert.equals("br0", lab:node(s).bridge)
+      assert.equals(2, #lab._links)
+      assert.equals("alpha\n", lab:node(a):run({ "hostname" }).stdout)
+      assert.equals(r .. "\n", lab:node(r):run({ "hostname" }).stdout)
+      -- the lab's hosts file, and the network
+      assert.truthy(lab:node(a):run({ "cat", "/etc/hosts" }).stdout:find("fd00:60::fe\t" .. r, 1, true))
+      assert.is_true((lab:node(a):ping(r)))
+      assert.is_true((lab:node(a):ping("fd00:60::fe")))
+      assert.equals("fd00:60::1", lab:node(a):first_addr("inet6"))
+      -- taken over: the record names this process
+      assert.equals(H.pid(), require("nslab.record").load(name).pid)
+      assert.equals("alive", lab:state().status)
+      assert.same(lab, Lab.attach(name)) -- open here: the same object
+    end)
+    lab:close()
+    assert(ok, err)
+    assert.equals("", H.sh("ip netns list | grep -e " .. H.q(a) .. " -e " .. H.q(r) .. " -e " .. H.q(s)))
+  end)
+
+  it("is a guest of a running lab: reads it, close leaves it to its owner", function()
+    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
+    local flag = os.tmpname()
+    os.remove(flag)
+    local script = string.format([[
+      local lab <close> = require("nslab").lab(%q)
+      local a, r = lab:host(%q), lab:router(%q)
+      lab:link(a, r, { addrs = { { "10.61.0.1/24" }, { "10.61.0.2/24" } } })
+      io.stdout:write("ready\n") io.stdout:flush()
+      while not io.open(%q) do require("nslab").core.sleep(0.02) end
+    ]], name, a, r, flag)
+    local owner = io.popen(H.bin .. " -e " .. H.q(script) .. " 2>&1", "r")
+    local ok, err = pcall(function()
+      assert.equals("ready", owner:read("l"))
+      local st = json.decode((H.nslab("--inspect " .. H.q(name) .. " --json")))
+      assert.equals("alive", st.status)
+      assert.equals(2, #st.nodes)
+      local list = json.decode((H.nslab("--inspect --json")))
+      local mine
+      for _, l in ipairs(list) do
+        if l.name == name then mine = l end
+      end
+      assert.same({ "alive", 2, 1 }, { mine.status, mine.nodes, mine.links })
+      local lab = Lab.attach(name)
+      assert.is_true(lab._guest)
+      assert.is_true((lab:node(a):ping(r)))
+      lab:close()
+      assert.equals(0, select(3, H.sh("ip netns exec " .. H.q(a) .. " true")))
+    end)
+    local f = io.open(flag, "w")
+    f:close()
+    owner:read("a")
+    owner:close()
+    os.remove(flag)
+    assert(ok, err)
+  end)
+
+  it("nslab --attach: a REPL with lab and the nodes; lab:close() removes it", function()
+    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
+    kept_lab(name, a, r, s)
+    local input = H.tmpfile(string.format("print(lab.name, #lab.nodes)\n%s hostname\nlab:close()\n", a))
+    local out, ok = H.sh(H.bin .. " --attach " .. H.q(name) .. " < " .. input)
+    os.remove(input)
+    assert.is_true(ok, out)
+    assert.truthy(out:find("attached to lab " .. name, 1, true), out)
+    assert.truthy(out:find(name .. "\t3", 1, true), out)
+    assert.truthy(out:find("alpha", 1, true), out)
+    assert.equals("", H.sh("ip netns list | grep -e " .. H.q(a)))
+  end)
+
+  it("nslab --attach: leaving without lab:close() keeps a kept lab", function()
+    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
+    kept_lab(name, a, r, s)
+    local out, ok = H.sh("echo 'print(lab)' | " .. H.bin .. " --attach " .. H.q(name))
+    assert.is_true(ok, out)
+    local listed = H.nslab("--inspect")
+    assert.truthy(listed:find(name, 1, true), listed)
+    assert.truthy(listed:find("kept", 1, true), listed)
+    -- --graph reads it; --clean removes it, pins too
+    local mer = H.nslab("--graph " .. H.q(name) .. " --format mermaid")
+    assert.truthy(mer:find('{"' .. r .. "<br/>10.60.0.254/24<br/>fd00:60::fe/64", 1, true), mer)
+    out, ok = H.nslab("--clean " .. H.q(name))
+    assert.is_true(ok, out)
+  end)
+
+  it("refuses an unknown lab, a bad name, a bad option", function()
+    local e = raises("ENOENT", Lab.attach, "nsl-no-such-lab")
+    assert.truthy(tostring(e):find('no lab "nsl-no-such-lab" is recorded', 1, true))
+    raises("EINVAL", Lab.attach, "a/b")
+    assert.has_error(function() Lab.attach("x", { bogus = true }) end)
+    for _, cmd in ipairs { "--inspect nsl-no-such-lab", "--graph nsl-no-such-lab", "--attach nsl-no-such-lab" } do
+      local out, ok, code = H.nslab(cmd)
+      assert.is_false(ok)
+      assert.equals(1, code)
+      assert.truthy(out:find('no lab "nsl-no-such-lab" is recorded in /run/nslab', 1, true), out)
+      assert.equals(1, select(2, out:gsub("\n", ""))) -- one line
+    end
+    local out, ok = H.nslab("--graph x --format png")
+    assert.is_false(ok)
+    assert.truthy(out:find("--format takes dot, mermaid or svg", 1, true), out)
+    out, ok = H.nslab("--inspect --yaml")
+    assert.is_false(ok)
+    assert.truthy(out:find('unknown option "--yaml"', 1, true), out)
+    out, ok = H.nslab("--graph")
+    assert.is_false(ok)
+    assert.truthy(out:find("which lab?", 1, true), out)
+  end)
+end)
