@@ -14,8 +14,9 @@ describe("scripts #root", function()
     router = { "left reaches right through router", "left no longer reaches right" },
     shaping = { "h1 -> h2 at 9.0-10.5 Mbit/s", "h1 -> h2 at 1.8-2.2 Mbit/s", "pings lost while the link was down",
       "h1 reaches h2 again" },
+    playground = { "every host reaches every other (12/12 pings)" },
   }
-  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping" } do
+  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping", "playground" } do
     it(name .. ".lua exits 0, shows its evidence and leaves nothing behind", function()
       local out, ok, code = H.nslab("scripts/" .. name .. ".lua")
       assert.is_true(ok, "exit " .. tostring(code) .. ":\n" .. out)
