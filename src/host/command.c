@@ -44,7 +44,10 @@ void command_usage(FILE *f)
 {
 	if (!commands[0].verb)
 		return;
-	fputs("Lab commands (the rest of the line is the command's):\n", f);
+	fputs("Lab commands, on kept or running labs (the rest of the line "
+	      "is the command's;\n-I, -E, --keep, --rootless may come before; "
+	      "-e, -l, -W, -i and a script\nare not run with one):\n",
+	      f);
 	for (const struct command_def *c = commands; c->verb; c++)
 		fprintf(f, "  --%s %s\n", c->verb, c->synopsis);
 }
