@@ -2,7 +2,6 @@
 -- lab from another process (`require("nslab.lab").attach`, `nslab
 -- --attach`), and looking at it (`nslab --inspect`, `nslab --graph`).
 local H = require "helper"
-local nslab = require "nslab"
 local json = require "nslab.json"
 local Lab = require "nslab.lab"
 
@@ -71,7 +70,7 @@ describe("attach #root", function()
   end)
 
   it("is a guest of a running lab: reads it, close leaves it to its owner", function()
-    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
+    local name, a, r = H.name "atl", H.name "ata", H.name "atr"
     local flag = os.tmpname()
     os.remove(flag)
     local script = string.format([[

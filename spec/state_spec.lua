@@ -57,7 +57,8 @@ describe("lab:state #root", function()
       local wa = {}
       for _, l in ipairs(H.ipj("-n " .. H.q(node.netns) .. " addr")) do
         for _, a in ipairs(l.addr_info) do
-          wa[table.concat({ l.ifname, a.family == "inet" and "inet" or "inet6", a["local"], a.prefixlen, a.scope }, " ")] = true
+          local fam = a.family == "inet" and "inet" or "inet6"
+          wa[table.concat({ l.ifname, fam, a["local"], a.prefixlen, a.scope }, " ")] = true
         end
       end
       assert.same(wa, set(node.addrs, function(a)

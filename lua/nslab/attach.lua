@@ -180,7 +180,8 @@ local function undo_entries(lab, c)
   end
   for _, node in ipairs(lab.nodes) do
     local name = node.netns
-    lab._undo[#lab._undo + 1] = { what = "netns " .. q(name), netns = name, fn = function() lab._rec:netns_del(name) end }
+    lab._undo[#lab._undo + 1] = { what = "netns " .. q(name), netns = name,
+      fn = function() lab._rec:netns_del(name) end }
     if lab._pins then
       local dir = pins.node_dir(lab.name, name)
       lab._undo[#lab._undo + 1] = { what = "pins " .. name, lines = { { "pins" } },

@@ -209,7 +209,8 @@ local function before_prompt(labs)
       table.remove(jobs, i)
       local done, r = pcall(j.proc.wait, j.proc, 0)
       r = done and r or {}
-      io.stdout:write(string.format("[%d] done in %s%s\n", j.proc.pid, j.node, M.summary(r) and " " .. M.summary(r) or ""),
+      local how = M.summary(r)
+      io.stdout:write(string.format("[%d] done in %s%s\n", j.proc.pid, j.node, how and " " .. how or ""),
         r.stdout or "", r.stderr or "")
       io.stdout:flush()
     end

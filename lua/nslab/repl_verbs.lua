@@ -66,7 +66,9 @@ end
 function run.net(lab)
   for _, n in ipairs(lab.nodes) do
     local parts = { n.name }
-    for _, i in ipairs(n._ifs) do parts[#parts + 1] = string.format("%s:%s:%s", i.ifname, i.peer.name, i.peer_ifname) end
+    for _, i in ipairs(n._ifs) do
+      parts[#parts + 1] = string.format("%s:%s:%s", i.ifname, i.peer.name, i.peer_ifname)
+    end
     say(table.concat(parts, " "), "\n")
   end
 end
@@ -128,7 +130,8 @@ function M.rates(r)
   if type(r) ~= "table" then return tostring(r) end
   local keys = {}
   for k, v in pairs(r) do
-    if type(k) == "string" and type(v) == "number" and (k:find("bps", 1, true) or k:find("bits_per_second", 1, true)) then
+    local named = type(k) == "string" and (k:find("bps", 1, true) or k:find("bits_per_second", 1, true))
+    if named and type(v) == "number" then
       keys[#keys + 1] = k
     end
   end

@@ -89,7 +89,7 @@ local function node_state(node, pids, seen)
       peer = peers[l.name], qdiscs = qd[l.ifindex] }
   end
   table.sort(n.interfaces, function(x, y) return x.ifindex < y.ifindex end)
-  for _, a in ipairs(seen.addrs or Addr.list { netns = node.netns }) do 
+  for _, a in ipairs(seen.addrs or Addr.list { netns = node.netns }) do
     n.addrs[#n.addrs + 1] = { ifname = a.ifname, family = a.family, address = a.address, prefixlen = a.prefixlen,
       scope = a.scope }
   end
