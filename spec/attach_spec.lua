@@ -134,6 +134,36 @@ describe("attach #root", function()
     assert.is_true(ok, out)
   end)
 
+  it("reads a kept lab with --inspect NAME --json from another process", function()
+    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
+    kept_lab(name, a, r, s)
+    local out, ok = H.nslab("--inspect " .. H.q(name) .. " --json")
+    local st = ok and json.decode(out)
+    H.nslab("--clean " .. H.q(name))
+    assert.is_true(ok, out)
+    assert.same({ "kept", 3, 2 }, { st.status, #st.nodes, #st.links })
+    assert.same({ a, "alpha", "host" }, { st.nodes[1].name, st.nodes[1].hostname, st.nodes[1].kind })
+    assert.same({ a, "eth0", s, "eth0" }, { st.links[1].a.node, st.links[1].a.ifname, st.links[1].b.node,
+      st.links[1].b.ifname })
+  end)
+
+  it("reads the record of an older nslab: kinds from the kernel, no links", function()
+    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
+    kept_lab(name, a, r, s)
+    local path = "/run/nslab/" .. name .. ".rec"
+    local kept = {}
+    for l in io.lines(path) do
+      if not (l:match("^node ") or l:match("^veth ") or l == "kept") then kept[#kept + 1] = l end
+    end
+    local f = assert(io.open(path, "w"))
+    f:write(table.concat(kept, "\n"), "\n")
+    f:close()
+    local lab = Lab.attach(name)
+    local kinds = { lab.nodes[1].kind, lab.nodes[2].kind, lab.nodes[3].kind, #lab._links, lab.nodes[1].hostname }
+    lab:close()
+    assert.same({ "host", "router", "bridge", 0, a }, kinds)
+  end)
+
   it("refuses an unknown lab, a bad name, a bad option", function()
     local e = raises("ENOENT", Lab.attach, "nsl-no-such-lab")
     assert.truthy(tostring(e):find('no lab "nsl-no-such-lab" is recorded', 1, true))
