@@ -176,7 +176,7 @@ local function undo_entries(lab, c)
   local say = function(text) io.stderr:write("nslab: ", text, "\n") end
   if lab._pins then
     lab._undo[#lab._undo + 1] = { what = "pins", lines = { { "pins" } },
-      fn = function() os.remove(pins.dir(lab.name)) end }
+      fn = function() pins.remove(lab.name) end }
   end
   for _, node in ipairs(lab.nodes) do
     local name = node.netns

@@ -8,7 +8,7 @@
 -- shared memory, clocks), each node's namespaces are bound, as
 -- `ip netns add` binds a netns, on files under the lab's directory:
 --
---     /run/nslab/LAB.ns/NODE/uts   (and ipc, time when the node has them)
+--     /run/nslab/ns/LAB/NODE/uts   (and ipc, time when the node has them)
 --
 -- The record gets a `pins` line before the first is made; the node's
 -- directory is removed (unmounted first) when its node is, by `lab:close()`,
@@ -23,20 +23,29 @@ local record = require "nslab.record"
 
 local M = {}
 
---- The directory of lab name's pins: /run/nslab/NAME.ns.
+--- The directory of every lab's pins: /run/nslab/ns (removed when empty).
+M.top = record.dir .. "/ns"
+
+--- The directory of lab name's pins: /run/nslab/ns/NAME.
 -- @tparam string lab lab name
 -- @treturn string
-function M.dir(lab) return record.dir .. "/" .. lab .. ".ns" end
+function M.dir(lab) return M.top .. "/" .. lab end
 
---- The directory of node's pins in lab: /run/nslab/LAB.ns/NODE.
+--- The directory of node's pins in lab: /run/nslab/ns/LAB/NODE.
 -- @tparam string lab
 -- @tparam string node node name
 -- @treturn string
 function M.node_dir(lab, node) return M.dir(lab) .. "/" .. node end
 
-local function mkdir(op, path)
-  local ok, err, errno = core.record.mkdir(path, tonumber("700", 8))
+local function mkdir(op, path, mode)
+  local ok, err, errno = core.record.mkdir(path, tonumber(mode or "700", 8))
   if not ok then require("nslab.opts").raise(op, path, errno, err) end
+end
+
+-- Removes lab's directory, and the top one when no other lab has one.
+local function rmdirs(lab)
+  os.remove(M.dir(lab))
+  os.remove(M.top)
 end
 
 --- Whether this process pins (false in rootless mode).
@@ -55,9 +64,16 @@ function M.pin(lab, node)
     lab:_step("pins", function(push)
       core.defer_signals(function()
         lab._rec:add("pins")
-        push { what = "pins", lines = { { "pins" } }, fn = function() os.remove(M.dir(lab.name)) end }
+        push { what = "pins", lines = { { "pins" } }, fn = function() rmdirs(lab.name) end }
       end)
-      mkdir("lab:pins", M.dir(lab.name))
+      -- another lab may remove an empty top directory meanwhile: twice
+      for try = 1, 2 do
+        mkdir("lab:pins", record.dir, "755")
+        mkdir("lab:pins", M.top, "755")
+        local ok, e = pcall(mkdir, "lab:pins", M.dir(lab.name))
+        if ok then break end
+        if try == 2 or type(e) ~= "table" or e.code ~= "ENOENT" then error(e, 0) end
+      end
     end)
     lab._pins = true
   end
@@ -87,7 +103,7 @@ end
 function M.remove(lab)
   local list = core.record.readdir(M.dir(lab))
   for _, n in ipairs(list or {}) do core.exec.unpin(M.node_dir(lab, n)) end
-  os.remove(M.dir(lab))
+  rmdirs(lab)
 end
 
 return M

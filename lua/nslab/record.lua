@@ -24,7 +24,7 @@
 --     drop KIND NAME             (also for link, nft, sysctl)
 --     node NAME KIND HOST        node NAME (netns NAME): host, router or bridge; its hostname
 --     veth A IFA B IFB           a lab link: A's IFA to B's IFB (both in lab netns)
---     pins                       intent: namespaces bound under /run/nslab/NAME.ns
+--     pins                       intent: namespaces bound under /run/nslab/ns/NAME
 --     kept                       the lab was kept (`--keep`): its owner may exit
 --
 -- The intent line comes before a creation, the identity line once the

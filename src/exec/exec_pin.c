@@ -6,7 +6,7 @@
  * they end with the process that made the lab, and another process
  * (`nslab --attach`, a kept lab reopened) could not run commands that see
  * the node's hostname. pin mounts them under a directory of the lab's
- * (/run/nslab/LAB.ns/NODE/{uts,ipc,time}); adopt opens them there into
+ * (/run/nslab/ns/LAB/NODE/{uts,ipc,time}); adopt opens them there into
  * this process's cache entry of the netns; unpin detaches and removes
  * them.
  *
