@@ -81,6 +81,21 @@ static int pin_file(int fd, const char *path)
 	return 0;
 }
 
+/* The arguments (netns, dir) of pin and adopt: returns the netns's cache
+ * entry, with *netns and *dir set; pushes the table of kinds to fill. */
+static struct nl_conn *pin_args(lua_State *L, const char *op,
+				const char **netns, const char **dir)
+{
+	struct nl_conn *c;
+
+	*netns = nslab_checkstr(L, 1, op, "netns");
+	nslab_check_netns(L, op, *netns);
+	*dir = nslab_checkstr(L, 2, op, "dir");
+	c = nslab_conn(L, op, *netns, *netns);
+	lua_newtable(L);
+	return c;
+}
+
 /*
  * core.exec.pin(netns, dir) -> {kind...}: binds each namespace the node
  * of netns holds (uts, ipc, time) on dir/KIND. dir must exist. Raises the
@@ -94,11 +109,7 @@ int l_exec_pin(lua_State *L)
 	struct nl_conn *c;
 	int n = 0;
 
-	netns = nslab_checkstr(L, 1, op, "netns");
-	nslab_check_netns(L, op, netns);
-	dir = nslab_checkstr(L, 2, op, "dir");
-	c = nslab_conn(L, op, netns, netns);
-	lua_newtable(L);
+	c = pin_args(L, op, &netns, &dir);
 	for (size_t i = 0; i < NKINDS; i++) {
 		int fd = *fd_of(c, &kinds[i]);
 
@@ -137,11 +148,7 @@ int l_exec_adopt(lua_State *L)
 	struct nl_conn *c;
 	int n = 0;
 
-	netns = nslab_checkstr(L, 1, op, "netns");
-	nslab_check_netns(L, op, netns);
-	dir = nslab_checkstr(L, 2, op, "dir");
-	c = nslab_conn(L, op, netns, netns);
-	lua_newtable(L);
+	c = pin_args(L, op, &netns, &dir);
 	for (size_t i = 0; i < NKINDS; i++) {
 		int fd, err, *keep = fd_of(c, &kinds[i]);
 
