@@ -123,6 +123,21 @@ lab:host(%q)
     assert.is_true(ok, out)
   end)
 
+  it("ends the progress line with a newline once the announced build is done", function()
+    local name = H.name "rvl"
+    local path = H.tmpfile(string.format([[
+local lab <close> = require("nslab").lab(%q, { progress = true })
+lab:expect(100, 0)
+for i = 1, 100 do lab:host(%q .. i) end
+io.stderr:write("after\n")
+]], name, H.name "rvp" .. "-"))
+    finally(function() os.remove(path) end)
+    local out, ok = H.sh(H.bin .. " " .. q(path))
+    assert.is_true(ok, out)
+    out = out:gsub("\27%[[%d;]*%a", ""):gsub("\r", "")
+    assert.matches("lab " .. name:gsub("%-", "%%-") .. ": 100/100 nodes, 0/0 links %([%d.]+/s%)\nafter\n$", out)
+  end)
+
   it("keeps scripts/playground.lua's lab open under -i", function()
     local out, ok = repl({
       "expect:it stays open here", "expect:> ", "send:nodes\\r", "expect:h1 h2 h3 r1 s1\n> ",
