@@ -25,6 +25,7 @@ local function kept_lab(name, a, r, s)
     local a, r, s = lab:host(%q, { hostname = "alpha" }), lab:router(%q), lab:bridge(%q)
     lab:link(a, s, { addrs = { { "10.60.0.1/24", "fd00:60::1/64" } } })
     lab:link(r, s, { addrs = { { "10.60.0.254/24", "fd00:60::fe/64" } } })
+    a:spawn { "sleep", "60" }
   ]], name, a, r, s)
   local out, ok = H.nslab("--keep -e " .. H.q(script))
   assert(ok, out)
@@ -53,7 +54,7 @@ describe("attach #root", function()
     local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
     kept_lab(name, a, r, s)
     assert.equals(a .. "\n" .. r .. "\n" .. s .. "\n", (H.sh("ls /run/nslab/ns/" .. H.q(name)))) -- the pins
-    local lab = Lab.attach(name)
+    local lab, sleeper = Lab.attach(name), nil
     local ok, err = pcall(function()
       assert.equals(3, #lab.nodes)
       assert.same({ "host", "router", "bridge" }, { lab.nodes[1].kind, lab.nodes[2].kind, lab.nodes[3].kind })
@@ -68,12 +69,16 @@ describe("attach #root", function()
       assert.equals("fd00:60::1", lab:node(a):first_addr("inet6"))
       -- taken over: the record names this process
       assert.equals(H.pid(), require("nslab.record").load(name).pid)
-      assert.equals("alive", lab:state().status)
+      local st = lab:state()
+      assert.equals("alive", st.status)
+      assert.equals(1, #st.nodes[1].processes) -- the kept lab's command runs on
+      sleeper = st.nodes[1].processes[1]
       assert.same(lab, Lab.attach(name)) -- open here: the same object
     end)
     lab:close()
     assert(ok, err)
     assert.equals("", H.sh("ip netns list | grep -e " .. H.q(a) .. " -e " .. H.q(r) .. " -e " .. H.q(s)))
+    assert.is_nil(require("nslab.record").proc_start(sleeper))
   end)
 
   it("is a guest of a running lab: reads it, close leaves it to its owner", function()
@@ -152,7 +157,7 @@ describe("attach #root", function()
     local st = ok and json.decode(out)
     H.nslab("--clean " .. H.q(name))
     assert.is_true(ok, out)
-    assert.same({ "kept", 3, 2 }, { st.status, #st.nodes, #st.links })
+    assert.same({ "kept", 3, 2, 1 }, { st.status, #st.nodes, #st.links, #st.nodes[1].processes })
     assert.same({ a, "alpha", "host" }, { st.nodes[1].name, st.nodes[1].hostname, st.nodes[1].kind })
     assert.same({ a, "eth0", s, "eth0" }, { st.links[1].a.node, st.links[1].a.ifname, st.links[1].b.node,
       st.links[1].b.ifname })

@@ -268,10 +268,26 @@ end
 -- ---- hooks into every lab: the record lines attach reads ----
 
 --- Installs the hooks: `node`, `veth` and `kept` record lines, the
--- nodes' pins, and a guest's close (ends only its own commands).
+-- nodes' pins, a guest's close (ends only its own commands), and the
+-- commands of a lab kept at exit left running (`nslab --keep`).
 -- @tparam table Lab the lab class
 function M.install(Lab)
-  local make_node, link, teardown, gc = Lab._node, Lab.link, Lab._teardown, Lab.__gc
+  local make_node, link, teardown, gc, own = Lab._node, Lab.link, Lab._teardown, Lab.__gc, Lab._own
+  -- A kept lab's commands run on after nslab exits (`nslab --keep`): at
+  -- lua_close finalizers run newest first, so each spawned proc would be
+  -- killed by its own __gc before the lab's could keep it. A keeper
+  -- marked after the proc runs before it and detaches the lab's commands
+  -- when the lab is to be kept. Keepers live as long as the lab.
+  function Lab:_own(proc)
+    own(self, proc)
+    self._keepers = self._keepers or {}
+    self._keepers[#self._keepers + 1] = setmetatable({}, { __gc = function()
+      if not (self._open and (self._keep or rawget(_G, "NSLAB_KEEP"))) then return end
+      for _, p in ipairs(self._procs) do
+        if p:running() then p:detach() end
+      end
+    end })
+  end
   -- `nslab --attach` to a kept lab: ending the REPL without lab:close()
   -- leaves it kept, as it was found.
   Lab.__gc = function(self)
