@@ -33,7 +33,8 @@
 --     address (lo and link-local ones included), in the kernel's order.
 --   * `routes`: array of the main table's routes, IPv4 then IPv6, each
 --     {`family`, `dst` (`"default"` or `"10.0.0.0/24"`), `via`, `dev`,
---     `src`, `metric`, `table`, `proto`, `scope`, `type`}.
+--     `src`, `metric`, `table`, `proto`, `scope`, `type`, `onlink`}, as
+--     `nslab.route.list` gives them.
 -- * `links`: array of lab links, each {`a`, `b` (ends: {`node`, `ifname`,
 --   `ifindex`, `mac`, `mtu`, `operstate`}), `state` (`"up"` or `"down"`,
 --   as `lab:link_state` set it), `shape` ({`a_to_b`, `b_to_a`}, each the
@@ -93,11 +94,9 @@ local function node_state(node, pids, seen)
     n.addrs[#n.addrs + 1] = { ifname = a.ifname, family = a.family, address = a.address, prefixlen = a.prefixlen,
       scope = a.scope }
   end
-  -- one dump of both families (the kernel sends IPv4, then IPv6)
-  for _, r in ipairs(Route.list { netns = node.netns }) do
-    n.routes[#n.routes + 1] = { family = r.family, dst = r.dst, via = r.via, dev = r.dev, src = r.src,
-      metric = r.metric, table = r.table, proto = r.proto, scope = r.scope, type = r.type }
-  end
+  -- one dump of both families (the kernel sends IPv4, then IPv6); the
+  -- route tables are fresh and hold exactly the documented fields
+  n.routes = Route.list { netns = node.netns }
   local up = node._uplink
   if up then n.uplink = { ifname = up.ifname, peer = up.peer, addrs = up.addrs, via = up.via, nat = up.nat } end
   return n
