@@ -17,9 +17,11 @@ local function run_nslab()
   return out, mounts
 end
 
--- Makes lab name in another nslab process, kept (`--keep`): host a with
--- hostname alpha, router r, bridge s, IPv4 and IPv6.
-local function kept_lab(name, a, r, s)
+-- Makes a lab in another nslab process, kept (`--keep`): host a with
+-- hostname alpha and a command running, router r, bridge s, IPv4 and
+-- IPv6. Returns the lab's name, a, r, s.
+local function kept_lab()
+  local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
   local script = string.format([[
     local lab = require("nslab").lab(%q)
     local a, r, s = lab:host(%q, { hostname = "alpha" }), lab:router(%q), lab:bridge(%q)
@@ -30,6 +32,7 @@ local function kept_lab(name, a, r, s)
   local out, ok = H.nslab("--keep -e " .. H.q(script))
   assert(ok, out)
   assert.truthy(out:find("kept", 1, true))
+  return name, a, r, s
 end
 
 describe("attach #root", function()
@@ -51,8 +54,7 @@ describe("attach #root", function()
 
   it("reopens a kept lab: nodes, kinds, hostnames, commands; close removes it all", function()
     if rootless() then return end
-    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
-    kept_lab(name, a, r, s)
+    local name, a, r, s = kept_lab()
     assert.equals(a .. "\n" .. r .. "\n" .. s .. "\n", (H.sh("ls /run/nslab/ns/" .. H.q(name)))) -- the pins
     local lab, sleeper = Lab.attach(name), nil
     local ok, err = pcall(function()
@@ -121,8 +123,7 @@ describe("attach #root", function()
 
   it("nslab --attach: a REPL with lab and the nodes; lab:close() removes it", function()
     if rootless() then return end
-    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
-    kept_lab(name, a, r, s)
+    local name, a = kept_lab()
     local input = H.tmpfile(string.format("print(lab.name, #lab.nodes)\n%s hostname\nlab:close()\n", a))
     local out, ok = H.sh(H.bin .. " --attach " .. H.q(name) .. " < " .. input)
     os.remove(input)
@@ -135,8 +136,7 @@ describe("attach #root", function()
 
   it("nslab --attach: leaving without lab:close() keeps a kept lab", function()
     if rootless() then return end
-    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
-    kept_lab(name, a, r, s)
+    local name, _, r = kept_lab()
     local out, ok = H.sh("echo 'print(lab)' | " .. H.bin .. " --attach " .. H.q(name))
     assert.is_true(ok, out)
     local listed = H.nslab("--inspect")
@@ -151,8 +151,7 @@ describe("attach #root", function()
 
   it("reads a kept lab with --inspect NAME --json from another process", function()
     if rootless() then return end
-    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
-    kept_lab(name, a, r, s)
+    local name, a, _, s = kept_lab()
     local out, ok = H.nslab("--inspect " .. H.q(name) .. " --json")
     local st = ok and json.decode(out)
     H.nslab("--clean " .. H.q(name))
@@ -165,8 +164,7 @@ describe("attach #root", function()
 
   it("reads the record of an older nslab: kinds from the kernel, no links", function()
     if rootless() then return end
-    local name, a, r, s = H.name "atl", H.name "ata", H.name "atr", H.name "ats"
-    kept_lab(name, a, r, s)
+    local name, a = kept_lab()
     local path = "/run/nslab/" .. name .. ".rec"
     local kept = {}
     for l in io.lines(path) do

@@ -41,6 +41,14 @@ b:route("default", "10.70.2.254")
   return path
 end
 
+-- Names for the lab of `script` and its file, removed after the test.
+local function lab_script()
+  local n = { lab = H.name "rvl", a = ident "rva", b = ident "rvb", r = ident "rvr" }
+  local path = script(n)
+  finally(function() os.remove(path) end)
+  return n, path
+end
+
 local function e(s) return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?|\\{}]", "\\%0")) end
 
 describe("REPL words #root", function()
@@ -51,9 +59,7 @@ describe("REPL words #root", function()
   end)
 
   it("runs nodes, net, dump, links, pingall, link, iperf and help on `lab`", function()
-    local n = { lab = H.name "rvl", a = ident "rva", b = ident "rvb", r = ident "rvr" }
-    local path = script(n)
-    finally(function() os.remove(path) end)
+    local n, path = lab_script()
     local a, b, r = n.a, n.b, n.r
     local out, ok = repl({
       "expect:> ", "send:print(lab.name)\\r", "expect:" .. e(n.lab) .. "\n> ",
@@ -81,9 +87,7 @@ describe("REPL words #root", function()
   end)
 
   it("names the nodes for a mistyped node name instead of a syntax error", function()
-    local n = { lab = H.name "rvl", a = ident "rva", b = ident "rvb", r = ident "rvr" }
-    local path = script(n)
-    finally(function() os.remove(path) end)
+    local n, path = lab_script()
     local out, ok = repl({
       "expect:> ", "send:" .. n.a .. "x ping -c1 " .. n.b .. "\\r",
       "expect:no node \"" .. n.a .. "x\" in lab " .. e(n.lab) .. " \\(nodes: " .. n.a .. " " .. n.b .. " " .. n.r ..
@@ -95,9 +99,7 @@ describe("REPL words #root", function()
   end)
 
   it("shows a background command's output before a prompt, once it ended", function()
-    local n = { lab = H.name "rvl", a = ident "rva", b = ident "rvb", r = ident "rvr" }
-    local path = script(n)
-    finally(function() os.remove(path) end)
+    local n, path = lab_script()
     local out, ok = repl({
       "expect:> ", "send:" .. n.a .. " sleep 0.3; echo bg-out &\\r", "expect:started in " .. n.a, "expect:\n> ",
       "send:nslab.core.sleep(0.6)\\r", "expect:done in " .. n.a .. "\nbg-out\n> ",
