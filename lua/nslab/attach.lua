@@ -13,7 +13,8 @@
 --   IPv4 a router, any other a host, hostname its name);
 -- * links: the `veth` lines (ends, ifnames), their addresses from the
 --   kernel (global and site scope), their state (down when an end is);
---   shaping is not rebuilt (`lab:state()` shows the qdiscs the kernel has);
+--   shaping is not rebuilt (`lab:state()` shows the qdiscs the kernel has),
+--   nor the uplink (what it changed outside is removed at close all the same);
 -- * node commands: each node joins the namespaces pinned for it
 --   (`nslab.pins`: hostname, IPC, time) and gets the lab's /etc/hosts.
 --

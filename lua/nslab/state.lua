@@ -12,7 +12,8 @@
 -- * `schema` (integer, 1), `name` (lab name), `pid` (the process owning
 --   the lab), `status` (`"alive"`: its owner runs; `"kept"`: left running
 --   by `--keep` after its owner ended; `"dead"`: the owner died, see
---   `nslab --clean`), `uplink` (nil or as below).
+--   `nslab --clean`), `uplink` ({`node`, `ifname`}, nil without one; a lab
+--   reopened by `nslab.attach` does not know its uplink).
 -- * `nodes`: array of node tables:
 --   * `name`, `kind` (`"host"`, `"router"`, `"bridge"`), `netns`,
 --     `hostname` (of its UTS namespace), `bridge` (the bridge device, for a
