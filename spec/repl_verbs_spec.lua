@@ -140,6 +140,25 @@ io.stderr:write("after\n")
     assert.matches("lab " .. name:gsub("%-", "%%-") .. ": 100/100 nodes, 0/0 links %([%d.]+/s%)\nafter\n$", out)
   end)
 
+  it("works on a lab reopened with nslab --attach, and lab:close() there removes it", function()
+    if H.rootless() then return pending("rootless: labs cannot be kept") end
+    local n = { lab = H.name "rvl", a = ident "rva", b = ident "rvb", r = ident "rvr" }
+    local path = script(n)
+    finally(function() os.remove(path) end)
+    local made, made_ok = H.nslab("--keep " .. q(path))
+    assert.is_true(made_ok, made)
+    local out, ok = repl({
+      "expect:attached to lab " .. e(n.lab), "expect:> ",
+      "send:nodes\\r", "expect:" .. n.a .. " " .. n.b .. " " .. n.r .. "\n> ",
+      "send:" .. n.a .. " ping -c1 -W2 " .. n.b .. "\\r", "expect:1 received", "expect:> ",
+      "send:" .. n.a .. " hostname\\r", "expect:" .. n.a .. "\n> ",
+      "send:lab:close()\\r", "expect:> ", "send:\\x04", "eof",
+    }, "--attach " .. q(n.lab))
+    assert.is_true(ok, out)
+    assert.equals("", (H.sh("ls -A /run/nslab")))
+    assert.is_nil(H.snapshot().netns[n.a])
+  end)
+
   it("keeps scripts/playground.lua's lab open under -i", function()
     local out, ok = repl({
       "expect:it stays open here", "expect:> ", "send:nodes\\r", "expect:h1 h2 h3 r1 s1\n> ",
