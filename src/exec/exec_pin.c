@@ -47,12 +47,18 @@ static int *fd_of(struct nl_conn *c, const struct pin_kind *k)
 	return (int *)(void *)((char *)c + k->off);
 }
 
-/* Detaches every mount stacked on path, then unlinks it. Returns 0 (also
- * when path does not exist) or -1 with errno set. */
+/* Detaches every mount stacked on path (at most 64, as netns.del), then
+ * unlinks it. Returns 0 (also when path does not exist) or -1 with errno
+ * set (EBUSY: still mounted on). */
 static int unpin_file(const char *path)
 {
-	while (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
-		;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+			break;
+	if (i == 64)
+		return errno = EBUSY, -1;
 	if (errno != EINVAL && errno != ENOENT)
 		return -1;
 	if (unlink(path) < 0 && errno != ENOENT)
