@@ -96,7 +96,7 @@ describe("nslab.repl", function()
   describe("help", function()
     it("lists open labs and their nodes, or says none is open", function()
       local labs = { fake_lab("l1", { "red", "blue" }), fake_lab("l2", {}) }
-      assert.equal("Open labs:\n  l1: red blue\n  l2:\n", repl.help(labs))
+      assert.equal("Open labs:\n  l1: red blue\n  l2:\n" .. require("nslab.repl_verbs").help(), repl.help(labs))
       assert.equal('No lab is open: nslab.lab("name") makes one.\n', repl.help({}))
     end)
   end)
@@ -134,10 +134,16 @@ describe("nslab.repl", function()
     local labs = { fake_lab("l1", { "n1", "n2" }) }
 
     it("leaves Lua and lines naming no node to the REPL", function()
-      for _, line in ipairs { "n1 = 3", "n1:ping(n2)", "nosuch echo x", "n1" } do
+      for _, line in ipairs { "n1 = 3", "n1:ping(n2)", "nosuch = 1", "print 'x'", "n1" } do
         assert.is_false(repl.line(line, labs), line)
       end
       assert.is_false(repl.line("n1 echo x", {}))
+      assert.is_false(repl.line("nosuch echo x", {}))
+    end)
+
+    it("names the nodes when the first word looks like a mistyped node name", function()
+      local _, err = collect(function() assert.is_true(repl.line("n3 ping -c1 n2", labs)) end)
+      assert.equal('no node "n3" in lab l1 (nodes: n1 n2), and the line is not Lua\n', err)
     end)
 
     it("runs a node command with node names as addresses, saying how it failed", function()
@@ -154,11 +160,11 @@ describe("nslab.repl", function()
 
     it("starts a command ending in '&' as node:spawn", function()
       local out = collect(function() assert.is_true(repl.line("n2 sleep 100 n1 &", labs)) end)
-      assert.equal("[4242] started in n2; its lab stops it when it closes\n", out)
+      assert.equal("[4242] started in n2; its output shows when it ends; its lab stops it when it closes\n", out)
       local s = labs[1].spawned[1]
       assert.equal("n2", s.node.name)
       assert.same({ "/bin/sh", "-c", "sleep 100 10.9.0.1" }, s.argv)
-      assert.same({ capture = false }, s.opts)
+      assert.is_nil(s.opts) -- output kept (memfd), shown before a prompt once it ends
     end)
 
     it("lets a start failure through: the line was a node command", function()

@@ -21,8 +21,9 @@ describe("scripts #root", function()
       "h1 reaches h2 again, through r4" },
     bgp = { "session up, prefix learnt", "192.0.2.0/24 via 10.0.0.1, AS path 65001",
       "r2 reaches 192.0.2.1 through BGP" },
+    playground = { "every host reaches every other (12/12 pings)" },
   }
-  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping", "ospf", "bgp" } do
+  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping", "ospf", "bgp", "playground" } do
     it(name .. ".lua exits 0, shows its evidence and leaves nothing behind", function()
       local out, ok, code = H.nslab("scripts/" .. name .. ".lua")
       assert.is_true(ok, "exit " .. tostring(code) .. ":\n" .. out)

@@ -93,6 +93,13 @@ local function clean_one(lab, rec, live_ids)
   killed = killed + empty_netns(mine)
   local removed, failed = removed_early, {}
   if #Netns.pids(mine) > 0 then failed[1] = "processes still live in its netns" end
+  for _, it in ipairs(rec.items) do
+    if it[1] == "pins" then -- its nodes' namespaces bound under /run/nslab/ns/NAME (nslab.pins)
+      local ok, e = pcall(require("nslab.pins").remove, lab)
+      if not ok then failed[#failed + 1] = tostring(e) end
+      break
+    end
+  end
   for i = #mine, 1, -1 do
     local ok, e = pcall(record.del_netns, mine[i], c.ids[mine[i]], lab, say)
     if not ok then

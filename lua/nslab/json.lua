@@ -71,4 +71,53 @@ function M.encode(v, op)
   return text
 end
 
+--- A value that encodes as `[]` (cjson writes every empty table as `{}`):
+-- put it where a list is empty. A string no kernel name or lab name holds
+-- (it has NUL bytes); `decode` never returns it.
+M.EMPTY_ARRAY = "\0nslab:empty-array\0"
+local EMPTY_JSON = '"\\u0000nslab:empty-array\\u0000"'
+
+-- Puts EMPTY_ARRAY in place of each empty table under one of keys, in
+-- place (no copy of a large table); returns what to put back.
+local function mark_arrays(v, keys, undo)
+  for k, x in pairs(v) do
+    if type(x) == "table" then
+      if keys[k] and next(x) == nil then
+        v[k] = M.EMPTY_ARRAY
+        undo[#undo + 1] = { v, k, x }
+      else
+        mark_arrays(x, keys, undo)
+      end
+    end
+  end
+  return undo
+end
+
+--- Encodes v as `encode` does, with `EMPTY_ARRAY` written as `[]`, and
+-- also an empty table held under one of keys (a set: `{nodes = true}`),
+-- so a list stays a JSON array when it has no elements. v is left as it was.
+-- @param v
+-- @tparam[opt] table keys set of key names whose values are arrays
+-- @tparam[opt="json.encode"] string op
+-- @treturn string
+-- @raise as `encode`
+function M.encode_arrays(v, keys, op)
+  local undo = type(v) == "table" and keys and mark_arrays(v, keys, {}) or {}
+  local ok, text = pcall(M.encode, v, op)
+  for _, u in ipairs(undo) do u[1][u[2]] = u[3] end
+  if not ok then error(text, 0) end
+  -- plain finds: a pattern gsub over megabytes costs more than cjson
+  local parts, i = {}, 1
+  while true do
+    local a, b = text:find(EMPTY_JSON, i, true)
+    if not a then break end
+    parts[#parts + 1] = text:sub(i, a - 1)
+    parts[#parts + 1] = "[]"
+    i = b + 1
+  end
+  if i == 1 then return text end
+  parts[#parts + 1] = text:sub(i)
+  return table.concat(parts)
+end
+
 return M

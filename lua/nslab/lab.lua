@@ -148,6 +148,18 @@ end
 -- @function clean
 M.clean = function(...) return require("nslab.clean").clean(...) end
 
+--- Reopens a lab of another (or a dead) process: `nslab.attach.attach`.
+-- @function attach
+M.attach = function(...) return require("nslab.attach").attach(...) end
+
+-- For nslab.attach: lists the lab it rebuilt (a plain table) as open here.
+function M._adopt(self)
+  seq = seq + 1
+  self._seq, self._open = seq, true
+  open_labs[setmetatable(self, Lab)] = true
+  return self
+end
+
 -- ---- building ----
 
 -- Raises `lab:host "y": lab "x" is closed (EINVAL)` on a closed lab;
@@ -460,6 +472,9 @@ for _, ext in ipairs {
   "nslab.daemon",
   "nslab.monitor",
   "nslab.capture",
+  "nslab.state",
+  "nslab.graph",
+  "nslab.attach",
 } do require(ext).install(Lab, Node) end
 M.Lab = Lab
 

@@ -24,6 +24,10 @@
 --     cgroup PATH                intent: a node's (or the lab's) cgroup v2 directory
 --     cgroup-id PATH INODE       it exists: its inode
 --     drop KIND NAME             (also for link, nft, sysctl, cgroup)
+--     node NAME KIND HOST        node NAME (netns NAME): host, router or bridge; its hostname
+--     veth A IFA B IFB           a lab link: A's IFA to B's IFB (both in lab netns)
+--     pins                       intent: namespaces bound under /run/nslab/ns/NAME
+--     kept                       the lab was kept (`--keep`): its owner may exit
 --
 -- The intent line comes before a creation, the identity line once the
 -- namespace exists but before it gets its name, so a SIGKILL at any point
@@ -139,7 +143,7 @@ local function esc(s)
 end
 
 local function unesc(s)
-  if s:gsub("%%%x%x", ""):find("%", 1, true) then return nil end
+  if not s:find("%", 1, true) then return s elseif s:gsub("%%%x%x", ""):find("%", 1, true) then return nil end
   return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
@@ -149,6 +153,7 @@ local function int(s) return s and s:match("^%-?%d+$") and math.tointeger(tonumb
 local SHAPES = {
   lab = "s", owner = "iii", netns = "s", ["netns-id"] = "sii", drop = "ss", proc = "ii",
   link = "s", ["link-id"] = "si", nft = "s", ["nft-id"] = "si", sysctl = "ss", cgroup = "s", ["cgroup-id"] = "si",
+  node = "sss", veth = "ssss", pins = "", kept = "",
 }
 
 --- Parses a record's text. A last line without its newline (cut short by
@@ -384,16 +389,19 @@ end
 --- Creates the record of lab name, owned by this process; makes
 -- /run/nslab (0755, this uid's) first if needed.
 -- @tparam string name lab name (checked by the caller: `check_name`)
+-- @tparam[opt] {table,...} items lines written with the header, each {kind, field...} as for `add`
 -- @treturn table record handle with :add, :drop, :netns_add, :netns_del,
 --   :owned_netns, :rewrite, :remove
 -- @raise EACCES (or the errno) when /run/nslab cannot be made or written
 -- (needs root or --rootless), EPERM when another uid owns it
-function M.create(name)
+function M.create(name, items)
   local pid = core.getpid()
   local start = M.proc_start(pid)
   local path = M.path_of(name)
+  local text = { header(name, pid, start) }
+  for _, it in ipairs(items or {}) do text[#text + 1] = line(table.unpack(it)) end -- nslab.attach
   local ok, err, errno = sys.mkdir(M.dir, tonumber("755", 8))
-  if ok then ok, err, errno = write_file(path, header(name, pid, start)) end
+  if ok then ok, err, errno = write_file(path, table.concat(text)) end
   local f
   if ok then f, err, errno = sys.open(path, "a") end
   if not f then

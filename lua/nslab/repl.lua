@@ -13,8 +13,10 @@
 --
 -- The interface the C side calls (all through `require "nslab.repl"`):
 --
---  * `line(text)` -> boolean: runs text when it is a node command.
---  * `globals()`: makes each node of an open lab a global (see there).
+--  * `line(text)` -> boolean: runs text when it is a node command, one of
+--    Mininet's words (`nodes`, `net`, `pingall`...: `nslab.repl_verbs`),
+--    or answers a mistyped node name.
+--  * `globals()`: makes each node of an open lab a global, and `lab`.
 --  * `help()` -> string: the open labs, for `help`.
 --  * `complete(before, part)` -> names, only: node names for Tab.
 --
@@ -150,7 +152,7 @@ function M.help(labs)
     out[#out + 1] = table.concat(line, " ") .. "\n"
   end
   if #out == 0 then return 'No lab is open: nslab.lab("name") makes one.\n' end
-  return "Open labs:\n" .. table.concat(out)
+  return "Open labs:\n" .. table.concat(out) .. require("nslab.repl_verbs").help()
 end
 
 --- Node names for Tab. In a node command (the first word, before the word
@@ -174,17 +176,68 @@ function M.complete(before, part, labs)
   return found, only
 end
 
+--- The lab the REPL's words act on: the global `lab` when it is an open
+-- lab, else the newest open lab, else nil.
+-- @tparam[opt] {lab,...} labs default: the open labs
+-- @treturn ?lab
+function M.current(labs)
+  labs = labs or M.labs()
+  local g = rawget(globals, "lab")
+  for _, l in ipairs(labs) do
+    if l == g then return g end
+  end
+  return labs[#labs]
+end
+
+-- Background commands started at the prompt, reported once they end.
+local jobs = {}
+
+-- Before a prompt: ends a build's progress line with its newline, and
+-- prints what the background commands that ended wrote, so their output
+-- never lands in the middle of the line being typed.
+local function before_prompt(labs)
+  for _, lab in ipairs(labs) do
+    if lab._shown then
+      io.stderr:write("\n")
+      lab._shown = nil
+    end
+  end
+  for i = #jobs, 1, -1 do
+    local j = jobs[i]
+    local ok, running = pcall(j.proc.running, j.proc)
+    if not (ok and running) then
+      table.remove(jobs, i)
+      local done, r = pcall(j.proc.wait, j.proc, 0)
+      r = done and r or {}
+      local how = M.summary(r)
+      io.stdout:write(string.format("[%d] done in %s%s\n", j.proc.pid, j.node, how and " " .. how or ""),
+        r.stdout or "", r.stderr or "")
+      io.stdout:flush()
+    end
+  end
+end
+
 --- Sets a global per node of an open lab whose name is a Lua name and not
 -- a global yet (the first lab's node when two labs share a name), so that
 -- after an `-i` script that kept its nodes in locals `red:ping(blue)`
--- works at the prompt. A script's own global of that name is left alone.
+-- works at the prompt, and `lab` to the newest open lab when the global
+-- `lab` is free (or a lab this function set that has closed since). A
+-- script's own global of that name is left alone. Called before each
+-- prompt: it also ends a progress line and reports ended background
+-- commands (see `line`).
 -- @tparam[opt] {lab,...} labs default: the open labs
 function M.globals(labs)
   labs = labs or M.labs()
+  before_prompt(labs)
   for _, name in ipairs(M.node_names(labs)) do
     if M.is_name(name) and globals[name] == nil then
       globals[name] = M.find(labs, name)
     end
+  end
+  local g = rawget(globals, "lab")
+  if g == nil or (g == M._lab and not g._open) then
+    globals.lab = labs[#labs]
+    M._lab = globals.lab
   end
 end
 
@@ -195,9 +248,11 @@ local function run(node, cmd)
   local argv = { "/bin/sh", "-c", body }
   io.stdout:flush()
   if bg then
-    local proc = node:spawn(argv, { capture = false })
-    io.stdout:write(string.format("[%d] started in %s; its lab stops it when it closes\n",
-      proc.pid, tostring(node.name)))
+    -- Its output is kept and shown when it ends, before a prompt.
+    local proc = node:spawn(argv)
+    jobs[#jobs + 1] = { proc = proc, node = tostring(node.name) }
+    io.stdout:write(string.format("[%d] started in %s; its output shows when it ends; its lab stops it " ..
+      "when it closes\n", proc.pid, tostring(node.name)))
     io.stdout:flush()
     return
   end
@@ -221,19 +276,56 @@ end
 -- @usage repl.line("red ping -c1 blue")
 function M.line(text, labs)
   local word, rest = M.split(text)
-  if not word then return false end
   local ok, node
   ok, labs, node = pcall(function()
     local l = labs or M.labs()
-    return l, M.find(l, word)
+    return l, word and M.find(l, word)
   end)
-  if not ok or node == nil then return false end
+  if not ok then return false end
+  if node == nil then return M.word(text, word, labs) end
   local cmd = M.substitute(rest, function(w)
     local n = M.find(labs, w)
     return n and n:first_addr()
   end)
   run(node, cmd)
   return true
+end
+
+-- Whether text is Lua the REPL can compile (an expression or statements;
+-- an unfinished one counts).
+local function is_lua(text)
+  if load("return " .. text, "=stdin") or load(text, "=stdin") then return true end
+  local _, e = load(text, "=stdin")
+  return tostring(e):find("<eof>", 1, true) ~= nil
+end
+
+--- Runs a line that is not a node command when it is one of Mininet's
+-- words (`nslab.repl_verbs`), or answers it when its first word looks
+-- like a mistyped node name (a name that is no global, no node, and the
+-- line no Lua): `no node "rde" in lab x; its nodes: red blue`.
+-- @tparam string text
+-- @tparam ?string word its first word (`split`)
+-- @tparam {lab,...} labs the open labs
+-- @treturn boolean whether the line was handled
+function M.word(text, word, labs)
+  local lab = M.current(labs)
+  if not lab then return false end
+  local verbs = require "nslab.repl_verbs"
+  if verbs.match(text, globals) then
+    local ok, e = pcall(verbs.run, lab, text)
+    if not ok then
+      io.stderr:write(tostring(e), "\n")
+      io.stderr:flush()
+    end
+    return true
+  end
+  if word and M.is_name(word) and rawget(globals, word) == nil and not is_lua(text) then
+    io.stderr:write(string.format("no node %q in lab %s (nodes: %s), and the line is not Lua\n", word, lab.name,
+      table.concat(M.node_names({ lab }), " ")))
+    io.stderr:flush()
+    return true
+  end
+  return false
 end
 
 return M

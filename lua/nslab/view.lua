@@ -183,19 +183,26 @@ function M.pingall(lab, opts)
 end
 
 --- The progress line (issue 8): on stderr, for a lab building 100 or more
--- nodes with progress on, at most 10 times a second.
+-- nodes with progress on, at most 10 times a second; once what
+-- `lab:expect` announced is built, shown a last time and ended with a
+-- newline (the REPL ends it too before its prompt).
 -- @tparam lab lab
 function M.tick(lab)
   if not lab._progress then return end
   local n, expect = #lab.nodes, lab._expect
   if n < 100 and not (expect and expect.nodes >= 100) then return end
   local now = nslab.core.monotime()
-  if lab._shown and now - lab._shown < 0.1 then return end
+  local done = expect and n >= expect.nodes and lab._nlinks >= expect.links
+  if lab._shown and now - lab._shown < 0.1 and not done then return end
   lab._shown = now
   local total = expect and string.format("/%d", expect.nodes) or ""
   local ltotal = expect and string.format("/%d", expect.links) or ""
   io.stderr:write(string.format("\r\27[Klab %s: %d%s nodes, %d%s links (%.0f/s)",
     lab.name, n, total, lab._nlinks, ltotal, (n + lab._nlinks) / math.max(now - lab._t0, 1e-6)))
+  if done then
+    io.stderr:write("\n")
+    lab._shown, lab._expect = nil, nil
+  end
 end
 
 --- Ends the progress line before anything else is printed.

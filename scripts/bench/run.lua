@@ -17,7 +17,9 @@
 -- python3-pyroute2 is importable), BENCH_FORKEXEC (build/bench-forkexec),
 -- BENCH_TOOLS (all: "nslab lab ip batch pyroute2"), BENCH_SHAPE_N (1000:
 -- the chain whose links are shaped with tbf by nslab.tc, tc -batch and one
--- tc per qdisc, paired; 0 skips; see shape.lua).
+-- tc per qdisc, paired; 0 skips; see shape.lua), BENCH_INSPECT_N (1000:
+-- the chain lab:state() and `nslab --inspect NAME --json` read; 0 skips;
+-- see inspect.lua).
 -- Needs root (the sandbox gives it), iproute2, ping, nsenter.
 local nslab = require "nslab"
 local now, sleep = nslab.core.monotime, nslab.core.sleep
@@ -345,25 +347,33 @@ do
   if not ok then error(err, 0) end
 end
 
+-- A bench of its own on one chain: script (beside this file) run as
+-- `nslab SCRIPT N RUNS PREFIX`, N from environment variable var (default
+-- 1000; 0 skips); returns N and its figures (keys, numbers), or nil.
+local function chain_bench(var, label, script, prefix, keys)
+  local n = math.tointeger(tonumber(os.getenv(var) or "1000"))
+  if not n or n == 1 or n < 0 then error(var .. " must be 0 (skip) or an integer >= 2", 0) end
+  if n == 0 then return n, nil end
+  log("%s: chain %d, %d runs", label, n, RUNS)
+  local ok, out, how = run_child(("%s %s %d %d %s"):format(q(NSLAB), q(dir .. "/" .. script), n, RUNS, prefix))
+  if not ok or not out[keys[1]] then error(label .. " bench failed (" .. how .. ")", 0) end
+  local r = {}
+  for _, k in ipairs(keys) do r[k] = tonumber(out[k]) end
+  wait_quiet(0.5, 10)
+  return n, r
+end
+
 -- Shaping (issue 13): a tbf at 10mbit on both ends of every link of a
 -- chain BENCH_SHAPE_N (default 1000; 0 skips), by nslab.tc, `tc -batch`
 -- and one `tc` per qdisc, paired on one chain (scripts/bench/shape.lua).
-local SHAPE_N = math.tointeger(tonumber(os.getenv("BENCH_SHAPE_N") or "1000"))
-if not SHAPE_N or SHAPE_N == 1 or SHAPE_N < 0 then
-  error("BENCH_SHAPE_N must be 0 (skip) or an integer >= 2", 0)
-end
-local shape
-if SHAPE_N > 0 then
-  log("shaping: chain %d, %d runs of 3 ways", SHAPE_N, RUNS)
-  local ok, out, how = run_child(("%s %s %d %d bs"):format(q(NSLAB),
-    q(dir .. "/shape.lua"), SHAPE_N, RUNS))
-  if not ok or not out.nslab then
-    error("shaping bench failed (" .. how .. ")", 0)
-  end
-  shape = { nslab = tonumber(out.nslab), batch = tonumber(out.batch),
-            tc = tonumber(out.tc), qdiscs = tonumber(out.qdiscs) }
-  wait_quiet(0.5, 10)
-end
+local SHAPE_N, shape = chain_bench("BENCH_SHAPE_N", "shaping (3 ways)", "shape.lua", "bs",
+  { "nslab", "batch", "tc", "qdiscs" })
+
+-- Looking at a lab (issue 16): lab:state(), lab:json() and `nslab --inspect
+-- NAME --json` from a second process, on a built chain BENCH_INSPECT_N
+-- (default 1000; 0 skips; scripts/bench/inspect.lua).
+local INSPECT_N, inspect = chain_bench("BENCH_INSPECT_N", "inspect", "inspect.lua", "bi",
+  { "state", "json", "inspect", "bytes" })
 
 -- Output -------------------------------------------------------------------
 
@@ -518,6 +528,22 @@ do
   else
     target(label, nil, shape and ("measured at chain %d only"):format(SHAPE_N) or "skipped")
     target(label2, nil, shape and ("measured at chain %d only"):format(SHAPE_N) or "skipped")
+  end
+end
+if inspect then
+  print()
+  print(("looking at chain %d (medians of %d runs; JSON %d bytes):"):format(INSPECT_N, RUNS, inspect.bytes))
+  print(("  %-40s %8.3f s"):format("lab:state()", inspect.state))
+  print(("  %-40s %8.3f s"):format("lab:json()", inspect.json))
+  print(("  %-40s %8.3f s"):format("nslab --inspect NAME --json (a process)", inspect.inspect))
+end
+print("targets (issue 16):")
+for _, t in ipairs { { "state", "chain-1000: lab:state() < 0.5 s" },
+                     { "inspect", "chain-1000: nslab --inspect NAME --json < 0.5 s" } } do
+  if inspect and INSPECT_N == 1000 then
+    target(t[2], inspect[t[1]] < 0.5, ("%.3f s"):format(inspect[t[1]]))
+  else
+    target(t[2], nil, inspect and ("measured at chain %d only"):format(INSPECT_N) or "skipped")
   end
 end
 print()

@@ -481,7 +481,13 @@ void nslab_open_exec(lua_State *L)
 	    {"spawn", l_spawn},	    {"killall", l_proc_killall},
 	    {"procs", l_proc_list}, {NULL, NULL},
 	};
-	static const luaL_Reg node[] = {{"node", l_exec_node}, {NULL, NULL}};
+	static const luaL_Reg node[] = {
+	    {"node", l_exec_node},
+	    {"pin", l_exec_pin},
+	    {"adopt", l_exec_adopt},
+	    {"unpin", l_exec_unpin},
+	    {NULL, NULL},
+	};
 	int state = lua_gettop(L), registry;
 
 	/* [..., core, state] */

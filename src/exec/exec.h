@@ -122,6 +122,14 @@ int exec_pidns_proc(int pidnsfd, int errfd);
 void exec_push_proc(lua_State *L, const char *op, const char *object,
 		    const char *netns, pid_t pid, int pidfd);
 
+/* ---- exec_pin.c ---- */
+
+/* core.exec.pin(netns, dir), adopt(netns, dir), unpin(dir): a node's
+ * UTS/IPC/time namespaces bound under dir for other processes. */
+int l_exec_pin(lua_State *L);
+int l_exec_adopt(lua_State *L);
+int l_exec_unpin(lua_State *L);
+
 /* ---- exec_spawn.c ---- */
 
 /* In a child of nslab: writes errno err and the step (printf-like) to

@@ -19,6 +19,9 @@
 
 /* { verb, synopsis } in the order --help lists them. */
 static const struct command_def commands[] = {
+    {"inspect", "[NAME] [--json]  labs (or lab NAME) as a table or JSON"},
+    {"graph", "NAME [--format dot|mermaid|svg]  lab NAME's topology"},
+    {"attach", "NAME  a REPL on lab NAME (kept or running): lab, its nodes"},
     {"test", "SCRIPT [ARGS...]  run a lab script's checks: a PASS/FAIL line "
 	     "each, exit 0 when all pass"},
     {"events", "NAME [--timeout S] [--groups G,...]  print the lab's "
@@ -47,7 +50,10 @@ void command_usage(FILE *f)
 {
 	if (!commands[0].verb)
 		return;
-	fputs("Lab commands (the rest of the line is the command's):\n", f);
+	fputs("Lab commands, on kept or running labs (the rest of the line "
+	      "is the command's;\n-I, -E, --keep, --rootless may come before; "
+	      "-e, -l, -W, -i and a script\nare not run with one):\n",
+	      f);
 	for (const struct command_def *c = commands; c->verb; c++)
 		fprintf(f, "  --%s %s\n", c->verb, c->synopsis);
 }
