@@ -59,8 +59,8 @@ end
 -- Ends every process living in the namespaces names (daemons, commands'
 -- children, anything that entered them): SIGTERM, then after grace
 -- seconds SIGKILL, then waits (at most 5 s) until none is left. Returns
--- how many were signalled first.
-local function empty_netns(names, grace)
+-- how many were signalled first (also for lab:remove, nslab.live).
+function M.empty_netns(names, grace)
   local pids = Netns.pids
   if #names == 0 or #pids(names) == 0 then return 0 end
   local n = Netns.kill(names, grace > 0 and "SIGTERM" or "SIGKILL")
@@ -127,7 +127,7 @@ local function end_processes(lab, problems)
   -- someone else since holds their processes, not ours.
   names = lab._rec:owned_netns(names)
   local emptied, why = pcall_steady(function()
-    empty_netns(names, 0.2)
+    M.empty_netns(names, 0.2)
     local n = #Netns.pids(names)
     if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
   end)
