@@ -13,6 +13,7 @@
 
 -- "nslab" first: it registers nslab.core.
 local core = require("nslab").core
+local Addr = require "nslab.addr"
 local Link = require "nslab.link"
 local Route = require "nslab.route"
 local Sysctl = require "nslab.sysctl"
@@ -68,20 +69,33 @@ end
 function add_link(lab, l)
   local a, b = l.ends[1], l.ends[2]
   local s = l.shape or {}
+  local memo = lab._tx and lab._tx.restoring and lab._tx.macs[a.node .. ":" .. a.ifname .. " " .. b.node .. ":" ..
+    b.ifname]
+  if memo and not l.mac then
+    -- undoing a transaction: a link it removed comes back with its MACs
+    l = setmetatable({ mac = memo, untracked = true }, { __index = l })
+  end
   local link = lab:link(a.node, b.node, { ifnames = { a.ifname, b.ifname }, addrs = { copy(l.addrs[1]),
     copy(l.addrs[2]) }, mtu = l.mtu, mac = l.mac and { l.mac[1], l.mac[2] }, a_to_b = copy(s[1]) or {},
     b_to_a = copy(s[2]) or {} })
-  if l.state == "down" then linkctl.change_state(link, "down") end
+  if l.untracked then link.mac = nil end -- as the lab had it: MACs the kernel chose
+  if l.state == "down" and l.back then linkctl.change_state(link, "down") end -- (else the plan's last step)
   return function() drop_link(lab, l) end
 end
 
 function drop_link(lab, l)
   local link = find_link(lab, l.ends)
   local i1, i2 = link.ifnames[1], link.ifnames[2]
+  -- Made again by an undo, it gets the MACs it had (and so the same
+  -- IPv6 link-local addresses).
+  local mac = {}
+  for k, node in ipairs { link.a, link.b } do
+    mac[k] = link.mac and link.mac[k] or Link.get(link.ifnames[k], { netns = node.netns }).address
+  end
   local back = {
     ends = { { node = link.a.name, ifname = i1 }, { node = link.b.name, ifname = i2 } },
-    addrs = {}, mtu = link.mtu, mac = link.mac and { link.mac[1], link.mac[2] }, shape = copy(link.shape) or {},
-    state = link.state,
+    addrs = {}, mtu = link.mtu, mac = mac, shape = copy(link.shape) or {}, state = link.state,
+    untracked = not link.mac, back = true,
   }
   for k, node in ipairs { link.a, link.b } do
     back.addrs[k] = {}
@@ -166,6 +180,34 @@ local function sysctl(lab, c)
   end
 end
 
+-- The IPv6 link-local address the kernel makes from mac (EUI-64, RFC 4291
+-- appendix A), or nil.
+local function eui64(mac)
+  local b = {}
+  for x in tostring(mac):gmatch("%x%x") do b[#b + 1] = tonumber(x, 16) end
+  if #b ~= 6 then return nil end
+  local text = string.format("fe80::%x:%x:%x:%x", (b[1] ~ 2) << 8 | b[2], b[3] << 8 | 0xff, 0xfe00 | b[4],
+    b[5] << 8 | b[6])
+  return core.inet.parse(text).address
+end
+
+-- Sets the MAC of ifname in node to mac (it had old), and its link-local
+-- address with it: the kernel keeps the one made from the old MAC until
+-- the link goes down and up, when it makes the new one.
+local function set_mac(node, ifname, mac, old)
+  Link.set(ifname, { address = mac }, { netns = node.netns })
+  local want, was = eui64(mac), eui64(old)
+  if not want or want == was then return end
+  local has_want, has_was = false, false
+  for _, a in ipairs(Addr.list { netns = node.netns }) do
+    if a.ifname == ifname and a.address == want then has_want = true end
+    if a.ifname == ifname and a.address == was then has_was = true end
+  end
+  if not has_was then return end
+  if not has_want then Addr.add(ifname, want .. "/64", { netns = node.netns }) end
+  Addr.del(ifname, was .. "/64", { netns = node.netns })
+end
+
 -- A link change (mtu, mac, shape, state) on the lab's link.
 local function link_change(lab, c)
   local a = c.args
@@ -178,11 +220,11 @@ local function link_change(lab, c)
     local node = i == 1 and link.a or link.b
     local before = Link.get(link.ifnames[i], { netns = node.netns }).address
     local tracked = link.mac and link.mac[i]
-    Link.set(link.ifnames[i], { address = a.mac }, { netns = node.netns })
+    set_mac(node, link.ifnames[i], a.mac, before)
     link.mac = link.mac or {}
     link.mac[i] = a.mac
     return function()
-      Link.set(link.ifnames[i], { address = before }, { netns = node.netns })
+      set_mac(node, link.ifnames[i], before, a.mac)
       link.mac[i] = tracked
     end
   elseif c.kind == "shape" then
@@ -217,6 +259,7 @@ local RUN = {
   ["route-"] = function(lab, c) return drop_route(lab, c.args) end,
   ["route+"] = function(lab, c) return add_route(lab, c.args) end,
   ["route~"] = function(lab, c) return replace_route(lab, c.args, c.args.route, c.args.old) end,
+  ["down"] = link_change,
 }
 
 --- The fault points of apply, one per kind of step (`nslab.fault.arm`):
@@ -224,17 +267,62 @@ local RUN = {
 -- link change ("apply:mtu", "apply:mac", "apply:shape", "apply:state").
 -- @tparam table c a change
 -- @treturn string
-function M.point(c) return "apply:" .. (c.phase == "link~" and c.kind or c.phase) end
+function M.point(c) return "apply:" .. ((c.phase == "link~" or c.phase == "down") and c.kind or c.phase) end
 
 local function step_text(lab, c)
   return string.format("lab %q: apply: %s %s", lab.name, c.shown_sign or c.sign, c.text)
 end
 
+-- The lab's order of nodes and links: names, "node:ifname -- node:ifname".
+local function order_of(lab)
+  local o = { nodes = {}, links = {} }
+  for i, n in ipairs(lab.nodes) do o.nodes[n.name] = i end
+  for i, l in ipairs(lab._links) do
+    o.links[l.a.name .. ":" .. l.ifnames[1] .. " " .. l.b.name .. ":" .. l.ifnames[2]] = i
+    o.links[l.b.name .. ":" .. l.ifnames[2] .. " " .. l.a.name .. ":" .. l.ifnames[1]] = i
+  end
+  return o
+end
+
+-- Puts the lab's nodes and links (and each node's interfaces) in the order
+-- o gives (what it does not know last, as they were), so a spec lists
+-- them in the order applied or, after an undo, in the order before.
+local function reorder(lab, o)
+  local function sort(list, key, rank)
+    local pos = {}
+    for i, x in ipairs(list) do pos[x] = i end
+    table.sort(list, function(x, y)
+      local rx, ry = rank[key(x)] or math.huge, rank[key(y)] or math.huge
+      if rx ~= ry then return rx < ry end
+      return pos[x] < pos[y]
+    end)
+  end
+  local function lkey(l) return l.a.name .. ":" .. l.ifnames[1] .. " " .. l.b.name .. ":" .. l.ifnames[2] end
+  sort(lab.nodes, function(n) return n.name end, o.nodes)
+  sort(lab._links, lkey, o.links)
+  local at = {}
+  for i, l in ipairs(lab._links) do at[l] = i end
+  for _, n in ipairs(lab.nodes) do sort(n._ifs, function(it) return it.link end, at) end
+end
+
+-- The order of a checked spec's nodes and links.
+local function order_of_spec(want)
+  local o = { nodes = {}, links = {} }
+  for i, n in ipairs(want.nodes) do o.nodes[n.name] = i end
+  for i, l in ipairs(want.links) do
+    local x, y = l.ends[1].node .. ":" .. l.ends[1].ifname, l.ends[2].node .. ":" .. l.ends[2].ifname
+    o.links[x .. " " .. y], o.links[y .. " " .. x] = i, i
+  end
+  return o
+end
+
 --- Carries out a plan on lab; on a failure undoes what it did, newest
--- first, and raises the error with `step` naming the change.
+-- first, and raises the error with `step` naming the change. The lab's
+-- nodes and links end in the spec's order (after an undo: as before).
 -- @tparam lab lab
 -- @tparam table plan from `nslab.plan.plan`
 function M.run(lab, plan)
+  local before = order_of(lab)
   local done = {}
   local held = lab._hosts_held
   lab._hosts_held = true
@@ -258,6 +346,7 @@ function M.run(lab, plan)
       end
     end)
   end
+  reorder(lab, ok and order_of_spec(plan.want) or before)
   lab._hosts_held = held
   if not held and lab._hosts_dirty then
     lab._hosts_dirty = nil

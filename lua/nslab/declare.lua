@@ -372,7 +372,7 @@ function M.from_spec(spec, name, opts)
   if type(name) ~= "string" then opts_mod.argerror("from_spec", 1, "the spec has no name: give one", 3) end
   M.check(spec, "from_spec")
   local lab = require("nslab.lab").new(name, opts)
-  local ok, e = pcall(lab.apply, lab, spec, { quiet = true })
+  local ok, e = pcall(lab.apply, lab, spec)
   if not ok then
     pcall(lab.close, lab)
     error(e, 0)

@@ -39,7 +39,8 @@ local armed = {}
 -- object ("injected fault at POINT") instead of returning. For specs
 -- (spec/live_spec.lua: `lab:apply` fails at each kind of step).
 -- @tparam string point as `fail` is called with ("apply:link+")
-function M.arm(point) armed[point] = true end
+-- @tparam[opt=true] boolean on false disarms it
+function M.arm(point, on) armed[point] = on ~= false or nil end
 
 --- Raises the injected fault when point is armed (once), else does nothing.
 -- @tparam string point

@@ -119,6 +119,20 @@ function M.prune_routes(node)
   end
 end
 
+-- Inside a transaction: notes link's MACs (both ways round), so that its
+-- undo makes it again as it was.
+local function note_macs(lab, link)
+  if not lab._tx then return end
+  local m = {}
+  for i, node in ipairs { link.a, link.b } do
+    local ok, l = pcall(Link.get, link.ifnames[i], { netns = node.netns })
+    m[i] = ok and l.address or nil
+  end
+  local x, y = link.a.name .. ":" .. link.ifnames[1], link.b.name .. ":" .. link.ifnames[2]
+  lab._tx.macs[x .. " " .. y] = lab._tx.macs[x .. " " .. y] or m
+  lab._tx.macs[y .. " " .. x] = lab._tx.macs[y .. " " .. x] or { m[2], m[1] }
+end
+
 -- Forgets link in the lab's data (the kernel side is gone already).
 local function forget_link(lab, link)
   remove_value(lab._links, link)
@@ -144,6 +158,7 @@ end
 -- @tparam lab lab
 -- @tparam table link as `lab:link` returned it
 function M.drop_link(lab, link)
+  note_macs(lab, link)
   core.defer_signals(function()
     local ok, e = pcall(Link.del, link.ifnames[1], { netns = link.a.netns })
     if not ok and not (type(e) == "table" and e.code == "ENODEV") then error(e, 0) end
@@ -169,6 +184,7 @@ function M.drop_node(lab, node)
   for _, l in ipairs(lab._links) do
     if l.a == node or l.b == node then links[#links + 1] = l end
   end
+  for _, l in ipairs(links) do note_macs(lab, l) end
   core.defer_signals(function()
     for _, l in ipairs(links) do
       local ok, e = pcall(Link.del, l.ifnames[1], { netns = l.a.netns })
@@ -317,9 +333,18 @@ function Lab:transaction(fn)
   if type(fn) ~= "function" then opts_mod.argerror("lab:transaction", 1, "function expected, got " .. type(fn)) end
   local declare = require "nslab.declare"
   local before = declare.spec(self)
+  local outer = self._tx
+  self._tx = outer or { macs = {} }
   local r = table.pack(pcall(fn, self))
-  if r[1] then return table.unpack(r, 2, r.n) end
-  local ok, e2 = pcall(require("nslab.apply").apply, self, before, { quiet = true, op = "lab:transaction" })
+  if r[1] then
+    self._tx = outer
+    return table.unpack(r, 2, r.n)
+  end
+  local tx = self._tx
+  tx.restoring = true
+  local ok, e2 = pcall(require("nslab.apply").apply, self, before, { op = "lab:transaction" })
+  tx.restoring = nil
+  self._tx = outer
   if not ok then
     error(string.format("lab %q: transaction failed (%s) and its undo failed too: %s", self.name,
       tostring(r[2]), tostring(e2)), 0)
@@ -341,9 +366,14 @@ local Node = {}
 function Node:sysctl(key, value)
   if value == nil then return Sysctl.get(self.netns, key) end
   self.lab:_check_open("node:sysctl", q(self.name))
+  key = key:gsub("/", ".")
+  self._sysctl_old = self._sysctl_old or {}
+  if self._sysctl_old[key] == nil and not ((self._opts or {}).sysctls or {})[key] then
+    self._sysctl_old[key] = Sysctl.get(self.netns, key) -- what a transaction or apply puts back
+  end
   Sysctl.set(self.netns, key, tostring(value))
   self._sysctls = self._sysctls or {}
-  self._sysctls[(key:gsub("/", "."))] = tostring(value)
+  self._sysctls[key] = tostring(value)
 end
 
 --- Removes an address from an interface of the node (as `node:addr`

@@ -21,7 +21,11 @@ local M = {}
 local lua_text, copy = declare.lua_text, declare.copy
 
 -- The phases, in the order apply runs them.
-M.PHASES = { "route-", "addr-", "link-", "node-", "node+", "sysctl", "link+", "link~", "addr+", "route+", "route~" }
+-- Links go down last: routes through them are then saved and put back when
+-- they come up again (as lab:link_state does); the kernel takes no route
+-- through a link that is down.
+M.PHASES = { "route-", "addr-", "link-", "node-", "node+", "sysctl", "link+", "link~", "addr+", "route+", "route~",
+  "down" }
 local PHASE = {}
 for i, p in ipairs(M.PHASES) do PHASE[p] = i end
 
@@ -217,7 +221,7 @@ local function link_changes(p, h, w, text)
       t(w.shape[2]), t(h.shape[1]), t(h.shape[2])), { ends = h.ends, shape = w.shape, old = h.shape })
   end
   if h.state ~= w.state then
-    p:add("link~", "~", "state", string.format("link %s: %s (was %s)", text, w.state, h.state),
+    p:add(w.state == "down" and "down" or "link~", "~", "state", string.format("link %s: %s (was %s)", text, w.state, h.state),
       { ends = h.ends, state = w.state, old = h.state })
   end
   for i = 1, 2 do addr_changes(p, h.ends[i].node, h.ends[i].ifname, h.addrs[i], w.addrs[i]) end
@@ -302,6 +306,9 @@ function M.plan(lab, spec, op)
       link_changes(p, h, w, link_text(h))
     else
       p:add("link+", "+", "link", "link " .. link_text(w) .. M.link_detail(w), { link = w })
+      if w.state == "down" then
+        p:add("down", "~", "state", "", { ends = w.ends, state = "down", old = "up" }, true)
+      end
     end
   end
   for _, h in ipairs(have.links) do
