@@ -55,8 +55,8 @@ end
 function drop_node(lab, n)
   local node = node_of(lab, n.name)
   if node._uplink then
-    opts_mod.raise("lab:apply", q(n.name), E.EBUSY, string.format("node %q has an uplink: it cannot be removed in place",
-      n.name))
+    opts_mod.raise("lab:apply", q(n.name), E.EBUSY,
+      string.format("node %q has an uplink: it cannot be removed in place", n.name))
   end
   local old = require("nslab.declare").spec(lab)
   local entry
@@ -155,7 +155,7 @@ local function replace_route(lab, r, new, old)
   return function() replace_route(lab, r, old, new) end
 end
 
-local function set_sysctl(lab, node, key, value, track)
+local function set_sysctl(node, key, value, track)
   Sysctl.set(node.netns, key, value)
   node._sysctls = node._sysctls or {}
   node._sysctl_old = node._sysctl_old or {}
@@ -172,9 +172,9 @@ local function sysctl(lab, c)
     node._sysctl_old = node._sysctl_old or {}
     node._sysctl_old[a.key] = before
   end
-  set_sysctl(lab, node, a.key, a.value, not a.reset)
+  set_sysctl(node, a.key, a.value, not a.reset)
   return function()
-    set_sysctl(lab, node, a.key, before, a.old ~= nil)
+    set_sysctl(node, a.key, before, a.old ~= nil)
     if had_old then node._sysctl_old[a.key] = had_old end
     if a.reset then node._sysctls[a.key] = a.old end
   end
@@ -289,13 +289,14 @@ end
 -- them in the order applied or, after an undo, in the order before.
 local function reorder(lab, o)
   local function sort(list, key, rank)
-    local pos = {}
-    for i, x in ipairs(list) do pos[x] = i end
-    table.sort(list, function(x, y)
-      local rx, ry = rank[key(x)] or math.huge, rank[key(y)] or math.huge
-      if rx ~= ry then return rx < ry end
-      return pos[x] < pos[y]
-    end)
+    local r, sorted, prev = {}, true, -1
+    for i, x in ipairs(list) do
+      local v = rank[key(x)] or 1e15 + i
+      r[x] = v
+      if v < prev then sorted = false end
+      prev = v
+    end
+    if not sorted then table.sort(list, function(x, y) return r[x] < r[y] end) end
   end
   local function lkey(l) return l.a.name .. ":" .. l.ifnames[1] .. " " .. l.b.name .. ":" .. l.ifnames[2] end
   sort(lab.nodes, function(n) return n.name end, o.nodes)

@@ -64,11 +64,34 @@ for k, v in pairs(shape.FIELDS) do LINK_FIELDS[k] = v end
 --- The node options that make a node what it is: a change replaces it.
 M.IDENTITY = { "kind", "hostname", "ifname", "dirs", "ipc", "time" }
 
--- "address/prefixlen" as the kernel would list it, or nil.
+-- "address/prefixlen" as the kernel would list it, or nil; remembered
+-- (a plan reads the same addresses again and again).
+local canon_memo, canon_n = {}, 0
 local function canon(text)
-  local ok, a = pcall(core.inet.parse, tostring(text))
-  if not ok or not a or not a.has_prefixlen then return nil end
-  return a.address .. "/" .. a.prefixlen
+  text = tostring(text)
+  local c = canon_memo[text]
+  if c ~= nil then return c or nil end
+  local ok, a = pcall(core.inet.parse, text)
+  c = ok and a and a.has_prefixlen and a.address .. "/" .. a.prefixlen or false
+  if canon_n > 100000 then canon_memo, canon_n = {}, 0 end
+  canon_memo[text], canon_n = c, canon_n + 1
+  return c or nil
+end
+
+-- opts.check, with a fast way through for a table whose fields all have
+-- the one type their field allows.
+local function check_fields(op, t, fields, where)
+  if type(t) == "table" then
+    local fine = true
+    for k, v in pairs(t) do
+      if fields[k] ~= type(v) then
+        fine = false
+        break
+      end
+    end
+    if fine then return t end
+  end
+  return opts_mod.check(op, 1, t, fields, 5, where)
 end
 M.canon = canon
 
@@ -139,6 +162,29 @@ function M.spec(lab, opts)
   return s
 end
 
+--- The running lab in the form `check` returns (without checking: the
+-- lab's own data is good), for planning.
+-- @tparam lab lab
+-- @treturn table
+function M.current(lab)
+  require("nslab.linkctl").sync(lab)
+  local out = { name = lab.name, nodes = {}, links = {}, by = {} }
+  for i, node in ipairs(lab.nodes) do
+    local n = node_entry(node)
+    n.index = i
+    out.nodes[i] = n
+    out.by[n.name] = n
+  end
+  for i, l in ipairs(lab._links) do
+    local s = l.shape or {}
+    out.links[i] = { index = i, ends = { { node = l.a.name, ifname = l.ifnames[1] }, { node = l.b.name,
+      ifname = l.ifnames[2] } }, addrs = { link_addrs(l.a, l.ifnames[1]), link_addrs(l.b, l.ifnames[2]) },
+      mtu = l.mtu ~= 1500 and l.mtu or nil, mac = l.mac and { l.mac[1], l.mac[2] }, state = l.state or "up",
+      shape = { copy(s[1]), copy(s[2]) } }
+  end
+  return out
+end
+
 -- ---- checking a spec ----
 
 local function bad(op, where, why) opts_mod.raise(op, where, E.EINVAL, why) end
@@ -171,7 +217,7 @@ end
 
 local function check_node(op, i, n, by)
   local where = string.format("nodes[%d]", i)
-  opts_mod.check(op, 1, n, NODE_FIELDS, 4, where)
+  check_fields(op, n, NODE_FIELDS, where)
   record.check_name(op, n.name, 3)
   local node = copy(n)
   node.kind = node.kind or "host"
@@ -208,7 +254,7 @@ end
 
 local function check_link(op, i, l, by, fake, ifs)
   local where = string.format("links[%d]", i)
-  opts_mod.check(op, 1, l, LINK_FIELDS, 4, where)
+  check_fields(op, l, LINK_FIELDS, where)
   if type(l[1]) ~= "string" or type(l[2]) ~= "string" then
     bad(op, where, 'a link is {"node:ifname", "node:ifname", ...} (its two ends first)')
   end
@@ -237,9 +283,25 @@ local function check_link(op, i, l, by, fake, ifs)
   link.mtu = l.mtu ~= 1500 and l.mtu or nil
   if l.mac then link.mac = { l.mac[1], l.mac[2] } end
   link.state = l.state or "up"
-  opts_mod.choice(op, where, "state", link.state, { "up", "down" })
-  local ab, ba = shape.directions(op, 1, where, l, l.mtu, 4)
-  link.shape = { ab, ba }
+  if link.state ~= "up" then opts_mod.choice(op, where, "state", link.state, { "up", "down" }) end
+  local shaped = l.a_to_b ~= nil or l.b_to_a ~= nil
+  for k in pairs(shape.FIELDS) do shaped = shaped or l[k] ~= nil end
+  link.shape = {}
+  if shaped then link.shape[1], link.shape[2] = shape.directions(op, 1, where, l, l.mtu, 4) end
+  local fa, fb = fake[ends[1].node], fake[ends[2].node]
+  if not (fa._seg or fb._seg or (l.mtu and l.mtu < 1280)) then
+    -- two hosts: their addresses must differ (the rest is checked above)
+    local mine = {}
+    for _, c in ipairs(link.addrs[1]) do mine[c:match("^[^/]*")] = true end
+    for _, c in ipairs(link.addrs[2]) do
+      local k = c:match("^[^/]*")
+      if mine[k] then
+        bad(op, where, string.format("%q: %s would be on both %q and %q, the two ends of this link: " ..
+          "addresses must differ on a segment", c, k, ends[1].node, ends[2].node))
+      end
+    end
+    return link
+  end
   -- The addresses against the segment rules, as lab:link checks them,
   -- on stand-ins of the nodes.
   local e2 = {}

@@ -29,7 +29,11 @@ M.PHASES = { "route-", "addr-", "link-", "node-", "node+", "sysctl", "link+", "l
 local PHASE = {}
 for i, p in ipairs(M.PHASES) do PHASE[p] = i end
 
-local function same(a, b) return lua_text(a) == lua_text(b) end
+local function same(a, b)
+  if a == b then return true end
+  if type(a) ~= "table" or type(b) ~= "table" then return false end
+  return lua_text(a) == lua_text(b)
+end
 
 --- A route's text: `default via 10.0.0.1 metric 10`.
 -- @tparam table r
@@ -87,7 +91,8 @@ local function route_changes(p, node, have, want, gone)
   for _, r in ipairs(have or {}) do
     local w = not gone and wk[live.route_key(r)]
     if not w then
-      p:add("route-", "-", "route", string.format("route %s: %s", node, M.route_text(r)), { node = node, route = r }, gone)
+      p:add("route-", "-", "route", string.format("route %s: %s", node, M.route_text(r)), { node = node, route = r },
+        gone)
     elseif not same(w, r) then
       p:add("route~", "~", "route", string.format("route %s: %s (was %s)", node, M.route_text(w), M.route_text(r)),
         { node = node, route = w, old = r })
@@ -221,8 +226,8 @@ local function link_changes(p, h, w, text)
       t(w.shape[2]), t(h.shape[1]), t(h.shape[2])), { ends = h.ends, shape = w.shape, old = h.shape })
   end
   if h.state ~= w.state then
-    p:add(w.state == "down" and "down" or "link~", "~", "state", string.format("link %s: %s (was %s)", text, w.state, h.state),
-      { ends = h.ends, state = w.state, old = h.state })
+    p:add(w.state == "down" and "down" or "link~", "~", "state",
+      string.format("link %s: %s (was %s)", text, w.state, h.state), { ends = h.ends, state = w.state, old = h.state })
   end
   for i = 1, 2 do addr_changes(p, h.ends[i].node, h.ends[i].ifname, h.addrs[i], w.addrs[i]) end
 end
@@ -255,7 +260,7 @@ end
 -- @raise as `nslab.declare.check` for a bad spec
 function M.plan(lab, spec, op)
   local want = declare.check(spec, op or "lab:diff")
-  local have = declare.check(declare.spec(lab), op or "lab:diff")
+  local have = declare.current(lab)
   local p = setmetatable({ changes = {}, adds = 0, changes_count = 0, removes = 0, why = {} }, Plan)
   p.want = want
   local fate = node_plan(p, have, want)
