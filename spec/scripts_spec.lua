@@ -14,8 +14,11 @@ describe("scripts #root", function()
     router = { "left reaches right through router", "left no longer reaches right" },
     shaping = { "h1 -> h2 at 9.0-10.5 Mbit/s", "h1 -> h2 at 1.8-2.2 Mbit/s", "pings lost while the link was down",
       "h1 reaches h2 again" },
+    evolve = { "Plan: 7 to add, 0 to change, 0 to remove.", "Plan: 8 to add, 0 to change, 0 to remove.",
+      "- node evo-d (host)", "~ link evo-a:eth0 -- evo-r:eth0: mtu 9000 (was 1500)", "kept its ifindex",
+      "the lab matches the spec: no changes" },
   }
-  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping" } do
+  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping", "evolve" } do
     it(name .. ".lua exits 0, shows its evidence and leaves nothing behind", function()
       local out, ok, code = H.nslab("scripts/" .. name .. ".lua")
       assert.is_true(ok, "exit " .. tostring(code) .. ":\n" .. out)

@@ -332,7 +332,8 @@ end
 function M.link_detail(l)
   local parts = {}
   if #l.addrs[1] + #l.addrs[2] > 0 then
-    parts[#parts + 1] = table.concat(l.addrs[1], " ") .. " -- " .. table.concat(l.addrs[2], " ")
+    local function list(a) return #a > 0 and table.concat(a, " ") or "no address" end
+    parts[#parts + 1] = list(l.addrs[1]) .. " -- " .. list(l.addrs[2])
   end
   if l.mtu then parts[#parts + 1] = "mtu " .. l.mtu end
   local s1, s2 = shape.text(l.shape[1]), shape.text(l.shape[2])
