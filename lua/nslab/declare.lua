@@ -60,7 +60,11 @@ local NODE_FIELDS = { name = "string", kind = "string", hostname = "string", ifn
   ipc = "boolean", time = "table", sysctls = "table", addrs = "table", routes = "table" }
 local LINK_FIELDS = { "string", "string", addrs = "table", mtu = "integer", mac = "table", state = "string",
   a_to_b = "table", b_to_a = "table" }
-for k, v in pairs(shape.FIELDS) do LINK_FIELDS[k] = v end
+local SHAPE_KEYS = {}
+for k, v in pairs(shape.FIELDS) do
+  LINK_FIELDS[k] = v
+  SHAPE_KEYS[#SHAPE_KEYS + 1] = k
+end
 --- The node options that make a node what it is: a change replaces it.
 M.IDENTITY = { "kind", "hostname", "ifname", "dirs", "ipc", "time" }
 
@@ -191,6 +195,14 @@ local function bad(op, where, why) opts_mod.raise(op, where, E.EINVAL, why) end
 
 local function addr_list(op, where, v)
   local out = {}
+  if v == nil then return out end
+  if type(v) ~= "table" then
+    local c = canon(v)
+    if c then
+      out[1] = c
+      return out
+    end
+  end
   for _, a in ipairs(segment.list_of(v)) do
     local c = canon(a)
     if not c then
@@ -285,7 +297,7 @@ local function check_link(op, i, l, by, fake, ifs)
   link.state = l.state or "up"
   if link.state ~= "up" then opts_mod.choice(op, where, "state", link.state, { "up", "down" }) end
   local shaped = l.a_to_b ~= nil or l.b_to_a ~= nil
-  for k in pairs(shape.FIELDS) do shaped = shaped or l[k] ~= nil end
+  for _, k in ipairs(SHAPE_KEYS) do shaped = shaped or l[k] ~= nil end
   link.shape = {}
   if shaped then link.shape[1], link.shape[2] = shape.directions(op, 1, where, l, l.mtu, 4) end
   local fa, fb = fake[ends[1].node], fake[ends[2].node]

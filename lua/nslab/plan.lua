@@ -73,6 +73,12 @@ end
 
 -- Adds the changes of one list of addresses on node:ifname.
 local function addr_changes(p, node, ifname, have, want, hidden)
+  have, want = have or {}, want or {}
+  if #have == #want then
+    local differ = false
+    for i = 1, #have do differ = differ or have[i] ~= want[i] end
+    if not differ then return end
+  end
   local hs, ws = set_of(have), set_of(want)
   for _, a in ipairs(have or {}) do
     if not ws[a] then p:add("addr-", "-", "addr", string.format("addr %s on %s:%s", a, node, ifname),
@@ -233,6 +239,7 @@ local function link_changes(p, h, w, text)
 end
 
 local function sysctl_changes(p, node, h, w, restorable)
+  if h.sysctls == nil and w.sysctls == nil then return end
   local hs, ws = h.sysctls or {}, w.sysctls or {}
   local keys = {}
   for k in pairs(ws) do keys[#keys + 1] = k end
@@ -293,11 +300,15 @@ function M.plan(lab, spec, op)
     else
       local h = have.by[w.name]
       sysctl_changes(p, w.name, h, w, (lab._by[w.name] or {})._sysctl_old or {})
-      local ifs = {}
-      for k in pairs(h.addrs or {}) do ifs[k] = true end
-      for k in pairs(w.addrs or {}) do ifs[k] = true end
-      for ifname in pairs(ifs) do addr_changes(p, w.name, ifname, (h.addrs or {})[ifname], (w.addrs or {})[ifname]) end
-      route_changes(p, w.name, h.routes, w.routes)
+      if h.addrs or w.addrs then
+        local ifs = {}
+        for k in pairs(h.addrs or {}) do ifs[k] = true end
+        for k in pairs(w.addrs or {}) do ifs[k] = true end
+        for ifname in pairs(ifs) do
+          addr_changes(p, w.name, ifname, (h.addrs or {})[ifname], (w.addrs or {})[ifname])
+        end
+      end
+      if h.routes or w.routes then route_changes(p, w.name, h.routes, w.routes) end
     end
   end
   -- links
