@@ -133,8 +133,33 @@ local function note_macs(lab, link)
   lab._tx.macs[y .. " " .. x] = lab._tx.macs[y .. " " .. x] or { m[2], m[1] }
 end
 
+--- For a lab reopened from another process (whose routes the lab did not
+-- see made): each node's routes read back from the kernel, those not its
+-- own (proto kernel) nor IPv6 link-local or multicast, as `node:route`
+-- takes them (dst, via, dev when there is no via, metric and table when
+-- not the defaults).
+-- @tparam lab lab
+function M.adopt_routes(lab)
+  for _, node in ipairs(lab.nodes) do
+    if #node._routes == 0 and node.kind ~= "bridge" then
+      for _, r in ipairs(Route.list { netns = node.netns }) do
+        local dst = r.dst or "default"
+        if r.proto ~= "kernel" and not dst:find("^fe80:") and not dst:find("^ff00:") then
+          local t = { dst = dst, via = r.via, dev = not r.via and r.dev or nil }
+          if r.family == "inet6" and not r.via and dst == "default" then t.family = "inet6" end
+          if r.metric and r.metric ~= 0 and r.metric ~= 1024 then t.metric = r.metric end
+          if r.table and r.table ~= "main" and r.table ~= 254 then t.table = r.table end
+          node._routes[#node._routes + 1] = t
+        end
+      end
+    end
+  end
+end
+
 -- Forgets link in the lab's data (the kernel side is gone already).
 local function forget_link(lab, link)
+  -- (for a lab reopened from its record: this link is no more)
+  lab._rec:drop("veth", link.a.name .. ":" .. link.ifnames[1])
   remove_value(lab._links, link)
   lab._nlinks = lab._nlinks - 1
   for i, node in ipairs { link.a, link.b } do

@@ -19,6 +19,8 @@
 
 /* { verb, synopsis } in the order --help lists them. */
 static const struct command_def commands[] = {
+    {"export", "NAME  a Lua script that builds lab NAME again (to stdout)"},
+    {"apply", "NAME FILE [--dry-run]  bring kept lab NAME to FILE's spec"},
     {NULL, NULL},
 };
 
