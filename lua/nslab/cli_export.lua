@@ -3,8 +3,8 @@
 -- from another shell. The lab is reopened as a guest
 -- (`require("nslab.lab").attach(NAME, {guest = true})`): it is only read,
 -- never taken over or changed. What a reopened lab cannot know is left
--- out: shaping and sysctls (not recorded); routes are read back from the
--- kernel (those not made by the kernel itself).
+-- out: shaping and sysctls (not recorded); routes, MACs and MTUs are read
+-- back from the kernel (routes: those not made by the kernel itself).
 -- @module nslab.cli_export
 local live = require "nslab.live"
 local opts_mod = require "nslab.opts"
@@ -29,7 +29,7 @@ function M.reopen(op, name, take)
       "this nslab cannot reopen a lab from another process (nslab.lab.attach is missing)")
   end
   local lab = Lab.attach(name, { op = op, guest = not take })
-  live.adopt_routes(lab)
+  live.adopt(lab)
   return lab
 end
 

@@ -133,13 +133,21 @@ local function note_macs(lab, link)
   lab._tx.macs[y .. " " .. x] = lab._tx.macs[y .. " " .. x] or { m[2], m[1] }
 end
 
---- For a lab reopened from another process (whose routes the lab did not
--- see made): each node's routes read back from the kernel, those not its
--- own (proto kernel) nor IPv6 link-local or multicast, as `node:route`
--- takes them (dst, via, dev when there is no via, metric and table when
--- not the defaults).
+--- For a lab reopened from another process (which did not see its
+-- routes and links made): each link's MACs and MTU, and each node's
+-- routes read back from the kernel, those not its own (proto kernel) nor
+-- IPv6 link-local or multicast, as `node:route` takes them (dst, via, dev
+-- when there is no via, metric and table when not the defaults).
 -- @tparam lab lab
-function M.adopt_routes(lab)
+function M.adopt(lab)
+  for _, l in ipairs(lab._links) do
+    l.mac = l.mac or {}
+    for i, node in ipairs { l.a, l.b } do
+      local k = Link.get(l.ifnames[i], { netns = node.netns })
+      l.mac[i] = l.mac[i] or k.address
+      if i == 1 and k.mtu ~= 1500 then l.mtu = l.mtu or k.mtu end
+    end
+  end
   for _, node in ipairs(lab.nodes) do
     if #node._routes == 0 and node.kind ~= "bridge" then
       for _, r in ipairs(Route.list { netns = node.netns }) do
