@@ -30,7 +30,7 @@ NSLAB      ?= ./nslab
 DEBIAN_PKGS = build-essential pkg-config liblua5.4-dev lua5.4 libmnl-dev \
 	libcap-dev libedit-dev lua-busted iproute2 iputils-ping util-linux \
 	nftables netcat-openbsd procps python3 lua-ldoc lua-discount luarocks \
-	iperf3 strace lua-cjson
+	iperf3 strace lua-cjson lua-check
 
 PC_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libmnl libcap 2>/dev/null)
 PC_LIBS   := $(shell $(PKG_CONFIG) --libs $(LUA_PC) libmnl libcap 2>/dev/null)

@@ -80,7 +80,8 @@ function M.load(netns, ruleset, op, object)
     local ok, text = pcall(json.encode, ruleset, op)
     if not ok then
       if core.is_error(text) and text.code == "ENOENT" then error(text, 0) end
-      opts_mod.argerror(op, argn, "ruleset cannot be encoded as JSON: " .. tostring(type(text) == "table" and text.extack or text):gsub("^.-: ", ""), level)
+      local why = tostring(type(text) == "table" and text.extack or text):gsub("^.-: ", "")
+      opts_mod.argerror(op, argn, "ruleset cannot be encoded as JSON: " .. why, level)
     end
     args, input = { "-j", "-f", "-" }, text
   else
