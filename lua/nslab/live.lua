@@ -231,13 +231,7 @@ function M.drop_node(lab, node)
     for i = #lab._procs, 1, -1 do
       local p = lab._procs[i]
       if inside[p.pid] then
-        teardown.pcall_steady(function()
-          if p:running() then
-            p:kill()
-            p:wait(1)
-            if p:running() then p:kill("SIGKILL") p:wait() end
-          end
-        end)
+        teardown.end_proc(p)
         table.remove(lab._procs, i)
       end
     end
@@ -267,14 +261,7 @@ end
 
 local Lab = {}
 
-local function node_arg(lab, v, op)
-  local node = type(v) == "string" and lab._by[v] or v
-  if type(node) ~= "table" or node.lab ~= lab or lab._by[node.name] ~= node then
-    opts_mod.argerror(op, 1, string.format("a node of lab %q expected, got %s", lab.name,
-      type(v) == "string" and q(v) or tostring(v)), 3)
-  end
-  return node
-end
+local node_arg = linkctl.node
 
 --- Removes a node from the running lab: its links (their far ends too),
 -- every process in its namespace (its spawned commands, daemons: SIGTERM,

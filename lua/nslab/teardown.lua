@@ -106,21 +106,25 @@ local function keep(lab)
     lab.name, #lab.nodes, table.concat(runs), record.clean_command(lab.name)))
 end
 
+--- Ends a spawned command: SIGTERM, 1 s, SIGKILL, reaped (also for
+-- lab:remove, nslab.live).
+-- @tparam proc p
+function M.end_proc(p)
+  pcall_steady(function()
+    if p:running() then
+      p:kill()
+      p:wait(1)
+      if p:running() then p:kill("SIGKILL") p:wait() end
+    end
+  end)
+end
+
 -- Ends the lab's processes: its spawned commands (SIGTERM, 1 s, SIGKILL),
 -- then whatever else lives in its namespaces (daemons, children that left
 -- their group, `ip netns exec` shells): they would keep them alive. Adds
 -- to problems what is still running.
 local function end_processes(lab, problems)
-  for i = #lab._procs, 1, -1 do
-    local p = lab._procs[i]
-    pcall_steady(function()
-      if p:running() then
-        p:kill()
-        p:wait(1)
-        if p:running() then p:kill("SIGKILL") p:wait() end
-      end
-    end)
-  end
+  for i = #lab._procs, 1, -1 do M.end_proc(lab._procs[i]) end
   local names = {}
   for i, node in ipairs(lab.nodes) do names[i] = node.netns end
   -- Only the namespaces this lab made: a name deleted and re-created by
