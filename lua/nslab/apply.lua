@@ -75,9 +75,10 @@ function add_link(lab, l)
     -- undoing a transaction: a link it removed comes back with its MACs
     l = setmetatable({ mac = memo, untracked = true }, { __index = l })
   end
+  local shaped = s[1] or s[2]
   local link = lab:link(a.node, b.node, { ifnames = { a.ifname, b.ifname }, addrs = { copy(l.addrs[1]),
-    copy(l.addrs[2]) }, mtu = l.mtu, mac = l.mac and { l.mac[1], l.mac[2] }, a_to_b = copy(s[1]) or {},
-    b_to_a = copy(s[2]) or {} })
+    copy(l.addrs[2]) }, mtu = l.mtu, mac = l.mac and { l.mac[1], l.mac[2] }, a_to_b = shaped and (copy(s[1]) or {}),
+    b_to_a = shaped and (copy(s[2]) or {}) or nil })
   if l.untracked then link.mac = nil end -- as the lab had it: MACs the kernel chose
   if l.state == "down" and l.back then linkctl.change_state(link, "down") end -- (else the plan's last step)
   return function() drop_link(lab, l) end

@@ -87,7 +87,11 @@ end
 --- Sets up a new node's UTS namespace and hosts file (called by
 -- Node:_setup, before the node is listed in the lab).
 function M.setup(node, opts)
-  Exec.node(node.netns, { hostname = node.hostname, hosts = M.hosts_text(node.lab), dirs = opts.dirs,
+  local lab = node.lab
+  -- lab:apply writes the hosts file of every node once, at its end
+  local hosts = lab._hosts_held and "" or M.hosts_text(lab)
+  if lab._hosts_held then lab._hosts_dirty = true end
+  Exec.node(node.netns, { hostname = node.hostname, hosts = hosts, dirs = opts.dirs,
     ipc = opts.ipc, time = opts.time })
 end
 

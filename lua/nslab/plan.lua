@@ -330,10 +330,17 @@ function M.plan(lab, spec, op)
   for _, h in ipairs(have.links) do
     if not kept[h] then p:add("link-", "-", "link", "link " .. link_text(h), { link = h }) end
   end
-  table.sort(p.changes, function(x, y)
-    if PHASE[x.phase] ~= PHASE[y.phase] then return PHASE[x.phase] < PHASE[y.phase] end
-    return x.seq < y.seq
-  end)
+  -- by phase, each in the order planned (a stable bucket sort)
+  local buckets, out = {}, {}
+  for i = 1, #M.PHASES do buckets[i] = {} end
+  for _, c in ipairs(p.changes) do
+    local b = buckets[PHASE[c.phase]]
+    b[#b + 1] = c
+  end
+  for _, b in ipairs(buckets) do
+    for _, c in ipairs(b) do out[#out + 1] = c end
+  end
+  p.changes = out
   return p
 end
 
