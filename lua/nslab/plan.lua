@@ -164,8 +164,8 @@ local function node_plan(p, have, want)
 end
 
 -- Gives each want link end without ifname one: the link already joining
--- the two nodes, else the next free ethN of the node.
-local function resolve_ifnames(want, have, fate, by_key)
+-- the two nodes, else the next free ethN of the node (not one it has now).
+local function resolve_ifnames(want, have, fate, by_key, lab)
   local used, taken = {}, {}
   local function use(n, i)
     used[n] = used[n] or {}
@@ -204,7 +204,9 @@ local function resolve_ifnames(want, have, fate, by_key)
     for _, e in ipairs(l.ends) do
       if not e.ifname then
         local i = 0
-        while (used[e.node] or {})["eth" .. i] do i = i + 1 end
+        -- (not one the node has now, such as an uplink's, either)
+        local now = fate[e.node] == "keep" and lab._by[e.node]._ifset or {}
+        while (used[e.node] or {})["eth" .. i] or now["eth" .. i] do i = i + 1 end
         e.ifname = "eth" .. i
         use(e.node, e.ifname)
       end
@@ -275,7 +277,7 @@ function M.plan(lab, spec, op)
   for _, h in ipairs(have.links) do
     by_key[link_key(h.ends[1].node, h.ends[1].ifname, h.ends[2].node, h.ends[2].ifname)] = h
   end
-  resolve_ifnames(want, have, fate, by_key)
+  resolve_ifnames(want, have, fate, by_key, lab)
   -- nodes leaving: their routes and addresses with them (not shown)
   for _, n in ipairs(have.nodes) do
     local f = fate[n.name]
