@@ -63,6 +63,7 @@ local function small(lname)
   lab:link(c, s, { addrs = { "10.31.3.3/24" } })
   a:route("default", "10.31.1.1")
   b:route { dst = "10.31.0.0/16", via = "10.31.2.1" }
+  r:route { dst = "10.99.0.0/16", via = "10.31.2.2" }
   return lab, { r = r, a = a, b = b, s = s, c = c, p = p }
 end
 
@@ -185,7 +186,10 @@ describe("live labs #root", function()
       table.remove(s.links, 4) -- c -- s
       for _, node in ipairs(s.nodes) do
         if node.name == p .. "a" then node.kind = "router" end
-        if node.name == p .. "r" then node.sysctls = { ["net.ipv4.conf.all.rp_filter"] = "0" } end
+        if node.name == p .. "r" then
+          node.sysctls = { ["net.ipv4.conf.all.rp_filter"] = "0" }
+          node.routes = nil
+        end
         if node.name == p .. "b" then node.routes[1].via = "10.31.2.9" end
       end
       local l2 = s.links[2]
@@ -207,6 +211,9 @@ describe("live labs #root", function()
         "\n~ link [^\n]*: shaping rate 5mbit / none %(was none / none%)\n",
         "\n~ link [^\n]*: down %(was up%)\n",
         "\n%+ addr 10.31.2.5/24 on " .. p .. "b:eth0\n",
+        "\n%- addr fd31:2::2/64 on " .. p .. "b:eth0\n",
+        "\n%- route " .. p .. "r: 10.99.0.0/16 via 10.31.2.2\n",
+        "\n%+ route " .. p .. "a: default via 10.31.1.1\n",
         "\n~ route " .. p .. "b: 10.31.0.0/16 via 10.31.2.9 %(was 10.31.0.0/16 via 10.31.2.1%)\n",
         "\nPlan: %d+ to add, %d+ to change, %d+ to remove.\n$",
       } do
