@@ -231,7 +231,8 @@ local function check_node(op, i, n, by)
   local where = string.format("nodes[%d]", i)
   check_fields(op, n, NODE_FIELDS, where)
   record.check_name(op, n.name, 3)
-  local node = copy(n)
+  local node = {} -- (a shallow copy: what changes below is made anew)
+  for k, v in pairs(n) do node[k] = v end
   node.kind = node.kind or "host"
   opts_mod.choice(op, where, "kind", node.kind, KINDS)
   if by[node.name] then

@@ -215,7 +215,8 @@ local function resolve_ifnames(want, have, fate, by_key, lab)
 end
 
 -- The changes of a link kept (h have, w want, turned alike).
-local function link_changes(p, h, w, text)
+local function link_changes(p, h, w)
+  local text = setmetatable({}, { __tostring = function() return link_text(h) end })
   if (h.mtu or 1500) ~= (w.mtu or 1500) then
     p:add("link~", "~", "mtu", string.format("link %s: mtu %d (was %d)", text, w.mtu or 1500, h.mtu or 1500),
       { ends = h.ends, mtu = w.mtu or 1500, old = h.mtu or 1500 })
@@ -321,7 +322,7 @@ function M.plan(lab, spec, op)
     if h and fate[a.node] == "keep" and fate[b.node] == "keep" then
       kept[h] = true
       if h.ends[1].node ~= a.node or h.ends[1].ifname ~= a.ifname then turn(w) end
-      link_changes(p, h, w, link_text(h))
+      link_changes(p, h, w)
     else
       p:add("link+", "+", "link", "link " .. link_text(w) .. M.link_detail(w), { link = w })
       if w.state == "down" then
