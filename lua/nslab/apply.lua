@@ -28,7 +28,7 @@ local E = core.errno -- errno names from the C library (src/core/err.c)
 local M = {}
 
 local function q(s) return string.format("%q", s) end
-local copy = plan_mod.copy
+local copy = require("nslab.declare").copy
 
 -- ---- the lab-level actions, each returning its undo ----
 

@@ -47,6 +47,9 @@ local M = {}
 
 local function q(s) return string.format("%q", s) end
 
+--- A deep copy of v (tables copied, other values as they are).
+-- @param v
+-- @return the copy
 local function copy(v)
   if type(v) ~= "table" then return v end
   local t = {}
@@ -97,6 +100,12 @@ local function check_fields(op, t, fields, where)
   end
   return opts_mod.check(op, 1, t, fields, 5, where)
 end
+
+--- "address/prefixlen" as the kernel lists it ("FD00::01/64" -> "fd00::1/64"),
+-- or nil when text is no address with prefix length.
+-- @function canon
+-- @tparam string text
+-- @treturn ?string
 M.canon = canon
 
 local function addr_text(a) return a.address .. "/" .. a.prefixlen end
@@ -395,6 +404,12 @@ local function lua_text(v)
   if #parts == 0 then return "{}" end
   return "{ " .. table.concat(parts, ", ") .. " }"
 end
+--- v as the text of a Lua constructor on one line, keys sorted (name,
+-- kind, addrs, mtu, mac, state, a_to_b, b_to_a first): what `export`
+-- writes, and a way to compare two specs.
+-- @function lua_text
+-- @param v a string, number, boolean or table of them
+-- @treturn string
 M.lua_text = lua_text
 
 --- The spec as the text of a Lua table constructor, one node and one link

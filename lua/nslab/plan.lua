@@ -18,7 +18,7 @@ local shape = require "nslab.shape"
 
 local M = {}
 
-local lua_text, copy = declare.lua_text, declare.copy
+local lua_text = declare.lua_text
 
 -- The phases, in the order apply runs them.
 -- Links go down last: routes through them are then saved and put back when
@@ -365,5 +365,4 @@ function M.link_detail(l)
   return " (" .. table.concat(parts, ", ") .. ")"
 end
 
-M.copy = copy
 return M
