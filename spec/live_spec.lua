@@ -198,6 +198,8 @@ describe("live labs #root", function()
       s.links[1].addrs = nil
       local plan = lab:diff(s, { quiet = true })
       local t = plan:text()
+      assert.equals(string.format("plan: %d to add, %d to change, %d to remove", plan.adds, plan.changes_count,
+        plan.removes), tostring(plan))
       p = p:gsub("%-", "%%-") -- a pattern from here on
       for _, want in ipairs {
         "\n%+ node " .. p .. "d %(host%)\n",

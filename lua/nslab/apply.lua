@@ -391,8 +391,8 @@ local APPLY_OPTS = { print = "boolean", dry_run = "boolean" }
 -- unless `quiet`. Nothing is changed.
 -- @tparam table spec see `nslab.declare`
 -- @tparam[opt] table opts `quiet` (true: do not print)
--- @treturn table the plan (`tostring` or `:text()` gives the text;
--- `changes`, `adds`, `changes_count`, `removes`)
+-- @treturn table the plan (`:text()` gives the text printed, `tostring`
+-- its summary line; `changes`, `adds`, `changes_count`, `removes`)
 -- @raise as `lab:apply` for a bad spec
 -- @usage lab:diff(dofile "lab.lua")
 function Lab:diff(spec, opts)

@@ -137,7 +137,11 @@ function Plan:text()
     self.removes)
   return table.concat(out, "\n") .. "\n"
 end
-Plan.__tostring = function(self) return self:text() end
+--- The plan's summary line (what `:text()` ends with; `lab:diff` has
+-- printed the rest): `plan: 2 to add, 1 to change, 0 to remove`.
+Plan.__tostring = function(self)
+  return string.format("plan: %d to add, %d to change, %d to remove", self.adds, self.changes_count, self.removes)
+end
 
 -- The have/want nodes and what happens to each: "keep", "replace", "remove", "add".
 local function node_plan(p, have, want)
