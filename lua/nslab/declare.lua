@@ -112,7 +112,11 @@ local function addr_text(a) return a.address .. "/" .. a.prefixlen end
 
 -- ---- reading a running lab ----
 
-local function link_addrs(node, ifname)
+--- The addresses the lab gave ifname of node, as "address/prefixlen".
+-- @tparam node node
+-- @tparam string ifname
+-- @treturn {string,...}
+function M.link_addrs(node, ifname)
   local out = {}
   for _, a in ipairs(node._addrs) do
     if a.ifname == ifname then out[#out + 1] = addr_text(a) end
@@ -120,7 +124,10 @@ local function link_addrs(node, ifname)
   return out
 end
 
-local function node_entry(node)
+--- node's entry in a spec (see above).
+-- @tparam node node
+-- @treturn table
+function M.node_entry(node)
   local o = node._opts or {}
   local n = { name = node.name, kind = node.kind, hostname = o.hostname, ifname = o.ifname, dirs = copy(o.dirs),
     ipc = o.ipc, time = copy(o.time) }
@@ -143,7 +150,7 @@ end
 
 local function link_entry(l)
   local e = { l.a.name .. ":" .. l.ifnames[1], l.b.name .. ":" .. l.ifnames[2] }
-  local a1, a2 = link_addrs(l.a, l.ifnames[1]), link_addrs(l.b, l.ifnames[2])
+  local a1, a2 = M.link_addrs(l.a, l.ifnames[1]), M.link_addrs(l.b, l.ifnames[2])
   if #a1 + #a2 > 0 then e.addrs = { a1, a2 } end
   e.mtu = l.mtu ~= 1500 and l.mtu or nil
   if l.mac and (l.mac[1] or l.mac[2]) then e.mac = { l.mac[1], l.mac[2] } end
@@ -170,32 +177,9 @@ function M.spec(lab, opts)
     end
   end
   local s = { name = lab.name, nodes = {}, links = {} }
-  for i, node in ipairs(lab.nodes) do s.nodes[i] = node_entry(node) end
+  for i, node in ipairs(lab.nodes) do s.nodes[i] = M.node_entry(node) end
   for i, l in ipairs(lab._links) do s.links[i] = link_entry(l) end
   return s
-end
-
---- The running lab in the form `check` returns (without checking: the
--- lab's own data is good), for planning.
--- @tparam lab lab
--- @treturn table
-function M.current(lab)
-  require("nslab.linkctl").sync(lab)
-  local out = { name = lab.name, nodes = {}, links = {}, by = {} }
-  for i, node in ipairs(lab.nodes) do
-    local n = node_entry(node)
-    n.index = i
-    out.nodes[i] = n
-    out.by[n.name] = n
-  end
-  for i, l in ipairs(lab._links) do
-    local s = l.shape or {}
-    out.links[i] = { index = i, ends = { { node = l.a.name, ifname = l.ifnames[1] }, { node = l.b.name,
-      ifname = l.ifnames[2] } }, addrs = { link_addrs(l.a, l.ifnames[1]), link_addrs(l.b, l.ifnames[2]) },
-      mtu = l.mtu ~= 1500 and l.mtu or nil, mac = l.mac and { l.mac[1], l.mac[2] }, state = l.state or "up",
-      shape = { copy(s[1]), copy(s[2]) } }
-  end
-  return out
 end
 
 -- ---- checking a spec ----

@@ -111,6 +111,28 @@ local function route_changes(p, node, have, want, gone)
   end
 end
 
+-- The running lab in the form `check` returns (without checking: the
+-- lab's own data is good), for planning.
+local function current(lab)
+  require("nslab.linkctl").sync(lab)
+  local out = { name = lab.name, nodes = {}, links = {}, by = {} }
+  for i, node in ipairs(lab.nodes) do
+    local n = declare.node_entry(node)
+    n.index = i
+    out.nodes[i] = n
+    out.by[n.name] = n
+  end
+  for i, l in ipairs(lab._links) do
+    local s = l.shape or {}
+    local addrs = { declare.link_addrs(l.a, l.ifnames[1]), declare.link_addrs(l.b, l.ifnames[2]) }
+    out.links[i] = { index = i, ends = { { node = l.a.name, ifname = l.ifnames[1] }, { node = l.b.name,
+      ifname = l.ifnames[2] } }, addrs = addrs,
+      mtu = l.mtu ~= 1500 and l.mtu or nil, mac = l.mac and { l.mac[1], l.mac[2] }, state = l.state or "up",
+      shape = { declare.copy(s[1]), declare.copy(s[2]) } }
+  end
+  return out
+end
+
 local Plan = {}
 Plan.__index = Plan
 
@@ -274,7 +296,7 @@ end
 -- @raise as `nslab.declare.check` for a bad spec
 function M.plan(lab, spec, op)
   local want = declare.check(spec, op or "lab:diff")
-  local have = declare.current(lab)
+  local have = current(lab)
   local p = setmetatable({ changes = {}, adds = 0, changes_count = 0, removes = 0, why = {} }, Plan)
   p.want = want
   local fate = node_plan(p, have, want)
