@@ -172,6 +172,7 @@ demo: deps
 # needs more than the usual soft limit of 1024: raised to the hard limit.
 bench: deps
 	$(MAKE) all $(BUILD)/bench-forkexec
+	-$(MAKE) $(BUILD)/chainfloor
 	ulimit -n "$$(ulimit -Hn)"; \
 	BENCH_FORKEXEC=$(BUILD)/bench-forkexec tools/sandbox.sh $(NSLAB) \
 		scripts/bench/run.lua
@@ -180,6 +181,12 @@ bench: deps
 
 $(BUILD)/bench-forkexec: scripts/bench/forkexec.c | $(BUILD)
 	$(CC) $(WARN) $(OPT) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# The C floor of chain N (issue 18 pairs lab:apply with it), when the
+# shared bench sources are beside the tree.
+CHAINFLOOR_SRC ?= ../shared/bench/chainfloor.c
+$(BUILD)/chainfloor: $(CHAINFLOOR_SRC) | $(BUILD)
+	$(CC) -O2 $(CFLAGS) $(LDFLAGS) -o $@ $< -lmnl
 
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \

@@ -22,8 +22,11 @@ describe("scripts #root", function()
     bgp = { "session up, prefix learnt", "192.0.2.0/24 via 10.0.0.1, AS path 65001",
       "r2 reaches 192.0.2.1 through BGP" },
     playground = { "every host reaches every other (12/12 pings)" },
+    evolve = { "Plan: 7 to add, 0 to change, 0 to remove.", "Plan: 8 to add, 0 to change, 0 to remove.",
+      "- node evo-d (host)", "~ link evo-a:eth0 -- evo-r:eth0: mtu 9000 (was 1500)", "kept its ifindex",
+      "the lab matches the spec: no changes" },
   }
-  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping", "ospf", "bgp", "playground" } do
+  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping", "ospf", "bgp", "playground", "evolve" } do
     it(name .. ".lua exits 0, shows its evidence and leaves nothing behind", function()
       local out, ok, code = H.nslab("scripts/" .. name .. ".lua")
       assert.is_true(ok, "exit " .. tostring(code) .. ":\n" .. out)

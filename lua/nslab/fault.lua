@@ -32,4 +32,23 @@ function M.at(point)
   for _ = 1, tonumber(n) or 1 do core.kill_self("SIG" .. sig) end
 end
 
+-- Points armed in this process (`arm`), for specs that run in it.
+local armed = {}
+
+--- Arms point in this process: the next `fail(point)` raises an EIO error
+-- object ("injected fault at POINT") instead of returning. For specs
+-- (spec/live_spec.lua: `lab:apply` fails at each kind of step).
+-- @tparam string point as `fail` is called with ("apply:link+")
+-- @tparam[opt=true] boolean on false disarms it
+function M.arm(point, on) armed[point] = on ~= false or nil end
+
+--- Raises the injected fault when point is armed (once), else does nothing.
+-- @tparam string point
+-- @raise EIO error object (op "fault") when armed
+function M.fail(point)
+  if not armed[point] then return end
+  armed[point] = nil
+  error(core.error { op = "fault", object = point, errno = core.errno.EIO, extack = "injected fault at " .. point }, 0)
+end
+
 return M

@@ -209,6 +209,7 @@ function Lab:_node(kind, name, opts)
     node:_setup(opts, push)
     if opts.bird ~= nil or opts.frr ~= nil then require("nslab.daemon").start(node, opts, push) end
   end)
+  node._opts = opts -- what it was made with, for lab:spec (nslab.live)
   self.nodes[#self.nodes + 1] = node
   self._by[name] = node
   self:_tick()
@@ -342,7 +343,7 @@ function Lab:link(a, b, opts)
         mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
       fault.at("veth-added")
       -- Goes with its namespaces at close; removed alone only by a rollback.
-      push { what = "veth " .. ea.ifname, covered = true,
+      push { what = "veth " .. ea.ifname, covered = true, veth = { a.netns, ea.ifname },
         fn = function() Link.del(ea.ifname, { netns = a.netns }) end }
     end)
     for _, e in ipairs(ends) do
@@ -361,7 +362,7 @@ function Lab:link(a, b, opts)
   end)
   segment.join(self.nodes, ends, mine)
   local link = { a = a, b = b, ifnames = { ea.ifname, eb.ifname }, addrs = { ea.addrs, eb.addrs },
-    shape = { ab, ba }, state = "up" }
+    shape = { ab, ba }, state = "up", mtu = opts.mtu, mac = opts.mac and { mac[1], mac[2] } }
   a:_attach(ea.ifname, b, eb.ifname, ea.addrs, link)
   b:_attach(eb.ifname, a, ea.ifname, eb.addrs, link)
   Node.hosts_changed(self)
@@ -475,6 +476,7 @@ for _, ext in ipairs {
   "nslab.state",
   "nslab.graph",
   "nslab.attach",
+  "nslab.live",
 } do require(ext).install(Lab, Node) end
 M.Lab = Lab
 

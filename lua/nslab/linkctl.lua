@@ -43,6 +43,21 @@ end
 
 local function end_text(e) return e.node.name .. ":" .. e.ifname end
 
+--- The node of lab v is (a node, or its name), as argument 1 of op.
+-- @tparam lab lab
+-- @param v
+-- @tparam string op
+-- @treturn node
+-- @raise argument error (seen from the caller of op's caller) when v is no node of lab
+function M.node(lab, v, op)
+  local node = type(v) == "string" and lab._by[v] or v
+  if type(node) ~= "table" or node.lab ~= lab or lab._by[node.name] ~= node then
+    opts_mod.argerror(op, 1, string.format("a node of lab %q expected, got %s", lab.name,
+      type(v) == "string" and q(v) or tostring(v)), 3)
+  end
+  return node
+end
+
 --- The link a and b name, with its ends in the order asked: each
 -- {node =, netns =, ifname =}.
 -- @tparam lab lab

@@ -34,7 +34,7 @@ Node.__index = Node
 -- @treturn node
 function Node.new(lab, name, kind, hostname)
   return setmetatable({ lab = lab, name = name, netns = name, kind = kind, hostname = hostname,
-    _ifs = {}, _ifset = {}, _addrs = {}, _nif = 0 }, Node)
+    _ifs = {}, _ifset = {}, _addrs = {}, _nif = 0, _routes = {} }, Node)
 end
 
 local function sorted_pairs(t)
@@ -112,7 +112,14 @@ end
 -- The next free ethN in this node (taken only once the link is made).
 --- Rewrites /etc/hosts in every node of lab (after lab:link added addresses).
 -- @tparam lab lab
-function Node.hosts_changed(lab) nodens.refresh(lab) end
+-- While lab:apply holds it (`_hosts_held`), notes it for the end instead.
+function Node.hosts_changed(lab)
+  if lab._hosts_held then
+    lab._hosts_dirty = true
+    return
+  end
+  nodens.refresh(lab)
+end
 
 function Node:_next_ifname()
   local i = self._nif
@@ -383,7 +390,7 @@ function Node:addr(ifname, addr, opts)
   if o.nodad == nil and tostring(addr):find(":", 1, true) then o.nodad = true end
   Addr.add(ifname, addr, o)
   note_addr(self, ifname, addr)
-  nodens.refresh(self.lab)
+  Node.hosts_changed(self.lab)
 end
 
 --- Routes: with no argument, lists them (`nslab.route.list` in this
@@ -403,6 +410,8 @@ function Node:route(spec, via)
     r.dst, r.via = spec, via
   end
   Route.add(r)
+  r.netns = nil
+  self._routes[#self._routes + 1] = r -- for lab:spec (nslab.live)
 end
 
 --- Loads an nftables ruleset in the node, atomically (`nslab.nft.load`):

@@ -112,8 +112,12 @@ end
 -- owned by the lab (killed at close, recorded for `nslab --clean`) and
 -- killed by a rollback of the step.
 function M.setup(node, opts, push)
+  local lab = node.lab
+  -- lab:apply writes the hosts file of every node once, at its end
+  local hosts = lab._hosts_held and "" or M.hosts_text(lab)
+  if lab._hosts_held then lab._hosts_dirty = true end
   local cg = opts.cgroup and require("nslab.cgroup").make(node, opts.cgroup, push)
-  local init = Exec.node(node.netns, { hostname = node.hostname, hosts = M.hosts_text(node.lab), dirs = opts.dirs,
+  local init = Exec.node(node.netns, { hostname = node.hostname, hosts = hosts, dirs = opts.dirs,
     ipc = opts.ipc, time = opts.time, pid = opts.pid or nil, cgroup = cg or nil })
   node.cgroup = cg
   if init then

@@ -59,8 +59,8 @@ end
 -- Ends every process living in the namespaces names (daemons, commands'
 -- children, anything that entered them): SIGTERM, then after grace
 -- seconds SIGKILL, then waits (at most 5 s) until none is left. Returns
--- how many were signalled first.
-local function empty_netns(names, grace)
+-- how many were signalled first (also for lab:remove, nslab.live).
+function M.empty_netns(names, grace)
   local pids = Netns.pids
   if #names == 0 or #pids(names) == 0 then return 0 end
   local n = Netns.kill(names, grace > 0 and "SIGTERM" or "SIGKILL")
@@ -106,28 +106,32 @@ local function keep(lab)
     lab.name, #lab.nodes, table.concat(runs), record.clean_command(lab.name)))
 end
 
+--- Ends a spawned command: SIGTERM, 1 s, SIGKILL, reaped (also for
+-- lab:remove, nslab.live).
+-- @tparam proc p
+function M.end_proc(p)
+  pcall_steady(function()
+    if p:running() then
+      p:kill()
+      p:wait(1)
+      if p:running() then p:kill("SIGKILL") p:wait() end
+    end
+  end)
+end
+
 -- Ends the lab's processes: its spawned commands (SIGTERM, 1 s, SIGKILL),
 -- then whatever else lives in its namespaces (daemons, children that left
 -- their group, `ip netns exec` shells): they would keep them alive. Adds
 -- to problems what is still running.
 local function end_processes(lab, problems)
-  for i = #lab._procs, 1, -1 do
-    local p = lab._procs[i]
-    pcall_steady(function()
-      if p:running() then
-        p:kill()
-        p:wait(1)
-        if p:running() then p:kill("SIGKILL") p:wait() end
-      end
-    end)
-  end
+  for i = #lab._procs, 1, -1 do M.end_proc(lab._procs[i]) end
   local names = {}
   for i, node in ipairs(lab.nodes) do names[i] = node.netns end
   -- Only the namespaces this lab made: a name deleted and re-created by
   -- someone else since holds their processes, not ours.
   names = lab._rec:owned_netns(names)
   local emptied, why = pcall_steady(function()
-    empty_netns(names, 0.2)
+    M.empty_netns(names, 0.2)
     local n = #Netns.pids(names)
     if n > 0 then error(string.format("%d process(es) still live in its netns", n), 0) end
   end)

@@ -211,14 +211,7 @@ end
 -- ---- lab:uplink ----
 
 -- node of lab from a node or its name.
-local function node_of(lab, v, op)
-  local node = type(v) == "string" and lab._by[v] or v
-  if type(node) ~= "table" or node.lab ~= lab or lab._by[node.name] ~= node then
-    opts_mod.argerror(op, 1, string.format("a node of lab %q expected, got %s", lab.name,
-      type(v) == "string" and q(v) or tostring(v)), 3)
-  end
-  return node
-end
+local node_of = require("nslab.linkctl").node
 
 --- Joins node to the namespace nslab runs in (see the module): a veth,
 -- `ifname` in the node (default the next free ethN) and `nsuXXXXXXXX` in

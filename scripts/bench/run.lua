@@ -375,6 +375,26 @@ local SHAPE_N, shape = chain_bench("BENCH_SHAPE_N", "shaping (3 ways)", "shape.l
 local INSPECT_N, inspect = chain_bench("BENCH_INSPECT_N", "inspect", "inspect.lua", "bi",
   { "state", "json", "inspect", "bytes" })
 
+-- Live labs (issue 18): chain BENCH_LIVE_N (default 1000; 0 skips) built
+-- from a spec by lab:apply, paired with the C floor (BENCH_CHAINFLOOR,
+-- build/chainfloor from ../shared/bench/chainfloor.c); lab:diff of an
+-- identical spec; lab:apply of a one-link change (scripts/bench/live.lua).
+local LIVE_N = math.tointeger(tonumber(os.getenv("BENCH_LIVE_N") or "1000"))
+if not LIVE_N or LIVE_N == 1 or LIVE_N < 0 then
+  error("BENCH_LIVE_N must be 0 (skip) or an integer >= 2", 0)
+end
+local livebench
+if LIVE_N > 0 then
+  log("live: chain %d, %d runs", LIVE_N, RUNS)
+  local floor = os.getenv("BENCH_CHAINFLOOR") or "build/chainfloor"
+  local ok, out, how = run_child(("%s %s %d %d bv %s"):format(q(NSLAB), q(dir .. "/live.lua"), LIVE_N, RUNS,
+    io.open(floor) and q(floor) or ""))
+  if not ok or not out.build then error("live bench failed (" .. how .. ")", 0) end
+  livebench = { build = tonumber(out.build), floor = tonumber(out.floor), floor_na = out.floor,
+                diff = tonumber(out.diff), change = tonumber(out.change), kept = out.kept == "yes" }
+  wait_quiet(0.5, 10)
+end
+
 -- Output -------------------------------------------------------------------
 
 local function fmt(v, f)
@@ -545,6 +565,29 @@ for _, t in ipairs { { "state", "chain-1000: lab:state() < 0.5 s" },
   else
     target(t[2], nil, inspect and ("measured at chain %d only"):format(INSPECT_N) or "skipped")
   end
+end
+if livebench then
+  print()
+  print(("live labs, chain %d (medians of %d runs):"):format(LIVE_N, RUNS))
+  print(("  %-40s %8.3f s"):format("lab:apply of the spec onto an empty lab", livebench.build))
+  print(("  %-40s %8s"):format("C floor (chainfloor.c), paired",
+    livebench.floor and ("%.3f s"):format(livebench.floor) or livebench.floor_na))
+  print(("  %-40s %8.3f s"):format("lab:diff of an identical spec", livebench.diff))
+  print(("  %-40s %8.3f s"):format("lab:apply of a one-link change", livebench.change))
+end
+print("targets (issue 18):")
+do
+  local l, at = livebench, LIVE_N == 1000
+  local function t(label, cond, text)
+    if l and at then return target(label, cond, text) end
+    target(label, nil, l and "measured at chain " .. LIVE_N or "skipped")
+  end
+  t("chain-1000 from a spec (lab:apply) <= 1.05x the C floor", l and l.floor and l.build <= 1.05 * l.floor,
+    l and l.floor and ("%.2fx"):format(l.build / l.floor) or "no floor")
+  t("chain-1000: apply of a one-link change <= 50 ms, other links keep their ifindex",
+    l and l.change <= 0.05 and l.kept,
+    l and ("%.1f ms%s"):format(l.change * 1000, l.kept and "" or ", ifindexes changed"))
+  t("chain-1000: diff of an identical spec <= 100 ms", l and l.diff <= 0.1, l and ("%.1f ms"):format(l.diff * 1000))
 end
 print()
 print(("bench took %.0f s"):format(now() - t_start))

@@ -28,6 +28,8 @@ static const struct command_def commands[] = {
 	       "rtnetlink events as JSON lines"},
     {"capture", "NAME NODE IFNAME [FILTER...]  stream pcap from a node's "
 		"interface to stdout (| tcpdump -r -)"},
+    {"export", "NAME  a Lua script that builds lab NAME again (to stdout)"},
+    {"apply", "NAME FILE [--dry-run]  bring kept lab NAME to FILE's spec"},
     {NULL, NULL},
 };
 
