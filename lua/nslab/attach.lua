@@ -96,6 +96,12 @@ local function described(rec)
       nodes[it[2]] = { kind = it[3], hostname = it[4] }
     elseif it[1] == "veth" then
       veths[#veths + 1] = { it[2], it[3], it[4], it[5] }
+    elseif it[1] == "drop" and it[2] == "veth" then -- lab:unlink, lab:remove
+      for i = #veths, 1, -1 do
+        if veths[i][1] .. ":" .. veths[i][2] == it[3] then table.remove(veths, i) end
+      end
+    elseif it[1] == "drop" and it[2] == "netns" then
+      nodes[it[3]] = nil
     end
   end
   return nodes, veths

@@ -238,8 +238,18 @@ function M.drop_node(lab, node)
     teardown.empty_netns(names, 0.2)
     lab._rec:netns_del(node.netns)
     lab._rec:drop("netns", node.netns)
+    -- Its pinned namespaces (nslab.pins) and its cgroup go now, not at close.
+    local own = { ["pins " .. node.name] = true }
+    if node.cgroup then own["cgroup " .. node.cgroup] = true end
     for i = #lab._undo, 1, -1 do
-      if lab._undo[i].netns == node.netns then table.remove(lab._undo, i) end
+      local u = lab._undo[i]
+      if u.netns == node.netns then
+        table.remove(lab._undo, i)
+      elseif own[u.what] then
+        u.fn()
+        if u.drop then lab._rec:drop(table.unpack(u.drop)) end
+        table.remove(lab._undo, i)
+      end
     end
     remove_value(lab.nodes, node)
     lab._by[node.name] = nil

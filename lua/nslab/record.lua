@@ -38,10 +38,8 @@
 -- it never touches a live lab, a name not recorded, nor a record another
 -- uid owns or others may write.
 --
--- Lab links live inside lab namespaces and go with them; only what a lab
--- changes in nslab's own namespace (`lab:uplink`: a veth end, an nft
--- table, a sysctl) is recorded besides, and removed only while it is
--- still the one recorded (same ifindex, same table handle).
+-- Lab links go with the lab's namespaces; what a lab changes outside them
+-- (uplink, cgroups, sysctls) is removed only while still the one recorded.
 -- @module nslab.record
 local nslab = require "nslab"
 local core = nslab.core
