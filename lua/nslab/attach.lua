@@ -258,7 +258,7 @@ function M.attach(name, opts)
       end
     end
     for _, v in ipairs(veths) do add_link(lab, v) end
-    local hosts = nodens.hosts_text(lab)
+    local hosts = nodens.source(lab)
     for _, node in ipairs(lab.nodes) do
       node._kernel, node._addrlist = nil, nil
       if not opts.guest then

@@ -186,7 +186,13 @@ M.spawn = core.spawn
 -- when given again); `hosts` (string): the text commands see as
 -- /etc/hosts, from a private tmpfs bound over it in netns's mount
 -- namespace (/etc/netns/NETNS/hosts still wins); given again, the file is
--- rewritten in place, so running commands see the new text; `dirs` (array
+-- rewritten in place, so running commands see the new text; or `hosts`
+-- (function netns -> string): asked for that text before each command in
+-- netns starts (and at once when the mount namespace exists already or
+-- is made now, with `dirs` or `pid`), the file being rewritten when the
+-- answer differs; kept weakly (whoever gave it holds it; once collected,
+-- the text stays as last asked), and a command whose function raises,
+-- returns no string or one with a NUL does not start (EINVAL); `dirs` (array
 -- of absolute paths): a fresh tmpfs on each (it must exist) in netns's
 -- mount namespace, made at once (replacing those given before); `ipc =
 -- true`: a new IPC namespace; `time = {monotonic = s, boottime = s}`: a

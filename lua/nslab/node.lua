@@ -110,10 +110,13 @@ function Node:_setup(opts, push)
 end
 
 -- The next free ethN in this node (taken only once the link is made).
---- Rewrites /etc/hosts in every node of lab (after lab:link added addresses).
+--- The lab's /etc/hosts changed (lab:link added addresses): read again by
+-- the next command in each node, rewritten at once where commands ran
+-- (`nslab.nodens.refresh`).
 -- @tparam lab lab
 -- While lab:apply holds it (`_hosts_held`), notes it for the end instead.
 function Node.hosts_changed(lab)
+  lab._hosts_text = nil -- made again when next asked for (nodens.source)
   if lab._hosts_held then
     lab._hosts_dirty = true
     return

@@ -7,7 +7,11 @@
 -- both, so `hostname` and `uname -n` print the node's hostname and
 -- `ping blue` finds blue's addresses (IPv4 and IPv6). Both live in the
 -- netns's cache entry of `nslab.exec` (`nslab.exec.node`): nothing is
--- made on any file system, and both go with the node's netns.
+-- made on any file system, and both go with the node's netns. The hosts
+-- text is made when read: a link or an address marks it changed, the
+-- next command starting in a node reads it (and nodes where commands
+-- ran get it rewritten at once), so building n nodes costs no hosts
+-- file at all, where rewriting it in every node at each link was O(n²).
 --
 -- `dirs = {"/var/run/x", "/etc/x"}` gives the node private writable
 -- directories: a fresh tmpfs on each (which must exist) in the node's
@@ -106,18 +110,38 @@ function M.hosts_text(lab)
   return table.concat(out, "\n") .. "\n"
 end
 
+-- The lab's hosts file as nslab.exec asks for it, before each command in
+-- a node (`exec.node` with `hosts = fn`): the text is made again only
+-- after a change (M.refresh), so a topology of n nodes costs O(n) per
+-- change and nothing per node, not O(n) per node. Nodes asked once are
+-- noted (`_hosts_live`): their file exists and is rewritten at each change.
+local function source(lab)
+  if not lab._hosts_fn then
+    lab._hosts_live = {}
+    lab._hosts_fn = function(netns)
+      lab._hosts_live[netns] = true
+      if not lab._hosts_text then lab._hosts_text = M.hosts_text(lab) end
+      return lab._hosts_text
+    end
+  end
+  return lab._hosts_fn
+end
+
+--- The function giving lab's hosts file to `nslab.exec.node` (`hosts =`):
+-- every node of the lab gets the same, and reads the lab's text when a
+-- command starts in it.
+-- @tparam lab lab
+-- @treturn function netns -> string
+M.source = source
+
 --- Sets up a new node's namespaces, hosts file and cgroup (called by
 -- Node:_setup in the node's building step, before the node is listed in
 -- the lab; push: the step's undo push). With `pid = true` the init is
 -- owned by the lab (killed at close, recorded for `nslab --clean`) and
 -- killed by a rollback of the step.
 function M.setup(node, opts, push)
-  local lab = node.lab
-  -- lab:apply writes the hosts file of every node once, at its end
-  local hosts = lab._hosts_held and "" or M.hosts_text(lab)
-  if lab._hosts_held then lab._hosts_dirty = true end
   local cg = opts.cgroup and require("nslab.cgroup").make(node, opts.cgroup, push)
-  local init = Exec.node(node.netns, { hostname = node.hostname, hosts = hosts, dirs = opts.dirs,
+  local init = Exec.node(node.netns, { hostname = node.hostname, hosts = source(node.lab), dirs = opts.dirs,
     ipc = opts.ipc, time = opts.time, pid = opts.pid or nil, cgroup = cg or nil })
   node.cgroup = cg
   if init then
@@ -130,10 +154,18 @@ function M.setup(node, opts, push)
   end
 end
 
---- Rewrites every node's /etc/hosts (after a link or an address was added).
+--- After a link or an address was added (or removed): the lab's hosts
+-- text is made again when next asked for (a command starting in a node),
+-- and rewritten at once in the nodes that have the file already (a
+-- command ran there: running ones see the new text).
+-- @tparam lab lab
 function M.refresh(lab)
-  local text = M.hosts_text(lab)
-  for _, node in ipairs(lab.nodes) do Exec.node(node.netns, { hosts = text }) end
+  lab._hosts_text = nil
+  local fn, live = source(lab), lab._hosts_live
+  if not next(live) then return end
+  for _, node in ipairs(lab.nodes) do
+    if live[node.netns] then Exec.node(node.netns, { hosts = fn }) end
+  end
 end
 
 return M

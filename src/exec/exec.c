@@ -221,6 +221,7 @@ static void start_netns(lua_State *L, const char *op, const char *object,
 	struct nl_conn *c = nslab_conn(L, op, object, netns);
 	struct exec_fail f;
 
+	exec_hosts_pull(L, op, netns, c); /* before the mount namespace */
 	s->nsfd = c->nsfd;
 	s->mntfd = exec_mntns(c, netns, &f);
 	if (s->mntfd < 0)

@@ -95,6 +95,8 @@ int exec_child_fds(int (*work)(int sock, void *arg), void *arg, int *fds, int n,
 /* core.exec.node(netns, {hostname =, hosts =, dirs =, ipc =, time =}):
  * see lua/nslab/exec.lua. */
 int l_exec_node(lua_State *L);
+void exec_hosts_pull(lua_State *L, const char *op, const char *netns,
+		     struct nl_conn *c);
 
 /* ---- exec_pidns.c ---- */
 

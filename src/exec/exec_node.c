@@ -12,6 +12,12 @@
  * and no setns back to a namespace nslab may not re-enter (rootless) is
  * needed.
  *
+ * The hosts text may be a Lua function instead (a lab's, the same for all
+ * its nodes): kept in the registry table HOSTS_KEY by netns name, weakly
+ * (the lab holds it), and called with the netns name before each command
+ * there starts (exec_hosts_pull), so a lab can change it in O(1) per
+ * link and have it written once, when something may read it.
+ *
  * Syscalls: unshare(2), sethostname(2), setns(2), ftruncate(2),
  * pwrite(2). Read: uts_namespaces(7), hosts(5).
  */
@@ -29,7 +35,8 @@
 #include "exec/exec.h"
 #include "core/core.h"
 
-#define HOSTNAME_MAX 64 /* HOST_NAME_MAX on Linux */
+#define HOSTNAME_MAX 64			/* HOST_NAME_MAX on Linux */
+#define HOSTS_KEY    "nslab.exec.hosts" /* netns name -> function, weak */
 
 struct ns_job {
 	int flag;
@@ -286,12 +293,75 @@ static void hosts_keep(lua_State *L, const char *op, const char *netns,
 	}
 }
 
+/* Makes fn (the function at idx) the source of netns's hosts text:
+ * HOSTS_KEY[netns] = fn, in a table with weak values made on first use. */
+static void hosts_source(lua_State *L, int idx, const char *netns,
+			 struct nl_conn *c)
+{
+	idx = lua_absindex(L, idx);
+	if (lua_getfield(L, LUA_REGISTRYINDEX, HOSTS_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_newtable(L); /* its metatable */
+		lua_pushliteral(L, "v");
+		lua_setfield(L, -2, "__mode");
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, HOSTS_KEY);
+	}
+	lua_pushvalue(L, idx);
+	lua_setfield(L, -2, netns);
+	lua_pop(L, 1);
+	c->hosts_pull = 1;
+}
+
+/*
+ * When netns's hosts text comes from a function (hosts_source), asks it
+ * again (fn(netns) -> string) and keeps the answer as hosts_keep does
+ * when it differs from the text kept: called before each command in
+ * netns starts, before its mount namespace is made or reused. Raises what
+ * the function raises, EINVAL when it returns no string or one with a NUL.
+ */
+void exec_hosts_pull(lua_State *L, const char *op, const char *netns,
+		     struct nl_conn *c)
+{
+	const char *text;
+	size_t len;
+
+	if (!c->hosts_pull)
+		return;
+	if (lua_getfield(L, LUA_REGISTRYINDEX, HOSTS_KEY) != LUA_TTABLE)
+		lua_pushnil(L); /* two values to pop, as below */
+	else
+		lua_getfield(L, -1, netns);
+	if (!lua_isfunction(L, -1)) {
+		/* The lab that gave it is gone: the text stays as it is. */
+		lua_pop(L, 2);
+		c->hosts_pull = 0;
+		return;
+	}
+	lua_pushstring(L, netns);
+	lua_call(L, 1, 1);
+	text =
+	    lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+	if (!text || memchr(text, 0, len))
+		nslab_raise(L, op, netns, netns, EINVAL,
+			    "the hosts function must return a string "
+			    "without NUL");
+	if (!c->hosts || strlen(c->hosts) != len ||
+	    memcmp(c->hosts, text, len) != 0)
+		hosts_keep(L, op, netns, text, len, c);
+	lua_pop(L, 2);
+}
+
 /*
  * core.exec.node(netns, opts): opts.hostname (1..64 bytes) gives the netns
  * a new UTS namespace with that hostname, which every later command there
  * joins; opts.hosts (a string) becomes /etc/hosts for its commands
- * (rewritten in place when given again); opts.pid = true a PID namespace
- * (returned: its init's proc), opts.cgroup a cgroup directory every
+ * (rewritten in place when given again), or (a function) is asked for
+ * that text before each command (exec_hosts_pull), and at once when the
+ * mount namespace is made already or now (dirs, pid); opts.pid = true a PID
+ * namespace (returned: its init's proc), opts.cgroup a cgroup directory every
  * command joins. Returns nothing else; raises the error object (ENOENT:
  * no such netns; EINVAL: a bad hostname).
  */
@@ -300,6 +370,7 @@ int l_exec_node(lua_State *L)
 	static const char *const fields[] = {
 	    "hostname", "hosts", "dirs", "ipc", "time", "pid", "cgroup", NULL};
 	const char *op = "exec.node", *netns, *name = NULL, *hosts = NULL;
+	int hosts_fn = 0;
 	const char *offsets = NULL;
 	size_t name_len = 0, hosts_len = 0, offsets_len = 0;
 	struct exec_fail f;
@@ -319,7 +390,9 @@ int l_exec_node(lua_State *L)
 			nslab_raise(L, op, netns, netns, EINVAL,
 				    "hostname must be 1..64 bytes, no NUL");
 	}
-	if (lua_getfield(L, 2, "hosts") != LUA_TNIL) {
+	if (lua_getfield(L, 2, "hosts") == LUA_TFUNCTION) {
+		hosts_fn = lua_gettop(L);
+	} else if (!lua_isnil(L, -1)) {
 		hosts = luaL_checklstring(L, -1, &hosts_len);
 		if (memchr(hosts, 0, hosts_len))
 			nslab_raise(L, op, netns, netns, EINVAL,
@@ -356,8 +429,14 @@ int l_exec_node(lua_State *L)
 			close(c->mntfd);
 		c->mntfd = -1;
 	}
-	if (hosts)
+	if (hosts) {
+		c->hosts_pull = 0;
 		hosts_keep(L, op, netns, hosts, hosts_len, c);
+	} else if (hosts_fn) {
+		hosts_source(L, hosts_fn, netns, c);
+		if (c->mntfd >= 0 || dirs || pid)
+			exec_hosts_pull(L, op, netns, c);
+	}
 	/* Before the init, which joins them. */
 	if (name)
 		ns_keep(L, op, netns, CLONE_NEWUTS, name, name_len, &c->utsfd);

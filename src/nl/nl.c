@@ -60,6 +60,7 @@ static void conn_close(struct nl_conn *c)
 	c->hostsfd = -1;
 	free(c->hosts);
 	c->hosts = NULL;
+	c->hosts_pull = 0;
 	free(c->dirs);
 	c->dirs = NULL;
 }

@@ -51,6 +51,9 @@ struct nl_conn {
 	int pidnsfd, cgfd;
 	char *hosts;
 	int hostsfd;
+	/* hosts_pull: hosts is asked again, before each command, of the Lua
+	 * function the lab gave (exec_hosts_pull), 0: hosts is fixed. */
+	int hosts_pull;
 	/* dirs: directories given a fresh tmpfs in mntfd, each string
 	 * NUL-terminated, the list ended by an empty one (NULL: none). */
 	char *dirs;
