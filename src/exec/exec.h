@@ -85,10 +85,13 @@ int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f);
  * Runs work(sock, arg) in a short-lived forked child, which sends fds over
  * sock with exec_send_fds (or fails with exec_child_fail), and receives n
  * of them into fds. Returns 0, or -1 with f filled and no fd open; the
- * child is reaped either way.
+ * child is reaped either way. share_vm: a vfork-like child sharing nslab's
+ * memory and fd table (neither copied): work may then make syscalls only
+ * (no malloc, no stdio but snprintf), must close what it opens once sent
+ * (the fds are nslab's), and must not enter a time namespace.
  */
 int exec_child_fds(int (*work)(int sock, void *arg), void *arg, int *fds, int n,
-		   struct exec_fail *f);
+		   int share_vm, struct exec_fail *f);
 
 /* ---- exec_node.c ---- */
 

@@ -27,6 +27,8 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -230,9 +232,63 @@ int exec_recv_fds(int sock, int *fds, int n, struct exec_fail *f)
 	return -1;
 }
 
-int exec_child_fds(int (*work)(int sock, void *arg), void *arg, int *fds, int n,
-		   struct exec_fail *f)
+struct child_job {
+	int (*work)(int sock, void *arg);
+	void *arg;
+	int sock, other; /* the child's end, and ours it closes (-1: none) */
+};
+
+static int child_entry(void *arg)
 {
+	const struct child_job *j = arg;
+
+	if (j->other >= 0) /* a fork's copy of our end */
+		close(j->other);
+	_exit(j->work(j->sock, j->arg) < 0 ? 126 : 0);
+}
+
+#define CHILD_STACK ((size_t)64 * 1024)
+
+/*
+ * Starts the helper child: a fork, or with share_vm a clone(CLONE_VM |
+ * CLONE_FILES | CLONE_VFORK) on a stack of its own, which copies neither
+ * nslab's page tables (a fork costs more the larger nslab is: 0.4 ms at
+ * 3 MB, 6 ms at 150 MB) nor its fd table (three fds per node: 0.3 ms more
+ * at 1000 nodes), and returns once the child has exited. Every signal
+ * stays blocked in it. Returns the pid, or -1 with errno.
+ */
+static pid_t child_start(struct child_job *j, int share_vm)
+{
+	sigset_t all, old;
+	void *stack;
+	pid_t p;
+	int err;
+
+	if (!share_vm) {
+		p = fork();
+		if (p == 0)
+			child_entry(j);
+		return p;
+	}
+	stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return -1;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	p = clone(child_entry, (char *)stack + CHILD_STACK,
+		  CLONE_VM | CLONE_FILES | CLONE_VFORK | SIGCHLD, j);
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	munmap(stack, CHILD_STACK);
+	errno = err;
+	return p;
+}
+
+int exec_child_fds(int (*work)(int sock, void *arg), void *arg, int *fds, int n,
+		   int share_vm, struct exec_fail *f)
+{
+	struct child_job j = {work, arg, -1, -1};
 	int sv[2], status, r;
 	pid_t p;
 
@@ -242,11 +298,9 @@ int exec_child_fds(int (*work)(int sock, void *arg), void *arg, int *fds, int n,
 		snprintf(f->step, sizeof(f->step), "socketpair");
 		return -1;
 	}
-	p = fork();
-	if (p == 0) {
-		close(sv[0]);
-		_exit(work(sv[1], arg) < 0 ? 126 : 0);
-	}
+	j.sock = sv[1];
+	j.other = share_vm ? -1 : sv[0];
+	p = child_start(&j, share_vm);
 	f->err = errno;
 	close(sv[1]);
 	if (p < 0) {
@@ -298,7 +352,7 @@ static int mntns_make(const struct nl_conn *c, const char *netns, int *hostsfd,
 	struct mntns_job j = {c, netns};
 	int fds[2];
 
-	if (exec_child_fds(mntns_work, &j, fds, c->hosts ? 2 : 1, f) < 0)
+	if (exec_child_fds(mntns_work, &j, fds, c->hosts ? 2 : 1, 0, f) < 0)
 		return -1;
 	*hostsfd = c->hosts ? fds[1] : -1;
 	return fds[0];

@@ -54,7 +54,7 @@ static int ns_work(int sock, void *arg)
 			       ? "/proc/thread-self/ns/ipc"
 			       : "/proc/thread-self/ns/time_for_children";
 	struct exec_fail f = {0};
-	int fd;
+	int fd, r;
 
 	if (unshare(j->flag) < 0)
 		exec_child_fail(sock, errno, "unshare %s namespace",
@@ -73,7 +73,9 @@ static int ns_work(int sock, void *arg)
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		exec_child_fail(sock, errno, "open %s", file);
-	return exec_send_fds(sock, &fd, 1, &f);
+	r = exec_send_fds(sock, &fd, 1, &f);
+	close(fd); /* sharing nslab's fd table (exec_child_fds) */
+	return r;
 }
 
 /*
@@ -87,7 +89,11 @@ static int ns_make(int flag, const char *text, size_t len, struct exec_fail *f)
 	struct ns_job j = {flag, text, len};
 	int fd;
 
-	return exec_child_fds(ns_work, &j, &fd, 1, f) < 0 ? -1 : fd;
+	/* ns_work makes syscalls only; unshare(CLONE_NEWTIME) with shared
+	 * memory is left to a fork, as setns into one is (EUSERS). */
+	return exec_child_fds(ns_work, &j, &fd, 1, flag != CLONE_NEWTIME, f) < 0
+		   ? -1
+		   : fd;
 }
 
 /* Makes the namespace (ns_make) and keeps it in *keep (closing the one
