@@ -350,10 +350,12 @@ void exec_hosts_pull(lua_State *L, const char *op, const char *netns,
 	lua_call(L, 1, 1);
 	text =
 	    lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-	if (!text || memchr(text, 0, len))
+	if (!text || memchr(text, 0, len)) {
 		nslab_raise(L, op, netns, netns, EINVAL,
 			    "the hosts function must return a string "
 			    "without NUL");
+		return; /* not reached: nslab_raise raises */
+	}
 	if (!c->hosts || strlen(c->hosts) != len ||
 	    memcmp(c->hosts, text, len) != 0)
 		hosts_keep(L, op, netns, text, len, c);
