@@ -129,54 +129,6 @@ static void close_own(int own[3])
 }
 
 /*
- * Pushes the proc userdata (created closed, at 4) and its uservalue, the
- * table of names and anchors (at 5, holding op and the netns name).
- */
-static struct proc *proc_new(lua_State *L, const char *op, int spawn,
-			     const struct exec_opts *o, const char *netns)
-{
-	struct proc *p = lua_newuserdatauv(L, sizeof(*p), 1);
-	int uv;
-
-	memset(p, 0, sizeof(*p));
-	p->pidfd = p->fd_in = p->fd_out = p->fd_err = -1;
-	p->spawn = spawn;
-	p->check = o->check;
-	p->timeout = o->timeout;
-	luaL_setmetatable(L, PROC_MT);
-	lua_createtable(L, 8, 4);
-	uv = lua_gettop(L);
-	lua_pushvalue(L, uv);
-	lua_setiuservalue(L, uv - 1, 1);
-	lua_pushstring(L, op);
-	lua_setfield(L, uv, "op");
-	if (netns) {
-		lua_pushstring(L, netns);
-		lua_setfield(L, uv, "netns");
-	}
-	return p;
-}
-
-void exec_push_proc(lua_State *L, const char *op, const char *object,
-		    const char *netns, pid_t pid, int pidfd)
-{
-	static const struct exec_opts none;
-	struct proc *p = proc_new(L, op, 1, &none, netns);
-
-	p->pid = pid;
-	p->pidfd = pidfd;
-	p->init = 1;
-	p->start = nslab_now();
-	lua_pushstring(L, object);
-	lua_setfield(L, -2, "object");
-	lua_pop(L, 1);
-	/* Known to the registry as every started proc is. */
-	lua_pushvalue(L, -1);
-	lua_pushboolean(L, 1);
-	lua_rawset(L, lua_upvalueindex(2));
-}
-
-/*
  * Sets s->argv from arg 2: the argv array, or with shell the command
  * string run by /bin/sh -c, anchored in uv. Stores the object of error
  * messages in uv.object ("prog", or the command cut to 60 bytes) and
@@ -300,7 +252,7 @@ static struct proc *start(lua_State *L, const char *op, int shell, int spawn)
 	exec_read_opts(L, 3, &o, op);
 	lua_settop(L, 3);
 
-	p = proc_new(L, op, spawn, &o, netns); /* 4: proc, 5: its names */
+	p = exec_proc_new(L, op, spawn, &o, netns); /* 4: proc, 5: its names */
 	object = start_argv(L, op, shell, 5, &s);
 	s.envp = exec_env(L, 3, 5, op);
 	exec_user(L, 3, 5, &s, op, object, netns);

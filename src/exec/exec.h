@@ -205,6 +205,11 @@ struct exec_opts {
  * raising on unknown fields and wrong types; env and user are read by
  * exec_env and exec_user. Each raises an argument error naming the field,
  * exec_user an EINVAL error object for an unknown user. */
+/* Pushes a new closed proc userdata and its uservalue table (names and
+ * anchors: op, netns) for the command started with op; exec.c and
+ * exec_spawn.c fill it in. */
+struct proc *exec_proc_new(lua_State *L, const char *op, int spawn,
+			   const struct exec_opts *o, const char *netns);
 void exec_read_opts(lua_State *L, int idx, struct exec_opts *o, const char *op);
 char **exec_argv(lua_State *L, int idx, int uv, const char *op);
 char **exec_env(lua_State *L, int idx, int uv, const char *op);

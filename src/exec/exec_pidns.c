@@ -223,30 +223,3 @@ int exec_pidns_init(struct nl_conn *c, const char *netns, pid_t *pid,
 	*pidfd = fd;
 	return 0;
 }
-
-int exec_pidns_proc(int pidnsfd, int errfd)
-{
-	int status;
-	pid_t p;
-
-	if (setns(pidnsfd, CLONE_NEWPID) < 0)
-		exec_child_fail(errfd, errno, "enter the node's PID namespace");
-	p = fork();
-	if (p == 0)
-		_exit(mount("proc", "/proc", "proc",
-			    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0
-			  ? (errno & 0xff)
-			  : 0);
-	if (p < 0)
-		exec_child_fail(errfd, errno,
-				"fork into the node's PID namespace%s",
-				errno == ENOMEM ? " (its init has ended)" : "");
-	while (waitpid(p, &status, 0) < 0)
-		if (errno != EINTR)
-			exec_child_fail(errfd, errno, "waitpid");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		exec_child_fail(errfd,
-				WIFEXITED(status) ? WEXITSTATUS(status) : EIO,
-				"mount proc on /proc");
-	return 0;
-}
