@@ -65,7 +65,7 @@ end
 function M.skip(what, why) print("   --  skipped: " .. what .. " (" .. why .. ")") end
 
 --- Round-trip time in milliseconds, for printing.
-function M.ms(seconds) return seconds and string.format("rtt %.3f ms", seconds * 1000) or "no rtt" end
+function M.ms(seconds) return type(seconds) == "number" and string.format("rtt %.3f ms", seconds * 1000) or "no rtt" end
 
 M.color = require("nslab").core.isatty(1)
 

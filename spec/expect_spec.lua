@@ -241,12 +241,19 @@ describe("in-process echo #root", function()
     assert.is_number(rtt)
     local why
     ok, rtt, why = n.h1:ping("10.0.0.99", { timeout = 0.2 })
-    assert.same({ false, nil }, { ok, rtt })
-    assert.equals("no ARP answer from 10.0.0.99 on " .. n.h1.name .. ":eth0", why)
+    local arp = "no ARP answer from 10.0.0.99 on " .. n.h1.name .. ":eth0"
+    assert.same({ false, arp, arp }, { ok, rtt, why }) -- ok, rtt-or-why, why (as before)
     local ok2, _, why2 = n.h1:ping("10.9.0.1")
     assert.is_false(ok2)
     assert.equals(n.h1.name .. " has no route to 10.9.0.1", why2)
     assert.is_true((n.h1:ping(n.h2, { process = true })))
+    -- the README's assert(red:ping(blue)) says why it failed, in process or not
+    local okA, eA = pcall(function() assert(n.h1:ping("10.9.0.1")) end)
+    assert.is_false(okA)
+    assert.matches(n.h1.name .. " has no route to 10.9.0.1", eA, 1, true)
+    local okB, eB = pcall(function() assert(n.h1:ping("10.0.0.99", { process = true, timeout = 0.2 })) end)
+    assert.is_false(okB)
+    assert.matches("ping 10.0.0.99: 1 packets transmitted, 0 received", eB, 1, true)
   end)
 
   it("reports ICMP errors, send errors and silence from icmp.ping", function()

@@ -296,11 +296,19 @@ local function ping_argv(src, target, opts)
   return argv, count * 0.2 + timeout + 2
 end
 
--- ok, rtt (seconds, the average) from ping's result.
-local function ping_result(r)
+-- ok, rtt (seconds, the average) from iputils ping's result; when it
+-- failed: false, why, why (its error, or its statistics line).
+local function ping_result(r, argv)
   local ok = r.status == 0
   local rtt = r.stdout and r.stdout:match("= [%d.]+/([%d.]+)/")
-  return ok, ok and rtt and tonumber(rtt) / 1000 or nil
+  if ok then return true, rtt and tonumber(rtt) / 1000 or nil end
+  local text = (r.stderr or ""):gsub("%s+$", ""):gsub("\n", "; ")
+  if text == "" then text = (r.stdout or ""):match("(%d+ packets transmitted[^\n]*)") or "" end
+  if text == "" then
+    text = r.timed_out and "timed out" or r.signal and "killed by " .. r.signal or "status " .. tostring(r.status)
+  end
+  local why = string.format("ping %s: %s", argv[#argv], text)
+  return false, why, why
 end
 
 --- Pings a node (its first address of the family) or an address, from
@@ -314,10 +322,13 @@ end
 -- for each reply, default 1), `family` ("inet"|"inet6", for a node
 -- target), `user` (run ping as this user), `process` (run iputils ping)
 -- @treturn boolean whether replies came back
--- @treturn number|nil average round-trip time in seconds
--- @treturn string|nil when no reply came (in process): why, e.g. "left
--- has no route to 10.0.2.2", "10.0.1.1 says net unreachable", "no ARP
--- answer from 10.0.1.7 on left:eth0"
+-- @treturn number|string average round-trip time in seconds; when no
+-- reply came, why instead, e.g. "left has no route to 10.0.2.2",
+-- "10.0.1.1 says net unreachable", "no ARP answer from 10.0.1.7 on
+-- left:eth0" (iputils ping: "ping 10.0.0.9: 1 packets transmitted, 0
+-- received, ..."), so `assert(red:ping(blue))` raises with the reason
+-- @treturn string|nil when no reply came, why again (nslab 0.1.0's place
+-- for it: `local ok, _, why = red:ping(x)` still works)
 -- @raise argument error for a target that is not a node or a string, an
 -- unknown field or a field of the wrong type (`count` integer, `timeout`
 -- number, `family` string); EINVAL error object for a string that is
@@ -335,15 +346,15 @@ function Node:ping(target, opts)
       local j = require("nslab.reach").run({ { src = self, addr = addr } },
         { timeout = opts.timeout or 1, count = opts.count or 1, interval = 0.2, stop = false })[1]
       if j.ok then return true, j.rtt end
-      return false, nil, j.why
+      return false, j.why, j.why
     end
   end
   local argv, timeout = ping_argv(self, target, opts)
-  return ping_result(self:run(argv, { timeout = timeout, user = opts.user }))
+  return ping_result(self:run(argv, { timeout = timeout, user = opts.user }), argv)
 end
 
 --- Runs many pings at once: each job `{src = node, dst = node|address}`
--- gets `ok` and `rtt` (seconds) set. At most `width` pings run together;
+-- gets `ok` and `rtt` (seconds) set, or `why` when it failed. At most `width` pings run together;
 -- an error (a signal) kills those still running before it is re-raised.
 -- @tparam {table,...} jobs
 -- @tparam table opts as `node:ping`
@@ -358,11 +369,14 @@ function Node.ping_many(jobs, opts, width)
         local j = jobs[next_job]
         next_job = next_job + 1
         local argv, timeout = ping_argv(j.src, j.dst, opts)
+        j.argv = argv
         j.proc = Exec.spawn(j.src.netns, argv, { timeout = timeout, user = opts.user })
         running[#running + 1] = j
       end
       local j = table.remove(running, 1)
-      j.ok, j.rtt = ping_result(j.proc:wait())
+      local ok1, v = ping_result(j.proc:wait(), j.argv)
+      j.ok, j.rtt, j.why = ok1, ok1 and v or nil, not ok1 and v or nil
+      j.argv = nil
       j.proc = nil
     end
   end)
