@@ -240,6 +240,60 @@ print("killed " .. p)
     assert.equal("", H.read_all(record.path_of(lname)))
   end)
 
+  it("forget quietly at close the BIRD of a router lab:remove took away", function()
+    if not have_bird() then pending(NO_BIRD) return end
+    local lname, rname = H.name("lab"), H.name()
+    local script = H.tmpfile(string.format([[
+local nslab = require "nslab"
+local lab <close> = nslab.lab(%q)
+local r = lab:router(%q, { bird = "router id 10.0.0.1;\nprotocol device {}\n" })
+lab:host(%q)
+lab:remove(r)
+print("removed")
+]], lname, rname, rname .. "h"))
+    local out, ok, code = H.nslab(script .. " 2>&1")
+    os.remove(script)
+    assert.is_true(ok, "exit " .. tostring(code) .. ": " .. out)
+    assert.equal("removed\n", out)
+    assert.is_false(nslab.netns.exists(rname))
+    assert.equal("", H.read_all(record.path_of(lname)))
+  end)
+
+  it("converge fails naming a BIRD killed from outside (EIO, its log), said once", function()
+    if not have_bird() then pending(NO_BIRD) return end
+    local lname, rname = H.name("lab"), H.name()
+    local script = H.tmpfile(string.format([[
+local nslab = require "nslab"
+local lab <close> = nslab.lab(%q)
+local r = lab:router(%q, { bird = "router id 10.0.0.1;\nprotocol device {}\n" })
+local p = r._daemons.bird.proc.pid
+os.execute("kill -9 " .. p)
+local ok, e = pcall(lab.converge, lab, { timeout = 5 })
+print(ok, e.code, e.log ~= nil)
+print(tostring(e):match("^[^\n]*"))
+]], lname, rname))
+    local out, ok, code = H.nslab(script .. " 2>&1")
+    os.remove(script)
+    assert.is_true(ok, "exit " .. tostring(code) .. ": " .. out)
+    assert.matches("^false\tEIO\ttrue\n", out)
+    assert.matches(string.format('\nlab:converge "%s": Input/output error: bird of router "%s" is not running '
+      .. "(killed by SIGKILL); last lines of /run/bird/bird.log:\n", lname, rname), out, 1, true)
+    assert.not_matches("had ended before the lab closed", out, 1, true)
+    assert.is_false(nslab.netns.exists(rname))
+  end)
+
+  it("refuse bird and frr on one router, before anything is made", function()
+    local lab <close> = nslab.lab(H.name("lab"))
+    local name = H.name()
+    local e = raises("EINVAL", lab.router, lab, name, { bird = conf("10.0.0.1"),
+      frr = { daemons = { "zebra" } } })
+    assert.equal(string.format('lab:router "%s": Invalid argument: router "%s" cannot run both bird and frr: '
+      .. "two routing daemons would fight over one kernel routing table (give one; put the other on a second "
+      .. "router) (EINVAL)", name, name), tostring(e))
+    assert.is_false(nslab.netns.exists(name))
+    assert.equal(0, #lab.nodes)
+  end)
+
   it("nslab --clean after SIGKILL ends the daemons with the lab", function()
     if not have_bird() then pending(NO_BIRD) return end
     local lname, rname = H.name("lab"), H.name()

@@ -29,7 +29,10 @@
 -- the daemons killed, the node removed. At close, daemons are stopped
 -- first, gracefully (SIGTERM, 2 s, then SIGKILL); one that had already
 -- ended (killed from outside) is reported on stderr with its last log
--- lines, and the close goes on.
+-- lines, and the close goes on; those of a router `lab:remove` took away
+-- ended with it and are forgotten quietly. `lab:converge` fails (EIO)
+-- naming a daemon that no longer runs. A router runs BIRD or FRR, not
+-- both (EINVAL: both would write the one kernel routing table).
 -- @module nslab.daemon
 
 -- "nslab" first: it registers nslab.core.
@@ -201,19 +204,53 @@ function M.stop(d)
   end
 end
 
+-- How a daemon's process ended: "killed by SIGKILL", "status 1".
+local function ended(d)
+  local r = d.proc:wait()
+  return r.signal and "killed by " .. r.signal or "status " .. tostring(r.status)
+end
+
+-- The lab's daemons still to be looked after: those of removed nodes
+-- (`lab:remove` ended them with the node's other processes) are
+-- forgotten quietly.
+local function live_daemons(lab)
+  local out = {}
+  for _, d in ipairs(lab._daemons or {}) do
+    if d.node.removed then d.stopped = true end
+    if not d.stopped then out[#out + 1] = d end
+  end
+  lab._daemons = out
+  return out
+end
+
 -- At close: every daemon of the lab stopped, newest first; one that had
 -- ended before (killed from outside) said on stderr with its log.
 local function close_all(lab)
-  for i = #lab._daemons, 1, -1 do
-    local d = lab._daemons[i]
+  local list = live_daemons(lab)
+  for i = #list, 1, -1 do
+    local d = list[i]
     if not d.stopped and not d.proc:running() then
-      local r = d.proc:wait()
       local text = with_log(d, string.format("lab %q: %s of router %q had ended before the lab closed (%s)",
-        lab.name, d.name, d.node.name, r.signal and "killed by " .. r.signal or "status " .. tostring(r.status)))
+        lab.name, d.name, d.node.name, ended(d)))
       io.stderr:write("nslab: ", text, "\n")
       d.stopped = true
     end
     M.stop(d)
+  end
+end
+
+--- Checks a node's daemon options before anything is made: `bird` and
+-- `frr` on one router are refused (two routing suites would each
+-- install their routes into the one kernel table, overwriting each
+-- other's: run them on two routers).
+-- @tparam string op "lab:router"
+-- @tparam string name the node's name
+-- @tparam table opts its options
+-- @raise EINVAL error object naming the router when both are given
+function M.check(op, name, opts)
+  if opts.bird ~= nil and opts.frr ~= nil then
+    raise(op, q(name), E.EINVAL, string.format("router %q cannot run both bird and frr: two routing daemons "
+      .. "would fight over one kernel routing table (give one; put the other on a second router)", name))
   end
 end
 
@@ -321,6 +358,23 @@ end
 
 local CONVERGE_OPTS = { timeout = "number", stable = "number" }
 
+-- Raises EIO naming the first daemon of the lab that is no longer
+-- running (killed from outside, crashed), with its last log lines: the
+-- routing cannot settle as configured without it. Said once: close
+-- does not report it again.
+local function dead_daemon(lab)
+  for _, d in ipairs(live_daemons(lab)) do
+    if not d.proc:running() then
+      d.stopped = true
+      local text, log = with_log(d, string.format("%s of router %q is not running (%s)", d.name, d.node.name,
+        ended(d)))
+      local e = core.error { op = "lab:converge", object = q(lab.name), errno = E.EIO, extack = text }
+      e.log = log
+      error(e, 0)
+    end
+  end
+end
+
 --- Waits until the routing has settled: every router's kernel routing
 -- tables (`nslab.route.list`, all tables) unchanged for `stable` seconds,
 -- and every router reaching every address of every other (a ping to each
@@ -332,7 +386,9 @@ local CONVERGE_OPTS = { timeout = "number", stable = "number" }
 -- (the last change seen with every pair reaching each other; the
 -- `stable` seconds of checking after it are not counted)
 -- @raise argument error for an unknown field or a wrong type; EINVAL error
--- object for a timeout or stable not above 0, or a closed lab; ETIMEDOUT
+-- object for a timeout or stable not above 0, or a closed lab; EIO error
+-- object naming a routing daemon that is no longer running (with its
+-- last log lines, also in field `log`), checked at each round; ETIMEDOUT
 -- error object naming the routers whose tables still change, or the pairs
 -- that do not reach each other
 -- @usage print(string.format("converged in %.1f s", lab:converge{timeout = 20}))
@@ -352,6 +408,7 @@ function Lab:converge(opts)
   local last, changed, reached_at = {}, t0, nil
   local bad = {}
   while true do
+    dead_daemon(lab)
     local moving = {}
     for _, r in ipairs(routers) do
       local text = routes_text(r)

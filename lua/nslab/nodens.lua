@@ -85,6 +85,7 @@ function M.hostname(op, name, opts)
   -- Checked with the other options, before anything is made: argument
   -- errors at the caller's line of lab:host (7 levels up from error).
   if opts.cgroup then require("nslab.cgroup").limits(op, q(name), opts.cgroup, 6) end
+  require("nslab.daemon").check(op, name, opts)
   local h = opts.hostname
   if h ~= nil then
     if not M.is_hostname(h) then
