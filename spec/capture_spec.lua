@@ -1,6 +1,7 @@
 -- node:capture (nslab.capture, issue 16): tcpdump in a node writing
 -- pcap, read back with `tcpdump -r`.
 local H = require "helper"
+local nslab = require "nslab"
 
 local raises = H.raises
 
@@ -34,6 +35,15 @@ describe("node:capture #root", function()
       assert.is_nil(io.open(file))
       assert.equal(0, tcpdumps())
       lab:close()
+    end)
+    it("says the same for a pid = true node: the file is nslab's to open, not the node's", function()
+      local lab <close> = nslab.lab(H.name("cpl"))
+      local a, b = lab:host(H.name("cpa"), { pid = true }), lab:host(H.name("cpb"))
+      lab:link(a, b, { addrs = { "10.66.1.1/24", "10.66.1.2/24" } })
+      local file = os.tmpname()
+      local e = raises("EPERM", a.capture, a, "eth0", { file = file })
+      assert.matches("tcpdump: Couldn't change to", tostring(e), 1, true)
+      assert.is_nil(io.open(file))
     end)
     return
   end
@@ -82,6 +92,37 @@ describe("node:capture #root", function()
     assert.is_false(cap:running())
     assert.equal(0, tcpdumps())
     assert.is_true(#H.read_all(file) >= 24)
+  end)
+
+  it("writes where nslab's path points from a pid = true node, relative or absolute, whatever dirs hide", function()
+    local lab <close> = nslab.lab(H.name("cpl"))
+    local a, b = lab:host(H.name("cpa"), { pid = true, dirs = { dir } }), lab:host(H.name("cpb"))
+    lab:link(a, b, { addrs = { "10.66.1.1/24", "10.66.1.2/24" } })
+    local rel = H.name("cp") .. ".pcap"
+    for _, file in ipairs { dir .. "/abs.pcap", rel } do
+      local ok, e = pcall(function()
+        local cap = a:capture("eth0", { file = file, filter = "icmp" })
+        assert.is_true(a:ping(b, { count = 2 }))
+        assert.equal(4, cap:stop())
+        assert.equal(2, #read_back(file, "icmp[icmptype] = icmp-echo"))
+      end)
+      os.remove(rel)
+      assert(ok, e)
+    end
+    -- the node's own view of dir is its private tmpfs: empty
+    assert.equal("", a:run({ "ls", "-A", dir }).stdout)
+  end)
+
+  it("says which directory is missing for a capture file in none (ENOENT)", function()
+    local lab <close>, a = two_hosts()
+    local file = dir .. "/no/such/x.pcap"
+    local e = raises("ENOENT", a.capture, a, "eth0", { file = file })
+    assert.equal(string.format('node:capture "%s": No such file or directory: cannot make the capture file %s: '
+      .. "directory %s/no/such does not exist (ENOENT)", file, file, dir), tostring(e))
+    e = raises("EISDIR", a.capture, a, "eth0", { file = dir })
+    assert.matches("cannot make the capture file " .. dir .. ": Is a directory", tostring(e), 1, true)
+    assert.equal(0, tcpdumps())
+    lab:close()
   end)
 
   it("refuses bad input with tcpdump's own message, leaving no file", function()

@@ -201,6 +201,21 @@ describe("exec, sh and spawn", function()
       raises("ENOENT", nslab.spawn, nil, { "/nonexistent/prog" })
     end)
 
+    it("sends stdout to a file nslab opens (stdout =), for exec and spawn; raises the open's errno", function()
+      local file = os.tmpname()
+      local r = nslab.exec(nil, { "sh", "-c", "echo out; echo err >&2" }, { stdout = file })
+      assert.same({ true, "", "err\n" }, { r.ok, r.stdout, r.stderr })
+      assert.equals("out\n", H.read_all(file))
+      local p = nslab.spawn(nil, { "echo", "again" }, { stdout = file })
+      assert.equals("", p:wait().stdout)
+      assert.equals("again\n", H.read_all(file)) -- truncated first
+      os.remove(file)
+      local e = raises("ENOENT", nslab.exec, nil, { "true" }, { stdout = "/nonexistent-nslab/x" })
+      assert.equals("exec \"true\": No such file or directory: open the stdout file (ENOENT)", tostring(e))
+      assert.has_error(function() nslab.exec(nil, { "true" }, { stdout = 1 }) end,
+        "bad argument #3 to 'nslab.exec' (field 'stdout' must be a string, not number)")
+    end)
+
     it("raises for a cwd that does not exist, naming the step", function()
       local e = raises("ENOENT", nslab.exec, nil, { "true" }, { cwd = "/nonexistent-nslab" })
       assert.matches("chdir /nonexistent%-nslab", tostring(e))

@@ -5,10 +5,11 @@
 -- the lab kills it when it closes and `nslab --clean` when nslab died. It
 -- writes `-w -` with `-U` (each packet flushed at once) and
 -- `--immediate-mode` (each packet handed over at once, not in batches a
--- stop would lose) into the file, which nslab's side names: the path is
--- reached through /proc/NSLAB_PID/root (or cwd), so a node's private
--- directories (`dirs`) cannot hide it. tcpdump still drops root to its
--- own user once the interface is open; the file is already open by then.
+-- stop would lose) into the file, which nslab itself opens (`nslab.exec`'s
+-- `stdout =`): the path is what nslab sees, so a node's private
+-- directories (`dirs`), its own /proc (`pid = true`) or rootless
+-- credentials cannot hide it. tcpdump still drops root to its own user
+-- once the interface is open; the file is already open by then.
 -- `node:capture` returns once tcpdump listens (its "listening on" line,
 -- read from its stderr through /proc/PID/fd/2, and the pcap header in the
 -- file), so what the experiment sends next is captured.
@@ -129,12 +130,17 @@ local function size_of(path)
   return n
 end
 
--- The path of file as nslab's own process sees it, from any mount
--- namespace sharing its /proc.
-local function seen_from_node(file)
-  local pid = core.getpid()
-  if file:sub(1, 1) == "/" then return "/proc/" .. pid .. "/root" .. file end
-  return "/proc/" .. pid .. "/cwd/" .. file
+-- Raises the error of a capture file nslab cannot make: ENOENT naming
+-- the directory that is missing, or the errno io.open got.
+local function file_error(op, file, msg, errno)
+  local dir = file:match("^(.*)/[^/]*$")
+  if dir == "" then dir = "/" end
+  if errno == E.ENOENT then
+    opts_mod.raise(op, q(file), E.ENOENT, string.format("cannot make the capture file %s: directory %s does not "
+      .. "exist", file, dir or "."))
+  end
+  opts_mod.raise(op, q(file), errno or E.EIO, string.format("cannot make the capture file %s: %s", file,
+    tostring(msg):gsub("^[^:]*: ", "")))
 end
 
 local Capture = {}
@@ -216,7 +222,9 @@ function M.install(_, Node)
   -- "NODE-IFNAME.pcap" there), `filter` (pcap-filter(7) text, as
   -- tcpdump takes it: "icmp", "tcp port 80"), `count` (integer >= 1:
   -- tcpdump ends after that many packets), `snaplen` (bytes kept of each
-  -- packet, 1..262144; default the whole packet)
+  -- packet, 1..262144; default the whole packet). The file is opened by
+  -- nslab, as nslab sees the path: a node's `dirs`, its `pid = true`
+  -- /proc or a rootless run do not change where it goes
   -- @treturn table capture: fields `node`, `ifname`, `file`, `proc`;
   -- methods `stop()` (returns the packet count), `packets()` (packets in
   -- the file so far), `running()`; a `<close>` variable stops it
@@ -225,7 +233,9 @@ function M.install(_, Node)
   -- or snaplen out of range, a closed lab, and tcpdump's refusal with its
   -- own message (a filter it cannot parse, a link that is down); ENODEV
   -- (tcpdump's message) when the node has no such interface; EPERM
-  -- (tcpdump's message) rootless; ENOENT when tcpdump is not installed
+  -- (tcpdump's message) rootless; ENOENT when tcpdump is not installed,
+  -- or naming the directory of a capture file that does not exist; the
+  -- errno of another capture file nslab cannot make (EACCES, EISDIR)
   -- @usage local cap <close> = red:capture("eth0", {file = "red.pcap", filter = "icmp"})
   -- red:ping(blue, {count = 3})
   -- print(cap:stop(), "packets")
@@ -239,15 +249,12 @@ function M.install(_, Node)
     if opts.snaplen then opts_mod.range(op, object, "snaplen", opts.snaplen, 1, 262144) end
     need_tcpdump(op, object)
     local file = opts.file or (self.name .. "-" .. ifname .. ".pcap")
-    local out = io.open(file, "wb") -- made here, by nslab: its errors are nslab's
-    if not out then opts_mod.raise(op, q(file), E.EACCES, "cannot write the capture file " .. file) end
+    local out, msg, errno = io.open(file, "wb") -- made here, by nslab: its errors are nslab's
+    if not out then file_error(op, file, msg, errno) end
     out:close()
-    local argv = M.argv(ifname, opts)
-    local sh = { "/bin/sh", "-c", 'exec "$@" >"$0"', seen_from_node(file) }
-    table.move(argv, 1, #argv, #sh + 1, sh)
     local cap = setmetatable({ node = self, ifname = ifname, file = file }, Capture)
     local ok, e = pcall(function()
-      cap.proc = self:spawn(sh)
+      cap.proc = self:spawn(M.argv(ifname, opts), { stdout = file })
       wait_listening(cap, op, object)
     end)
     if not ok then

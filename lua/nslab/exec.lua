@@ -61,6 +61,12 @@
 --   terminal hands the terminal to the command, as a shell does with a
 --   foreground job: `nslab.exec("red", {"bash"}, {capture = false})` is
 --   an interactive shell in the netns.
+-- * `stdout` (string): a file the command's stdout goes to, opened (made
+--   or truncated) by nslab itself before the start: the path is what
+--   nslab sees (relative to its working directory, in its own mount
+--   namespace, with its own credentials), whatever the node's private
+--   directories, /proc or user hide; an open failure raises its errno
+--   ("open the stdout file"). The result's `stdout` is then "".
 -- * `check` (boolean): raise when the command did not exit with 0.
 -- * `user` (name or uid): run as that user, with its primary group and
 --   supplementary groups (looked up before the start). A new netns has

@@ -176,7 +176,7 @@ end
 --- Runs a command in the node and waits for it (see `nslab.exec`).
 -- @tparam table|string cmd argv array, or a shell command line (`/bin/sh -c`)
 -- @tparam[opt] table opts as `nslab.exec`: timeout (seconds), stdin, env,
--- cwd, capture, check, user, caps
+-- cwd, capture, check, user, caps, stdout
 -- @treturn table {ok, status, signal, stdout, stderr, elapsed, timed_out}
 -- @raise as `nslab.exec`
 -- @usage print(red:run{"ip", "-br", "addr"}.stdout)

@@ -93,9 +93,20 @@ static int setup_io(struct proc *p, const struct exec_opts *o,
 	}
 	if (s->fd[0] < 0 && (o->in || o->capture || p->spawn))
 		return -1;
+	if (o->out_path) {
+		/* Opened here, by nslab, in its own mount namespace and with
+		 * its own credentials: the command writes to what the path
+		 * names for nslab, whatever its node's mounts hide. */
+		*step = "open the stdout file";
+		s->fd[1] = own[1] = open(
+		    o->out_path,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
+		if (s->fd[1] < 0)
+			return -1;
+	}
 	if (!o->capture)
 		return 0;
-	for (int i = 1; i < 3; i++) {
+	for (int i = o->out_path ? 2 : 1; i < 3; i++) {
 		int *mine = i == 1 ? &p->fd_out : &p->fd_err;
 
 		if (p->spawn) {

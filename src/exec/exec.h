@@ -198,6 +198,7 @@ struct exec_opts {
 	const char *in;
 	size_t in_len;
 	const char *cwd;
+	const char *out_path; /* stdout to this file (nslab opens it) */
 	int capture, check, caps_none, no_pdeathsig;
 };
 

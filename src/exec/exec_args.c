@@ -18,8 +18,8 @@
 #define MAX_GROUPS0 64 /* first guess; getgrouplist says if more */
 
 static const char *const opt_fields[] = {
-    "timeout", "stdin", "env",	"cwd",	     "capture",
-    "check",   "user",	"caps", "pdeathsig", NULL,
+    "timeout", "stdin", "env",	     "cwd",    "capture", "check",
+    "user",    "caps",	"pdeathsig", "stdout", NULL,
 };
 
 /* Pushes field k of the table at idx when present and of type t
@@ -76,6 +76,10 @@ void exec_read_opts(lua_State *L, int idx, struct exec_opts *o, const char *op)
 	}
 	if (opt_field(L, idx, "cwd", LUA_TSTRING, "a string")) {
 		o->cwd = nslab_nonul(L, -1, op, "cwd");
+		lua_pop(L, 1);
+	}
+	if (opt_field(L, idx, "stdout", LUA_TSTRING, "a string")) {
+		o->out_path = nslab_nonul(L, -1, op, "stdout");
 		lua_pop(L, 1);
 	}
 	o->capture = opt_bool(L, idx, "capture", 1);
