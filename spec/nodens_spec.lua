@@ -158,8 +158,20 @@ describe("node dirs #root #quick", function()
       assert.is_false(nslab.netns.exists(name))
     end
     local e = raises("ENOENT", lab.host, lab, name, { dirs = { "/nonexistent-" .. name } })
-    assert.matches("mount tmpfs on /nonexistent-", tostring(e), 1, true)
+    assert.equals(string.format('lab:host "%s": No such file or directory: dirs entry "/nonexistent-%s" is not an '
+      .. "existing directory (each gets a fresh tmpfs mounted on it; nslab makes nothing on the host's file "
+      .. "systems: make it first, or pick one that exists, such as /var/tmp or /srv) (ENOENT)", name, name),
+      tostring(e))
     assert.is_false(nslab.netns.exists(name))
+    raises("ENOTDIR", lab.host, lab, name, { dirs = { "/etc/hostname" } })
+    for _, bad in ipairs { "/", "/proc", "/sys", "/dev", "/dev/", "//proc", "/proc/sys", "/sys/fs/cgroup" } do
+      e = raises("EINVAL", lab.host, lab, name, { dirs = { "/var/tmp", bad } })
+      assert.equals(string.format('lab:host "%s": Invalid argument: dirs entry "%s" cannot be made private: a '
+        .. "fresh tmpfs on /, /proc, /sys or /dev (or under /proc and /sys) would hide what every command of the "
+        .. "node needs (EINVAL)", name, bad), tostring(e))
+      assert.is_false(nslab.netns.exists(name))
+    end
+    assert.equals(0, #lab.nodes)
     assert.has_error(function() lab:host(name, { dirs = "/var/tmp" }) end)
     assert.has_error(function() lab:host(name, { dirs = { 1 } }) end)
   end)
@@ -208,6 +220,18 @@ describe("node ipc and time #root #quick", function()
     assert.has_error(function() lab:host(name, { time = { realtime = 1 } }) end)
     assert.has_error(function() lab:host(name, { time = { monotonic = 1e10 } }) end)
     assert.has_error(function() lab:host(name, { time = 5 }) end)
+    -- the user's line is blamed, with lab:host's own words
+    local line = debug.getinfo(1, "l").currentline + 1
+    local _, e1 = pcall(function() lab:host(name, { time = { monotonic = "1" } }) end)
+    assert.equals("spec/nodens_spec.lua:" .. line .. ": bad argument #2 to 'lab:host' "
+      .. "(field 'time.monotonic' must be a number (seconds), not string)", e1)
+    local _, e2 = pcall(function() lab:router(name, { time = { realtime = 1 } }) end)
+    assert.equals("spec/nodens_spec.lua:" .. (line + 3) .. ": bad argument #2 to 'lab:router' "
+      .. "(field 'time' takes monotonic and boottime only, not 'realtime')", e2)
+    local e = raises("EINVAL", lab.host, lab, name, { time = { monotonic = 0 / 0 } })
+    assert.equals(string.format('lab:host "%s": Invalid argument: time.monotonic NaN is not a finite number (EINVAL)',
+      name), tostring(e))
+    raises("EINVAL", lab.host, lab, name, { time = { boottime = 1e10 } })
     raises("ERANGE", lab.host, lab, name, { time = { boottime = -1e8 } })
     assert.is_false(nslab.netns.exists(name))
   end)

@@ -13,9 +13,11 @@
 -- ran get it rewritten at once), so building n nodes costs no hosts
 -- file at all, where rewriting it in every node at each link was O(n²).
 --
--- `dirs = {"/var/run/x", "/etc/x"}` gives the node private writable
--- directories: a fresh tmpfs on each (which must exist) in the node's
--- mount namespace, seen by its commands only. Their contents are lost if
+-- `dirs = {"/var/tmp", "/srv"}` gives the node private writable
+-- directories: a fresh tmpfs on each (which must exist: nslab makes
+-- nothing on the host's file systems; /, /dev, /proc, /sys and what is
+-- under /proc and /sys are refused) in the node's mount namespace, seen
+-- by its commands only. Their contents are lost if
 -- that namespace is made again (when /etc/netns/NAME changes).
 --
 -- `ipc = true` gives the node its own IPC namespace (System V IPC, POSIX
@@ -74,18 +76,77 @@ function M.is_hostname(s)
   return true
 end
 
+-- The kernel's views every command of a node needs: a tmpfs on them (or,
+-- for /proc and /sys, under them) would hide them.
+local NOT_PRIVATE = { ["/"] = true, ["/proc"] = true, ["/sys"] = true, ["/dev"] = true }
+
+-- The node's `dirs` (C checks the rest: absolute, no ".."): not a
+-- kernel view, and an existing directory as nslab sees it (the node's
+-- mount namespace starts as a copy of nslab's). Nothing is made on the
+-- host's file systems, so a missing one is refused, not created.
+local function check_dirs(op, name, dirs)
+  for _, d in ipairs(dirs or {}) do
+    -- a NUL or ".." is refused by nslab.exec.node, in its words
+    local plain = type(d) == "string" and d:sub(1, 1) == "/" and not d:find("%z")
+      and not ("/" .. d .. "/"):find("/%.%./")
+    if plain then
+      local norm = d:gsub("/+", "/"):gsub("(.)/$", "%1")
+      if NOT_PRIVATE[norm] or norm:find("^/proc/") or norm:find("^/sys/") then
+        raise(op, q(name), string.format("dirs entry %q cannot be made private: a fresh tmpfs on /, /proc, "
+          .. "/sys or /dev (or under /proc and /sys) would hide what every command of the node needs", d))
+      end
+      local f, _, errno = io.open(d .. "/.")
+      if f then
+        f:close()
+      elseif errno == E.ENOENT or errno == E.ENOTDIR then
+        error(core.error { op = op, object = q(name), errno = errno, extack = string.format(
+          "dirs entry %q is not an existing directory (each gets a fresh tmpfs mounted on it; nslab makes "
+          .. "nothing on the host's file systems: make it first, or pick one that exists, such as /var/tmp or "
+          .. "/srv)", d) }, 0)
+      end
+    end
+  end
+end
+
+-- The node's `time`: a table of monotonic and boottime offsets, numbers
+-- of seconds within +-1e9 (argument errors at the user's line of
+-- lab:host, 5 levels up from here).
+local function check_time(op, name, time)
+  if time == nil then return end
+  if type(time) ~= "table" then
+    require("nslab.opts").argerror(op, 2, "field 'time' must be a table {monotonic =, boottime =}, not "
+      .. type(time), 5)
+  end
+  for k, v in pairs(time) do
+    if k ~= "monotonic" and k ~= "boottime" then
+      require("nslab.opts").argerror(op, 2, string.format("field 'time' takes monotonic and boottime only, "
+        .. "not '%s'", tostring(k)), 5)
+    end
+    if type(v) ~= "number" then
+      require("nslab.opts").argerror(op, 2, string.format("field 'time.%s' must be a number (seconds), not %s",
+        k, type(v)), 5)
+    end
+    require("nslab.opts").range(op, q(name), "time." .. k, v, -1e9, 1e9)
+  end
+end
+
 --- The hostname a node gets: opts.hostname (checked), else its name as
 -- it is (the kernel takes any 1..64 bytes: a name such as "h_1" stays
 -- usable; only `hostname =` is held to RFC 1123).
 -- A node name over 64 bytes (names may have 200) gives its first 64 bytes:
 -- node names keep working as before hostnames existed.
 -- @raise EINVAL error object naming the node when `hostname` is not a
--- hostname
+-- hostname, a `dirs` entry is /, /dev, or /proc, /sys or under them, a
+-- `time` offset is out of +-1e9 s or not finite; ENOENT/ENOTDIR when a
+-- `dirs` entry is not an existing directory; argument error when `time`
+-- is not a table of monotonic/boottime numbers
 function M.hostname(op, name, opts)
   -- Checked with the other options, before anything is made: argument
   -- errors at the caller's line of lab:host (7 levels up from error).
   if opts.cgroup then require("nslab.cgroup").limits(op, q(name), opts.cgroup, 6) end
   require("nslab.daemon").check(op, name, opts)
+  check_time(op, name, opts.time)
+  check_dirs(op, name, opts.dirs)
   local h = opts.hostname
   if h ~= nil then
     if not M.is_hostname(h) then
