@@ -306,6 +306,21 @@ describe("node:iperf #root", function()
     assert.is_number(u.lost_percent)
     raises("EINVAL", a.iperf, a, b, { time = 0 })
   end)
+
+  it("names the Debian package when iperf3 is missing, starting nothing", function()
+    local dir, rm = H.path_without("iperf3")
+    finally(rm)
+    local out, ok = H.sh("env PATH=" .. H.q(dir) .. " " .. H.q(H.bin) .. " -e " .. H.q(string.format([[
+local lab <close> = require("nslab").lab(%q)
+local a, b = lab:host(%q), lab:host(%q)
+lab:link(a, b, { addrs = { "10.0.0.1/24", "10.0.0.2/24" } })
+local ok, e = pcall(a.iperf, a, b, { time = 1 })
+print(e.code, e)
+]], H.name "xl", H.name "xa", H.name "xb")))
+    assert.is_true(ok, out)
+    assert.matches('^ENOENT\tnode:iperf "xa%-%x+": No such file or directory: iperf3 is missing: install the '
+      .. "Debian package iperf3 %(make deps%) %(ENOENT%)\n$", out)
+  end)
 end)
 
 describe("nslab --test #root", function()

@@ -163,5 +163,20 @@ router bgp 65002
         "bad argument #2 to 'lab:router' (field 'frr' must be a table, not string)")
       assert.is_false(nslab.netns.exists(name))
     end)
+
+    it("name the Debian package when vtysh is missing, and remove the router", function()
+      if not frr.available() then pending(MISSING) return end
+      local dir, rm = H.path_without("vtysh")
+      finally(rm)
+      local rname = H.name()
+      local out, ok = H.sh("env PATH=" .. H.q(dir) .. " " .. H.q(H.bin) .. " -e " .. H.q(string.format([[
+local lab <close> = require("nslab").lab(%q)
+local ok, e = pcall(lab.router, lab, %q, { frr = { daemons = { "zebra" } } })
+print(e.code, e.msg, #lab.nodes, require("nslab").netns.exists(%q))
+]], H.name("lab"), rname, rname)))
+      assert.is_true(ok, out)
+      assert.equal("ENOENT\tNo such file or directory: vtysh is missing: install the Debian package frr "
+        .. "(make deps-frr)\t0\tfalse\n", out)
+    end)
   end)
 end)

@@ -232,4 +232,19 @@ function H.pair_lab(tag, net)
   return lab, a, b
 end
 
+--- A directory for PATH holding every program of /usr/bin and /usr/sbin
+-- but the ones named (symbolic links), so a spec can run nslab as on a
+-- machine without them (`env PATH=DIR nslab ...`), and the function
+-- removing it (`finally(rm)`).
+-- @tparam string ... programs left out ("iperf3", "nft")
+-- @treturn string the directory
+-- @treturn function removes it
+function H.path_without(...)
+  local dir = H.sh("mktemp -d"):gsub("%s+$", "")
+  local rm = {}
+  for _, p in ipairs { ... } do rm[#rm + 1] = H.q(dir .. "/" .. p) end
+  H.sh("for f in /usr/bin/* /usr/sbin/*; do ln -sf \"$f\" " .. H.q(dir) .. "/; done; rm -f " .. table.concat(rm, " "))
+  return dir, function() H.sh("rm -rf " .. H.q(dir)) end
+end
+
 return H

@@ -159,20 +159,55 @@ describe("lab:uplink #root", function()
     lab:uplink(blue, { nat = true })
   end)
 
+  it("refuses a node with a default route already, and nat without nft, before making anything", function()
+    local lab <close> = nslab.lab(H.name("lab"))
+    local red, blue = lab:host(H.name()), lab:host(H.name())
+    lab:link(red, blue, { addrs = { { "10.77.0.1/24", "fd00:77::1/64" }, { "10.77.0.2/24", "fd00:77::2/64" } } })
+    red:route("default", "10.77.0.2")
+    blue:route("default", "fd00:77::1")
+    local e = raises("EEXIST", lab.uplink, lab, red, { nat = true })
+    assert.equal(string.format('lab:uplink "%s": File exists: node "%s" has an IPv4 default route already (via '
+      .. "10.77.0.2 dev eth0): the uplink adds its own; remove that one first, or give the node no default route "
+      .. "(EEXIST)", red.name, red.name), tostring(e))
+    e = raises("EEXIST", lab.uplink, lab, blue, { ipv6 = true })
+    assert.matches("has an IPv6 default route already (via fd00:77::1 dev eth0)", tostring(e), 1, true)
+    assert.equal(0, select(2, H.sh("ip -o link"):gsub(" nsu", "")))
+    assert.same({}, uplink_tables())
+    assert.equal(2, #red:links())
+    -- without ipv6 = true an IPv6 default route is no obstacle
+    lab:uplink(blue)
+    -- nat without nft: ENOENT naming the package, nothing made
+    local dir, rm = H.path_without("nft")
+    finally(rm)
+    local out, ok = H.sh("env PATH=" .. H.q(dir) .. " " .. H.q(H.bin) .. " -e " .. H.q(string.format([[
+local lab <close> = require("nslab").lab(%q)
+local a = lab:host(%q)
+local ok, e = pcall(lab.uplink, lab, a, { nat = true })
+print(e.code, e.msg, #a:links())
+]], H.name("lab"), H.name())))
+    assert.is_true(ok, out)
+    assert.equal("ENOENT\tNo such file or directory: nft is missing: install the Debian package nftables "
+      .. "(make deps)\t1\n", out)
+  end)
+
   it("undoes a step that fails midway whole: no veth end left, the record drops it", function()
     local lname = H.name("lab")
     local lab <close> = nslab.lab(lname)
-    local red, blue = lab:host(H.name()), lab:host(H.name())
+    -- IPv6 off on red's new interfaces: its IPv6 address fails, after the
+    -- veth, the IPv4 addresses and route are made (a default route
+    -- already there is refused before anything, see above)
+    local red = lab:host(H.name(), { sysctls = { ["net.ipv6.conf.default.disable_ipv6"] = 1 } })
+    local blue = lab:host(H.name())
     lab:link(red, blue, { addrs = { "10.77.0.1/24", "10.77.0.2/24" } })
-    red:route("default", "10.77.0.2")
-    local e = raises("EEXIST", lab.uplink, lab, red, { nat = true })
-    assert.truthy(e.step and e.step:find("uplink", 1, true), tostring(e))
+    local ok, e = pcall(lab.uplink, lab, red, { nat = true, ipv6 = true })
+    assert.is_false(ok)
+    assert.truthy(type(e) == "table" and e.step and e.step:find("uplink", 1, true), tostring(e))
+    assert.equal("addr.add", e.op, tostring(e))
     assert.equal("", H.sh("ip -o link | grep ' nsu' || true"))
     assert.same({}, uplink_tables())
     local text = H.read_all(record.path_of(lname))
     assert.truthy(text:find("\ndrop link nsu%x+\n"), text)
-    -- red can still get one once its default route is gone
-    nslab.route.del { netns = red.netns, dst = "default" }
+    -- red can still get one, without IPv6
     assert.equal("eth1", lab:uplink(red).ifname)
   end)
 

@@ -81,19 +81,6 @@ function M.refusal(op, object, stderr)
   return core.error { op = op, object = object, errno = errno, extack = text }
 end
 
--- Raises ENOENT when tcpdump is missing (the start failure says so too,
--- but through sh it would be "exited with status 127").
-local function need_tcpdump(op, object)
-  for dir in (os.getenv("PATH") or "/usr/sbin:/usr/bin:/sbin:/bin"):gmatch("[^:]+") do
-    local f = io.open(dir .. "/tcpdump")
-    if f then
-      f:close()
-      return
-    end
-  end
-  opts_mod.raise(op, object, E.ENOENT, "tcpdump is not installed (Debian package tcpdump)")
-end
-
 --- The number of packets in a pcap file (its complete records: a record
 -- still being written is not counted).
 -- @tparam string path
@@ -247,7 +234,9 @@ function M.install(_, Node)
     local object = q(self.name .. ":" .. ifname)
     if opts.count then opts_mod.range(op, object, "count", opts.count, 1) end
     if opts.snaplen then opts_mod.range(op, object, "snaplen", opts.snaplen, 1, 262144) end
-    need_tcpdump(op, object)
+    -- ENOENT naming the package (a failed start through sh would say
+    -- "exited with status 127")
+    opts_mod.need(op, object, "tcpdump", "tcpdump (make deps)")
     local file = opts.file or (self.name .. "-" .. ifname .. ".pcap")
     local out, msg, errno = io.open(file, "wb") -- made here, by nslab: its errors are nslab's
     if not out then file_error(op, file, msg, errno) end

@@ -85,7 +85,7 @@ end
 -- @tparam table frr `{daemons = {...}, config = string|function}`
 -- @raise argument error for an unknown field or a wrong type; EINVAL for
 -- an unknown daemon or an empty list; ENOENT naming Debian frr when it
--- is missing; EPERM when user frr is not mapped (rootless)
+-- (zebra, vtysh) is missing; EPERM when user frr is not mapped (rootless)
 function M.check(node, frr)
   local op, object = "lab:router", q(node.name)
   opts_mod.check(op, 2, frr, OPTS, 6, "field 'frr'")
@@ -103,6 +103,7 @@ function M.check(node, frr)
   if not M.available() then
     raise(op, object, E.ENOENT, string.format("%s/zebra is missing: install the Debian package %s", M.LIBDIR, PACKAGE))
   end
+  opts_mod.need(op, object, "vtysh", PACKAGE)
   local uid = frr_uid()
   if not uid then raise(op, object, E.ENOENT, "user frr does not exist: install the Debian package " .. PACKAGE) end
   if not mapped(uid) then
@@ -161,12 +162,14 @@ end
 -- @treturn string|table vtysh's output, or the decoded JSON
 -- @raise argument error when cmd is not a string; EINVAL error object with
 -- vtysh's message when FRR refuses the command, or when the router runs
--- no FRR or the lab is closed; EBADMSG when `json` output does not decode
+-- no FRR or the lab is closed; ENOENT naming Debian frr when vtysh is
+-- missing; EBADMSG when `json` output does not decode
 -- @usage print(r1:vtysh "show ip route")
 -- for addr, n in pairs(r1:vtysh("show ip ospf neighbor json").neighbors) do print(addr) end
 function Node:vtysh(cmd)
   if type(cmd) ~= "string" then opts_mod.argerror("node:vtysh", 1, "string expected, got " .. type(cmd)) end
   daemon.get(self, "node:vtysh", "zebra")
+  opts_mod.need("node:vtysh", q(self.name), "vtysh", PACKAGE)
   local r = daemon.exec(self, { "vtysh", "-c", cmd })
   if not r.ok or r.stdout:find("^%% ") then
     raise("node:vtysh", q(self.name), E.EINVAL, string.format("%s: %s", cmd, (r.stdout .. r.stderr):gsub("%s+$", "")))

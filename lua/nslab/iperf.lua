@@ -29,7 +29,8 @@ local function q(s) return string.format("%q", s) end
 -- report as Lua tables)}`
 -- @raise argument error for a bad b or option; EINVAL error object for a
 -- bad value, a node without an address, or iperf3's own error (its
--- `error` text); ENOENT when iperf3 is missing (Debian iperf3); an
+-- `error` text); ENOENT naming the Debian package when iperf3 is
+-- missing ("install the Debian package iperf3 (make deps)"); an
 -- `nslab.expect` failure when the server does not listen within 5 s
 -- @usage print(h1:iperf(h2, {time = 1}).received_bps / 1e6, "Mbit/s")
 function M.iperf(a, b, opts)
@@ -47,6 +48,7 @@ function M.iperf(a, b, opts)
   if opts.parallel then opts_mod.range(op, nil, "parallel", opts.parallel, 1, 128) end
   local port = opts.port or 5201
   opts_mod.range(op, nil, "port", port, 1, 65535)
+  opts_mod.need(op, q(a.name), "iperf3", "iperf3 (make deps)")
   local server = b:spawn({ "iperf3", "-s", "-p", tostring(port) }, { capture = true })
   local ok, res = pcall(function()
     -- listening yet? (/proc/net/tcp{,6} in b: a connect would be taken

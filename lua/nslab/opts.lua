@@ -98,6 +98,41 @@ function M.raise(op, object, errno, why)
   error(core.error { op = op, object = object, errno = errno, extack = why }, 0)
 end
 
+--- Whether program is found in PATH (nslab's, which its commands in
+-- nodes inherit), as execvp(3) would look it up.
+-- @tparam string program
+-- @treturn boolean
+function M.found(program)
+  if program:find("/", 1, true) then
+    local f = io.open(program)
+    if f then f:close() end
+    return f ~= nil
+  end
+  for dir in (os.getenv("PATH") or "/usr/local/bin:/usr/bin:/bin"):gmatch("[^:]+") do
+    local f = io.open(dir .. "/" .. program)
+    if f then
+      f:close()
+      return true
+    end
+  end
+  return false
+end
+
+--- Raises ENOENT naming the Debian package when program is missing
+-- (checked before anything is made, so the user reads what to install,
+-- not a failed start).
+-- @tparam string op the operation ("node:iperf")
+-- @tparam ?string object what it is about (a quoted name), or nil
+-- @tparam string program looked up in PATH ("iperf3")
+-- @tparam string package the Debian package and how ("iperf3 (make deps)")
+-- @raise ENOENT error object: "iperf3 is missing: install the Debian
+-- package iperf3 (make deps)"
+function M.need(op, object, program, package)
+  if not M.found(program) then
+    M.raise(op, object, E.ENOENT, string.format("%s is missing: install the Debian package %s", program, package))
+  end
+end
+
 --- Checks that a number lies in lo..hi (hi nil: no upper bound).
 -- @tparam string op
 -- @tparam ?string object

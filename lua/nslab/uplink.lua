@@ -233,7 +233,9 @@ local node_of = require("nslab.linkctl").node
 -- addrs = {node_addr, nslab_addr}, via = (nslab's address), nat =, table =,
 -- and with ipv6 addrs6 = {node_addr6, nslab_addr6}, via6 =}
 -- @raise argument errors for a bad node or option; EEXIST error object
--- when the node has an uplink already or its ifname is taken; EINVAL for
+-- when the node has an uplink already, its ifname is taken, or it has a
+-- default route (IPv4; IPv6 too with `ipv6`) already; ENOENT naming
+-- Debian nftables when `nat` is asked and nft is missing; EINVAL for
 -- bad addrs, a bridge; EADDRINUSE when the pool is used up; kernel and
 -- nft errors (with `step`) after undoing what the step made
 -- @usage lab:uplink("red", {nat = true})
@@ -247,6 +249,17 @@ function M.uplink(lab, node, opts)
       node._uplink.ifname))
   end
   if node.kind == "bridge" then opts_mod.invalid(op, q(node.name), "a bridge has no addresses: uplink a host") end
+  -- Everything the kernel or nft would refuse halfway, checked before
+  -- anything is made.
+  if opts.nat then opts_mod.need(op, q(node.name), "nft", "nftables (make deps)") end
+  for _, r in ipairs(Route.list { netns = node.netns }) do
+    if r.dst == "default" and (r.family == "inet" or opts.ipv6) and (r.table == nil or r.table == "main") then
+      raise(op, q(node.name), E.EEXIST, string.format("node %q has a%s default route already (%s): the uplink "
+        .. "adds its own; remove that one first, or give the node no default route", node.name,
+        r.family == "inet6" and "n IPv6" or "n IPv4",
+        table.concat({ r.via and "via " .. r.via or nil, r.dev and "dev " .. r.dev or nil }, " ")))
+    end
+  end
   local ifname = opts.ifname or node:_next_ifname()
   if node._ifset[ifname] then
     raise(op, q(ifname), E.EEXIST, string.format("node %q already has %q", node.name, ifname))
