@@ -246,12 +246,15 @@ end
 -- @tparam string op "lab:router"
 -- @tparam string name the node's name
 -- @tparam table opts its options
--- @raise EINVAL error object naming the router when both are given
+-- @raise EINVAL error object naming the router when both are given;
+-- argument error for an unknown field or a wrong type in `frr`
 function M.check(op, name, opts)
   if opts.bird ~= nil and opts.frr ~= nil then
     raise(op, q(name), E.EINVAL, string.format("router %q cannot run both bird and frr: two routing daemons "
       .. "would fight over one kernel routing table (give one; put the other on a second router)", name))
   end
+  -- frr's fields: argument errors at the user's line, not inside the step
+  if opts.frr ~= nil then opts_mod.check(op, 2, opts.frr, require("nslab.frr").OPTS, nil, "field 'frr'") end
 end
 
 --- Starts a new router's daemons (called by `lab:router` inside its

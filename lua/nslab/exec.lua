@@ -122,7 +122,7 @@ local M = {}
 -- @tparam ?string netns namespace name; nil: nslab's own
 -- @tparam {string,...} argv program (looked up in PATH) and arguments
 -- @tparam[opt] table opts timeout, stdin, env, cwd, capture, check, user,
---   caps (see the module description)
+--   caps, stdout (see the module description)
 -- @treturn table result: `ok`, `status`, `signal`, `stdout`, `stderr`,
 --   `elapsed`, `timed_out` (see the module description)
 -- @raise error object: start failure (ENOENT for a missing program or

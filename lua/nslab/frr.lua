@@ -47,7 +47,9 @@ M.DAEMONS = { "zebra", "staticd", "bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "
   "eigrpd", "babeld", "pbrd", "bfdd", "fabricd", "vrrpd", "pathd" }
 local RUN, CONF = "/run/frr", "/etc/frr/frr.conf"
 local PACKAGE = "frr (make deps-frr)"
-local OPTS = { daemons = "table", config = "string|function" }
+--- The fields of the `frr` option and their types.
+M.OPTS = { daemons = "table", config = "string|function" }
+local OPTS = M.OPTS
 
 local function q(s) return string.format("%q", s) end
 

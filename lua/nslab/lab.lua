@@ -277,8 +277,8 @@ local function resolve(self, v, op, i)
   local node = v
   if type(v) == "string" then node = self._by[v] end
   if getmetatable(node) ~= Node or node.lab ~= self then
-    error(string.format("bad argument #%d to '%s' (a node of lab %q expected, got %s)",
-      i, op, self.name, type(v) == "string" and q(v) or tostring(v)), 3)
+    opts_mod.argerror(op, i, string.format("a node of lab %q expected, got %s", self.name,
+      type(v) == "string" and q(v) or tostring(v)))
   end
   return node
 end

@@ -80,30 +80,32 @@ end
 -- for /proc and /sys, under them) would hide them.
 local NOT_PRIVATE = { ["/"] = true, ["/proc"] = true, ["/sys"] = true, ["/dev"] = true }
 
--- The node's `dirs` (C checks the rest: absolute, no ".."): not a
+-- The node's `dirs`: strings, absolute paths without "..", not a
 -- kernel view, and an existing directory as nslab sees it (the node's
 -- mount namespace starts as a copy of nslab's). Nothing is made on the
 -- host's file systems, so a missing one is refused, not created.
 local function check_dirs(op, name, dirs)
-  for _, d in ipairs(dirs or {}) do
-    -- a NUL or ".." is refused by nslab.exec.node, in its words
-    local plain = type(d) == "string" and d:sub(1, 1) == "/" and not d:find("%z")
-      and not ("/" .. d .. "/"):find("/%.%./")
-    if plain then
-      local norm = d:gsub("/+", "/"):gsub("(.)/$", "%1")
-      if NOT_PRIVATE[norm] or norm:find("^/proc/") or norm:find("^/sys/") then
-        raise(op, q(name), string.format("dirs entry %q cannot be made private: a fresh tmpfs on /, /proc, "
-          .. "/sys or /dev (or under /proc and /sys) would hide what every command of the node needs", d))
-      end
-      local f, _, errno = io.open(d .. "/.")
-      if f then
-        f:close()
-      elseif errno == E.ENOENT or errno == E.ENOTDIR then
-        error(core.error { op = op, object = q(name), errno = errno, extack = string.format(
-          "dirs entry %q is not an existing directory (each gets a fresh tmpfs mounted on it; nslab makes "
-          .. "nothing on the host's file systems: make it first, or pick one that exists, such as /var/tmp or "
-          .. "/srv)", d) }, 0)
-      end
+  for i, d in ipairs(dirs or {}) do
+    if type(d) ~= "string" then
+      require("nslab.opts").argerror(op, 2, string.format("field 'dirs' must hold strings, not %s (entry %d)",
+        type(d), i))
+    end
+    if d:sub(1, 1) ~= "/" or d:find("%z") or ("/" .. d .. "/"):find("/%.%./") then
+      raise(op, q(name), string.format("dirs entries must be absolute paths without \"..\" (got %q)", d))
+    end
+    local norm = d:gsub("/+", "/"):gsub("(.)/$", "%1")
+    if NOT_PRIVATE[norm] or norm:find("^/proc/") or norm:find("^/sys/") then
+      raise(op, q(name), string.format("dirs entry %q cannot be made private: a fresh tmpfs on /, /proc, "
+        .. "/sys or /dev (or under /proc and /sys) would hide what every command of the node needs", d))
+    end
+    local f, _, errno = io.open(d .. "/.")
+    if f then
+      f:close()
+    elseif errno == E.ENOENT or errno == E.ENOTDIR then
+      error(core.error { op = op, object = q(name), errno = errno, extack = string.format(
+        "dirs entry %q is not an existing directory (each gets a fresh tmpfs mounted on it; nslab makes "
+        .. "nothing on the host's file systems: make it first, or pick one that exists, such as /var/tmp or "
+        .. "/srv)", d) }, 0)
     end
   end
 end

@@ -40,14 +40,41 @@ local function what(want)
   return table.concat(words, " or ")
 end
 
---- Raises the argument error of argument argn of op, at level (as for
--- `error`, seen from the caller of argerror).
+-- Whether stack frame info is the embedded library's (chunks named
+-- "@[nslab]/...", src/linit.c).
+local function library(info) return info and info.what ~= "C" and info.source:sub(1, 8) == "@[nslab]" end
+
+--- The level (as for `error` called by the caller of `blame`) of the
+-- user's code that called into nslab: the first frame, going outwards,
+-- that is not the embedded library (a C function the library called,
+-- such as its own pcall, counts as the library). The library's own call
+-- depth (wrappers such as `nslab.attach`'s, tail calls, checks run under
+-- pcall) then never shifts the position. Called through the user's own
+-- `pcall(lab.host, lab, 42)`, that pcall is blamed: no position, as for
+-- the C primitives.
+-- @tparam[opt=2] integer level returned when the stack holds no such
+-- frame
+-- @treturn integer
+function M.blame(level)
+  local i = 2 -- 1: blame, 2: its caller (in the library)
+  while true do
+    local info = debug.getinfo(i + 1, "S")
+    if not info then return level or 2 end
+    if not (library(info) or (info.what == "C" and library(debug.getinfo(i + 2, "S")))) then return i end
+    i = i + 1
+  end
+end
+
+--- Raises the argument error of argument argn of op at the user's line:
+-- the first caller outside nslab's library (`blame`), whatever the
+-- depth of the library's own frames.
 -- @tparam string op function name ("lab:link")
 -- @tparam integer argn argument number, as the user counts it (self not counted)
 -- @tparam string msg what is wrong ("field 'mtu' must be an integer, not string")
--- @tparam[opt=2] integer level
+-- @tparam[opt=2] integer level used only when no caller is outside the
+-- library (as for `error`, seen from the caller of argerror)
 function M.argerror(op, argn, msg, level)
-  error(string.format("bad argument #%d to '%s' (%s)", argn, op, msg), (level or 2) + 1)
+  error(string.format("bad argument #%d to '%s' (%s)", argn, op, msg), M.blame((level or 2) + 1))
 end
 
 --- Checks an option table: nil gives {}; a non-table, an unknown field or

@@ -74,8 +74,7 @@ local raise = require("nslab.opts").raise
 -- @raise argument error for a non-string; EINVAL error object for a bad string
 function M.check_name(op, name, level)
   if type(name) ~= "string" then
-    error(string.format("bad argument #1 to '%s' (name must be a string, got %s)", op, type(name)),
-      (level or 2) + 1)
+    require("nslab.opts").argerror(op, 1, "name must be a string, got " .. type(name), (level or 2) + 1)
   end
   if name == "" or name == "." or name == ".." or name:find("/", 1, true) or #name > 200
     or name:find("[%z\1-\31\127]") then
