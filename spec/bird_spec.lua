@@ -47,6 +47,23 @@ local function pids_named(netns, comm)
   return out
 end
 
+-- Runs a script in a new nslab (stderr with stdout) whose first lines
+-- make a lab and a router r running a minimal BIRD, then body; checks it
+-- exited 0. Returns its output, the lab's and the router's names.
+local function bird_script(body)
+  local lname, rname = H.name("lab"), H.name()
+  local script = H.tmpfile(string.format([[
+local nslab = require "nslab"
+local lab <close> = nslab.lab(%q)
+local r = lab:router(%q, { bird = "router id 10.0.0.1;\nprotocol device {}\n" })
+local rname = %q
+]], lname, rname, rname) .. body)
+  local out, ok, code = H.nslab(script .. " 2>&1")
+  os.remove(script)
+  assert.is_true(ok, "exit " .. tostring(code) .. ": " .. out)
+  return out, lname, rname
+end
+
 describe("nslab.bird.parse_routes", function()
   it("reads routes, next hops and attributes of show route all", function()
     local routes = bird.parse_routes(table.concat({
@@ -220,19 +237,12 @@ print(e.code, e, #lab.nodes, require("nslab").netns.exists(%q))
 
   it("notice at close a BIRD killed from outside, and still clean up", function()
     if not have_bird() then pending(NO_BIRD) return end
-    local lname, rname = H.name("lab"), H.name()
-    local script = H.tmpfile(string.format([[
-local nslab = require "nslab"
-local lab <close> = nslab.lab(%q)
-local r = lab:router(%q, { bird = "router id 10.0.0.1;\nprotocol device {}\n" })
+    local out, lname, rname = bird_script([[
 local p = r._daemons.bird.proc.pid
 os.execute("kill -9 " .. p)
 while r._daemons.bird.proc:running() do nslab.core.sleep(0.01) end
 print("killed " .. p)
-]], lname, rname))
-    local out, ok, code = H.nslab(script)
-    os.remove(script)
-    assert.is_true(ok, "exit " .. tostring(code) .. ": " .. out)
+]])
     assert.matches("killed %d+", out)
     assert.matches('bird of router "' .. rname .. '" had ended before the lab closed (killed by SIGKILL)', out, 1, true)
     assert.matches("last lines of /run/bird/bird.log", out, 1, true)
@@ -242,18 +252,11 @@ print("killed " .. p)
 
   it("forget quietly at close the BIRD of a router lab:remove took away", function()
     if not have_bird() then pending(NO_BIRD) return end
-    local lname, rname = H.name("lab"), H.name()
-    local script = H.tmpfile(string.format([[
-local nslab = require "nslab"
-local lab <close> = nslab.lab(%q)
-local r = lab:router(%q, { bird = "router id 10.0.0.1;\nprotocol device {}\n" })
-lab:host(%q)
+    local out, lname, rname = bird_script([[
+lab:host(rname .. "h")
 lab:remove(r)
 print("removed")
-]], lname, rname, rname .. "h"))
-    local out, ok, code = H.nslab(script .. " 2>&1")
-    os.remove(script)
-    assert.is_true(ok, "exit " .. tostring(code) .. ": " .. out)
+]])
     assert.equal("removed\n", out)
     assert.is_false(nslab.netns.exists(rname))
     assert.equal("", H.read_all(record.path_of(lname)))
@@ -261,20 +264,12 @@ print("removed")
 
   it("converge fails naming a BIRD killed from outside (EIO, its log), said once", function()
     if not have_bird() then pending(NO_BIRD) return end
-    local lname, rname = H.name("lab"), H.name()
-    local script = H.tmpfile(string.format([[
-local nslab = require "nslab"
-local lab <close> = nslab.lab(%q)
-local r = lab:router(%q, { bird = "router id 10.0.0.1;\nprotocol device {}\n" })
-local p = r._daemons.bird.proc.pid
-os.execute("kill -9 " .. p)
+    local out, lname, rname = bird_script([[
+os.execute("kill -9 " .. r._daemons.bird.proc.pid)
 local ok, e = pcall(lab.converge, lab, { timeout = 5 })
 print(ok, e.code, e.log ~= nil)
 print(tostring(e):match("^[^\n]*"))
-]], lname, rname))
-    local out, ok, code = H.nslab(script .. " 2>&1")
-    os.remove(script)
-    assert.is_true(ok, "exit " .. tostring(code) .. ": " .. out)
+]])
     assert.matches("^false\tEIO\ttrue\n", out)
     assert.matches(string.format('\nlab:converge "%s": Input/output error: bird of router "%s" is not running '
       .. "(killed by SIGKILL); last lines of /run/bird/bird.log:\n", lname, rname), out, 1, true)
