@@ -113,6 +113,23 @@ describe("node:capture #root", function()
     assert.equal("", a:run({ "ls", "-A", dir }).stdout)
   end)
 
+  it("names the Debian package when tcpdump is missing, leaving no file", function()
+    local path, rm = H.path_without("tcpdump")
+    finally(rm)
+    local file = dir .. "/none.pcap"
+    local out, ok = H.sh("env PATH=" .. H.q(path) .. " " .. H.q(H.bin) .. " -e " .. H.q(string.format([[
+local lab <close> = require("nslab").lab(%q)
+local a, b = lab:host(%q), lab:host(%q)
+lab:link(a, b, { addrs = { "10.66.2.1/24", "10.66.2.2/24" } })
+local ok, e = pcall(a.capture, a, "eth0", { file = %q })
+print(e.code, e.msg)
+]], H.name "cpl", H.name "cpa", H.name "cpb", file)))
+    assert.is_true(ok, out)
+    assert.equal("ENOENT\tNo such file or directory: tcpdump is missing: install the Debian package tcpdump "
+      .. "(make deps)\n", out)
+    assert.is_nil(io.open(file))
+  end)
+
   it("says which directory is missing for a capture file in none (ENOENT)", function()
     local lab <close>, a = two_hosts()
     local file = dir .. "/no/such/x.pcap"
