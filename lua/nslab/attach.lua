@@ -19,8 +19,10 @@
 --   (`nslab.pins`: hostname, IPC, time) and gets the lab's /etc/hosts.
 --
 -- Ownership: a lab whose process still runs stays that process's; the
--- attached object is a guest: it runs commands, reads state, and its
--- `close()` only ends the commands it spawned itself. A lab whose process
+-- attached object is a guest: it runs commands, reads state, may add
+-- nodes and links (recorded in the lab's record, removed by the owner's
+-- close or `nslab --clean`) but not remove what the owner made (EBUSY):
+-- see `nslab.guest`; its `close()` only ends the commands it spawned itself. A lab whose process
 -- is gone (kept or dead) is taken over: the record names this process
 -- (rewritten in one rename, everything it covered kept), so `close()`
 -- removes the lab as its maker would, `keep()` leaves it again, and
@@ -177,20 +179,33 @@ local function add_link(lab, v)
   lab._nlinks = lab._nlinks + 1
 end
 
--- Undo entries as the maker's: per node its netns then its pins, then
--- what the lab changed outside (uplinks), so close runs them in reverse.
-local function undo_entries(lab, c)
+--- Puts undo entries on lab's stack as its maker's were: the lab's pins
+-- directory (unless names is given), then per netns of names (default:
+-- every node's) its processes ended and the netns removed, then its pins,
+-- then what the lab changed outside (uplinks, cgroups), so close runs them
+-- in reverse. For a lab taken over, and for guests' additions to a lab
+-- (`nslab.guest`).
+-- @tparam lab lab
+-- @tparam table c what its record covers (`record.contents`: `outside`)
+-- @tparam[opt] {string,...} names the netns names
+function M.undo_entries(lab, c, names)
   local say = function(text) io.stderr:write("nslab: ", text, "\n") end
-  if lab._pins then
+  if lab._pins and not names then
     lab._undo[#lab._undo + 1] = { what = "pins", lines = { { "pins" } },
       fn = function() pins.remove(lab.name) end }
   end
-  for _, node in ipairs(lab.nodes) do
-    local name = node.netns
+  if not names then
+    names = {}
+    for i, node in ipairs(lab.nodes) do names[i] = node.netns end
+  end
+  for _, name in ipairs(names) do
     lab._undo[#lab._undo + 1] = { what = "netns " .. q(name), netns = name,
-      fn = function() lab._rec:netns_del(name) end }
+      fn = function()
+        require("nslab.teardown").empty_netns(lab._rec:owned_netns { name }, 0.2)
+        lab._rec:netns_del(name)
+      end }
+    local dir = pins.node_dir(lab.name, name)
     if lab._pins then
-      local dir = pins.node_dir(lab.name, name)
       lab._undo[#lab._undo + 1] = { what = "pins " .. name, lines = { { "pins" } },
         fn = function() core.exec.unpin(dir) end }
     end
@@ -266,7 +281,7 @@ function M.attach(name, opts)
         Exec.node(node.netns, { hosts = hosts })
       end
     end
-    if take then undo_entries(lab, c) end
+    if take then M.undo_entries(lab, c) end
     if not take then lab._status = status end
     return lab
   end)

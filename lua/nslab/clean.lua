@@ -187,7 +187,15 @@ function M.clean(name)
       end
       say(string.format("lab %q is running (pid %d): left alone", lab, rec.pid))
     else
-      local ok, r = pcall(clean_one, lab, rec, live_ids)
+      -- Under the record's lock (nslab.guest): read again, as a guest may
+      -- have appended to it; gone or replaced meanwhile: nothing to do.
+      local ok, r = pcall(function()
+        local out = {}
+        core.record.locked(record.path_of(lab), function()
+          out = clean_one(lab, record.load(lab) or rec, live_ids)
+        end)
+        return out
+      end)
       if not ok then
         if name then error(r, 0) end
         say("nslab: " .. tostring(r))
