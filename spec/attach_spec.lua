@@ -149,6 +149,23 @@ describe("attach #root", function()
     assert.is_true(ok, out)
   end)
 
+  it("joins the PID namespace of a pid = true node (pinned like UTS)", function()
+    if rootless() then return end
+    local name, a = H.name "atl", H.name "ata"
+    local out, ok = H.nslab("--keep -e " .. H.q(string.format(
+      [[local lab = require("nslab").lab(%q) lab:host(%q, { pid = true }):spawn { "sleep", "60" }]], name, a)))
+    assert(ok, out)
+    assert.equals("pid\nuts\n", (H.sh("ls /run/nslab/ns/" .. H.q(name) .. "/" .. H.q(a))))
+    local lab = Lab.attach(name)
+    local r = lab:node(a):run { "sh", "-c", "echo $$; cat /proc/[0-9]*/comm" }
+    lab:close()
+    -- in the node's namespace: a small pid, the node's init and sleep seen
+    local pid = tonumber(r.stdout:match("^(%d+)\n"))
+    assert.is_true(pid ~= nil and pid < 100, r.stdout)
+    assert.truthy(r.stdout:find("\nnslab-init\n", 1, true), r.stdout)
+    assert.truthy(r.stdout:find("\nsleep\n", 1, true), r.stdout)
+  end)
+
   it("reads a kept lab with --inspect NAME --json from another process", function()
     if rootless() then return end
     local name, a, _, s = kept_lab()

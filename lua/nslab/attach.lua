@@ -16,7 +16,7 @@
 --   shaping is not rebuilt (`lab:state()` shows the qdiscs the kernel has),
 --   nor the uplink (what it changed outside is removed at close all the same);
 -- * node commands: each node joins the namespaces pinned for it
---   (`nslab.pins`: hostname, IPC, time) and gets the lab's /etc/hosts.
+--   (`nslab.pins`: hostname, IPC, time, PID) and gets the lab's /etc/hosts.
 --
 -- Ownership: a lab whose process still runs stays that process's; the
 -- attached object is a guest: it runs commands, reads state, may add
