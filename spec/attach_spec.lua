@@ -149,6 +149,19 @@ describe("attach #root", function()
     assert.is_true(ok, out)
   end)
 
+  it("says a lab is kept on stderr, not in the script's output", function()
+    if rootless() then return end
+    local name = H.name "atl"
+    local err = os.tmpname()
+    local out = H.sh("(" .. H.bin .. " --keep -e " .. H.q(string.format(
+      [[require("nslab").lab(%q):host(%q) print("data")]], name, H.name "ata")) .. " 2>" .. err .. ")")
+    local text = H.read_all(err)
+    os.remove(err)
+    H.nslab("--clean " .. H.q(name))
+    assert.equals("data\n", out)
+    assert.truthy(text:find('nslab: lab "' .. name .. '" kept: 1 node(s) left running', 1, true), text)
+  end)
+
   it("joins the PID namespace of a pid = true node (pinned like UTS)", function()
     if rootless() then return end
     local name, a = H.name "atl", H.name "ata"
