@@ -214,14 +214,23 @@ describe("attach #root", function()
     assert.truthy(tostring(e):find('no lab "nsl-no-such-lab" is recorded', 1, true))
     raises("EINVAL", Lab.attach, "a/b")
     assert.has_error(function() Lab.attach("x", { bogus = true }) end)
-    for _, cmd in ipairs { "--inspect nsl-no-such-lab", "--graph nsl-no-such-lab", "--attach nsl-no-such-lab" } do
+    -- one wording for every lab command (and --clean)
+    local spec = H.tmpfile("return { nodes = {} }\n")
+    for _, cmd in ipairs { "--inspect nsl-no-such-lab", "--graph nsl-no-such-lab", "--attach nsl-no-such-lab",
+      "--export nsl-no-such-lab", "--apply nsl-no-such-lab " .. spec, "--events nsl-no-such-lab",
+      "--capture nsl-no-such-lab a eth0", "--clean nsl-no-such-lab" } do
       local out, ok, code = H.nslab(cmd)
       assert.is_false(ok)
       assert.equals(1, code)
       assert.truthy(out:find('no lab "nsl-no-such-lab" is recorded in /run/nslab', 1, true), out)
       assert.equals(1, select(2, out:gsub("\n", ""))) -- one line
     end
-    local out, ok = H.nslab("--graph x --format png")
+    os.remove(spec)
+    -- a bad --events group is the command's error, not a node's
+    local out, ok = H.nslab("--events nsl-no-such-lab --groups link,bogus")
+    assert.is_false(ok)
+    assert.truthy(out:find('nslab --events "bogus": Invalid argument: unknown group "bogus"', 1, true), out)
+    out, ok = H.nslab("--graph x --format png")
     assert.is_false(ok)
     assert.truthy(out:find("--format takes dot, mermaid or svg", 1, true), out)
     out, ok = H.nslab("--inspect --yaml")

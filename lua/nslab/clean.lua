@@ -166,9 +166,7 @@ function M.clean(name)
     if bad[name] then
       raise("nslab.lab.clean", q(name), E.EBADMSG, record.unreadable_text(name, bad[name]))
     end
-    if not recs[name] then
-      raise("nslab.lab.clean", q(name), E.ENOENT, string.format("no lab %q recorded in %s", name, record.dir))
-    end
+    if not recs[name] then require("nslab.kept").load("nslab.lab.clean", name) end
   end
   for _, f in ipairs(old) do
     say(string.format("%s/%s is a record of an older nslab, not read: remove its namespaces by hand " ..
