@@ -134,7 +134,8 @@ describe("lab commands on a kept lab #root", function()
       fails("--events " .. q(nolab), string.format('no lab "%s" is recorded in /run/nslab', nolab))
       fails("--capture " .. q(nolab) .. " x eth0", string.format('no lab "%s" is recorded in /run/nslab', nolab))
       fails("--capture " .. q(name) .. " nope eth0", string.format('lab "%s" has no node "nope"', name))
-      fails("--events " .. q(name) .. " --groups link,bogus", 'nslab --events "bogus": Invalid argument: unknown group "bogus"')
+      fails("--events " .. q(name) .. " --groups link,bogus",
+        'nslab --events "bogus": Invalid argument: unknown group "bogus"')
       fails("--events", "which lab?")
       fails("--events " .. q(name) .. " --timeout 0", "--timeout takes seconds > 0")
       if H.which("tcpdump") then
