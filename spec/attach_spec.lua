@@ -7,16 +7,6 @@ local Lab = require "nslab.lab"
 
 local raises = H.raises
 
--- Entries of /run/nslab, and mounts under it.
-local function run_nslab()
-  local out = H.sh("ls -A /run/nslab 2>/dev/null")
-  local mounts = 0
-  for l in io.lines("/proc/self/mountinfo") do
-    if l:find(" /run/nslab/", 1, true) then mounts = mounts + 1 end
-  end
-  return out, mounts
-end
-
 -- Makes a lab in another nslab process, kept (`--keep`): host a with
 -- hostname alpha and a command running, router r, bridge s, IPv4 and
 -- IPv6. Returns the lab's name, a, r, s.
@@ -37,20 +27,7 @@ end
 
 describe("attach #root", function()
   H.guard()
-  local before_ls, before_mounts
-  -- Rootless labs cannot be kept nor reached from another process.
-  local function rootless()
-    if H.rootless() then
-      pending("rootless: labs live in nslab's own namespaces; nothing can keep or attach them")
-      return true
-    end
-  end
-  before_each(function() before_ls, before_mounts = run_nslab() end)
-  after_each(function()
-    local ls, mounts = run_nslab()
-    assert.equals(before_ls, ls)
-    assert.equals(before_mounts, mounts)
-  end)
+  local rootless = H.run_nslab_unchanged()
 
   it("reopens a kept lab: nodes, kinds, hostnames, commands; close removes it all", function()
     if rootless() then return end

@@ -8,16 +8,6 @@ local record = require "nslab.record"
 
 local raises = H.raises
 
--- Entries of /run/nslab, and mounts under it.
-local function run_nslab()
-  local out = H.sh("ls -A /run/nslab 2>/dev/null")
-  local mounts = 0
-  for l in io.lines("/proc/self/mountinfo") do
-    if l:find(" /run/nslab/", 1, true) then mounts = mounts + 1 end
-  end
-  return out, mounts
-end
-
 local function exists(ns) return select(3, H.sh("ip netns exec " .. H.q(ns) .. " true")) == 0 end
 
 -- An owner in another nslab process: lab name with host a and router r
@@ -49,33 +39,32 @@ local function owner_lab(name, a, r)
   return pipe, pid, finish
 end
 
+-- Runs fn(n, pid) while an owner (owner_lab) holds lab n.lab with nodes
+-- n.a, n.r (n.g: a free node name); then lets the owner close and end.
+-- Returns the owner's output, whether it ended well, and n.
+local function with_owner(fn)
+  local n = { lab = H.name "gul", a = H.name "gua", r = H.name "gur", g = H.name "gug" }
+  local _, pid, finish = owner_lab(n.lab, n.a, n.r)
+  local ok, err = pcall(fn, n, pid)
+  local out, closed = finish()
+  assert(ok, err)
+  return out, closed, n
+end
+
 describe("guest #root", function()
   H.guard()
-  local before_ls, before_mounts
-  local function rootless()
-    if H.rootless() then
-      pending("rootless: labs live in nslab's own namespaces; nothing can attach to them")
-      return true
-    end
-  end
-  before_each(function() before_ls, before_mounts = run_nslab() end)
-  after_each(function()
-    local ls, mounts = run_nslab()
-    assert.equals(before_ls, ls)
-    assert.equals(before_mounts, mounts)
-  end)
+  local rootless = H.run_nslab_unchanged()
 
   it("adds a node and a link, recorded: they stay after the guest, the owner's close removes them", function()
     if rootless() then return end
-    local name, a, r, g = H.name "gul", H.name "gua", H.name "gur", H.name "gug"
-    local _, pid, finish = owner_lab(name, a, r)
-    local ok, err = pcall(function()
+    local out, closed, n = with_owner(function(n, pid)
+      local name, a, g = n.lab, n.a, n.g
       local lab = Lab.attach(name)
       assert.is_true(lab._guest)
-      local n = lab:host(g, { hostname = "gamma" })
-      lab:link(n, a, { addrs = { { "10.63.0.2/24" }, { "10.63.0.1/24" } } })
-      n:spawn { "sleep", "60" }
-      assert.is_true((n:ping("10.63.0.1")))
+      local added = lab:host(g, { hostname = "gamma" })
+      lab:link(added, a, { addrs = { { "10.63.0.2/24" }, { "10.63.0.1/24" } } })
+      added:spawn { "sleep", "60" }
+      assert.is_true((added:ping("10.63.0.1")))
       lab:close()
       -- the guest is gone, what it added stays, recorded under the owner
       assert.is_true(exists(g))
@@ -89,42 +78,38 @@ describe("guest #root", function()
       assert.equals(2, #again._links)
       again:close()
     end)
-    local out, closed = finish()
-    assert(ok, err)
     assert.is_true(closed, out)
-    assert.is_false(exists(g))
-    assert.is_false(exists(a))
-    assert.is_nil(record.load(name))
+    assert.is_false(exists(n.g))
+    assert.is_false(exists(n.a))
+    assert.is_nil(record.load(n.lab))
   end)
 
   it("adds a node recorded: nslab --clean removes it once the owner is gone", function()
     if rootless() then return end
-    local name, a, r, g = H.name "gul", H.name "gua", H.name "gur", H.name "gug"
-    local _, pid, finish = owner_lab(name, a, r)
-    local ok, err = pcall(function()
+    local _, _, n = with_owner(function(n, pid)
+      local name = n.lab
       local lab = Lab.attach(name)
-      lab:link(lab:router(g), r)
+      lab:link(lab:router(n.g), n.r)
       lab:close()
       H.sh("kill -KILL " .. pid)
       assert.is_true(H.wait_for(function() return not record.alive(pid, record.load(name).start) end, 5))
       -- the owner died: a guest is told to take it over or clean it
-      local e = raises("EBUSY", function() lab = Lab.attach(name, { guest = true }) lab:host(H.name "gux") end)
+      lab = Lab.attach(name, { guest = true })
+      local e = raises("EBUSY", lab.host, lab, H.name "gux")
+      lab:close()
       assert.truthy(tostring(e):find("lost its owner (pid " .. pid .. " is gone)", 1, true), tostring(e))
       local out, cleaned = H.nslab("--clean " .. H.q(name))
       assert.is_true(cleaned, out)
     end)
-    finish()
-    assert(ok, err)
-    assert.is_false(exists(g))
-    assert.is_false(exists(a))
-    assert.is_nil(record.load(name))
+    assert.is_false(exists(n.g))
+    assert.is_false(exists(n.a))
+    assert.is_nil(record.load(n.lab))
   end)
 
   it("refuses to remove what the owner made (EBUSY, lab unchanged); removes what it added", function()
     if rootless() then return end
-    local name, a, r, g = H.name "gul", H.name "gua", H.name "gur", H.name "gug"
-    local _, pid, finish = owner_lab(name, a, r)
-    local ok, err = pcall(function()
+    local out, closed, n = with_owner(function(n, pid)
+      local name, a, r, g = n.lab, n.a, n.r, n.g
       local text = H.sh("cat /run/nslab/" .. H.q(name) .. ".rec")
       local lab = Lab.attach(name)
       local e = raises("EBUSY", lab.remove, lab, a)
@@ -145,9 +130,7 @@ describe("guest #root", function()
       assert.is_false(exists(g))
       lab:close()
     end)
-    local out, closed = finish()
-    assert(ok, err)
     assert.is_true(closed, out)
-    assert.is_false(exists(a))
+    assert.is_false(exists(n.a))
   end)
 end)

@@ -4,12 +4,7 @@
 -- can drift from the code again.
 local H = require "helper"
 
-local function read(path)
-  local f = assert(io.open(path))
-  local t = f:read("a")
-  f:close()
-  return t
-end
+local read = H.read_all
 
 -- The text of section name of the man page (up to the next .SH).
 local function section(man, name)
