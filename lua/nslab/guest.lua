@@ -10,7 +10,11 @@
 -- identity once made), so:
 --
 -- * the guest's `close()` (or leaving `nslab --attach`) leaves them in the
---   lab, as the owner's commands are left: only the guest's own commands end;
+--   lab: only the guest's own commands end (the daemons of a router it
+--   added among them);
+-- * the owner's lab object does not list them (its `lab:state()` shows
+--   what it made); `nslab --inspect` and a new attach read the record and
+--   show them all;
 -- * the owner's close takes the lock, reads its record again and removes
 --   what guests added with what it made itself (their processes ended,
 --   namespaces, pins, cgroups and what an uplink changed outside);
