@@ -7,16 +7,6 @@ local Lab = require "nslab.lab"
 
 local raises = H.raises
 
--- Entries of /run/nslab, and mounts under it.
-local function run_nslab()
-  local out = H.sh("ls -A /run/nslab 2>/dev/null")
-  local mounts = 0
-  for l in io.lines("/proc/self/mountinfo") do
-    if l:find(" /run/nslab/", 1, true) then mounts = mounts + 1 end
-  end
-  return out, mounts
-end
-
 -- Makes a lab in another nslab process, kept (`--keep`): host a with
 -- hostname alpha and a command running, router r, bridge s, IPv4 and
 -- IPv6. Returns the lab's name, a, r, s.
@@ -37,20 +27,7 @@ end
 
 describe("attach #root", function()
   H.guard()
-  local before_ls, before_mounts
-  -- Rootless labs cannot be kept nor reached from another process.
-  local function rootless()
-    if H.rootless() then
-      pending("rootless: labs live in nslab's own namespaces; nothing can keep or attach them")
-      return true
-    end
-  end
-  before_each(function() before_ls, before_mounts = run_nslab() end)
-  after_each(function()
-    local ls, mounts = run_nslab()
-    assert.equals(before_ls, ls)
-    assert.equals(before_mounts, mounts)
-  end)
+  local rootless = H.run_nslab_unchanged()
 
   it("reopens a kept lab: nodes, kinds, hostnames, commands; close removes it all", function()
     if rootless() then return end
@@ -149,6 +126,36 @@ describe("attach #root", function()
     assert.is_true(ok, out)
   end)
 
+  it("says a lab is kept on stderr, not in the script's output", function()
+    if rootless() then return end
+    local name = H.name "atl"
+    local err = os.tmpname()
+    local out = H.sh("(" .. H.bin .. " --keep -e " .. H.q(string.format(
+      [[require("nslab").lab(%q):host(%q) print("data")]], name, H.name "ata")) .. " 2>" .. err .. ")")
+    local text = H.read_all(err)
+    os.remove(err)
+    H.nslab("--clean " .. H.q(name))
+    assert.equals("data\n", out)
+    assert.truthy(text:find('nslab: lab "' .. name .. '" kept: 1 node(s) left running', 1, true), text)
+  end)
+
+  it("joins the PID namespace of a pid = true node (pinned like UTS)", function()
+    if rootless() then return end
+    local name, a = H.name "atl", H.name "ata"
+    local out, ok = H.nslab("--keep -e " .. H.q(string.format(
+      [[local lab = require("nslab").lab(%q) lab:host(%q, { pid = true }):spawn { "sleep", "60" }]], name, a)))
+    assert(ok, out)
+    assert.equals("pid\nuts\n", (H.sh("ls /run/nslab/ns/" .. H.q(name) .. "/" .. H.q(a))))
+    local lab = Lab.attach(name)
+    local r = lab:node(a):run { "sh", "-c", "echo $$; cat /proc/[0-9]*/comm" }
+    lab:close()
+    -- in the node's namespace: a small pid, the node's init and sleep seen
+    local pid = tonumber(r.stdout:match("^(%d+)\n"))
+    assert.is_true(pid ~= nil and pid < 100, r.stdout)
+    assert.truthy(r.stdout:find("\nnslab-init\n", 1, true), r.stdout)
+    assert.truthy(r.stdout:find("\nsleep\n", 1, true), r.stdout)
+  end)
+
   it("reads a kept lab with --inspect NAME --json from another process", function()
     if rootless() then return end
     local name, a, _, s = kept_lab()
@@ -184,14 +191,23 @@ describe("attach #root", function()
     assert.truthy(tostring(e):find('no lab "nsl-no-such-lab" is recorded', 1, true))
     raises("EINVAL", Lab.attach, "a/b")
     assert.has_error(function() Lab.attach("x", { bogus = true }) end)
-    for _, cmd in ipairs { "--inspect nsl-no-such-lab", "--graph nsl-no-such-lab", "--attach nsl-no-such-lab" } do
+    -- one wording for every lab command (and --clean)
+    local spec = H.tmpfile("return { nodes = {} }\n")
+    for _, cmd in ipairs { "--inspect nsl-no-such-lab", "--graph nsl-no-such-lab", "--attach nsl-no-such-lab",
+      "--export nsl-no-such-lab", "--apply nsl-no-such-lab " .. spec, "--events nsl-no-such-lab",
+      "--capture nsl-no-such-lab a eth0", "--clean nsl-no-such-lab" } do
       local out, ok, code = H.nslab(cmd)
       assert.is_false(ok)
       assert.equals(1, code)
       assert.truthy(out:find('no lab "nsl-no-such-lab" is recorded in /run/nslab', 1, true), out)
       assert.equals(1, select(2, out:gsub("\n", ""))) -- one line
     end
-    local out, ok = H.nslab("--graph x --format png")
+    os.remove(spec)
+    -- a bad --events group is the command's error, not a node's
+    local out, ok = H.nslab("--events nsl-no-such-lab --groups link,bogus")
+    assert.is_false(ok)
+    assert.truthy(out:find('nslab --events "bogus": Invalid argument: unknown group "bogus"', 1, true), out)
+    out, ok = H.nslab("--graph x --format png")
     assert.is_false(ok)
     assert.truthy(out:find("--format takes dot, mermaid or svg", 1, true), out)
     out, ok = H.nslab("--inspect --yaml")

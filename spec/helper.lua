@@ -247,4 +247,40 @@ function H.path_without(...)
   return dir, function() H.sh("rm -rf " .. H.q(dir)) end
 end
 
+--- For specs of labs seen from another process (attach, guests): checks
+-- around each test that /run/nslab (its entries, and the mounts under it)
+-- is as before; returns rootless(), which marks the test pending and
+-- returns true when the specs run rootless (nothing can attach then).
+function H.run_nslab_unchanged()
+  -- busted gives each spec file its own environment: use the caller's (as guard).
+  local caller, env = debug.getinfo(2, "f").func, _ENV
+  for i = 1, math.huge do
+    local name, value = debug.getupvalue(caller, i)
+    if not name then break end
+    if name == "_ENV" then env = value break end
+  end
+  local before_each, after_each, pending, assert = env.before_each, env.after_each, env.pending, env.assert
+  local function look()
+    local out = H.sh("ls -A /run/nslab 2>/dev/null")
+    local mounts = 0
+    for l in io.lines("/proc/self/mountinfo") do
+      if l:find(" /run/nslab/", 1, true) then mounts = mounts + 1 end
+    end
+    return out, mounts
+  end
+  local before_ls, before_mounts
+  before_each(function() before_ls, before_mounts = look() end)
+  after_each(function()
+    local ls, mounts = look()
+    assert.equals(before_ls, ls)
+    assert.equals(before_mounts, mounts)
+  end)
+  return function()
+    if H.rootless() then
+      pending("rootless: labs live in nslab's own namespaces; nothing can keep or attach them")
+      return true
+    end
+  end
+end
+
 return H

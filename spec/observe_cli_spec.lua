@@ -131,10 +131,11 @@ describe("lab commands on a kept lab #root", function()
         assert.equal(1, select(2, out:gsub("\n", ""))) -- one line
       end
       local nolab = H.name "nolab"
-      fails("--events " .. q(nolab), string.format('no lab "%s" recorded', nolab))
-      fails("--capture " .. q(nolab) .. " x eth0", string.format('no lab "%s" recorded', nolab))
+      fails("--events " .. q(nolab), string.format('no lab "%s" is recorded in /run/nslab', nolab))
+      fails("--capture " .. q(nolab) .. " x eth0", string.format('no lab "%s" is recorded in /run/nslab', nolab))
       fails("--capture " .. q(name) .. " nope eth0", string.format('lab "%s" has no node "nope"', name))
-      fails("--events " .. q(name) .. " --groups link,bogus", 'unknown group "bogus"')
+      fails("--events " .. q(name) .. " --groups link,bogus",
+        'nslab --events "bogus": Invalid argument: unknown group "bogus"')
       fails("--events", "which lab?")
       fails("--events " .. q(name) .. " --timeout 0", "--timeout takes seconds > 0")
       if H.which("tcpdump") then

@@ -170,3 +170,18 @@ io.stderr:write("after\n")
     assert.equals("", (H.sh("ls -A /run/nslab")))
   end)
 end)
+
+describe("REPL words without a lab", function()
+  it("say there is no lab and how to have one, not nil or a syntax error", function()
+    local input = H.tmpfile("pingall\nnet\nlink a b down\niperf a b\nprint('lua', 1 + 1)\n")
+    local out = H.sh(H.bin .. " -i < " .. input)
+    os.remove(input)
+    for _, verb in ipairs { "pingall", "net", "link", "iperf" } do
+      assert.truthy(out:find("no lab: " .. verb .. " works on an open lab;", 1, true), out)
+    end
+    assert.truthy(out:find("nslab --attach NAME", 1, true), out)
+    assert.falsy(out:find("nil", 1, true), out)
+    assert.falsy(out:find("syntax error", 1, true), out)
+    assert.truthy(out:find("lua\t2", 1, true), out) -- Lua still runs
+  end)
+end)

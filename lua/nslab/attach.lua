@@ -16,11 +16,13 @@
 --   shaping is not rebuilt (`lab:state()` shows the qdiscs the kernel has),
 --   nor the uplink (what it changed outside is removed at close all the same);
 -- * node commands: each node joins the namespaces pinned for it
---   (`nslab.pins`: hostname, IPC, time) and gets the lab's /etc/hosts.
+--   (`nslab.pins`: hostname, IPC, time, PID) and gets the lab's /etc/hosts.
 --
 -- Ownership: a lab whose process still runs stays that process's; the
--- attached object is a guest: it runs commands, reads state, and its
--- `close()` only ends the commands it spawned itself. A lab whose process
+-- attached object is a guest: it runs commands, reads state, may add
+-- nodes and links (recorded in the lab's record, removed by the owner's
+-- close or `nslab --clean`) but not remove what the owner made (EBUSY):
+-- see `nslab.guest`; its `close()` only ends the commands it spawned itself. A lab whose process
 -- is gone (kept or dead) is taken over: the record names this process
 -- (rewritten in one rename, everything it covered kept), so `close()`
 -- removes the lab as its maker would, `keep()` leaves it again, and
@@ -77,15 +79,8 @@ end
 -- @raise EINVAL error object for a bad name; ENOENT naming the recorded
 -- labs when name has no record; EBADMSG when its record cannot be used
 function M.load(op, name)
-  record.check_name(op, name, 3)
-  local rec, why = record.load(name)
-  if why then raise(op, q(name), E.EBADMSG, record.unreadable_text(name, why)) end
-  if not rec then
-    local names = record.names()
-    raise(op, q(name), E.ENOENT, string.format("no lab %q is recorded in %s (%s)", name, record.dir,
-      #names > 0 and "labs: " .. table.concat(names, ", ") or "no lab is"))
-  end
-  return rec
+  local rec = require("nslab.kept").load(op, name, 3)
+  return rec -- not a tail call: the level counts this frame
 end
 
 -- Kinds and hostnames of the `node` lines, and the `veth` lines.
@@ -177,20 +172,33 @@ local function add_link(lab, v)
   lab._nlinks = lab._nlinks + 1
 end
 
--- Undo entries as the maker's: per node its netns then its pins, then
--- what the lab changed outside (uplinks), so close runs them in reverse.
-local function undo_entries(lab, c)
+--- Puts undo entries on lab's stack as its maker's were: the lab's pins
+-- directory (unless names is given), then per netns of names (default:
+-- every node's) its processes ended and the netns removed, then its pins,
+-- then what the lab changed outside (uplinks, cgroups), so close runs them
+-- in reverse. For a lab taken over, and for guests' additions to a lab
+-- (`nslab.guest`).
+-- @tparam lab lab
+-- @tparam table c what its record covers (`record.contents`: `outside`)
+-- @tparam[opt] {string,...} names the netns names
+function M.undo_entries(lab, c, names)
   local say = function(text) io.stderr:write("nslab: ", text, "\n") end
-  if lab._pins then
+  if lab._pins and not names then
     lab._undo[#lab._undo + 1] = { what = "pins", lines = { { "pins" } },
       fn = function() pins.remove(lab.name) end }
   end
-  for _, node in ipairs(lab.nodes) do
-    local name = node.netns
+  if not names then
+    names = {}
+    for i, node in ipairs(lab.nodes) do names[i] = node.netns end
+  end
+  for _, name in ipairs(names) do
     lab._undo[#lab._undo + 1] = { what = "netns " .. q(name), netns = name,
-      fn = function() lab._rec:netns_del(name) end }
+      fn = function()
+        require("nslab.teardown").empty_netns(lab._rec:owned_netns { name }, 0.2)
+        lab._rec:netns_del(name)
+      end }
+    local dir = pins.node_dir(lab.name, name)
     if lab._pins then
-      local dir = pins.node_dir(lab.name, name)
       lab._undo[#lab._undo + 1] = { what = "pins " .. name, lines = { { "pins" } },
         fn = function() core.exec.unpin(dir) end }
     end
@@ -266,7 +274,7 @@ function M.attach(name, opts)
         Exec.node(node.netns, { hosts = hosts })
       end
     end
-    if take then undo_entries(lab, c) end
+    if take then M.undo_entries(lab, c) end
     if not take then lab._status = status end
     return lab
   end)

@@ -166,9 +166,7 @@ function M.clean(name)
     if bad[name] then
       raise("nslab.lab.clean", q(name), E.EBADMSG, record.unreadable_text(name, bad[name]))
     end
-    if not recs[name] then
-      raise("nslab.lab.clean", q(name), E.ENOENT, string.format("no lab %q recorded in %s", name, record.dir))
-    end
+    if not recs[name] then require("nslab.kept").load("nslab.lab.clean", name) end
   end
   for _, f in ipairs(old) do
     say(string.format("%s/%s is a record of an older nslab, not read: remove its namespaces by hand " ..
@@ -187,7 +185,15 @@ function M.clean(name)
       end
       say(string.format("lab %q is running (pid %d): left alone", lab, rec.pid))
     else
-      local ok, r = pcall(clean_one, lab, rec, live_ids)
+      -- Under the record's lock (nslab.guest): read again, as a guest may
+      -- have appended to it; gone or replaced meanwhile: nothing to do.
+      local ok, r = pcall(function()
+        local out = {}
+        core.record.locked(record.path_of(lab), function()
+          out = clean_one(lab, record.load(lab) or rec, live_ids)
+        end)
+        return out
+      end)
       if not ok then
         if name then error(r, 0) end
         say("nslab: " .. tostring(r))

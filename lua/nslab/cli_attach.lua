@@ -4,7 +4,9 @@
 -- verbs work. A kept lab is taken over: `lab:close()` removes it,
 -- `lab:keep()` leaves it running again when the REPL ends; leaving
 -- without either keeps it as it was found (kept). A lab whose process
--- still runs stays that process's: this REPL is its guest.
+-- still runs stays that process's: this REPL is its guest (`nslab.guest`:
+-- what it adds is recorded in the lab and stays; what the owner made it
+-- cannot remove).
 -- @module nslab.cli_attach
 local attach = require "nslab.attach"
 local opts_mod = require "nslab.opts"
@@ -33,7 +35,8 @@ function M.main(args)
   io.stdout:write(string.format("attached to lab %s (%s, was %s%s): `lab` and its nodes are globals; " ..
     "lab:close() removes it%s\n", name, tostring(lab):match("%((.-)%)"), was,
     was == "alive" and string.format(", pid %d", found.pid) or "",
-    was == "alive" and " from this REPL's view only (its process owns it)" or ", leaving keeps it"))
+    was == "alive" and " from this REPL's view only (its process owns it; what you add stays in it)"
+      or ", leaving keeps it"))
   return "interactive"
 end
 

@@ -24,6 +24,7 @@ local M = {}
 
 local OP = "nslab --events"
 local USAGE = "usage: nslab --events NAME [--timeout SECONDS] [--groups link,addr,route,neigh]"
+local GROUPS = { link = true, addr = true, route = true, neigh = true }
 
 --- Parses the arguments after --events.
 -- @tparam {string,...} args
@@ -41,7 +42,14 @@ function M.parse(args)
       i = i + 2
     elseif a == "--groups" and args[i + 1] then
       o.groups = {}
-      for g in args[i + 1]:gmatch("[^,%s]+") do o.groups[#o.groups + 1] = g end
+      for g in args[i + 1]:gmatch("[^,%s]+") do
+        if not GROUPS[g] then
+          opts_mod.raise(OP, string.format("%q", g), E.EINVAL, string.format(
+            "unknown group %q: --groups takes link, addr, route, neigh; ", g) .. USAGE)
+        end
+        o.groups[#o.groups + 1] = g
+      end
+      if #o.groups == 0 then opts_mod.raise(OP, nil, E.EINVAL, "--groups takes link, addr, route, neigh; " .. USAGE) end
       i = i + 2
     elseif o.name == nil and a:sub(1, 2) ~= "--" then
       o.name, i = a, i + 1

@@ -16,6 +16,29 @@ local M = {}
 
 local function q(s) return string.format("%q", s) end
 
+--- Loads the record of lab name for the lab command (or function) op:
+-- the one wording of "no such lab" for every lab command (`--inspect`,
+-- `--graph`, `--attach`, `--export`, `--apply`, `--events`, `--capture`,
+-- `--clean`).
+-- @tparam string op the command, for errors ("nslab --events")
+-- @tparam string name the lab
+-- @tparam[opt=2] integer level of the argument error for a non-string name
+-- @treturn table the record (`nslab.record.load`)
+-- @raise argument error for a name that is not a string; EINVAL error
+-- object for a bad name; ENOENT naming /run/nslab and the labs recorded
+-- there when name has no record; EBADMSG when its record cannot be used
+function M.load(op, name, level)
+  record.check_name(op, name, (level or 2) + 1)
+  local rec, why = record.load(name)
+  if why then opts_mod.raise(op, q(name), E.EBADMSG, record.unreadable_text(name, why)) end
+  if not rec then
+    local names = record.names()
+    opts_mod.raise(op, q(name), E.ENOENT, string.format("no lab %q is recorded in %s (%s)", name, record.dir,
+      #names > 0 and "labs: " .. table.concat(names, ", ") or "no lab is"))
+  end
+  return rec
+end
+
 --- The node names (= netns names) of lab name, in creation order.
 -- @tparam string op the command, for errors ("nslab --events")
 -- @tparam string name the lab
@@ -25,13 +48,7 @@ local function q(s) return string.format("%q", s) end
 -- that name is recorded (naming /run/nslab), or when none of its nodes
 -- is left; EBADMSG when its record cannot be used
 function M.nodes(op, name)
-  record.check_name(op, name)
-  local rec, err = record.load(name)
-  if not rec then
-    if err then opts_mod.raise(op, q(name), E.EBADMSG, record.unreadable_text(name, err)) end
-    opts_mod.raise(op, q(name), E.ENOENT, string.format("no lab %q recorded in %s (see nslab --clean, " ..
-      "ip netns list)", name, record.dir))
-  end
+  local rec = M.load(op, name)
   local c = record.contents(rec)
   local nodes = {}
   for _, ns in ipairs(c.netns) do

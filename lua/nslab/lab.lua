@@ -477,6 +477,7 @@ for _, ext in ipairs {
   "nslab.graph",
   "nslab.attach",
   "nslab.live",
+  "nslab.guest",
 } do require(ext).install(Lab, Node) end
 M.Lab = Lab
 

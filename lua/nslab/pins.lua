@@ -1,14 +1,14 @@
 --- nslab.pins: a lab's node namespaces other processes can join.
 --
 -- A node's network namespace is bound at /run/netns/NODE; its UTS (and,
--- when asked for, IPC and time) namespace exists only as an fd held by
+-- when asked for, IPC, time and PID) namespace exists only as an fd held by
 -- the process that made the lab (`nslab.nodens`), and would end with it.
 -- So that `nslab --attach` (or `nslab.attach` in any process) can run
 -- commands that see the node as the lab's own commands do (hostname,
 -- shared memory, clocks), each node's namespaces are bound, as
 -- `ip netns add` binds a netns, on files under the lab's directory:
 --
---     /run/nslab/ns/LAB/NODE/uts   (and ipc, time when the node has them)
+--     /run/nslab/ns/LAB/NODE/uts   (and ipc, time, pid when the node has them)
 --
 -- The record gets a `pins` line before the first is made; the node's
 -- directory is removed (unmounted first) when its node is, by `lab:close()`,

@@ -302,15 +302,23 @@ end
 --- Runs a line that is not a node command when it is one of Mininet's
 -- words (`nslab.repl_verbs`), or answers it when its first word looks
 -- like a mistyped node name (a name that is no global, no node, and the
--- line no Lua): `no node "rde" in lab x; its nodes: red blue`.
+-- line no Lua): `no node "rde" in lab x; its nodes: red blue`. With no
+-- lab open, a word says there is none and how to open one.
 -- @tparam string text
 -- @tparam ?string word its first word (`split`)
 -- @tparam {lab,...} labs the open labs
 -- @treturn boolean whether the line was handled
 function M.word(text, word, labs)
   local lab = M.current(labs)
-  if not lab then return false end
   local verbs = require "nslab.repl_verbs"
+  if not lab then
+    -- Mininet's words with no lab: say so, not `nil` or a syntax error.
+    local verb = verbs.match(text, globals)
+    if not verb then return false end
+    io.stderr:write(verbs.no_lab(verb), "\n")
+    io.stderr:flush()
+    return true
+  end
   if verbs.match(text, globals) then
     local ok, e = pcall(verbs.run, lab, text)
     if not ok then

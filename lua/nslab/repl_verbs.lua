@@ -12,7 +12,7 @@
 --     iperf A B          A:iperf(B) (node:iperf), printed as Mininet does
 --
 -- `help` lists them (`nslab.repl.help`). Output goes to stdout; a refusal
--- (an unknown node, a wrong word) prints its one line to stderr.
+-- (an unknown node, a wrong word, no lab open) prints its one line to stderr.
 -- @module nslab.repl_verbs
 local M = {}
 
@@ -122,6 +122,16 @@ end
 -- @treturn string
 function M.rates(r)
   return string.format("['%s', '%s']", rate_text(r.received_bps), rate_text(r.sent_bps))
+end
+
+--- What a verb says with no lab open: `no lab: pingall works on an open
+-- lab; ...` and the ways to have one.
+-- @tparam string verb
+-- @treturn string one line
+function M.no_lab(verb)
+  return string.format("no lab: %s works on an open lab; make one here (lab = nslab.lab \"NAME\"), " ..
+    "run a script that keeps it open (nslab -i script.lua), or reach a running or kept one (nslab --attach NAME)",
+    verb)
 end
 
 --- Whether text is a verb line the REPL should run: its first word a

@@ -12,8 +12,10 @@
 -- * `schema` (integer, 1), `name` (lab name), `pid` (the process owning
 --   the lab), `status` (`"alive"`: its owner runs; `"kept"`: left running
 --   by `--keep` after its owner ended; `"dead"`: the owner died, see
---   `nslab --clean`), `uplink` ({`node`, `ifname`}, nil without one; a lab
---   reopened by `nslab.attach` does not know its uplink).
+--   `nslab --clean`), `uplinks` (array of {`node`, `ifname`}, one per node
+--   with an uplink, in node order; nil without any; a lab reopened by
+--   `nslab.attach` does not know its uplinks), `uplink` (the first of
+--   `uplinks`, kept for schema 1 readers).
 -- * `nodes`: array of node tables:
 --   * `name`, `kind` (`"host"`, `"router"`, `"bridge"`), `netns`,
 --     `hostname` (of its UTS namespace), `bridge` (the bridge device, for a
@@ -149,8 +151,12 @@ function M.state(lab)
   for i, node in ipairs(lab.nodes) do
     nodes[i] = node_state(node, by[node.netns], seen[node.netns])
     index[node.name] = nodes[i]
-    if nodes[i].uplink then st.uplink = { node = node.name, ifname = nodes[i].uplink.ifname } end
+    if nodes[i].uplink then
+      st.uplinks = st.uplinks or {}
+      st.uplinks[#st.uplinks + 1] = { node = node.name, ifname = nodes[i].uplink.ifname }
+    end
   end
+  st.uplink = st.uplinks and st.uplinks[1]
   for i, l in ipairs(lab._links) do
     local shape
     if l.shape and (l.shape[1] or l.shape[2]) then shape = { a_to_b = l.shape[1], b_to_a = l.shape[2] } end

@@ -102,7 +102,8 @@ local function keep(lab)
   for _, p in ipairs(lab._procs) do
     if p:running() then p:detach() end
   end
-  print(string.format("lab %q kept: %d node(s) left running%s; remove them with `%s`",
+  -- A notice, on stderr: `nslab --keep lab.lua > out` keeps out the script's.
+  io.stderr:write(string.format("nslab: lab %q kept: %d node(s) left running%s; remove them with `%s`\n",
     lab.name, #lab.nodes, table.concat(runs), record.clean_command(lab.name)))
 end
 

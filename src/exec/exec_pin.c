@@ -1,12 +1,13 @@
 /*
- * exec_pin.c - keeping a node's UTS, IPC and time namespaces (exec_node.c)
+ * exec_pin.c - keeping a node's UTS, IPC, time and PID namespaces (exec_node.c,
+ * exec_pidns.c)
  * alive and reachable by other processes, as `ip netns add` keeps a netns:
  * a bind mount of the namespace file on an empty file. nslab holds these
  * namespaces only as fds in the netns's cache entry, so without a pin
  * they end with the process that made the lab, and another process
  * (`nslab --attach`, a kept lab reopened) could not run commands that see
  * the node's hostname. pin mounts them under a directory of the lab's
- * (/run/nslab/ns/LAB/NODE/{uts,ipc,time}); adopt opens them there into
+ * (/run/nslab/ns/LAB/NODE/{uts,ipc,time,pid}); adopt opens them there into
  * this process's cache entry of the netns; unpin detaches and removes
  * them.
  *
@@ -38,6 +39,7 @@ static const struct pin_kind kinds[] = {
     {"uts", CLONE_NEWUTS, offsetof(struct nl_conn, utsfd)},
     {"ipc", CLONE_NEWIPC, offsetof(struct nl_conn, ipcfd)},
     {"time", CLONE_NEWTIME, offsetof(struct nl_conn, timefd)},
+    {"pid", CLONE_NEWPID, offsetof(struct nl_conn, pidnsfd)},
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -104,7 +106,7 @@ static struct nl_conn *pin_args(lua_State *L, const char *op,
 
 /*
  * core.exec.pin(netns, dir) -> {kind...}: binds each namespace the node
- * of netns holds (uts, ipc, time) on dir/KIND. dir must exist. Raises the
+ * of netns holds (uts, ipc, time, pid) on dir/KIND. dir must exist. Raises the
  * error object naming the file (EEXIST: already pinned there); what was
  * pinned before the failure is undone.
  */

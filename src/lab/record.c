@@ -7,10 +7,14 @@
  * a shell, a private directory, and signalling a recorded process group
  * only while its leader is provably the recorded process.
  *
- * Syscalls: open (O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK), fstat, lstat, mkdir,
- * chmod, opendir/readdir, pidfd_open, pidfd_send_signal, kill. Read:
- * open(2), proc(5) (/proc/PID/stat: fields 5 pgrp and 22 starttime),
- * pidfd_open(2), kill(2).
+ * Also the record's lock: a lab's guests (`nslab --attach` while its owner
+ * runs) append to the record, and its owner's close reads what they added,
+ * both under an flock(2) on the record file itself.
+ *
+ * Syscalls: open (O_CLOEXEC, O_NOFOLLOW, O_NONBLOCK), fstat, lstat, stat,
+ * mkdir, chmod, flock, opendir/readdir, pidfd_open, pidfd_send_signal,
+ * kill. Read: open(2), flock(2), proc(5) (/proc/PID/stat: fields 5 pgrp
+ * and 22 starttime), pidfd_open(2), kill(2).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -269,12 +274,55 @@ static int l_record_kill_group(lua_State *L)
 	return 1;
 }
 
+/*
+ * record.locked(path, fn, ...) -> what fn returns | nil, message, errno:
+ * runs fn(...) holding an exclusive flock(2) on the file at path, waiting
+ * for it (EINTR retried). A record is replaced by rename(2) and removed by
+ * its owner: after the lock is held, path must still name the file locked
+ * (same st_dev and st_ino), else ESTALE (ENOENT when it is gone), fn not
+ * run. The lock is released (its fd closed) before fn's error, if any,
+ * is raised again. Locks of one process on two opens of one file exclude
+ * each other as well: callers never nest them.
+ */
+static int l_record_locked(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct stat held, now;
+	int fd, err, status;
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return fail(L, path, errno, NULL);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			err = errno;
+			close(fd);
+			return fail(L, path, err, NULL);
+		}
+	}
+	if (fstat(fd, &held) < 0 || stat(path, &now) < 0 ||
+	    held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
+		err = errno == ENOENT ? ENOENT : ESTALE;
+		close(fd);
+		return fail(L, path, err,
+			    "the record was replaced or removed meanwhile");
+	}
+	lua_remove(L, 1);
+	status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+	close(fd);
+	if (status != LUA_OK)
+		return lua_error(L);
+	return lua_gettop(L);
+}
+
 static const luaL_Reg funcs[] = {
     {"open", l_record_open},
     {"read", l_record_read},
     {"readdir", l_record_readdir},
     {"mkdir", l_record_mkdir},
     {"kill_group", l_record_kill_group},
+    {"locked", l_record_locked},
     {NULL, NULL},
 };
 
