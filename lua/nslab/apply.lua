@@ -46,8 +46,8 @@ end
 local add_node, drop_node, add_link, drop_link, add_addr, drop_addr, add_route, drop_route
 
 function add_node(lab, n)
-  local opts = { sysctls = copy(n.sysctls), hostname = n.hostname, dirs = copy(n.dirs), ipc = n.ipc,
-    time = copy(n.time), ifname = n.ifname }
+  local opts = copy(n)
+  opts.name, opts.kind, opts.index, opts.addrs, opts.routes = nil, nil, nil, nil, nil
   lab[n.kind](lab, n.name, opts)
   return function() drop_node(lab, n) end
 end
@@ -162,6 +162,7 @@ local function set_sysctl(node, key, value, track)
   node._sysctl_old = node._sysctl_old or {}
   node._sysctls[key] = track and value or nil
   if not track then node._sysctl_old[key] = nil end
+  require("nslab.attach").note_sysctls(node)
 end
 
 local function sysctl(lab, c)
@@ -177,7 +178,10 @@ local function sysctl(lab, c)
   return function()
     set_sysctl(node, a.key, before, a.old ~= nil)
     if had_old then node._sysctl_old[a.key] = had_old end
-    if a.reset then node._sysctls[a.key] = a.old end
+    if a.reset then
+      node._sysctls[a.key] = a.old
+      require("nslab.attach").note_sysctls(node)
+    end
   end
 end
 

@@ -11,10 +11,13 @@
 --   hostname of its `node` line (records of older versions have none:
 --   then a netns holding a bridge device is a bridge, one forwarding
 --   IPv4 a router, any other a host, hostname its name);
+-- * node options (`hostname`, `dirs`, `pid`, `bird`, ...: what it was made
+--   with) and the sysctls set through the lab, from its `spec` lines;
+--   addresses on interfaces that are no link (`lo`) from the kernel;
 -- * links: the `veth` lines (ends, ifnames), their addresses from the
---   kernel (global and site scope), their state (down when an end is);
---   shaping is not rebuilt (`lab:state()` shows the qdiscs the kernel has),
---   nor the uplink (what it changed outside is removed at close all the same);
+--   kernel (global and site scope), their state (down when an end is),
+--   their shaping from the `spec` lines; the uplink is not rebuilt (what
+--   it changed outside is removed at close all the same);
 -- * node commands: each node joins the namespaces pinned for it
 --   (`nslab.pins`: hostname, IPC, time) and gets the lab's /etc/hosts.
 --
@@ -28,8 +31,8 @@
 --
 -- What the record learns for this (written by every lab, see
 -- `nslab.record`): `node NAME KIND HOSTNAME` once a node is made,
--- `veth A IFA B IFB` once a link is, `kept` when the lab is kept, and
--- `pins` before the first pin.
+-- `veth A IFA B IFB` once a link is, `spec WHAT NAME JSON` (`M.note`),
+-- `kept` when the lab is kept, and `pins` before the first pin.
 --
 -- Privilege: as making a lab (CAP_NET_ADMIN and CAP_SYS_ADMIN); not in
 -- rootless mode, whose labs live in another process's namespaces.
@@ -39,6 +42,7 @@ local core = nslab.core
 local Addr = require "nslab.addr"
 local Link = require "nslab.link"
 local Exec = require "nslab.exec"
+local json = require "nslab.json"
 local Node = require "nslab.node"
 local Sysctl = require "nslab.sysctl"
 local nodens = require "nslab.nodens"
@@ -88,24 +92,75 @@ function M.load(op, name)
   return rec
 end
 
--- Kinds and hostnames of the `node` lines, and the `veth` lines.
-local function described(rec)
-  local nodes, veths = {}, {}
+--- Notes in lab's record what `lab:spec()` holds and the kernel cannot
+-- tell another process (`spec WHAT NAME JSON`, the last line of a WHAT
+-- and NAME wins): a node's options ("node", see `nslab.declare.node_opts`,
+-- with the sysctls it was made with), the sysctls set through the lab
+-- ("sysctl"), a link's shaping ("shape", NAME "node:ifname" of its first
+-- end, `{ab =, ba =}`). Nothing without lua-cjson.
+-- @tparam lab lab
+-- @tparam string what
+-- @tparam string name
+-- @tparam table value
+function M.note(lab, what, name, value)
+  if not (lab._rec and lab._rec.f) or not json.available() then return end
+  lab._rec:add("spec", what, name, json.encode(value, "nslab.record"))
+end
+
+--- Notes node's sysctls set through the lab (`M.note`).
+-- @tparam node node
+function M.note_sysctls(node) M.note(node.lab, "sysctl", node.name, node._sysctls or {}) end
+
+--- Notes link's shaping (`M.note`).
+-- @tparam table link
+function M.note_shape(link)
+  local s = link.shape or {}
+  M.note(link.a.lab, "shape", link.a.name .. ":" .. link.ifnames[1], { ab = s[1], ba = s[2] })
+end
+
+local function note_node(node)
+  local o = require("nslab.declare").node_opts(node)
+  local sys = {}
+  for k, v in pairs((node._opts or {}).sysctls or {}) do sys[k] = tostring(v) end
+  o.sysctls = next(sys) and sys or nil
+  M.note(node.lab, "node", node.name, o)
+end
+
+local function decoded(text)
+  local ok, v = pcall(json.decode, text)
+  return ok and type(v) == "table" and v or nil
+end
+
+--- Kinds and hostnames of the `node` lines (with `opts`, `sysctls` of
+-- their `spec` lines), the `veth` lines (with `shape`) still standing.
+-- @tparam table rec a loaded record
+-- @treturn table name -> {kind =, hostname =, opts =, sysctls =}
+-- @treturn {table,...} {A, IFA, B, IFB, shape = {ab, ba}}
+function M.described(rec)
+  local nodes, veths, at = {}, {}, {}
   for _, it in ipairs(rec.items) do
     if it[1] == "node" then
       nodes[it[2]] = { kind = it[3], hostname = it[4] }
     elseif it[1] == "veth" then
       veths[#veths + 1] = { it[2], it[3], it[4], it[5] }
+      at[it[2] .. ":" .. it[3]] = veths[#veths]
     elseif it[1] == "drop" and it[2] == "veth" then -- lab:unlink, lab:remove
       for i = #veths, 1, -1 do
         if veths[i][1] .. ":" .. veths[i][2] == it[3] then table.remove(veths, i) end
       end
+      at[it[3]] = nil
     elseif it[1] == "drop" and it[2] == "netns" then
       nodes[it[3]] = nil
+    elseif it[1] == "spec" and (nodes[it[3]] or at[it[3]]) then
+      local v = decoded(it[4])
+      if it[2] == "node" then nodes[it[3]].opts = v end
+      if it[2] == "sysctl" then nodes[it[3]].sysctls = v end
+      if it[2] == "shape" and at[it[3]] and v then at[it[3]].shape = { v.ab, v.ba } end
     end
   end
   return nodes, veths
 end
+local described = M.described
 
 -- A node without its `node` line (an older record): its kind guessed
 -- from the kernel.
@@ -136,6 +191,9 @@ local function add_node(lab, name, desc)
   local links = Link.list { netns = name }
   local kind = desc and desc.kind or guess(name, links)
   local node = Node.new(lab, name, kind, desc and desc.hostname or name:sub(1, 64))
+  node._opts = desc and desc.opts
+  if not node._opts and node.hostname ~= name:sub(1, 64) then node._opts = { hostname = node.hostname } end
+  node._sysctls = desc and desc.sysctls and next(desc.sysctls) and desc.sysctls or nil
   if kind == "bridge" then
     for _, l in ipairs(links) do
       if l.kind == "bridge" then node.bridge = l.name end
@@ -164,7 +222,7 @@ local function add_link(lab, v)
   local a, b = lab._by[v[1]], lab._by[v[3]]
   if not (a and b and a._kernel[v[2]] and b._kernel[v[4]]) then return end
   local la, lb = addrs_of(a, v[2]), addrs_of(b, v[4])
-  local link = { a = a, b = b, ifnames = { v[2], v[4] }, addrs = { la, lb }, shape = {},
+  local link = { a = a, b = b, ifnames = { v[2], v[4] }, addrs = { la, lb }, shape = v.shape or {},
     state = (a._kernel[v[2]].up and b._kernel[v[4]].up) and "up" or "down" }
   a:_attach(v[2], b, v[4], la, link)
   b:_attach(v[4], a, v[2], lb, link)
@@ -258,6 +316,16 @@ function M.attach(name, opts)
       end
     end
     for _, v in ipairs(veths) do add_link(lab, v) end
+    for _, node in ipairs(lab.nodes) do
+      -- addresses on what is no lab link nor uplink (veth): lo, a bridge's device
+      for _, a in ipairs(node._addrlist) do
+        local k = node._kernel[a.ifname]
+        if k and k.kind ~= "veth" and not node._ifset[a.ifname] and (a.scope == "global" or a.scope == "site") then
+          node._addrs[#node._addrs + 1] = { ifname = a.ifname, address = a.address, prefixlen = a.prefixlen,
+            family = a.family }
+        end
+      end
+    end
     local hosts = nodens.source(lab)
     for _, node in ipairs(lab.nodes) do
       node._kernel, node._addrlist = nil, nil
@@ -304,12 +372,14 @@ function M.install(Lab)
   function Lab:_node(kind, name, opts)
     local node = make_node(self, kind, name, opts)
     self._rec:add("node", name, kind, node.hostname)
+    note_node(node)
     pins.pin(self, node)
     return node
   end
   function Lab:link(a, b, opts)
     local l = link(self, a, b, opts)
     self._rec:add("veth", l.a.name, l.ifnames[1], l.b.name, l.ifnames[2])
+    if l.shape[1] or l.shape[2] then M.note_shape(l) end
     return l
   end
   function Lab:_teardown()

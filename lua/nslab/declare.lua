@@ -9,7 +9,8 @@
 -- * `nodes`: an array of nodes, each
 --   `{name = "r1", kind = "router", ...}` with `kind` "host" (the default),
 --   "router" or "bridge"; the options of `lab:host` (`hostname`, `dirs`,
---   `ipc`, `time`; `ifname` for a bridge's device); `sysctls` (key ->
+--   `ipc`, `time`, `pid`, `cgroup`; `bird` (config text) and `frr` for a
+--   router; `ifname` for a bridge's device); `sysctls` (key ->
 --   value: set at creation, or later through `node:sysctl` or an apply);
 --   `addrs` (ifname -> address or list: addresses on interfaces that are no
 --   lab link, such as `lo`); `routes` (an array of `nslab.route.add`
@@ -60,7 +61,8 @@ M.copy = copy
 
 local KINDS = { "host", "router", "bridge" }
 local NODE_FIELDS = { name = "string", kind = "string", hostname = "string", ifname = "string", dirs = "table",
-  ipc = "boolean", time = "table", sysctls = "table", addrs = "table", routes = "table" }
+  ipc = "boolean", time = "table", pid = "boolean", cgroup = "table", bird = "string", frr = "table",
+  sysctls = "table", addrs = "table", routes = "table" }
 local LINK_FIELDS = { "string", "string", addrs = "table", mtu = "integer", mac = "table", state = "string",
   a_to_b = "table", b_to_a = "table" }
 local SHAPE_KEYS = {}
@@ -68,8 +70,10 @@ for k, v in pairs(shape.FIELDS) do
   LINK_FIELDS[k] = v
   SHAPE_KEYS[#SHAPE_KEYS + 1] = k
 end
---- The node options that make a node what it is: a change replaces it.
-M.IDENTITY = { "kind", "hostname", "ifname", "dirs", "ipc", "time" }
+--- The node options that make a node what it is: a change replaces it
+-- (the kernel cannot change them in place).
+M.IDENTITY = { "kind", "hostname", "ifname", "dirs", "ipc", "time", "pid", "cgroup", "bird", "frr" }
+local OPTIONS = { "hostname", "ifname", "dirs", "ipc", "time", "pid", "cgroup", "bird", "frr" }
 
 -- "address/prefixlen" as the kernel would list it, or nil; remembered
 -- (a plan reads the same addresses again and again).
@@ -129,8 +133,8 @@ end
 -- @treturn table
 function M.node_entry(node)
   local o = node._opts or {}
-  local n = { name = node.name, kind = node.kind, hostname = o.hostname, ifname = o.ifname, dirs = copy(o.dirs),
-    ipc = o.ipc, time = copy(o.time) }
+  local n = M.node_opts(node)
+  n.name, n.kind = node.name, node.kind
   local sys = {}
   for k, v in pairs(o.sysctls or {}) do sys[(k:gsub("/", "."))] = tostring(v) end
   for k, v in pairs(node._sysctls or {}) do sys[k] = v end
@@ -145,6 +149,21 @@ function M.node_entry(node)
     end
   end
   if #node._routes > 0 then n.routes = copy(node._routes) end
+  return n
+end
+
+--- The options node was made with, as a spec holds them (`hostname`,
+-- `ifname`, `dirs`, `ipc`, `time`, `pid`, `cgroup`, `bird` and `frr`, a
+-- daemon's config function as the text it returned); nil ones left out.
+-- @tparam node node
+-- @treturn table
+function M.node_opts(node)
+  local o, n = node._opts or {}, {}
+  for _, k in ipairs(OPTIONS) do n[k] = copy(o[k]) end
+  n.pid = n.pid or nil
+  local texts = node._config_texts or {}
+  if type(n.bird) == "function" then n.bird = texts.bird end
+  if n.frr and type(n.frr.config) == "function" then n.frr.config = texts.frr end
   return n
 end
 
@@ -233,6 +252,11 @@ local function check_node(op, i, n, by)
       node.name, by[node.name].index, i))
   end
   if node.ifname and node.kind ~= "bridge" then bad(op, where, "only a bridge has an ifname (its device)") end
+  if (node.bird or node.frr) and node.kind ~= "router" then
+    bad(op, where, string.format("only a router runs %s (node %q is a %s)", node.bird and "bird" or "frr", node.name,
+      node.kind))
+  end
+  if node.pid == false then node.pid = nil end
   if node.hostname then nodens.hostname(op, q(node.name), node) end
   if node.sysctls then
     local s = {}

@@ -259,6 +259,7 @@ function M.note(link, ea, ab, ba)
   else
     link.shape = { ba, ab }
   end
+  require("nslab.attach").note_shape(link) -- for a reopened lab
 end
 
 --- Takes a link down as a cable pull would, or brings it back up: both

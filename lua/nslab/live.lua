@@ -404,6 +404,7 @@ function Node:sysctl(key, value)
   Sysctl.set(self.netns, key, tostring(value))
   self._sysctls = self._sysctls or {}
   self._sysctls[key] = tostring(value)
+  require("nslab.attach").note_sysctls(self)
 end
 
 --- Removes an address from an interface of the node (as `node:addr`
