@@ -274,6 +274,8 @@ local RUN = {
 -- @treturn string
 function M.point(c) return "apply:" .. ((c.phase == "link~" or c.phase == "down") and c.kind or c.phase) end
 
+local UNDO_NOTICE = "cleaning up, please wait"
+
 local function step_text(lab, c)
   return string.format("lab %q: apply: %s %s", lab.name, c.shown_sign or c.sign, c.text)
 end
@@ -334,7 +336,9 @@ function M.run(lab, plan)
   lab._hosts_held = true
   local ok, e, at = true, nil, nil
   for _, c in ipairs(plan.changes) do
-    ok, e = pcall(function()
+    -- A change and its undo together: a signal waits for both, then
+    -- comes in as the error that undoes the apply.
+    ok, e = pcall(core.defer_signals, UNDO_NOTICE, function()
       done[#done + 1] = RUN[c.phase](lab, c)
       fault.fail(M.point(c))
     end)
@@ -344,20 +348,21 @@ function M.run(lab, plan)
     end
   end
   local problems = {}
-  if not ok then
-    core.defer_signals(function()
-      for i = #done, 1, -1 do
-        local fine, why = require("nslab.teardown").pcall_steady(done[i])
-        if not fine then problems[#problems + 1] = tostring(why) end
-      end
-    end)
-  end
-  reorder(lab, ok and order_of_spec(plan.want) or before)
-  lab._hosts_held = held
-  if not held and lab._hosts_dirty then
-    lab._hosts_dirty = nil
-    require("nslab.node").hosts_changed(lab)
-  end
+  -- The undo runs whole, signals held back (a second Ctrl-C says so).
+  core.defer_signals(UNDO_NOTICE, function()
+    for i = #done, 1, -1 do
+      if ok then break end
+      local fine, why = require("nslab.teardown").pcall_steady(done[i])
+      if not fine then problems[#problems + 1] = tostring(why) end
+      fault.at("apply-undo")
+    end
+    reorder(lab, ok and order_of_spec(plan.want) or before)
+    lab._hosts_held = held
+    if not held and lab._hosts_dirty then
+      lab._hosts_dirty = nil
+      require("nslab.node").hosts_changed(lab)
+    end
+  end)
   if ok then return end
   local step = step_text(lab, at)
   if #problems > 0 then step = step .. " (and its undo failed: " .. table.concat(problems, "; ") .. ")" end

@@ -372,9 +372,14 @@ function Lab:transaction(fn)
   end
   local tx = self._tx
   tx.restoring = true
-  local ok, e2 = pcall(require("nslab.apply").apply, self, before, { op = "lab:transaction" })
-  tx.restoring = nil
-  self._tx = outer
+  local ok, e2
+  -- The undo runs whole, signals held back; one that came meanwhile is
+  -- raised once the lab is as it was.
+  core.defer_signals("cleaning up, please wait", function()
+    ok, e2 = pcall(require("nslab.apply").apply, self, before, { op = "lab:transaction" })
+    tx.restoring = nil
+    self._tx = outer
+  end)
   if not ok then
     error(string.format("lab %q: transaction failed (%s) and its undo failed too: %s", self.name,
       tostring(r[2]), tostring(e2)), 0)
