@@ -407,6 +407,7 @@ local APPLY_OPTS = { print = "boolean", dry_run = "boolean" }
 function Lab:diff(spec, opts)
   self:_check_open("lab:diff")
   opts = opts_mod.check("lab:diff", 2, opts, DIFF_OPTS)
+  spec = require("nslab.declare").checked(spec, "lab:diff", 2)
   linkctl.sync(self)
   local p = plan_mod.plan(self, spec, "lab:diff")
   if not opts.quiet then
@@ -433,6 +434,7 @@ end
 function Lab:apply(spec, opts)
   self:_check_open("lab:apply")
   opts = opts_mod.check("lab:apply", 2, opts, APPLY_OPTS)
+  spec = require("nslab.declare").checked(spec, "lab:apply", 2)
   self:_quiet()
   return M.apply(self, spec, opts)
 end

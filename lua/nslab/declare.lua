@@ -203,6 +203,8 @@ end
 
 -- ---- checking a spec ----
 
+local CHECKED = {} -- the key marking what check returned
+
 local function bad(op, where, why) opts_mod.raise(op, where, E.EINVAL, why) end
 
 local function addr_list(op, where, v)
@@ -242,6 +244,7 @@ end
 local function check_node(op, i, n, by)
   local where = string.format("nodes[%d]", i)
   check_fields(op, n, NODE_FIELDS, where)
+  if n.name == nil then opts_mod.argerror(op, 1, where .. ": field 'name' (a string) is missing") end
   record.check_name(op, n.name, 3)
   local node = {} -- (a shallow copy: what changes below is made anew)
   for k, v in pairs(n) do node[k] = v end
@@ -362,6 +365,7 @@ end
 -- links, a self link, an address without prefix length, an address in
 -- two places on one segment, a bad mtu, state or shaping
 function M.check(spec, op)
+  if type(spec) == "table" and rawget(spec, CHECKED) then return spec end
   op = op or "lab:apply"
   if type(spec) ~= "table" then opts_mod.argerror(op, 1, "spec table expected, got " .. type(spec), 3) end
   opts_mod.check(op, 1, spec, { name = "string", nodes = "table", links = "table" }, 4, "spec")
@@ -375,7 +379,23 @@ function M.check(spec, op)
   local ifs = {}
   for i, l in ipairs(spec.links or {}) do out.links[i] = check_link(op, i, l, by, fake, ifs) end
   out.by = by
+  out[CHECKED] = true
   return out
+end
+
+--- `check` for a method the user called: an argument error is raised at
+-- level (as for `error`, seen from the caller of checked), without the
+-- library's own file and line.
+-- @tparam table spec
+-- @tparam string op the method ("lab:apply")
+-- @tparam integer level
+-- @treturn table the checked spec
+-- @raise as `check`
+function M.checked(spec, op, level)
+  local ok, r = pcall(M.check, spec, op)
+  if ok then return r end
+  if type(r) == "string" then error((r:gsub("^[^\n]-:%d+: ", "", 1)), level + 1) end
+  error(r, 0)
 end
 
 -- ---- writing it out ----

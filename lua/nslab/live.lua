@@ -451,6 +451,12 @@ end
 -- @tparam table node_class the node's metatable
 function M.install(class, node_class)
   for k, f in pairs(Lab) do class[k] = f end
+  local link = class.link
+  function class:link(a, b, opts) -- (a node removed: said so, before anything)
+    linkctl.gone(self, "lab:link", a)
+    linkctl.gone(self, "lab:link", b)
+    return link(self, a, b, opts)
+  end
   for k, f in pairs(Node) do node_class[k] = f end
   require("nslab.declare").install(class)
 end
