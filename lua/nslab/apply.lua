@@ -32,7 +32,11 @@ local copy = require("nslab.declare").copy
 
 -- ---- the lab-level actions, each returning its undo ----
 
-local function node_of(lab, name) return assert(lab._by[name], name) end
+local function node_of(lab, name)
+  local node = lab._by[name]
+  if not node then opts_mod.raise("lab:apply", q(name), E.ENOENT, string.format("lab %q has no node %q", lab.name, name)) end
+  return node
+end
 
 local function find_link(lab, ends)
   for _, l in ipairs(lab._links) do

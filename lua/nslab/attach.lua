@@ -123,7 +123,8 @@ local function note_node(node)
   local sys = {}
   for k, v in pairs((node._opts or {}).sysctls or {}) do sys[k] = tostring(v) end
   o.sysctls = next(sys) and sys or nil
-  M.note(node.lab, "node", node.name, o)
+  -- (none: the `node` line says it all; a big lab writes no more)
+  if next(o) then M.note(node.lab, "node", node.name, o) end
 end
 
 local function decoded(text)
