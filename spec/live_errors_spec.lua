@@ -52,7 +52,8 @@ describe("live labs refuse bad input #root", function()
       { "^" .. THIS, "'lab:apply' (nodes[1]: field 'name' (a string) is missing)" })
     refused(lab, function() lab:diff { nodes = { { name = "x" }, { name = "y" } }, links = { 42 } } end,
       { "^" .. THIS, "'lab:diff' (links[1]: table expected, got number)" })
-    refused(lab, function() lab:apply { nodes = { { name = "x" }, { name = "y" } }, links = { { "x", "y", mtu = "x" } } } end,
+    local mtu_x = { nodes = { { name = "x" }, { name = "y" } }, links = { { "x", "y", mtu = "x" } } }
+    refused(lab, function() lab:apply(mtu_x) end,
       { "^" .. THIS, "'lab:apply' (links[1]: field 'mtu' must be an integer, not string)" })
     refused(lab, function() lab:apply({ nodes = {} }, 5) end,
       { "^" .. THIS, "bad argument #2 to 'lab:apply' (table expected, got number)" })

@@ -33,7 +33,8 @@ local function kept_lab(lname, p, file, extra)
     local a = lab:host(%q, {hostname = "alpha", ipc = true, pid = true, dirs = {"/var/tmp"}, time = {monotonic = 7},
       sysctls = {["net.ipv4.ip_default_ttl"] = 60}})
     local r, s, b = lab:router %q, lab:bridge %q, lab:host %q
-    lab:link(a, r, {addrs = {{"10.51.1.1/24", "fd51:1::1/64"}, {"10.51.1.2/24", "fd51:1::2/64"}}, a_to_b = {rate = "2mbit"}})
+    lab:link(a, r, {addrs = {{"10.51.1.1/24", "fd51:1::1/64"}, {"10.51.1.2/24", "fd51:1::2/64"}},
+      a_to_b = {rate = "2mbit"}})
     lab:link(r, s, {addrs = {"10.51.2.1/24"}, mtu = 1400})
     lab:link(b, s, {addrs = {"10.51.2.2/24"}, mtu = 1400})
     lab:link_state(b, s, "down")
@@ -121,8 +122,8 @@ describe("a lab's own spec #root", function()
       os.remove(file2)
       H.nslab("--clean " .. q(lname))
     end)
-    kept_lab(lname, p, file, string.format([[lab:router(%q, {bird = function() return "router id 1.1.1.1;\nprotocol device {}\n" end})]],
-      p .. "x"))
+    kept_lab(lname, p, file, string.format(
+      [[lab:router(%q, {bird = function() return "router id 1.1.1.1;\nprotocol device {}\n" end})]], p .. "x"))
     local text = H.read_all(file)
     assert.matches('bird = "router id 1.1.1.1;', text, 1, true)
     local changed = text:gsub("pid = true, ", ""):gsub("1%.1%.1%.1", "2.2.2.2")

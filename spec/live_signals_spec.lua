@@ -31,8 +31,9 @@ local function failing_spec(p)
   return H.tmpfile(string.format([[
 return {nodes = {{name = %q, routes = {{dst = "default", via = "10.61.0.2"}, {dst = "10.9.0.0/16", via = "10.77.0.1"}}},
   {name = %q, kind = "router"}, {name = %q}, {name = %q}},
-  links = {{%q, %q, addrs = {"10.61.0.1/24", "10.61.0.2/24"}, mtu = 1400}, {%q, %q, addrs = {"10.61.2.1/24", "10.61.2.2/24"}},
-    {%q, %q}}}]], p .. "a", p .. "r", p .. "c", p .. "d", p .. "a:eth0", p .. "r:eth0", p .. "r", p .. "d", p .. "c", p .. "d"))
+  links = {{%q, %q, addrs = {"10.61.0.1/24", "10.61.0.2/24"}, mtu = 1400},
+    {%q, %q, addrs = {"10.61.2.1/24", "10.61.2.2/24"}}, {%q, %q}}}]], p .. "a", p .. "r", p .. "c", p .. "d",
+    p .. "a:eth0", p .. "r:eth0", p .. "r", p .. "d", p .. "c", p .. "d"))
 end
 
 local function cleaned(lname, p)
@@ -60,8 +61,8 @@ describe("signals during lab:apply #root", function()
       local out, failed = H.nslab(string.format("--apply %s %s", q(lname), q(spec)))
       assert.is_false(failed) -- (without a signal: undone, exit 1)
       assert.matches("apply: + route " .. p .. "a: 10.9.0.0/16 via 10.77.0.1", out, 1, true)
-      out = H.sh(string.format("NSLAB_TEST_SIGNAL_AT=%s %s --apply %s %s 2>&1; echo status=$?", case.at, H.bin, q(lname),
-        q(spec)))
+      out = H.sh(string.format("NSLAB_TEST_SIGNAL_AT=%s %s --apply %s %s 2>&1; echo status=$?", case.at, H.bin,
+        q(lname), q(spec)))
       assert.equals(case.status, math.tointeger(tonumber(out:match("status=(%d+)"))), out)
       assert.matches("cleaning up, please wait", out, 1, true)
       assert.is_false(nslab.netns.exists(p .. "d"))

@@ -34,7 +34,9 @@ local copy = require("nslab.declare").copy
 
 local function node_of(lab, name)
   local node = lab._by[name]
-  if not node then opts_mod.raise("lab:apply", q(name), E.ENOENT, string.format("lab %q has no node %q", lab.name, name)) end
+  if not node then
+    opts_mod.raise("lab:apply", q(name), E.ENOENT, string.format("lab %q has no node %q", lab.name, name))
+  end
   return node
 end
 

@@ -7,10 +7,11 @@
 --
 -- A node whose kind or identity options (`hostname`, `ifname`, `dirs`,
 -- `ipc`, `time`, `pid`, `cgroup`, `bird`, `frr`: what the kernel cannot
--- change in place) differ is replaced (`-/+ node r1 (router): pid
--- changed, replaced`: removed and made again, its links too). A link is the same link when it joins the same node:ifname
--- ends (either way round); a spec end without ifname takes the one of
--- the link already joining the two nodes, or the next free ethN.
+-- change in place) differ is replaced (`-/+ node r1 (router): pid nil ->
+-- true, replaced`: removed and made again, its links too). A link is the
+-- same link when it joins the same node:ifname ends (either way round); a
+-- spec end without ifname takes the one of the link already joining the
+-- two nodes, or the next free ethN.
 -- @module nslab.plan
 
 local declare = require "nslab.declare"
