@@ -260,7 +260,7 @@ local function check_node(op, i, n, by)
       node.kind))
   end
   if node.pid == false then node.pid = nil end
-  if node.hostname then nodens.hostname(op, q(node.name), node) end
+  if node.hostname or node.cgroup then nodens.hostname(op, q(node.name), node) end
   if node.sysctls then
     local s = {}
     for k, v in pairs(node.sysctls) do s[(tostring(k):gsub("/", "."))] = tostring(v) end
