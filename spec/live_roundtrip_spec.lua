@@ -51,6 +51,25 @@ local function kept_lab(lname, p, file, extra)
     f:close()]], lname, p .. "a", p .. "r", p .. "s", p .. "b", extra or "", file))))
 end
 
+-- A lab name, a node name prefix and two files, all removed at the end
+-- of the test (the lab with `nslab --clean`).
+local function kept_setup()
+  local lname, p = H.name("lrt"), H.name("lr")
+  local file, file2 = os.tmpname(), os.tmpname()
+  finally(function()
+    os.remove(file)
+    os.remove(file2)
+    H.nslab("--clean " .. q(lname))
+  end)
+  return lname, p, file, file2
+end
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
 describe("a lab's own spec #root", function()
   H.guard()
 
@@ -73,13 +92,7 @@ describe("a lab's own spec #root", function()
   end)
 
   it("exported from another shell equals the in-process export; --apply of it twice is no change", function()
-    local lname, p = H.name("lrt"), H.name("lr")
-    local file, file2 = os.tmpname(), os.tmpname()
-    finally(function()
-      os.remove(file)
-      os.remove(file2)
-      H.nslab("--clean " .. q(lname))
-    end)
+    local lname, p, file, file2 = kept_setup()
     kept_lab(lname, p, file)
     local exported = nslab_ok("--export " .. q(lname))
     assert.equals(H.read_all(file), exported)
@@ -89,9 +102,7 @@ describe("a lab's own spec #root", function()
       "a_to_b = { rate = 5000000 }", 'state = "down"', "mtu = 1400" } do
       assert.matches(want, exported, 1, true)
     end
-    local f = assert(io.open(file2, "w"))
-    f:write(exported)
-    f:close()
+    write(file2, exported)
     local idx = { ifindex(p .. "a", "eth0"), ifindex(p .. "r", "eth1"), ifindex(p .. "b", "eth0") }
     local sleeper = H.sh("pgrep -f '^sleep 60$' | head -1")
     for _ = 1, 2 do
@@ -115,21 +126,13 @@ describe("a lab's own spec #root", function()
       pending("bird is not installed (Debian bird2: make deps)")
       return
     end
-    local lname, p = H.name("lrt"), H.name("lr")
-    local file, file2 = os.tmpname(), os.tmpname()
-    finally(function()
-      os.remove(file)
-      os.remove(file2)
-      H.nslab("--clean " .. q(lname))
-    end)
+    local lname, p, file, file2 = kept_setup()
     kept_lab(lname, p, file, string.format(
       [[lab:router(%q, {bird = function() return "router id 1.1.1.1;\nprotocol device {}\n" end})]], p .. "x"))
     local text = H.read_all(file)
     assert.matches('bird = "router id 1.1.1.1;', text, 1, true)
     local changed = text:gsub("pid = true, ", ""):gsub("1%.1%.1%.1", "2.2.2.2")
-    local f = assert(io.open(file2, "w"))
-    f:write(changed)
-    f:close()
+    write(file2, changed)
     local keep = ifindex(p .. "r", "eth1")
     local out = nslab_ok(string.format("--apply %s %s", q(lname), q(file2)))
     assert.matches("-/+ node " .. p .. "a (host): pid true -> nil, replaced", out, 1, true)
