@@ -26,7 +26,8 @@ describe("scripts #root", function()
       "- node evo-d (host)", "~ link evo-a:eth0 -- evo-r:eth0: mtu 9000 (was 1500)", "kept its ifindex",
       "the lab matches the spec: no changes" },
   }
-  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping", "ospf", "bgp", "playground", "evolve" } do
+  for _, name in ipairs { "veth-pair", "isolation", "bridge", "router", "shaping", "ospf", "bgp", "playground",
+    "evolve" } do
     it(name .. ".lua exits 0, shows its evidence and leaves nothing behind", function()
       local out, ok, code = H.nslab("scripts/" .. name .. ".lua")
       assert.is_true(ok, "exit " .. tostring(code) .. ":\n" .. out)
