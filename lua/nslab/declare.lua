@@ -418,9 +418,9 @@ function M.export(lab) return text_mod.export(lab, M.spec(lab, { macs = true }))
 function M.from_spec(spec, name, opts)
   name = name or type(spec) == "table" and spec.name
   if type(name) ~= "string" then opts_mod.argerror("from_spec", 1, "the spec has no name: give one", 3) end
-  M.check(spec, "from_spec")
+  local checked = M.check(spec, "from_spec")
   local lab = require("nslab.lab").new(name, opts)
-  local ok, e = pcall(lab.apply, lab, spec)
+  local ok, e = pcall(lab.apply, lab, checked)
   if not ok then
     pcall(lab.close, lab)
     error(e, 0)
