@@ -111,6 +111,14 @@ describe("a lab's own spec #root", function()
       assert.same(idx, { ifindex(p .. "a", "eth0"), ifindex(p .. "r", "eth1"), ifindex(p .. "b", "eth0") })
       assert.equals(exported, nslab_ok("--export " .. q(lname)))
     end
+    -- attached in another process: its own spec and the export are no change; its export is the same
+    local out = nslab_ok(string.format("-e %s", q(string.format([[
+      local lab = require("nslab.lab").attach(%q)
+      print("own", #lab:apply(lab:spec()).changes, #lab:apply(lab:spec()).changes)
+      print("export", #lab:apply(assert(loadfile(%q))("--spec")).changes)
+      print("same", lab:export() == io.open(%q):read("a"))
+      lab:keep()]], lname, file2, file2))))
+    assert.matches("own\t0\t0\nexport\t0\nsame\ttrue\n", out)
     assert.is_truthy(sleeper:match("%d+"))
     assert.equals(sleeper, H.sh("pgrep -f '^sleep 60$' | head -1"))
     local row = inspect_row(lname)

@@ -18,6 +18,8 @@
 --   kernel (global and site scope), their state (down when an end is),
 --   their shaping from the `spec` lines; the uplink is not rebuilt (what
 --   it changed outside is removed at close all the same);
+-- * routes added through the lab, MACs and MTUs: read back from the
+--   kernel (`nslab.live.adopt`), unless `guest` is asked for;
 -- * node commands: each node joins the namespaces pinned for it
 --   (`nslab.pins`: hostname, IPC, time) and gets the lab's /etc/hosts.
 --
@@ -337,6 +339,9 @@ function M.attach(name, opts)
     end
     if take then undo_entries(lab, c) end
     if not take then lab._status = status end
+    -- routes, MACs and MTUs from the kernel, so lab:spec() is the maker's
+    -- (not for a read-only look: `nslab --export` asks for them itself)
+    if not opts.guest then require("nslab.live").adopt(lab) end
     return lab
   end)
 end
