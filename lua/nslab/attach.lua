@@ -120,7 +120,7 @@ function M.note_shape(link)
   M.note(link.a.lab, "shape", link.a.name .. ":" .. link.ifnames[1], { ab = s[1], ba = s[2] })
 end
 
-local function note_node(node)
+local function note_opts(node)
   local o = require("nslab.declare").node_opts(node)
   local sys = {}
   for k, v in pairs((node._opts or {}).sysctls or {}) do sys[k] = tostring(v) end
@@ -348,6 +348,27 @@ end
 
 -- ---- hooks into every lab: the record lines attach reads ----
 
+--- Records node as made (its `node` line, for `nslab --attach`, and its
+-- options' `spec` line) and pins its namespaces: what lab:host/router/
+-- bridge do once a node is made.
+-- @tparam lab lab
+-- @tparam node node
+-- @tparam[opt] boolean unpinned only the record lines
+function M.note_node(lab, node, unpinned)
+  lab._rec:add("node", node.name, node.kind, node.hostname)
+  note_opts(node)
+  if not unpinned then pins.pin(lab, node) end
+end
+
+--- Records link as made (its `veth` line, and its shaping's `spec`
+-- line): what lab:link does once it is made.
+-- @tparam lab lab
+-- @tparam table link
+function M.note_link(lab, link)
+  lab._rec:add("veth", link.a.name, link.ifnames[1], link.b.name, link.ifnames[2])
+  if link.shape[1] or link.shape[2] then M.note_shape(link) end
+end
+
 --- Installs the hooks: `node`, `veth` and `kept` record lines, the
 -- nodes' pins, a guest's close (ends only its own commands), and the
 -- commands of a lab kept at exit left running (`nslab --keep`).
@@ -377,15 +398,12 @@ function M.install(Lab)
   end
   function Lab:_node(kind, name, opts)
     local node = make_node(self, kind, name, opts)
-    self._rec:add("node", name, kind, node.hostname)
-    note_node(node)
-    pins.pin(self, node)
+    M.note_node(self, node)
     return node
   end
   function Lab:link(a, b, opts)
     local l = link(self, a, b, opts)
-    self._rec:add("veth", l.a.name, l.ifnames[1], l.b.name, l.ifnames[2])
-    if l.shape[1] or l.shape[2] then M.note_shape(l) end
+    M.note_link(self, l)
     return l
   end
   function Lab:_teardown()
