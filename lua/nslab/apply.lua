@@ -32,7 +32,13 @@ local copy = require("nslab.declare").copy
 
 -- ---- the lab-level actions, each returning its undo ----
 
-local function node_of(lab, name) return assert(lab._by[name], name) end
+local function node_of(lab, name)
+  local node = lab._by[name]
+  if not node then
+    opts_mod.raise("lab:apply", q(name), E.ENOENT, string.format("lab %q has no node %q", lab.name, name))
+  end
+  return node
+end
 
 local function find_link(lab, ends)
   for _, l in ipairs(lab._links) do
@@ -46,8 +52,8 @@ end
 local add_node, drop_node, add_link, drop_link, add_addr, drop_addr, add_route, drop_route
 
 function add_node(lab, n)
-  local opts = { sysctls = copy(n.sysctls), hostname = n.hostname, dirs = copy(n.dirs), ipc = n.ipc,
-    time = copy(n.time), ifname = n.ifname }
+  local opts = copy(n)
+  opts.name, opts.kind, opts.index, opts.addrs, opts.routes = nil, nil, nil, nil, nil
   lab[n.kind](lab, n.name, opts)
   return function() drop_node(lab, n) end
 end
@@ -162,6 +168,7 @@ local function set_sysctl(node, key, value, track)
   node._sysctl_old = node._sysctl_old or {}
   node._sysctls[key] = track and value or nil
   if not track then node._sysctl_old[key] = nil end
+  require("nslab.attach").note_sysctls(node)
 end
 
 local function sysctl(lab, c)
@@ -177,7 +184,10 @@ local function sysctl(lab, c)
   return function()
     set_sysctl(node, a.key, before, a.old ~= nil)
     if had_old then node._sysctl_old[a.key] = had_old end
-    if a.reset then node._sysctls[a.key] = a.old end
+    if a.reset then
+      node._sysctls[a.key] = a.old
+      require("nslab.attach").note_sysctls(node)
+    end
   end
 end
 
@@ -270,6 +280,8 @@ local RUN = {
 -- @treturn string
 function M.point(c) return "apply:" .. ((c.phase == "link~" or c.phase == "down") and c.kind or c.phase) end
 
+local UNDO_NOTICE = "cleaning up, please wait"
+
 local function step_text(lab, c)
   return string.format("lab %q: apply: %s %s", lab.name, c.shown_sign or c.sign, c.text)
 end
@@ -330,7 +342,9 @@ function M.run(lab, plan)
   lab._hosts_held = true
   local ok, e, at = true, nil, nil
   for _, c in ipairs(plan.changes) do
-    ok, e = pcall(function()
+    -- A change and its undo together: a signal waits for both, then
+    -- comes in as the error that undoes the apply.
+    ok, e = pcall(core.defer_signals, UNDO_NOTICE, function()
       done[#done + 1] = RUN[c.phase](lab, c)
       fault.fail(M.point(c))
     end)
@@ -340,20 +354,21 @@ function M.run(lab, plan)
     end
   end
   local problems = {}
-  if not ok then
-    core.defer_signals(function()
-      for i = #done, 1, -1 do
-        local fine, why = require("nslab.teardown").pcall_steady(done[i])
-        if not fine then problems[#problems + 1] = tostring(why) end
-      end
-    end)
-  end
-  reorder(lab, ok and order_of_spec(plan.want) or before)
-  lab._hosts_held = held
-  if not held and lab._hosts_dirty then
-    lab._hosts_dirty = nil
-    require("nslab.node").hosts_changed(lab)
-  end
+  -- The undo runs whole, signals held back (a second Ctrl-C says so).
+  core.defer_signals(UNDO_NOTICE, function()
+    for i = #done, 1, -1 do
+      if ok then break end
+      local fine, why = require("nslab.teardown").pcall_steady(done[i])
+      if not fine then problems[#problems + 1] = tostring(why) end
+      fault.at("apply-undo")
+    end
+    reorder(lab, ok and order_of_spec(plan.want) or before)
+    lab._hosts_held = held
+    if not held and lab._hosts_dirty then
+      lab._hosts_dirty = nil
+      require("nslab.node").hosts_changed(lab)
+    end
+  end)
   if ok then return end
   local step = step_text(lab, at)
   if #problems > 0 then step = step .. " (and its undo failed: " .. table.concat(problems, "; ") .. ")" end
@@ -398,6 +413,7 @@ local APPLY_OPTS = { print = "boolean", dry_run = "boolean" }
 function Lab:diff(spec, opts)
   self:_check_open("lab:diff")
   opts = opts_mod.check("lab:diff", 2, opts, DIFF_OPTS)
+  spec = require("nslab.declare").checked(spec, "lab:diff", 2)
   linkctl.sync(self)
   local p = plan_mod.plan(self, spec, "lab:diff")
   if not opts.quiet then
@@ -424,6 +440,7 @@ end
 function Lab:apply(spec, opts)
   self:_check_open("lab:apply")
   opts = opts_mod.check("lab:apply", 2, opts, APPLY_OPTS)
+  spec = require("nslab.declare").checked(spec, "lab:apply", 2)
   self:_quiet()
   return M.apply(self, spec, opts)
 end

@@ -11,10 +11,15 @@
 --   hostname of its `node` line (records of older versions have none:
 --   then a netns holding a bridge device is a bridge, one forwarding
 --   IPv4 a router, any other a host, hostname its name);
+-- * node options (`hostname`, `dirs`, `pid`, `bird`, ...: what it was made
+--   with) and the sysctls set through the lab, from its `spec` lines;
+--   addresses on interfaces that are no link (`lo`) from the kernel;
 -- * links: the `veth` lines (ends, ifnames), their addresses from the
---   kernel (global and site scope), their state (down when an end is);
---   shaping is not rebuilt (`lab:state()` shows the qdiscs the kernel has),
---   nor the uplink (what it changed outside is removed at close all the same);
+--   kernel (global and site scope), their state (down when an end is),
+--   their shaping from the `spec` lines; the uplink is not rebuilt (what
+--   it changed outside is removed at close all the same);
+-- * routes added through the lab, MACs and MTUs: read back from the
+--   kernel (`nslab.live.adopt`), unless `guest` is asked for;
 -- * node commands: each node joins the namespaces pinned for it
 --   (`nslab.pins`: hostname, IPC, time, PID) and gets the lab's /etc/hosts.
 --
@@ -30,8 +35,8 @@
 --
 -- What the record learns for this (written by every lab, see
 -- `nslab.record`): `node NAME KIND HOSTNAME` once a node is made,
--- `veth A IFA B IFB` once a link is, `kept` when the lab is kept, and
--- `pins` before the first pin.
+-- `veth A IFA B IFB` once a link is, `spec WHAT NAME JSON` (`M.note`),
+-- `kept` when the lab is kept, and `pins` before the first pin.
 --
 -- Privilege: as making a lab (CAP_NET_ADMIN and CAP_SYS_ADMIN); not in
 -- rootless mode, whose labs live in another process's namespaces.
@@ -41,6 +46,7 @@ local core = nslab.core
 local Addr = require "nslab.addr"
 local Link = require "nslab.link"
 local Exec = require "nslab.exec"
+local json = require "nslab.json"
 local Node = require "nslab.node"
 local Sysctl = require "nslab.sysctl"
 local nodens = require "nslab.nodens"
@@ -83,24 +89,76 @@ function M.load(op, name)
   return rec -- not a tail call: the level counts this frame
 end
 
--- Kinds and hostnames of the `node` lines, and the `veth` lines.
-local function described(rec)
-  local nodes, veths = {}, {}
+--- Notes in lab's record what `lab:spec()` holds and the kernel cannot
+-- tell another process (`spec WHAT NAME JSON`, the last line of a WHAT
+-- and NAME wins): a node's options ("node", see `nslab.declare.node_opts`,
+-- with the sysctls it was made with), the sysctls set through the lab
+-- ("sysctl"), a link's shaping ("shape", NAME "node:ifname" of its first
+-- end, `{ab =, ba =}`). Nothing without lua-cjson.
+-- @tparam lab lab
+-- @tparam string what
+-- @tparam string name
+-- @tparam table value
+function M.note(lab, what, name, value)
+  if not (lab._rec and lab._rec.f) or not json.available() then return end
+  lab._rec:add("spec", what, name, json.encode(value, "nslab.record"))
+end
+
+--- Notes node's sysctls set through the lab (`M.note`).
+-- @tparam node node
+function M.note_sysctls(node) M.note(node.lab, "sysctl", node.name, node._sysctls or {}) end
+
+--- Notes link's shaping (`M.note`).
+-- @tparam table link
+function M.note_shape(link)
+  local s = link.shape or {}
+  M.note(link.a.lab, "shape", link.a.name .. ":" .. link.ifnames[1], { ab = s[1], ba = s[2] })
+end
+
+local function note_opts(node)
+  local o = require("nslab.declare").node_opts(node)
+  local sys = {}
+  for k, v in pairs((node._opts or {}).sysctls or {}) do sys[k] = tostring(v) end
+  o.sysctls = next(sys) and sys or nil
+  -- (none: the `node` line says it all; a big lab writes no more)
+  if next(o) then M.note(node.lab, "node", node.name, o) end
+end
+
+local function decoded(text)
+  local ok, v = pcall(json.decode, text)
+  return ok and type(v) == "table" and v or nil
+end
+
+--- Kinds and hostnames of the `node` lines (with `opts`, `sysctls` of
+-- their `spec` lines), the `veth` lines (with `shape`) still standing.
+-- @tparam table rec a loaded record
+-- @treturn table name -> {kind =, hostname =, opts =, sysctls =}
+-- @treturn {table,...} {A, IFA, B, IFB, shape = {ab, ba}}
+function M.described(rec)
+  local nodes, veths, at = {}, {}, {}
   for _, it in ipairs(rec.items) do
     if it[1] == "node" then
       nodes[it[2]] = { kind = it[3], hostname = it[4] }
     elseif it[1] == "veth" then
       veths[#veths + 1] = { it[2], it[3], it[4], it[5] }
+      at[it[2] .. ":" .. it[3]] = veths[#veths]
     elseif it[1] == "drop" and it[2] == "veth" then -- lab:unlink, lab:remove
       for i = #veths, 1, -1 do
         if veths[i][1] .. ":" .. veths[i][2] == it[3] then table.remove(veths, i) end
       end
+      at[it[3]] = nil
     elseif it[1] == "drop" and it[2] == "netns" then
       nodes[it[3]] = nil
+    elseif it[1] == "spec" and (nodes[it[3]] or at[it[3]]) then
+      local v = decoded(it[4])
+      if it[2] == "node" then nodes[it[3]].opts = v end
+      if it[2] == "sysctl" then nodes[it[3]].sysctls = v end
+      if it[2] == "shape" and at[it[3]] and v then at[it[3]].shape = { v.ab, v.ba } end
     end
   end
   return nodes, veths
 end
+local described = M.described
 
 -- A node without its `node` line (an older record): its kind guessed
 -- from the kernel.
@@ -131,6 +189,9 @@ local function add_node(lab, name, desc)
   local links = Link.list { netns = name }
   local kind = desc and desc.kind or guess(name, links)
   local node = Node.new(lab, name, kind, desc and desc.hostname or name:sub(1, 64))
+  node._opts = desc and desc.opts
+  if not node._opts and node.hostname ~= name:sub(1, 64) then node._opts = { hostname = node.hostname } end
+  node._sysctls = desc and desc.sysctls and next(desc.sysctls) and desc.sysctls or nil
   if kind == "bridge" then
     for _, l in ipairs(links) do
       if l.kind == "bridge" then node.bridge = l.name end
@@ -159,7 +220,7 @@ local function add_link(lab, v)
   local a, b = lab._by[v[1]], lab._by[v[3]]
   if not (a and b and a._kernel[v[2]] and b._kernel[v[4]]) then return end
   local la, lb = addrs_of(a, v[2]), addrs_of(b, v[4])
-  local link = { a = a, b = b, ifnames = { v[2], v[4] }, addrs = { la, lb }, shape = {},
+  local link = { a = a, b = b, ifnames = { v[2], v[4] }, addrs = { la, lb }, shape = v.shape or {},
     state = (a._kernel[v[2]].up and b._kernel[v[4]].up) and "up" or "down" }
   a:_attach(v[2], b, v[4], la, link)
   b:_attach(v[4], a, v[2], lb, link)
@@ -266,6 +327,16 @@ function M.attach(name, opts)
       end
     end
     for _, v in ipairs(veths) do add_link(lab, v) end
+    for _, node in ipairs(lab.nodes) do
+      -- addresses on what is no lab link nor uplink (veth): lo, a bridge's device
+      for _, a in ipairs(node._addrlist) do
+        local k = node._kernel[a.ifname]
+        if k and k.kind ~= "veth" and not node._ifset[a.ifname] and (a.scope == "global" or a.scope == "site") then
+          node._addrs[#node._addrs + 1] = { ifname = a.ifname, address = a.address, prefixlen = a.prefixlen,
+            family = a.family }
+        end
+      end
+    end
     local hosts = nodens.source(lab)
     for _, node in ipairs(lab.nodes) do
       node._kernel, node._addrlist = nil, nil
@@ -276,11 +347,35 @@ function M.attach(name, opts)
     end
     if take then M.undo_entries(lab, c) end
     if not take then lab._status = status end
+    -- routes, MACs and MTUs from the kernel, so lab:spec() is the maker's
+    -- (not for a read-only look: `nslab --export` asks for them itself)
+    if not opts.guest then require("nslab.live").adopt(lab) end
     return lab
   end)
 end
 
 -- ---- hooks into every lab: the record lines attach reads ----
+
+--- Records node as made (its `node` line, for `nslab --attach`, and its
+-- options' `spec` line) and pins its namespaces: what lab:host/router/
+-- bridge do once a node is made.
+-- @tparam lab lab
+-- @tparam node node
+-- @tparam[opt] boolean unpinned only the record lines
+function M.note_node(lab, node, unpinned)
+  lab._rec:add("node", node.name, node.kind, node.hostname)
+  note_opts(node)
+  if not unpinned then pins.pin(lab, node) end
+end
+
+--- Records link as made (its `veth` line, and its shaping's `spec`
+-- line): what lab:link does once it is made.
+-- @tparam lab lab
+-- @tparam table link
+function M.note_link(lab, link)
+  lab._rec:add("veth", link.a.name, link.ifnames[1], link.b.name, link.ifnames[2])
+  if link.shape[1] or link.shape[2] then M.note_shape(link) end
+end
 
 --- Installs the hooks: `node`, `veth` and `kept` record lines, the
 -- nodes' pins, a guest's close (ends only its own commands), and the
@@ -311,13 +406,12 @@ function M.install(Lab)
   end
   function Lab:_node(kind, name, opts)
     local node = make_node(self, kind, name, opts)
-    self._rec:add("node", name, kind, node.hostname)
-    pins.pin(self, node)
+    M.note_node(self, node)
     return node
   end
   function Lab:link(a, b, opts)
     local l = link(self, a, b, opts)
-    self._rec:add("veth", l.a.name, l.ifnames[1], l.b.name, l.ifnames[2])
+    M.note_link(self, l)
     return l
   end
   function Lab:_teardown()

@@ -2,9 +2,10 @@
 -- builds a running or kept lab again (`lab:export`, see `nslab.declare`),
 -- from another shell. The lab is reopened as a guest
 -- (`require("nslab.lab").attach(NAME, {guest = true})`): it is only read,
--- never taken over or changed. What a reopened lab cannot know is left
--- out: shaping and sysctls (not recorded); routes, MACs and MTUs are read
--- back from the kernel (routes: those not made by the kernel itself).
+-- never taken over or changed. The script is the one `lab:export()` writes
+-- in the lab's own process: node options, sysctls and shaping come from
+-- the lab's record (`nslab.attach`), routes, MACs, MTUs and addresses are
+-- read back from the kernel (routes: those not made by the kernel itself).
 -- @module nslab.cli_export
 local live = require "nslab.live"
 local opts_mod = require "nslab.opts"

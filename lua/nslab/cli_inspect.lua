@@ -44,11 +44,13 @@ function M.args(op, args, flags)
   return name, seen
 end
 
--- Nodes and links a record covers.
+-- Nodes and links a record covers (those removed since left out).
 local function counts(rec)
-  local links = 0
-  for _, it in ipairs(rec.items) do
-    if it[1] == "veth" then links = links + 1 end
+  local _, veths = attach.described(rec)
+  local netns, links = {}, 0
+  for _, n in ipairs(record.contents(rec).netns) do netns[n] = true end
+  for _, v in ipairs(veths) do
+    if netns[v[1]] and netns[v[3]] then links = links + 1 end
   end
   return #record.contents(rec).netns, links
 end

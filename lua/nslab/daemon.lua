@@ -132,6 +132,8 @@ function M.config_text(node, config, what)
     raise("lab:router", q(node.name), E.EINVAL, string.format("the %s config function returned %s, not a string", what,
       type(t)))
   end
+  node._config_texts = node._config_texts or {} -- for lab:spec (nslab.declare)
+  node._config_texts[what] = t
   return t
 end
 

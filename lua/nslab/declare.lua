@@ -9,7 +9,8 @@
 -- * `nodes`: an array of nodes, each
 --   `{name = "r1", kind = "router", ...}` with `kind` "host" (the default),
 --   "router" or "bridge"; the options of `lab:host` (`hostname`, `dirs`,
---   `ipc`, `time`; `ifname` for a bridge's device); `sysctls` (key ->
+--   `ipc`, `time`, `pid`, `cgroup`; `bird` (config text) and `frr` for a
+--   router; `ifname` for a bridge's device); `sysctls` (key ->
 --   value: set at creation, or later through `node:sysctl` or an apply);
 --   `addrs` (ifname -> address or list: addresses on interfaces that are no
 --   lab link, such as `lo`); `routes` (an array of `nslab.route.add`
@@ -60,7 +61,8 @@ M.copy = copy
 
 local KINDS = { "host", "router", "bridge" }
 local NODE_FIELDS = { name = "string", kind = "string", hostname = "string", ifname = "string", dirs = "table",
-  ipc = "boolean", time = "table", sysctls = "table", addrs = "table", routes = "table" }
+  ipc = "boolean", time = "table", pid = "boolean", cgroup = "table", bird = "string", frr = "table",
+  sysctls = "table", addrs = "table", routes = "table" }
 local LINK_FIELDS = { "string", "string", addrs = "table", mtu = "integer", mac = "table", state = "string",
   a_to_b = "table", b_to_a = "table" }
 local SHAPE_KEYS = {}
@@ -68,8 +70,10 @@ for k, v in pairs(shape.FIELDS) do
   LINK_FIELDS[k] = v
   SHAPE_KEYS[#SHAPE_KEYS + 1] = k
 end
---- The node options that make a node what it is: a change replaces it.
-M.IDENTITY = { "kind", "hostname", "ifname", "dirs", "ipc", "time" }
+--- The node options that make a node what it is: a change replaces it
+-- (the kernel cannot change them in place).
+M.IDENTITY = { "kind", "hostname", "ifname", "dirs", "ipc", "time", "pid", "cgroup", "bird", "frr" }
+local OPTIONS = { "hostname", "ifname", "dirs", "ipc", "time", "pid", "cgroup", "bird", "frr" }
 
 -- "address/prefixlen" as the kernel would list it, or nil; remembered
 -- (a plan reads the same addresses again and again).
@@ -129,8 +133,8 @@ end
 -- @treturn table
 function M.node_entry(node)
   local o = node._opts or {}
-  local n = { name = node.name, kind = node.kind, hostname = o.hostname, ifname = o.ifname, dirs = copy(o.dirs),
-    ipc = o.ipc, time = copy(o.time) }
+  local n = M.node_opts(node)
+  n.name, n.kind = node.name, node.kind
   local sys = {}
   for k, v in pairs(o.sysctls or {}) do sys[(k:gsub("/", "."))] = tostring(v) end
   for k, v in pairs(node._sysctls or {}) do sys[k] = v end
@@ -145,6 +149,21 @@ function M.node_entry(node)
     end
   end
   if #node._routes > 0 then n.routes = copy(node._routes) end
+  return n
+end
+
+--- The options node was made with, as a spec holds them (`hostname`,
+-- `ifname`, `dirs`, `ipc`, `time`, `pid`, `cgroup`, `bird` and `frr`, a
+-- daemon's config function as the text it returned); nil ones left out.
+-- @tparam node node
+-- @treturn table
+function M.node_opts(node)
+  local o, n = node._opts or {}, {}
+  for _, k in ipairs(OPTIONS) do n[k] = copy(o[k]) end
+  n.pid = n.pid or nil
+  local texts = node._config_texts or {}
+  if type(n.bird) == "function" then n.bird = texts.bird end
+  if n.frr and type(n.frr.config) == "function" then n.frr.config = texts.frr end
   return n
 end
 
@@ -183,6 +202,8 @@ function M.spec(lab, opts)
 end
 
 -- ---- checking a spec ----
+
+local CHECKED = {} -- the key marking what check returned
 
 local function bad(op, where, why) opts_mod.raise(op, where, E.EINVAL, why) end
 
@@ -223,6 +244,7 @@ end
 local function check_node(op, i, n, by)
   local where = string.format("nodes[%d]", i)
   check_fields(op, n, NODE_FIELDS, where)
+  if n.name == nil then opts_mod.argerror(op, 1, where .. ": field 'name' (a string) is missing") end
   record.check_name(op, n.name, 3)
   local node = {} -- (a shallow copy: what changes below is made anew)
   for k, v in pairs(n) do node[k] = v end
@@ -233,7 +255,12 @@ local function check_node(op, i, n, by)
       node.name, by[node.name].index, i))
   end
   if node.ifname and node.kind ~= "bridge" then bad(op, where, "only a bridge has an ifname (its device)") end
-  if node.hostname then nodens.hostname(op, q(node.name), node) end
+  if (node.bird or node.frr) and node.kind ~= "router" then
+    bad(op, where, string.format("only a router runs %s (node %q is a %s)", node.bird and "bird" or "frr", node.name,
+      node.kind))
+  end
+  if node.pid == false then node.pid = nil end
+  if node.hostname or node.cgroup then nodens.hostname(op, q(node.name), node) end
   if node.sysctls then
     local s = {}
     for k, v in pairs(node.sysctls) do s[(tostring(k):gsub("/", "."))] = tostring(v) end
@@ -338,6 +365,7 @@ end
 -- links, a self link, an address without prefix length, an address in
 -- two places on one segment, a bad mtu, state or shaping
 function M.check(spec, op)
+  if type(spec) == "table" and rawget(spec, CHECKED) then return spec end
   op = op or "lab:apply"
   if type(spec) ~= "table" then opts_mod.argerror(op, 1, "spec table expected, got " .. type(spec), 3) end
   opts_mod.check(op, 1, spec, { name = "string", nodes = "table", links = "table" }, 4, "spec")
@@ -351,88 +379,34 @@ function M.check(spec, op)
   local ifs = {}
   for i, l in ipairs(spec.links or {}) do out.links[i] = check_link(op, i, l, by, fake, ifs) end
   out.by = by
+  out[CHECKED] = true
   return out
 end
 
--- ---- writing it out ----
-
-local function is_ident(k) return type(k) == "string" and k:match("^[%a_][%w_]*$") and k ~= "end" and k ~= "and" end
-
--- Keys written first, in this order; the others sorted after them.
-local FIRST = { name = 1, kind = 2, addrs = 3, mtu = 4, mac = 5, state = 6, a_to_b = 7, b_to_a = 8 }
-
--- v as a Lua constructor on one line, keys sorted.
-local function lua_text(v)
-  local t = type(v)
-  if t == "string" then return q(v) end
-  if t == "number" then
-    if math.type(v) == "integer" then return tostring(v) end
-    return string.format("%.17g", v)
-  end
-  if t ~= "table" then return tostring(v) end
-  local parts, n = {}, #v
-  for i = 1, n do parts[#parts + 1] = lua_text(v[i]) end
-  local keys = {}
-  for k in pairs(v) do
-    if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
-  end
-  table.sort(keys, function(a, b)
-    local ra, rb = FIRST[a] or 99, FIRST[b] or 99
-    if ra ~= rb then return ra < rb end
-    return tostring(a) < tostring(b)
-  end)
-  for _, k in ipairs(keys) do
-    local key = is_ident(k) and k or "[" .. lua_text(k) .. "]"
-    parts[#parts + 1] = key .. " = " .. lua_text(v[k])
-  end
-  if #parts == 0 then return "{}" end
-  return "{ " .. table.concat(parts, ", ") .. " }"
-end
---- v as the text of a Lua constructor on one line, keys sorted (name,
--- kind, addrs, mtu, mac, state, a_to_b, b_to_a first): what `export`
--- writes, and a way to compare two specs.
--- @function lua_text
--- @param v a string, number, boolean or table of them
--- @treturn string
-M.lua_text = lua_text
-
---- The spec as the text of a Lua table constructor, one node and one link
--- per line.
+--- `check` for a method the user called: an argument error is raised at
+-- level (as for `error`, seen from the caller of checked), without the
+-- library's own file and line.
 -- @tparam table spec
--- @treturn string
-function M.text(spec)
-  local out = { "{" }
-  if spec.name then out[#out + 1] = "  name = " .. q(spec.name) .. "," end
-  for _, part in ipairs { "nodes", "links" } do
-    out[#out + 1] = "  " .. part .. " = {"
-    for _, e in ipairs(spec[part] or {}) do out[#out + 1] = "    " .. lua_text(e) .. "," end
-    out[#out + 1] = "  },"
-  end
-  out[#out + 1] = "}"
-  return table.concat(out, "\n")
+-- @tparam string op the method ("lab:apply")
+-- @tparam integer level
+-- @treturn table the checked spec
+-- @raise as `check`
+function M.checked(spec, op, level)
+  local ok, r = pcall(M.check, spec, op)
+  if ok then return r end
+  if type(r) == "string" then error((r:gsub("^[^\n]-:%d+: ", "", 1)), level + 1) end
+  error(r, 0)
 end
 
---- A Lua script that builds the lab as it is now: run by nslab
--- (`nslab --keep lab.lua`, `nslab -i lab.lua`) it makes a lab of the same
--- name with the same nodes, links (ifnames, addresses, MTU, MACs read from
--- the kernel, shaping, state), routes and sysctls (`from_spec`), and
--- returns it; called with the argument "--spec" (as `nslab --apply` does)
--- it only returns the spec.
+-- ---- writing it out (nslab.declare_text) ----
+
+local text_mod = require "nslab.declare_text"
+M.lua_text, M.text = text_mod.lua_text, text_mod.text
+
+--- A Lua script that builds the lab as it is now (see `nslab.declare_text.export`).
 -- @tparam lab lab
 -- @treturn string the script
-function M.export(lab)
-  local spec = M.spec(lab, { macs = true })
-  return table.concat({
-    string.format("-- nslab lab %q, written by lab:export() (%d nodes, %d links).", lab.name, #spec.nodes,
-      #spec.links),
-    "-- Build it: nslab --keep THIS.lua (or nslab -i THIS.lua); reconcile a running lab to it:",
-    "-- nslab --apply NAME THIS.lua. Its spec is plain data (see nslab.declare).",
-    "local spec = " .. M.text(spec),
-    'if ... == "--spec" then return spec end',
-    'return require("nslab.declare").from_spec(spec)',
-    "",
-  }, "\n")
-end
+function M.export(lab) return text_mod.export(lab, M.spec(lab, { macs = true })) end
 
 --- Builds a new lab from a spec: `nslab.lab(name)` then `lab:apply(spec)`.
 -- @tparam table spec
@@ -444,9 +418,9 @@ end
 function M.from_spec(spec, name, opts)
   name = name or type(spec) == "table" and spec.name
   if type(name) ~= "string" then opts_mod.argerror("from_spec", 1, "the spec has no name: give one", 3) end
-  M.check(spec, "from_spec")
+  local checked = M.check(spec, "from_spec")
   local lab = require("nslab.lab").new(name, opts)
-  local ok, e = pcall(lab.apply, lab, spec)
+  local ok, e = pcall(lab.apply, lab, checked)
   if not ok then
     pcall(lab.close, lab)
     error(e, 0)

@@ -9,7 +9,8 @@
 -- veth pair is made), "uplink-added" (lab:uplink, right after its veth is
 -- made and recorded), "teardown" (close, between ending the processes and
 -- deleting the namespaces), "record-tmp" (a record written anew, before
--- its .tmp file is renamed over it). Each signal is sent by `nslab.core.kill_self`
+-- its .tmp file is renamed over it), "apply-undo" (lab:apply undoing its
+-- changes after a failure, after each undone). Each signal is sent by `nslab.core.kill_self`
 -- and is delivered (the handler has run) before `at` returns.
 -- @module nslab.fault
 
@@ -22,7 +23,7 @@ local spec = os.getenv("NSLAB_TEST_SIGNAL_AT")
 
 --- Sends the signals asked for when point is the one named in the
 -- environment, the first time only; otherwise does nothing.
--- @tparam string point "netns-added", "veth-added", "uplink-added", "teardown" or "record-tmp"
+-- @tparam string point "netns-added", "veth-added", "uplink-added", "teardown", "record-tmp" or "apply-undo"
 function M.at(point)
   if spec == nil then return end
   local at, sig, n = spec:match("^([%w%-]+):?(%u*):?(%d*)$")

@@ -27,6 +27,17 @@ local function q(s) return string.format("%q", s) end
 
 -- ---- naming a link ----
 
+--- Refuses v when it is a node removed from lab (`lab:remove`, an apply).
+-- @tparam lab lab
+-- @tparam string op the call, for the error
+-- @param v what the caller was given for a node
+-- @raise ENOENT error object "node X was removed from lab L"
+function M.gone(lab, op, v)
+  if type(v) == "table" and v.removed and v.lab == lab then
+    opts_mod.raise(op, q(v.name), E.ENOENT, string.format("node %q was removed from lab %q", v.name, lab.name))
+  end
+end
+
 -- node, ifname (or nil) for a node, a node's name or "node:ifname";
 -- argument errors at level (seen from find's caller), after label.
 local function node_of(lab, v, op, argn, level, label)
@@ -37,6 +48,7 @@ local function node_of(lab, v, op, argn, level, label)
   elseif type(v) == "table" and v.lab == lab and lab._by[v.name] == v then
     return v
   end
+  M.gone(lab, op, v)
   opts_mod.argerror(op, argn, string.format("%sa node of lab %q or \"node:ifname\" expected, got %s", label or "",
     lab.name, type(v) == "string" and q(v) or tostring(v)), level + 2)
 end
@@ -52,6 +64,7 @@ local function end_text(e) return e.node.name .. ":" .. e.ifname end
 function M.node(lab, v, op)
   local node = type(v) == "string" and lab._by[v] or v
   if type(node) ~= "table" or node.lab ~= lab or lab._by[node.name] ~= node then
+    M.gone(lab, op, node)
     opts_mod.argerror(op, 1, string.format("a node of lab %q expected, got %s", lab.name,
       type(v) == "string" and q(v) or tostring(v)), 3)
   end
@@ -259,6 +272,7 @@ function M.note(link, ea, ab, ba)
   else
     link.shape = { ba, ab }
   end
+  require("nslab.attach").note_shape(link) -- for a reopened lab
 end
 
 --- Takes a link down as a cable pull would, or brings it back up: both

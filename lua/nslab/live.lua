@@ -372,9 +372,14 @@ function Lab:transaction(fn)
   end
   local tx = self._tx
   tx.restoring = true
-  local ok, e2 = pcall(require("nslab.apply").apply, self, before, { op = "lab:transaction" })
-  tx.restoring = nil
-  self._tx = outer
+  local ok, e2
+  -- The undo runs whole, signals held back; one that came meanwhile is
+  -- raised once the lab is as it was.
+  core.defer_signals("cleaning up, please wait", function()
+    ok, e2 = pcall(require("nslab.apply").apply, self, before, { op = "lab:transaction" })
+    tx.restoring = nil
+    self._tx = outer
+  end)
   if not ok then
     error(string.format("lab %q: transaction failed (%s) and its undo failed too: %s", self.name,
       tostring(r[2]), tostring(e2)), 0)
@@ -404,6 +409,7 @@ function Node:sysctl(key, value)
   Sysctl.set(self.netns, key, tostring(value))
   self._sysctls = self._sysctls or {}
   self._sysctls[key] = tostring(value)
+  require("nslab.attach").note_sysctls(self)
 end
 
 --- Removes an address from an interface of the node (as `node:addr`
@@ -445,6 +451,12 @@ end
 -- @tparam table node_class the node's metatable
 function M.install(class, node_class)
   for k, f in pairs(Lab) do class[k] = f end
+  local link = class.link
+  function class:link(a, b, opts) -- (a node removed: said so, before anything)
+    linkctl.gone(self, "lab:link", a)
+    linkctl.gone(self, "lab:link", b)
+    return link(self, a, b, opts)
+  end
   for k, f in pairs(Node) do node_class[k] = f end
   require("nslab.declare").install(class)
 end

@@ -6,10 +6,12 @@
 -- changes, addresses, routes). Nothing is changed here.
 --
 -- A node whose kind or identity options (`hostname`, `ifname`, `dirs`,
--- `ipc`, `time`) differ is replaced (`-/+`: removed and made again, its
--- links too). A link is the same link when it joins the same node:ifname
--- ends (either way round); a spec end without ifname takes the one of
--- the link already joining the two nodes, or the next free ethN.
+-- `ipc`, `time`, `pid`, `cgroup`, `bird`, `frr`: what the kernel cannot
+-- change in place) differ is replaced (`-/+ node r1 (router): pid nil ->
+-- true, replaced`: removed and made again, its links too). A link is the
+-- same link when it joins the same node:ifname ends (either way round); a
+-- spec end without ifname takes the one of the link already joining the
+-- two nodes, or the next free ethN.
 -- @module nslab.plan
 
 local declare = require "nslab.declare"
@@ -176,7 +178,8 @@ local function node_plan(p, have, want)
       local diff = {}
       for _, f in ipairs(declare.IDENTITY) do
         if not same(n[f], w[f]) then
-          diff[#diff + 1] = string.format("%s %s -> %s", f, lua_text(n[f]), lua_text(w[f]))
+          local was, now = lua_text(n[f]), lua_text(w[f])
+          diff[#diff + 1] = #was + #now > 60 and f .. " changed" or string.format("%s %s -> %s", f, was, now)
         end
       end
       fate[n.name] = #diff > 0 and "replace" or "keep"
@@ -312,7 +315,7 @@ function M.plan(lab, spec, op)
       route_changes(p, n.name, n.routes, nil, true)
       for ifname, list in pairs(n.addrs or {}) do addr_changes(p, n.name, ifname, list, nil, true) end
       local c = p:add("node-", "-", "node", string.format("node %s (%s)", n.name, n.kind), { node = n })
-      if f == "replace" then c.hidden = true end
+      c.hidden = f == "replace" or nil -- (counted: a replace is one remove and one add)
     end
   end
   for _, w in ipairs(want.nodes) do
@@ -322,7 +325,6 @@ function M.plan(lab, spec, op)
       if f == "replace" then
         c.shown_sign = "-/+"
         c.text = string.format("node %s (%s): %s, replaced", w.name, w.kind, p.why[w.name])
-        p.removes = p.removes + 1
       end
       for ifname, list in pairs(w.addrs or {}) do addr_changes(p, w.name, ifname, nil, list) end
       route_changes(p, w.name, nil, w.routes)

@@ -26,6 +26,7 @@
 --     drop KIND NAME             (also for link, nft, sysctl, cgroup)
 --     node NAME KIND HOST        node NAME (netns NAME): host, router or bridge; its hostname
 --     veth A IFA B IFB           a lab link: A's IFA to B's IFB (both in lab netns)
+--     spec WHAT NAME JSON        what lab:spec() knows that the kernel cannot say (nslab.attach)
 --     pins                       intent: namespaces bound under /run/nslab/ns/NAME
 --     kept                       the lab was kept (`--keep`): its owner may exit
 --
@@ -150,7 +151,7 @@ local function int(s) return s and s:match("^%-?%d+$") and math.tointeger(tonumb
 local SHAPES = {
   lab = "s", owner = "iii", netns = "s", ["netns-id"] = "sii", drop = "ss", proc = "ii",
   link = "s", ["link-id"] = "si", nft = "s", ["nft-id"] = "si", sysctl = "ss", cgroup = "s", ["cgroup-id"] = "si",
-  node = "sss", veth = "ssss", pins = "", kept = "",
+  node = "sss", veth = "ssss", pins = "", kept = "", spec = "sss",
 }
 
 --- Parses a record's text. A last line without its newline (cut short by
@@ -249,7 +250,7 @@ function M.contents(rec)
       end
     end
     if it[1] == "netns" then
-      if not live[it[2]] then order[#order + 1] = it[2] end
+      if live[it[2]] == nil then order[#order + 1] = it[2] end -- (made again after a drop: one entry)
       live[it[2]] = true
       ids[it[2]] = nil
     elseif it[1] == "netns-id" then
@@ -257,7 +258,7 @@ function M.contents(rec)
     elseif it[1] == "proc" then
       procs[#procs + 1] = { pid = it[2], start = it[3] }
     elseif it[1] == "drop" and it[2] == "netns" then
-      live[it[3]] = nil
+      live[it[3]] = false
       ids[it[3]] = nil
     end
   end
@@ -493,7 +494,6 @@ end
 --- Removes the record file of lab name (for clean).
 function M.remove(name) os.remove(M.path_of(name)) end
 
-M.Rec = Rec
-M.EBADMSG = E.EBADMSG
+M.Rec, M.EBADMSG = Rec, E.EBADMSG
 
 return M
