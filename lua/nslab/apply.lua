@@ -329,13 +329,20 @@ function M.run(lab, plan)
   local held = lab._hosts_held
   lab._hosts_held = true
   local ok, e, at = true, nil, nil
+  -- New nodes and the links between them: made at once (nslab.build).
+  local fast = require("nslab.build").prepare(lab, plan)
   for _, c in ipairs(plan.changes) do
     ok, e = pcall(function()
-      done[#done + 1] = RUN[c.phase](lab, c)
+      if not (fast and fast.handles[c]) then
+        done[#done + 1] = RUN[c.phase](lab, c)
+      elseif not fast.ran then
+        fast.ran = true
+        done[#done + 1] = fast.run()
+      end
       fault.fail(M.point(c))
     end)
     if not ok then
-      at = c
+      at = type(e) == "table" and rawget(e, "_change") or c
       break
     end
   end

@@ -84,10 +84,16 @@ end
 -- mapped group and no DAD; forwarding on in a router; the bridge device
 -- (opts.ifname, default "br0") in a bridge; then opts.sysctls, by key.
 function Node:_setup(opts, push)
-  local name = self.netns
   nodens.setup(self, opts, push)
   -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
-  Link.set("lo", { up = true }, { netns = name })
+  Link.set("lo", { up = true }, { netns = self.netns })
+  self:_defaults(opts)
+end
+
+-- The rest of _setup, lo being up (also for nslab.build, which makes
+-- nodes many at a time): sysctls, the bridge device.
+function Node:_defaults(opts)
+  local name = self.netns
   if self.kind ~= "bridge" then
     -- P8: "1 0" would stop ping for commands run with user=.
     Sysctl.set(name, "net.ipv4.ping_group_range", PING_GROUPS)
