@@ -274,6 +274,24 @@ end
 
 -- ---- hooks into every lab: the record lines attach reads ----
 
+--- Records node as made (its `node` line, for `nslab --attach`) and
+-- pins its namespaces: what lab:host/router/bridge do once a node is
+-- made (nslab.build too).
+-- @tparam lab lab
+-- @tparam node node
+function M.note_node(lab, node)
+  lab._rec:add("node", node.name, node.kind, node.hostname)
+  pins.pin(lab, node)
+end
+
+--- Records link as made (its `veth` line): what lab:link does once it
+-- is made (nslab.build too).
+-- @tparam lab lab
+-- @tparam table link
+function M.note_link(lab, link)
+  lab._rec:add("veth", link.a.name, link.ifnames[1], link.b.name, link.ifnames[2])
+end
+
 --- Installs the hooks: `node`, `veth` and `kept` record lines, the
 -- nodes' pins, a guest's close (ends only its own commands), and the
 -- commands of a lab kept at exit left running (`nslab --keep`).
@@ -303,13 +321,12 @@ function M.install(Lab)
   end
   function Lab:_node(kind, name, opts)
     local node = make_node(self, kind, name, opts)
-    self._rec:add("node", name, kind, node.hostname)
-    pins.pin(self, node)
+    M.note_node(self, node)
     return node
   end
   function Lab:link(a, b, opts)
     local l = link(self, a, b, opts)
-    self._rec:add("veth", l.a.name, l.ifnames[1], l.b.name, l.ifnames[2])
+    M.note_link(self, l)
     return l
   end
   function Lab:_teardown()

@@ -22,6 +22,7 @@
 -- "nslab" first: it registers nslab.core.
 local core = require("nslab").core
 local Exec = require "nslab.exec"
+local attach = require "nslab.attach"
 local Link = require "nslab.link"
 local Netns = require "nslab.netns"
 local Node = require "nslab.node"
@@ -243,6 +244,11 @@ local function make(lab, nodes, ncs, links)
     end)
     if not ok then error(at(e, ncs[i]), 0) end
   end
+  for i, node in ipairs(nodes) do
+    -- its record line and pins, as lab:host has them (nslab.attach)
+    ok, e = pcall(attach.note_node, lab, node)
+    if not ok then error(at(e, ncs[i]), 0) end
+  end
   local batches, tags = batches_of(nodes, links)
   local tag, errno, ext = core.batch.send(batches)
   if tag then
@@ -283,7 +289,9 @@ local function register(lab, nodes, links)
     eb.node:_attach(eb.ifname, ea.node, ea.ifname, eb.addrs, link)
     lab._links[#lab._links + 1] = link
     lab._nlinks = lab._nlinks + 1
+    L.link = link
   end
+  one_write(lab._rec, function() for _, L in ipairs(links) do attach.note_link(lab, L.link) end end)
   Node.hosts_changed(lab)
   lab:_tick()
 end
@@ -300,11 +308,12 @@ end
 function M.run(lab, ncs, lcs)
   local nodes, by = check_nodes(lab, ncs)
   local links = check_links(lcs, by)
-  local mark = #lab._undo
+  local mark, pinned = #lab._undo, lab._pins
   core.defer_signals(function()
     local ok, e = pcall(make, lab, nodes, ncs, links)
     if not ok then
       teardown.rollback(lab, mark)
+      lab._pins = pinned -- (its directory gone with the rest when made here)
       error(e, 0)
     end
     register(lab, nodes, links)
