@@ -276,12 +276,13 @@ end
 
 --- Records node as made (its `node` line, for `nslab --attach`) and
 -- pins its namespaces: what lab:host/router/bridge do once a node is
--- made (nslab.build too).
+-- made (nslab.build too, pinning them itself: `unpinned`).
 -- @tparam lab lab
 -- @tparam node node
-function M.note_node(lab, node)
+-- @tparam[opt] boolean unpinned only the record line
+function M.note_node(lab, node, unpinned)
   lab._rec:add("node", node.name, node.kind, node.hostname)
-  pins.pin(lab, node)
+  if not unpinned then pins.pin(lab, node) end
 end
 
 --- Records link as made (its `veth` line): what lab:link does once it

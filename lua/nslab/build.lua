@@ -29,6 +29,7 @@ local Node = require "nslab.node"
 local claim = require "nslab.claim"
 local nodens = require "nslab.nodens"
 local opts_mod = require "nslab.opts"
+local pins = require "nslab.pins"
 local segment = require "nslab.segment"
 local teardown = require "nslab.teardown"
 
@@ -141,7 +142,10 @@ local function check_links(lcs, by)
         ends[k] = { node = node, ifname = ifname, addrs = segment.list_of(copy(l.addrs[k])), index = node._next }
         node._next = node._next + 1
       end
-      links[i] = { c = c, ends = ends, mine = segment.check(ends, l.mtu) }
+      -- Between two hosts or routers, nslab.declare has checked what
+      -- segment.check would (but an mtu below IPv6's least).
+      local mine = (l.mtu or 1500) < 1280 and segment.check(ends, l.mtu) or {}
+      links[i] = { c = c, ends = ends, mine = mine }
     end)
     if not ok then error(at(e, c), 0) end
   end
@@ -244,9 +248,11 @@ local function make(lab, nodes, ncs, links)
     end)
     if not ok then error(at(e, ncs[i]), 0) end
   end
+  -- their record lines (in one write) and pins, as lab:host has them
+  -- (nslab.attach)
+  one_write(lab._rec, function() for _, node in ipairs(nodes) do attach.note_node(lab, node, true) end end)
   for i, node in ipairs(nodes) do
-    -- its record line and pins, as lab:host has them (nslab.attach)
-    ok, e = pcall(attach.note_node, lab, node)
+    ok, e = pcall(pins.pin, lab, node)
     if not ok then error(at(e, ncs[i]), 0) end
   end
   local batches, tags = batches_of(nodes, links)
