@@ -85,7 +85,8 @@ local function spec_of(p)
     },
     links = {
       { p .. "r:eth0", p .. "a:eth0", addrs = { "10.41.1.1/24", "10.41.1.2/24" } },
-      { p .. "r:eth1", p .. "b:eth0", addrs = { { "10.41.2.1/24", "fd41:2::1/64" }, { "10.41.2.2/24", "fd41:2::2/64" } },
+      { p .. "r:eth1", p .. "b:eth0",
+        addrs = { { "10.41.2.1/24", "fd41:2::1/64" }, { "10.41.2.2/24", "fd41:2::2/64" } },
         mtu = 9000, mac = { "02:00:00:41:02:01", "02:00:00:41:02:02" } },
       { p .. "c:eth0", p .. "r:eth2", addrs = { "10.41.3.2/24", "10.41.3.1/24" } },
       { p .. "d:eth0", p .. "s:eth0", addrs = { "10.41.4.4/24" } },
@@ -213,7 +214,9 @@ describe("building from a spec #root", function()
     local before = text(lab:spec())
     local s = lab:spec()
     for i = 1, 4 do s.nodes[#s.nodes + 1] = { name = p .. i } end
-    for i = 1, 3 do s.links[#s.links + 1] = { p .. i, p .. (i + 1), addrs = { "10.44." .. i .. ".1/24", "10.44." .. i .. ".2/24" } } end
+    for i = 1, 3 do
+      s.links[#s.links + 1] = { p .. i, p .. (i + 1), addrs = { "10.44." .. i .. ".1/24", "10.44." .. i .. ".2/24" } }
+    end
     s.links[#s.links + 1] = { p .. "x", p .. "1", addrs = { "10.44.0.1/24", "10.44.0.2/24" } }
     for _, pt in ipairs { "apply:node+", "apply:link+" } do
       fault.arm(pt)

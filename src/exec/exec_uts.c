@@ -76,7 +76,7 @@ int l_exec_uts(lua_State *L)
 	j.names = lua_newuserdatauv(L, (size_t)n * sizeof(*j.names), 0);
 	j.lens = lua_newuserdatauv(L, (size_t)n * sizeof(*j.lens), 0);
 	j.fds = lua_newuserdatauv(L, (size_t)n * sizeof(*j.fds), 0);
-	cs = lua_newuserdatauv(L, (size_t)n * sizeof(*cs), 0);
+	cs = lua_newuserdatauv(L, (size_t)n * sizeof(struct nl_conn *), 0);
 	for (int i = 0; i < n; i++) {
 		const char *ns;
 

@@ -37,7 +37,7 @@ struct batch {
 	struct nl_conn *c;
 	char *buf;
 	size_t len;
-	int n;	     /* messages in buf */
+	int n;			  /* messages in buf */
 	int tags[BATCH_BUF / 16]; /* the item of each message */
 };
 
@@ -138,7 +138,7 @@ static void put_addr(lua_State *L, struct batch *b, int idx, const char *ns)
 	memcpy(r.local, a.bytes, inet_len(a.family));
 	addr_set_broadcast(&r, 1);
 	r.scope = a.family == AF_INET && a.bytes[0] == 127 ? RT_SCOPE_HOST
-							  : RT_SCOPE_UNIVERSE;
+							   : RT_SCOPE_UNIVERSE;
 	r.flags = a.family == AF_INET6 ? IFA_F_NODAD : 0;
 	r.ifindex = item_int(L, idx, "ifindex");
 	b->len += addr_put(b->buf + b->len, &r)->nlmsg_len;
@@ -156,9 +156,9 @@ static int flush(lua_State *L, struct batch *b)
 	if (b->n == 0)
 		return 0;
 	if (nl_run_batch(b->c, b->buf, b->len, &e) < 0) {
-		lua_pushinteger(L, b->tags[e.index >= 0 && e.index < b->n
-					       ? e.index
-					       : b->n - 1]);
+		lua_pushinteger(
+		    L, b->tags[e.index >= 0 && e.index < b->n ? e.index
+							      : b->n - 1]);
 		lua_pushinteger(L, e.err);
 		lua_pushstring(L, e.ext);
 		return 3;
@@ -175,8 +175,8 @@ static int put_item(lua_State *L, struct batch *b, int idx, const char *ns)
 	const char *kind;
 	int r;
 
-	if (b->len > BATCH_FLUSH || b->n == (int)(sizeof(b->tags) /
-						  sizeof(b->tags[0]))) {
+	if (b->len > BATCH_FLUSH ||
+	    b->n == (int)(sizeof(b->tags) / sizeof(b->tags[0]))) {
 		r = flush(L, b);
 		if (r)
 			return r;
@@ -190,8 +190,9 @@ static int put_item(lua_State *L, struct batch *b, int idx, const char *ns)
 	else if (!strcmp(kind, "addr"))
 		put_addr(L, b, idx, ns);
 	else
-		luaL_argerror(L, 1, "an item's op is \"up\", \"veth\" or "
-				    "\"addr\"");
+		luaL_argerror(L, 1,
+			      "an item's op is \"up\", \"veth\" or "
+			      "\"addr\"");
 	lua_pop(L, 1);
 	b->tags[b->n++] = item_int(L, idx, "tag");
 	return 0;
