@@ -207,6 +207,39 @@ describe("building from a spec #root", function()
     assert.equals(0, #lab.nodes)
   end)
 
+  it("batch.netns undoes the namespaces it made when one cannot be made, or its caller refuses them", function()
+    local p = H.name("bd")
+    nslab.netns.add(p .. "3")
+    finally(function()
+      for _, n in ipairs { "1", "2", "3", "4", "5" } do
+        if nslab.netns.exists(p .. n) then nslab.netns.del(p .. n) end
+      end
+    end)
+    local names = { p .. "1", p .. "2", p .. "3", p .. "4" }
+    local called = false
+    local k, errno, why = nslab.core.batch.netns(names, {}, function() called = true end)
+    assert.equals(3, k)
+    assert.equals(nslab.errno.EEXIST, errno)
+    assert.equals("netns already exists", why)
+    assert.is_false(called)
+    assert.same({ p .. "3" }, netns_with(p))
+    names[3] = p .. "5"
+    local seen
+    local ok, e = pcall(nslab.core.batch.netns, names, { { "net.ipv4.ip_forward", "1" } }, function(ids)
+      seen = ids
+      error("refused", 0)
+    end)
+    assert.is_false(ok)
+    assert.equals("refused", e)
+    assert.equals(4, #seen)
+    assert.same({ p .. "3" }, netns_with(p))
+    -- and made, named, with the sysctls asked for
+    assert.is_nil(nslab.core.batch.netns(names, { { "net.ipv4.ip_forward", "1" } }, function(ids) seen = ids end))
+    assert.equals("1", nslab.sysctl.get(p .. "1", "net.ipv4.ip_forward"))
+    assert.equals("0", nslab.sysctl.get(p .. "2", "net.ipv4.ip_forward"))
+    assert.equals(seen[4][2], select(2, nslab.netns.id(p .. "4")))
+  end)
+
   it("undoes a whole batch when a later step fails", function()
     local p = H.name("bd")
     local lab <close> = nslab.lab(H.name("bd"))

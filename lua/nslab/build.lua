@@ -24,7 +24,6 @@ local core = require("nslab").core
 local Exec = require "nslab.exec"
 local attach = require "nslab.attach"
 local Link = require "nslab.link"
-local Netns = require "nslab.netns"
 local Node = require "nslab.node"
 local claim = require "nslab.claim"
 local nodens = require "nslab.nodens"
@@ -208,21 +207,30 @@ local function refusal(t, errno, ext, netns)
   return core.error(e)
 end
 
--- Makes the namespaces (intents in one write, each one's identity
--- recorded as netns.add makes it, its undo entry pushed at once).
+-- Makes the namespaces (`core.batch.netns`): their intents in one record
+-- write, their identities in another once they exist and before they
+-- have their names; each named one's undo entry pushed. Each gets the
+-- sysctls of its kind (Node.default_sysctls) as it is made.
 local function make_netns(lab, nodes, ncs)
   local rec = lab._rec
-  one_write(rec, function(r) for _, node in ipairs(nodes) do r:add("netns", node.netns) end end)
-  for i, node in ipairs(nodes) do
-    local name = node.netns
-    local ok, e = pcall(Netns.add, name, { on_create = function(dev, ino) rec:add("netns-id", name, dev, ino) end })
-    if not ok then
-      one_write(rec, function(r) for j = i, #nodes do r:drop("netns", nodes[j].netns) end end)
-      error(at(e, ncs[i]), 0)
-    end
+  local names, sysctls = {}, {}
+  for i, node in ipairs(nodes) do names[i], sysctls[i] = node.netns, Node.default_sysctls(node.kind) end
+  one_write(rec, function(r) for _, name in ipairs(names) do r:add("netns", name) end end)
+  local identified = false
+  local ok, k, errno, why = pcall(core.batch.netns, names, sysctls, function(ids)
+    identified = true
+    one_write(rec, function(r) for i, id in ipairs(ids) do r:add("netns-id", names[i], id[1], id[2]) end end)
+  end)
+  local named = ok and not k and #nodes or ok and identified and k - 1 or 0
+  for i = 1, named do
+    local name = names[i]
     lab._undo[#lab._undo + 1] = { what = string.format("netns %q", name), netns = name,
       fn = function() rec:netns_del(name) end }
   end
+  if named == #nodes then return end
+  one_write(rec, function(r) for i = named + 1, #nodes do r:drop("netns", names[i]) end end)
+  if not ok then error(at(k, ncs[1]), 0) end
+  error(at(core.error { op = "netns.add", object = q(names[k]), errno = errno, extack = why }, ncs[k]), 0)
 end
 
 -- Everything made in the kernel, undo entries pushed (raises after
@@ -238,15 +246,15 @@ local function make(lab, nodes, ncs, links)
   if not ok then error(at(e, ncs[1]), 0) end
   for i, node in ipairs(nodes) do
     node._change = ncs[i]
-    ok, e = pcall(function()
-      if node._opts.sysctls then
+    if node._opts.sysctls then
+      ok, e = pcall(function()
         -- lo up before the node's own sysctls, as lab:host has it
         Link.set("lo", { up = true }, { netns = node.netns })
         node._lo = true
-      end
-      node:_defaults(node._opts)
-    end)
-    if not ok then error(at(e, ncs[i]), 0) end
+        node:_own_sysctls(node._opts)
+      end)
+      if not ok then error(at(e, ncs[i]), 0) end
+    end
   end
   -- their record lines (in one write) and pins, as lab:host has them
   -- (nslab.attach)

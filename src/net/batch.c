@@ -26,6 +26,7 @@
 #include "net/link.h"
 #include "exec/exec.h"
 #include "net/net.h"
+#include "net/netns.h"
 
 #define BATCH_BUF   65536
 #define BATCH_FLUSH (BATCH_BUF - 4096) /* room for one more message */
@@ -246,6 +247,7 @@ static int l_batch_send(lua_State *L)
 }
 
 static const luaL_Reg funcs[] = {
+    {"netns", l_batch_netns},
     {"send", l_batch_send},
     {"uts", l_exec_uts},
     {NULL, NULL},
