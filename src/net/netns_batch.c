@@ -137,11 +137,11 @@ static int make_one(lua_State *L, lua_Integer i, char *why, size_t n)
 	err = write_sysctls(L, 2, i, why, n);
 	c = err ? NULL : nl_conn_adopt(&st->nl, name);
 	if (!err && !c) {
-		err = errno;
+		err = errno ? errno : ENOMEM;
 		snprintf(why, n, "rtnetlink socket");
 	}
 	nl_leave(&st->nl);
-	if (err) {
+	if (err || !c) {
 		unlink(path);
 		return err;
 	}
