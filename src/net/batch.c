@@ -20,7 +20,6 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
-#include <linux/veth.h>
 
 #include "net/addr.h"
 #include "net/link.h"
@@ -77,9 +76,7 @@ static void put_veth(lua_State *L, struct batch *b, int idx)
 	const char *pns = opt_netns(L, idx, "peer_netns", op);
 	const char *obj, *pobj;
 	struct link_common lc, pc;
-	struct ifinfomsg *ifm, *pifm;
-	struct nlattr *info, *data, *pn;
-	struct nlmsghdr *nlh;
+	struct link_veth_end a, z;
 	struct nl_conn *pcn;
 
 	luaL_argcheck(L, name && peer && pns, 1,
@@ -93,30 +90,10 @@ static void put_veth(lua_State *L, struct batch *b, int idx)
 	pc.has_up = 0; /* the peer comes up in its own namespace's batch */
 	pcn = nslab_conn(L, op, pobj, pns);
 	lua_pop(L, 2);
-	nlh = link_put_request(b->buf + b->len, RTM_NEWLINK,
-			       NLM_F_CREATE | NLM_F_EXCL, &ifm);
-	ifm->ifi_index = item_int(L, idx, "ifindex");
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, 1);
-	mnl_attr_put_u32(nlh, IFLA_NUM_RX_QUEUES, 1);
-	link_put_common(nlh, ifm, &lc);
-	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
-	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-	pn = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
-	pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
-	pifm->ifi_family = AF_UNSPEC;
-	pifm->ifi_index = item_int(L, idx, "peer_ifindex");
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
-	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD,
-			 (uint32_t)nl_conn_nsfd(&st->nl, pcn));
-	mnl_attr_put_u32(nlh, IFLA_NUM_TX_QUEUES, 1);
-	mnl_attr_put_u32(nlh, IFLA_NUM_RX_QUEUES, 1);
-	link_put_common(nlh, pifm, &pc);
-	mnl_attr_nest_end(nlh, pn);
-	mnl_attr_nest_end(nlh, data);
-	mnl_attr_nest_end(nlh, info);
-	b->len += nlh->nlmsg_len;
+	a = (struct link_veth_end){name, item_int(L, idx, "ifindex"), -1, &lc};
+	z = (struct link_veth_end){peer, item_int(L, idx, "peer_ifindex"),
+				   nl_conn_nsfd(&st->nl, pcn), &pc};
+	b->len += link_put_veth(b->buf + b->len, &a, &z, 1)->nlmsg_len;
 }
 
 /*
