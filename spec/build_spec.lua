@@ -266,30 +266,44 @@ describe("building from a spec #root", function()
 
   it("leaves what nslab --clean removes whole when killed while building", function()
     local lname, p = H.name("bd"), H.name("bd")
+    -- killed (SIGKILL) at a moment chosen by arg[1]: "ids" once the
+    -- namespaces' identities are recorded and before they are named,
+    -- "send" before the rtnetlink batches, "time" when the spec says so
     local script = H.tmpfile(string.format([[
       local nslab = require "nslab"
+      local batch, mode = nslab.core.batch, ...
+      local function die() os.execute("kill -KILL " .. nslab.core.getpid()) nslab.core.sleep(5) end
+      local netns, send = batch.netns, batch.send
+      batch.netns = function(names, sysctls, on_ids)
+        return netns(names, sysctls, function(ids)
+          on_ids(ids)
+          if mode == "ids" then die() end
+        end)
+      end
+      batch.send = function(...)
+        if mode == "send" then die() end
+        return send(...)
+      end
       local s = { nodes = {}, links = {} }
       for i = 1, 400 do s.nodes[i] = { name = %q .. i } end
       for i = 1, 399 do s.links[i] = { %q .. i, %q .. (i + 1) } end
       local lab = nslab.lab(%q)
-      io.stdout:write("go\n")
-      io.stdout:flush()
       lab:apply(s)
-      io.stdout:write("built\n")
-      io.stdout:flush()
       nslab.core.sleep(30)
     ]], p, p, p, lname))
     finally(function() os.remove(script) end)
-    -- killed at several moments of the build: early, midway, late
-    for _, wait in ipairs { 1, 150, 390 } do
-      local proc = nslab.spawn(nil, { H.bin, script }, { capture = false })
-      H.wait_for(function() return #netns_with(p) >= wait end, 20)
-      proc:kill("SIGKILL")
+    for _, mode in ipairs { "ids", "send", "time" } do
+      local proc = nslab.spawn(nil, { H.bin, script, mode }, { capture = false })
+      if mode == "time" then
+        H.wait_for(function() return #netns_with(p) >= 100 end, 20)
+        proc:kill("SIGKILL")
+      end
       proc:wait()
+      assert.is_true(#netns_with(p) > 0, mode)
       local out, ok = H.nslab("--clean " .. q(lname))
       assert(ok, out)
-      assert.same({}, netns_with(p))
-      assert.is_nil(record.load(lname))
+      assert.same({}, netns_with(p), mode)
+      assert.is_nil(record.load(lname), mode)
     end
   end)
 end)
