@@ -108,14 +108,10 @@ end
 -- @treturn ?string
 M.canon = canon
 
--- (remembered per address entry: a plan reads every address of the lab)
-local addr_texts = setmetatable({}, { __mode = "k" })
+local addr_texts = setmetatable({}, { __mode = "k" }) -- (a plan reads every address of the lab)
 local function addr_text(a)
-  local t = addr_texts[a]
-  if not t then
-    t = a.address .. "/" .. a.prefixlen
-    addr_texts[a] = t
-  end
+  local t = addr_texts[a] or a.address .. "/" .. a.prefixlen
+  addr_texts[a] = t
   return t
 end
 
