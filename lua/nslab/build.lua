@@ -4,7 +4,7 @@
 -- or `time`), and its new links between two of them (unshaped), are made
 -- together: the namespaces' intents written to the record in one write,
 -- the namespaces made, their UTS namespaces made by one helper child
--- (`core.batch.uts`), then every veth, address and "up" sent as one
+-- (`core.exec.uts`), then every veth, address and "up" sent as one
 -- rtnetlink batch per namespace (`core.batch.send`, only the last message
 -- asking for an ACK; the ifindexes are chosen here, lo being 1 in a new
 -- namespace). The lab ends exactly as `lab:host` and `lab:link` leave
@@ -242,7 +242,7 @@ local function make(lab, nodes, ncs, links)
     Exec.node(node.netns, { hosts = source })
     names[i], hostnames[i] = node.netns, node.hostname
   end
-  local ok, e = pcall(core.batch.uts, names, hostnames)
+  local ok, e = pcall(core.exec.uts, names, hostnames)
   if not ok then error(at(e, ncs[1]), 0) end
   for i, node in ipairs(nodes) do
     node._change = ncs[i]

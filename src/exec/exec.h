@@ -103,7 +103,7 @@ void exec_hosts_pull(lua_State *L, const char *op, const char *netns,
 
 /* ---- exec_uts.c ---- */
 
-/* core.batch.uts(netnses, hostnames): see exec_uts.c. */
+/* core.exec.uts(netnses, hostnames): see exec_uts.c. */
 int l_exec_uts(lua_State *L);
 
 /* ---- exec_pidns.c ---- */

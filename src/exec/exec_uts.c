@@ -1,5 +1,5 @@
 /*
- * exec_uts.c - batch.uts: the UTS namespaces of many new lab nodes made
+ * exec_uts.c - exec.uts: the UTS namespaces of many new lab nodes made
  * by one short-lived helper child, where exec.node (exec_node.c) starts
  * one child per node: lab:apply building a lab from a spec
  * (lua/nslab/build.lua). The child shares nslab's memory and fd table
@@ -52,7 +52,7 @@ static int uts_work(int sock, void *arg)
 }
 
 /*
- * batch.uts(netnses, hostnames): gives each netns (a name) a new UTS
+ * exec.uts(netnses, hostnames): gives each netns (a name) a new UTS
  * namespace with the hostname of the same index (1..64 bytes), as
  * exec.node{hostname =} does one; a UTS namespace it had is replaced.
  * Raises the error object (ENOENT: no such netns; EINVAL: a bad hostname;
@@ -60,7 +60,7 @@ static int uts_work(int sock, void *arg)
  */
 int l_exec_uts(lua_State *L)
 {
-	static const char op[] = "batch.uts";
+	static const char op[] = "exec.uts";
 	struct uts_job j;
 	struct nl_conn **cs;
 	struct exec_fail f;

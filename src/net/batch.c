@@ -23,7 +23,6 @@
 
 #include "net/addr.h"
 #include "net/link.h"
-#include "exec/exec.h"
 #include "net/net.h"
 #include "net/netns.h"
 
@@ -226,7 +225,6 @@ static int l_batch_send(lua_State *L)
 static const luaL_Reg funcs[] = {
     {"netns", l_batch_netns},
     {"send", l_batch_send},
-    {"uts", l_exec_uts},
     {NULL, NULL},
 };
 
