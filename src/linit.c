@@ -47,6 +47,7 @@ static const struct {
     {"tc", nslab_open_tc},	   {"cgroup", nslab_open_cgroup},
     {"icmp", nslab_open_icmp},	   {"route.get", nslab_open_route_get},
     {"sock", nslab_open_sock},	   {"monitor", nslab_open_monitor},
+    {"batch", nslab_open_batch},
 };
 
 int luaopen_nslab_core(lua_State *L)

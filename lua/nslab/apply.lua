@@ -286,46 +286,63 @@ local function step_text(lab, c)
   return string.format("lab %q: apply: %s %s", lab.name, c.shown_sign or c.sign, c.text)
 end
 
--- The lab's order of nodes and links: names, "node:ifname -- node:ifname".
+-- The lab's order of nodes and links: node name -> rank, and each link
+-- end, node name -> ifname -> the rank of its link (an end is on one link
+-- only, so one end finds it: no key strings to build).
 local function order_of(lab)
-  local o = { nodes = {}, links = {} }
-  for i, n in ipairs(lab.nodes) do o.nodes[n.name] = i end
+  local o = { nodes = {}, ends = {} }
+  for i, n in ipairs(lab.nodes) do
+    o.nodes[n.name] = i
+    o.ends[n.name] = {}
+  end
   for i, l in ipairs(lab._links) do
-    o.links[l.a.name .. ":" .. l.ifnames[1] .. " " .. l.b.name .. ":" .. l.ifnames[2]] = i
-    o.links[l.b.name .. ":" .. l.ifnames[2] .. " " .. l.a.name .. ":" .. l.ifnames[1]] = i
+    o.ends[l.a.name][l.ifnames[1]] = i
+    o.ends[l.b.name][l.ifnames[2]] = i
   end
   return o
 end
 
--- Puts the lab's nodes and links (and each node's interfaces) in the order
--- o gives (what it does not know last, as they were), so a spec lists
--- them in the order applied or, after an undo, in the order before.
-local function reorder(lab, o)
-  local function sort(list, key, rank)
-    local r, sorted, prev = {}, true, -1
-    for i, x in ipairs(list) do
-      local v = rank[key(x)] or 1e15 + i
-      r[x] = v
-      if v < prev then sorted = false end
-      prev = v
+-- Sorts list by rank(x) (what it does not know last, as they were),
+-- unless it is in that order already.
+local function sort(list, rank)
+  local prev, r = -1, nil
+  for i, x in ipairs(list) do
+    local v = rank(x) or 1e15 + i
+    if v < prev then
+      r = {}
+      break
     end
-    if not sorted then table.sort(list, function(x, y) return r[x] < r[y] end) end
+    prev = v
   end
-  local function lkey(l) return l.a.name .. ":" .. l.ifnames[1] .. " " .. l.b.name .. ":" .. l.ifnames[2] end
-  sort(lab.nodes, function(n) return n.name end, o.nodes)
-  sort(lab._links, lkey, o.links)
+  if not r then return end
+  for i, x in ipairs(list) do r[x] = rank(x) or 1e15 + i end
+  table.sort(list, function(x, y) return r[x] < r[y] end)
+end
+
+-- Puts the lab's nodes and links (and each node's interfaces) in the order
+-- o gives, so a spec lists them in the order applied or, after an undo,
+-- in the order before.
+local function reorder(lab, o)
+  local ends = o.ends
+  sort(lab.nodes, function(n) return o.nodes[n.name] end)
+  sort(lab._links, function(l) return (ends[l.a.name] or {})[l.ifnames[1]] end)
   local at = {}
   for i, l in ipairs(lab._links) do at[l] = i end
-  for _, n in ipairs(lab.nodes) do sort(n._ifs, function(it) return it.link end, at) end
+  local function rank(it) return at[it.link] end
+  for _, n in ipairs(lab.nodes) do
+    if #n._ifs > 1 then sort(n._ifs, rank) end
+  end
 end
 
 -- The order of a checked spec's nodes and links.
 local function order_of_spec(want)
-  local o = { nodes = {}, links = {} }
-  for i, n in ipairs(want.nodes) do o.nodes[n.name] = i end
+  local o = { nodes = {}, ends = {} }
+  for i, n in ipairs(want.nodes) do
+    o.nodes[n.name] = i
+    o.ends[n.name] = {}
+  end
   for i, l in ipairs(want.links) do
-    local x, y = l.ends[1].node .. ":" .. l.ends[1].ifname, l.ends[2].node .. ":" .. l.ends[2].ifname
-    o.links[x .. " " .. y], o.links[y .. " " .. x] = i, i
+    for _, e in ipairs(l.ends) do o.ends[e.node][e.ifname] = i end
   end
   return o
 end
@@ -341,15 +358,22 @@ function M.run(lab, plan)
   local held = lab._hosts_held
   lab._hosts_held = true
   local ok, e, at = true, nil, nil
+  -- New nodes and the links between them: made at once (nslab.build).
+  local fast = require("nslab.build").prepare(lab, plan)
   for _, c in ipairs(plan.changes) do
     -- A change and its undo together: a signal waits for both, then
     -- comes in as the error that undoes the apply.
     ok, e = pcall(core.defer_signals, UNDO_NOTICE, function()
-      done[#done + 1] = RUN[c.phase](lab, c)
+      if not (fast and fast.handles[c]) then
+        done[#done + 1] = RUN[c.phase](lab, c)
+      elseif not fast.ran then
+        fast.ran = true
+        done[#done + 1] = fast.run()
+      end
       fault.fail(M.point(c))
     end)
     if not ok then
-      at = c
+      at = type(e) == "table" and rawget(e, "_change") or c
       break
     end
   end

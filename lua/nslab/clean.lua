@@ -73,9 +73,10 @@ local function clean_one(lab, rec, live_ids)
     local id = c.ids[ns]
     if cur == nil and why == nil then -- gone already
       goto next
-    elseif cur == nil and id == nil and Netns.del_placeholder(ns) then
+    elseif cur == nil and Netns.del_placeholder(ns) then
       -- killed between creating /run/netns/NAME and mounting the
-      -- namespace on it: an empty file, no namespace, nothing else
+      -- namespace on it: an empty file, no namespace, nothing else (its
+      -- identity may be recorded: batch.netns records all before naming)
       removed_early[#removed_early + 1] = ns
     elseif id == nil then
       say(string.format("netns %q exists but lab %q did not record making it: left alone", ns, lab))

@@ -65,10 +65,10 @@ local NODE_FIELDS = { name = "string", kind = "string", hostname = "string", ifn
   sysctls = "table", addrs = "table", routes = "table" }
 local LINK_FIELDS = { "string", "string", addrs = "table", mtu = "integer", mac = "table", state = "string",
   a_to_b = "table", b_to_a = "table" }
-local SHAPE_KEYS = {}
+local SHAPED = { a_to_b = true, b_to_a = true } -- the fields that shape a link
 for k, v in pairs(shape.FIELDS) do
   LINK_FIELDS[k] = v
-  SHAPE_KEYS[#SHAPE_KEYS + 1] = k
+  SHAPED[k] = true
 end
 --- The node options that make a node what it is: a change replaces it
 -- (the kernel cannot change them in place).
@@ -112,7 +112,12 @@ end
 -- @treturn ?string
 M.canon = canon
 
-local function addr_text(a) return a.address .. "/" .. a.prefixlen end
+local addr_texts = setmetatable({}, { __mode = "k" }) -- (a plan reads every address of the lab)
+local function addr_text(a)
+  local t = addr_texts[a] or a.address .. "/" .. a.prefixlen
+  addr_texts[a] = t
+  return t
+end
 
 -- ---- reading a running lab ----
 
@@ -135,12 +140,16 @@ function M.node_entry(node)
   local o = node._opts or {}
   local n = M.node_opts(node)
   n.name, n.kind = node.name, node.kind
-  local sys = {}
-  for k, v in pairs(o.sysctls or {}) do sys[(k:gsub("/", "."))] = tostring(v) end
-  for k, v in pairs(node._sysctls or {}) do sys[k] = v end
-  if next(sys) then n.sysctls = sys end
+  if o.sysctls or node._sysctls then
+    local sys = {}
+    for k, v in pairs(o.sysctls or {}) do sys[(k:gsub("/", "."))] = tostring(v) end
+    for k, v in pairs(node._sysctls or {}) do sys[k] = v end
+    if next(sys) then n.sysctls = sys end
+  end
   local links = {}
-  for _, i in ipairs(node._ifs) do links[i.ifname] = true end
+  if node._addrs[1] then
+    for _, i in ipairs(node._ifs) do links[i.ifname] = true end
+  end
   for _, a in ipairs(node._addrs) do
     if not links[a.ifname] then
       n.addrs = n.addrs or {}
@@ -317,8 +326,13 @@ local function check_link(op, i, l, by, fake, ifs)
   if l.mac then link.mac = { l.mac[1], l.mac[2] } end
   link.state = l.state or "up"
   if link.state ~= "up" then opts_mod.choice(op, where, "state", link.state, { "up", "down" }) end
-  local shaped = l.a_to_b ~= nil or l.b_to_a ~= nil
-  for _, k in ipairs(SHAPE_KEYS) do shaped = shaped or l[k] ~= nil end
+  local shaped = false
+  for k in pairs(l) do
+    if SHAPED[k] then
+      shaped = true
+      break
+    end
+  end
   link.shape = {}
   if shaped then link.shape[1], link.shape[2] = shape.directions(op, 1, where, l, l.mtu, 4) end
   local fa, fb = fake[ends[1].node], fake[ends[2].node]

@@ -88,24 +88,37 @@ function Node:_setup(opts, push)
   nodens.setup(self, opts, push)
   -- P1: a new netns has lo down; up gives 127.0.0.1/8 and ::1.
   Link.set("lo", { up = true }, { netns = name })
-  if self.kind ~= "bridge" then
-    -- P8: "1 0" would stop ping for commands run with user=.
-    Sysctl.set(name, "net.ipv4.ping_group_range", PING_GROUPS)
-    -- P2: interfaces made later skip DAD, link-local addresses included.
-    Sysctl.set(name, "net.ipv6.conf.default.accept_dad", "0")
-  end
-  if self.kind == "router" then
-    Sysctl.set(name, "net.ipv4.ip_forward", "1")
-    Sysctl.set(name, "net.ipv6.conf.all.forwarding", "1")
-  elseif self.kind == "bridge" then
+  local list = Node.default_sysctls(self.kind)
+  for i = 1, #list, 2 do Sysctl.set(name, list[i], list[i + 1]) end
+  if self.kind == "bridge" then
     local br = opts.ifname or "br0"
     Link.add { name = br, kind = "bridge", netns = name, address = bridge_mac(name) }
     Link.set(br, { up = true }, { netns = name })
     self.bridge = br
     self._seg = {} -- address -> node name, for every host on this segment
   end
+  self:_own_sysctls(opts)
+end
+
+--- The sysctls a new node of kind gets, in the order set: {key, value, ...}
+-- (nslab.build writes them as it makes the namespaces).
+-- @tparam string kind "host", "router" or "bridge"
+-- @treturn {string,...}
+function Node.default_sysctls(kind)
+  if kind == "bridge" then return {} end
+  -- P8: "1 0" would stop ping for commands run with user=.
+  -- P2: interfaces made later skip DAD, link-local addresses included.
+  local list = { "net.ipv4.ping_group_range", PING_GROUPS, "net.ipv6.conf.default.accept_dad", "0" }
+  if kind == "router" then
+    for _, x in ipairs { "net.ipv4.ip_forward", "1", "net.ipv6.conf.all.forwarding", "1" } do list[#list + 1] = x end
+  end
+  return list
+end
+
+-- The node's own sysctls (opts.sysctls, by key), set last in _setup.
+function Node:_own_sysctls(opts)
   for key, value in sorted_pairs(opts.sysctls or {}) do
-    Sysctl.set(name, key, tostring(value))
+    Sysctl.set(self.netns, key, tostring(value))
   end
 end
 

@@ -50,10 +50,31 @@ function M.route_text(r)
 end
 
 local function end_key(n, i) return n .. ":" .. i end
-local function link_key(a, ia, b, ib)
-  local x, y = end_key(a, ia), end_key(b, ib)
-  if x > y then x, y = y, x end
-  return x .. " -- " .. y
+
+-- The running lab's links by end: node name -> ifname -> link (an end
+-- is on one link only), so a link is found by its ends with no key
+-- string built.
+local function by_end_of(have)
+  local t = {}
+  for _, h in ipairs(have.links) do
+    for _, e in ipairs(h.ends) do
+      t[e.node] = t[e.node] or {}
+      t[e.node][e.ifname] = h
+    end
+  end
+  return t
+end
+
+-- The running lab's link joining a:ia and b:ib (either way round), or nil.
+local function have_link(by_end, a, ia, b, ib)
+  local t = by_end[a]
+  local h = t and t[ia]
+  if not h then return nil end
+  local e1, e2 = h.ends[1], h.ends[2]
+  if e1.node == a and e1.ifname == ia and e2.node == b and e2.ifname == ib
+    or e2.node == a and e2.ifname == ia and e1.node == b and e1.ifname == ib then
+    return h
+  end
 end
 
 local function link_text(l) return end_key(l.ends[1].node, l.ends[1].ifname) .. " -- " ..
@@ -175,15 +196,17 @@ local function node_plan(p, have, want)
     if not w then
       fate[n.name] = "remove"
     else
-      local diff = {}
+      local diff
       for _, f in ipairs(declare.IDENTITY) do
-        if not same(n[f], w[f]) then
-          local was, now = lua_text(n[f]), lua_text(w[f])
+        local x, y = n[f], w[f]
+        if x ~= y and not same(x, y) then
+          diff = diff or {}
+          local was, now = lua_text(x), lua_text(y)
           diff[#diff + 1] = #was + #now > 60 and f .. " changed" or string.format("%s %s -> %s", f, was, now)
         end
       end
-      fate[n.name] = #diff > 0 and "replace" or "keep"
-      if #diff > 0 then p.why[n.name] = table.concat(diff, ", ") end
+      fate[n.name] = diff and "replace" or "keep"
+      if diff then p.why[n.name] = table.concat(diff, ", ") end
     end
   end
   for _, w in ipairs(want.nodes) do
@@ -194,7 +217,7 @@ end
 
 -- Gives each want link end without ifname one: the link already joining
 -- the two nodes, else the next free ethN of the node (not one it has now).
-local function resolve_ifnames(want, have, fate, by_key, lab)
+local function resolve_ifnames(want, have, fate, by_end, lab)
   local used, taken = {}, {}
   local function use(n, i)
     used[n] = used[n] or {}
@@ -205,7 +228,7 @@ local function resolve_ifnames(want, have, fate, by_key, lab)
   end
   for _, l in ipairs(want.links) do
     if l.ends[1].ifname and l.ends[2].ifname then
-      local h = by_key[link_key(l.ends[1].node, l.ends[1].ifname, l.ends[2].node, l.ends[2].ifname)]
+      local h = have_link(by_end, l.ends[1].node, l.ends[1].ifname, l.ends[2].node, l.ends[2].ifname)
       if h then taken[h] = true end
     end
   end
@@ -245,27 +268,28 @@ end
 
 -- The changes of a link kept (h have, w want, turned alike).
 local function link_changes(p, h, w)
-  local text = setmetatable({}, { __tostring = function() return link_text(h) end })
   if (h.mtu or 1500) ~= (w.mtu or 1500) then
-    p:add("link~", "~", "mtu", string.format("link %s: mtu %d (was %d)", text, w.mtu or 1500, h.mtu or 1500),
+    p:add("link~", "~", "mtu", string.format("link %s: mtu %d (was %d)", link_text(h), w.mtu or 1500,
+      h.mtu or 1500),
       { ends = h.ends, mtu = w.mtu or 1500, old = h.mtu or 1500 })
   end
   for i = 1, 2 do
     local wm, hm = w.mac and w.mac[i], h.mac and h.mac[i]
     if wm and (not hm or wm:lower() ~= hm:lower()) then
-      p:add("link~", "~", "mac", string.format("link %s: mac of %s %s (was %s)", text,
+      p:add("link~", "~", "mac", string.format("link %s: mac of %s %s (was %s)", link_text(h),
         end_key(h.ends[i].node, h.ends[i].ifname), wm, hm or "the kernel's"),
         { ends = h.ends, i = i, mac = wm, old = hm })
     end
   end
   if not same(h.shape[1], w.shape[1]) or not same(h.shape[2], w.shape[2]) then
     local function t(s) return s and shape.text(s) ~= "" and shape.text(s) or "none" end
-    p:add("link~", "~", "shape", string.format("link %s: shaping %s / %s (was %s / %s)", text, t(w.shape[1]),
-      t(w.shape[2]), t(h.shape[1]), t(h.shape[2])), { ends = h.ends, shape = w.shape, old = h.shape })
+    p:add("link~", "~", "shape", string.format("link %s: shaping %s / %s (was %s / %s)", link_text(h),
+      t(w.shape[1]), t(w.shape[2]), t(h.shape[1]), t(h.shape[2])), { ends = h.ends, shape = w.shape, old = h.shape })
   end
   if h.state ~= w.state then
     p:add(w.state == "down" and "down" or "link~", "~", "state",
-      string.format("link %s: %s (was %s)", text, w.state, h.state), { ends = h.ends, state = w.state, old = h.state })
+      string.format("link %s: %s (was %s)", link_text(h), w.state, h.state),
+      { ends = h.ends, state = w.state, old = h.state })
   end
   for i = 1, 2 do addr_changes(p, h.ends[i].node, h.ends[i].ifname, h.addrs[i], w.addrs[i]) end
 end
@@ -303,11 +327,8 @@ function M.plan(lab, spec, op)
   local p = setmetatable({ changes = {}, adds = 0, changes_count = 0, removes = 0, why = {} }, Plan)
   p.want = want
   local fate = node_plan(p, have, want)
-  local by_key = {}
-  for _, h in ipairs(have.links) do
-    by_key[link_key(h.ends[1].node, h.ends[1].ifname, h.ends[2].node, h.ends[2].ifname)] = h
-  end
-  resolve_ifnames(want, have, fate, by_key, lab)
+  local by_end = by_end_of(have)
+  resolve_ifnames(want, have, fate, by_end, lab)
   -- nodes leaving: their routes and addresses with them (not shown)
   for _, n in ipairs(have.nodes) do
     local f = fate[n.name]
@@ -346,7 +367,7 @@ function M.plan(lab, spec, op)
   local kept = {}
   for _, w in ipairs(want.links) do
     local a, b = w.ends[1], w.ends[2]
-    local h = by_key[link_key(a.node, a.ifname, b.node, b.ifname)]
+    local h = have_link(by_end, a.node, a.ifname, b.node, b.ifname)
     if h and fate[a.node] == "keep" and fate[b.node] == "keep" then
       kept[h] = true
       if h.ends[1].node ~= a.node or h.ends[1].ifname ~= a.ifname then turn(w) end

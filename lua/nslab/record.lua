@@ -319,9 +319,9 @@ M.same_id = same
 function M.del_netns(name, id, lab, say)
   local cur, why = M.netns_id(name)
   if cur == nil and why == nil then return false end
-  -- Killed between creating /run/netns/NAME and mounting the namespace on
-  -- it: an empty file, no namespace, no identity recorded. Only that goes.
-  if cur == nil and id == nil and Netns.del_placeholder(name) then return true end
+  -- Killed between creating /run/netns/NAME and mounting a namespace on it
+  -- (identity recorded or not: batch.netns records all first). Only that goes.
+  if cur == nil and Netns.del_placeholder(name) then return true end
   local text
   if id == nil then
     text = string.format("netns %q exists but lab %q did not record making it: left alone", name, lab)

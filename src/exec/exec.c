@@ -446,11 +446,9 @@ void nslab_open_exec(lua_State *L)
 	    {"procs", l_proc_list}, {NULL, NULL},
 	};
 	static const luaL_Reg node[] = {
-	    {"node", l_exec_node},
-	    {"pin", l_exec_pin},
-	    {"adopt", l_exec_adopt},
-	    {"unpin", l_exec_unpin},
-	    {NULL, NULL},
+	    {"node", l_exec_node},   {"uts", l_exec_uts},
+	    {"pin", l_exec_pin},     {"adopt", l_exec_adopt},
+	    {"unpin", l_exec_unpin}, {NULL, NULL},
 	};
 	int state = lua_gettop(L), registry;
 

@@ -101,6 +101,11 @@ int l_exec_node(lua_State *L);
 void exec_hosts_pull(lua_State *L, const char *op, const char *netns,
 		     struct nl_conn *c);
 
+/* ---- exec_uts.c ---- */
+
+/* core.exec.uts(netnses, hostnames): see exec_uts.c. */
+int l_exec_uts(lua_State *L);
+
 /* ---- exec_pidns.c ---- */
 
 /*

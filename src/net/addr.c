@@ -84,7 +84,7 @@ struct addr_req {
  * host bits set), or as opts.broadcast gives it (mode as
  * addr_opt_broadcast returns).
  */
-static void addr_set_broadcast(struct addr_row *r, int mode)
+void addr_set_broadcast(struct addr_row *r, int mode)
 {
 	if (r->family != AF_INET)
 		return;
@@ -168,7 +168,7 @@ static void addr_read(lua_State *L, struct addr_req *q)
 }
 
 /* Builds in buf the RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) adding r. */
-static struct nlmsghdr *addr_put(char *buf, const struct addr_row *r)
+struct nlmsghdr *addr_put(char *buf, const struct addr_row *r)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;

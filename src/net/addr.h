@@ -34,6 +34,13 @@ struct addr_link {
 	int dad_transmits, accept_dad, solicit_delay_ms, retrans_ms;
 };
 
+/* IFA_BROADCAST of an IPv4 r: mode 1 as `brd +` computes it (host bits
+ * set, none below /31), 2 as r->brd holds it, 0 none (addr.c). */
+void addr_set_broadcast(struct addr_row *r, int mode);
+
+/* Builds in buf the RTM_NEWADDR (NLM_F_CREATE|NLM_F_EXCL) adding r. */
+struct nlmsghdr *addr_put(char *buf, const struct addr_row *r);
+
 /* Fills r from an RTM_NEWADDR message; returns 0, or -1 if malformed. */
 int addr_parse_msg(const struct nlmsghdr *nlh, struct addr_row *r);
 

@@ -55,6 +55,20 @@ const char *link_obj(lua_State *L, const char *name);
 struct nlmsghdr *link_put_request(void *buf, int type, int flags,
 				  struct ifinfomsg **ifm);
 
+/* One end of a veth pair to make: its name, ifindex (0: the kernel's
+ * choice), namespace (IFLA_NET_NS_FD; -1: the socket's) and mtu, MAC, up. */
+struct link_veth_end {
+	const char *name;
+	int ifindex, nsfd;
+	const struct link_common *lc;
+};
+
+/* Puts in buf the RTM_NEWLINK (NLM_F_CREATE|NLM_F_EXCL) making the veth
+ * pair a -- b in one request, each end with queues tx and rx queues
+ * (link_veth.c). */
+struct nlmsghdr *link_put_veth(void *buf, const struct link_veth_end *a,
+			       const struct link_veth_end *b, uint32_t queues);
+
 /* Appends an RTM_GETLINK for ifname (or ifindex when ifname is NULL). */
 struct nlmsghdr *link_put_getlink(void *buf, const char *ifname, int ifindex);
 

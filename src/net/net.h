@@ -19,5 +19,11 @@ void nslab_open_icmp(lua_State *L);	 /* icmp.c */
 void nslab_open_route_get(lua_State *L); /* route_get.c: adds route.get */
 void nslab_open_sock(lua_State *L);	 /* sock.c */
 void nslab_open_monitor(lua_State *L);	 /* monitor.c */
+void nslab_open_batch(lua_State *L);	 /* batch.c */
+
+/* The fd of the private proc mount to open sysctls through (see
+ * sysctl.c), or -1 to use /proc. */
+struct nslab_state;
+int sysctl_proc(struct nslab_state *st);
 
 #endif

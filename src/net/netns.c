@@ -38,7 +38,7 @@
  * after the bind mount is an error, not a reason to bind again. Returns 0
  * or -1 with errno set.
  */
-static int netns_dir_setup(struct nslab_state *st)
+int netns_dir_setup(struct nslab_state *st)
 {
 	int fd, bound = 0, rc = 0, err = 0;
 

@@ -18,6 +18,13 @@ static inline void netns_path(char *buf, const char *name)
 	snprintf(buf, NETNS_PATH_SIZE, NSLAB_NETNS_DIR "/%s", name);
 }
 
+/* Makes NSLAB_NETNS_DIR a shared mount point, as `ip netns add` does
+ * (once per state). Returns 0 or -1 with errno set (netns.c). */
+int netns_dir_setup(struct nslab_state *st);
+
+/* batch.netns (netns_batch.c). */
+int l_batch_netns(lua_State *L);
+
 /* The functions of nslab.core.netns living in netns_pids.c. */
 int l_netns_pids(lua_State *L);
 int l_netns_kill(lua_State *L);

@@ -72,7 +72,7 @@ static int proc_mount(void)
  * /proc. Which netns's sysctls it shows is decided at each lookup by the
  * calling thread's netns, as for /proc.
  */
-static int sysctl_proc(struct nslab_state *st)
+int sysctl_proc(struct nslab_state *st)
 {
 	if (st->sysproc_refused)
 		return -1;

@@ -329,11 +329,16 @@ static int answer(struct nlmsghdr *nlh, uint32_t idx, mnl_cb_t cb, void *data,
 	}
 }
 
-int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
-	   struct nl_err *e)
+/*
+ * nl_run and nl_run_batch: ack_all asks every message for an ACK (and
+ * waits for all); else only the last one, errors coming back anyway, and
+ * the exchange ends at the last message's answer.
+ */
+static int exchange(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb,
+		    void *data, struct nl_err *e, int ack_all)
 {
 	char rbuf[32768]; /* a dump part is at most 32 KiB */
-	struct nlmsghdr *nlh = buf;
+	struct nlmsghdr *nlh = buf, *last = NULL;
 	uint32_t first = c->seq, n = 0, open;
 	int left = (int)len;
 	ssize_t r;
@@ -345,16 +350,19 @@ int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
 	while (mnl_nlmsg_ok(nlh, left)) {
 		nlh->nlmsg_seq = c->seq++;
 		nlh->nlmsg_pid = 0;
-		if (!is_dump(nlh))
+		if (ack_all && !is_dump(nlh))
 			nlh->nlmsg_flags |= NLM_F_ACK;
+		last = nlh;
 		nlh = mnl_nlmsg_next(nlh, &left);
 		n++;
 	}
+	if (!ack_all && last && !is_dump(last))
+		last->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(c->nl, buf, len) < 0) {
 		fail(e, errno, 0);
 		return -1;
 	}
-	for (open = n; open > 0;) {
+	for (open = ack_all ? n : (n > 0); open > 0;) {
 		r = mnl_socket_recvfrom(c->nl, rbuf, sizeof(rbuf));
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -371,11 +379,23 @@ int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
 
 			if (idx >= n)
 				continue; /* stale, from an aborted exchange */
-			if (answer(nlh, idx, cb, data, e))
+			if (answer(nlh, idx, cb, data, e) &&
+			    (ack_all || idx == n - 1))
 				open--;
 		}
 	}
 	return e->err ? -1 : 0;
+}
+
+int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
+	   struct nl_err *e)
+{
+	return exchange(c, buf, len, cb, data, e, 1);
+}
+
+int nl_run_batch(struct nl_conn *c, void *buf, size_t len, struct nl_err *e)
+{
+	return exchange(c, buf, len, NULL, NULL, e, 0);
 }
 
 static int ifindex_cb(const struct nlmsghdr *nlh, void *data)

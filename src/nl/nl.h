@@ -163,6 +163,12 @@ int nl_run(struct nl_conn *c, void *buf, size_t len, mnl_cb_t cb, void *data,
 	   struct nl_err *e);
 
 /*
+ * As nl_run for a batch of requests (no dumps, no data answers): only the
+ * last message asks for an ACK; the kernel still answers each failing one
+ * (e: the first), and goes on with the next. Returns 0 or -1 as nl_run.
+ */
+int nl_run_batch(struct nl_conn *c, void *buf, size_t len, struct nl_err *e);
+/*
  * Dumps every object of one kind (type RTM_GETADDR, RTM_GETROUTE, ...)
  * with a request whose family header is hdrlen bytes (sizeof(struct
  * ifaddrmsg), ...), zero but its first byte, the family (AF_UNSPEC: all).
