@@ -1,7 +1,8 @@
 --- nslab.build: how `lab:apply` makes many new nodes and links at once
 -- (a lab built from a spec), where `lab:host` and `lab:link` make one at
--- a time. The plan's new hosts and routers (those without `dirs`, `ipc`
--- or `time`), and its new links between two of them (unshaped), are made
+-- a time. The plan's new hosts and routers (those without `dirs`, `ipc`,
+-- `time`, `pid`, `cgroup`, `bird` or `frr`), and its new links between
+-- two of them (unshaped), are made
 -- together: the namespaces' intents written to the record in one write,
 -- the namespaces made, their UTS namespaces made by one helper child
 -- (`core.exec.uts`), then every veth, address and "up" sent as one
@@ -40,10 +41,19 @@ local function q(s) return string.format("%q", s) end
 
 local function copy(v) return require("nslab.declare").copy(v) end
 
--- A spec node made here: a host or router with nothing but sysctls and
--- a hostname besides its name.
+-- The spec node fields this module makes itself; a node with any other
+-- (dirs, ipc, time, pid, cgroup, bird, frr, ...) goes through lab:host or
+-- lab:router, which own what those need.
+local SIMPLE = { name = true, kind = true, hostname = true, ifname = true, sysctls = true, addrs = true,
+  routes = true, index = true }
+
+-- A spec node made here: a host or router with nothing but the SIMPLE fields.
 local function node_ok(n)
-  return (n.kind == "host" or n.kind == "router") and n.dirs == nil and n.ipc == nil and n.time == nil
+  if n.kind ~= "host" and n.kind ~= "router" then return false end
+  for k in pairs(n) do
+    if not SIMPLE[k] then return false end
+  end
+  return true
 end
 
 -- A spec link made here: between two nodes made here, unshaped.
