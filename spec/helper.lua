@@ -117,16 +117,22 @@ function H.leftovers(before, after)
   return left
 end
 
---- Installs before_each/after_each in the enclosing describe: every test
--- must leave no netns, link, mount or child process behind.
-function H.guard()
-  -- busted gives each spec file its own environment: use the caller's.
-  local caller, env = debug.getinfo(2, "f").func, _ENV
+-- The environment of the spec file calling the caller: busted gives each
+-- spec file its own (its _ENV upvalue), holding before_each, pending, ...
+local function caller_env()
+  local caller, env = debug.getinfo(3, "f").func, _ENV
   for i = 1, math.huge do
     local name, value = debug.getupvalue(caller, i)
     if not name then break end
     if name == "_ENV" then env = value break end
   end
+  return env
+end
+
+--- Installs before_each/after_each in the enclosing describe: every test
+-- must leave no netns, link, mount or child process behind.
+function H.guard()
+  local env = caller_env()
   local before_each, after_each = env.before_each, env.after_each
   local before
   before_each(function()
@@ -252,13 +258,7 @@ end
 -- is as before; returns rootless(), which marks the test pending and
 -- returns true when the specs run rootless (nothing can attach then).
 function H.run_nslab_unchanged()
-  -- busted gives each spec file its own environment: use the caller's (as guard).
-  local caller, env = debug.getinfo(2, "f").func, _ENV
-  for i = 1, math.huge do
-    local name, value = debug.getupvalue(caller, i)
-    if not name then break end
-    if name == "_ENV" then env = value break end
-  end
+  local env = caller_env()
   local before_each, after_each, pending, assert = env.before_each, env.after_each, env.pending, env.assert
   local function look()
     local out = H.sh("ls -A /run/nslab 2>/dev/null")
