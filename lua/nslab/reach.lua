@@ -94,19 +94,33 @@ function M.why(netns, name, addr, r, timeout, quick)
   return silence_text(netns, name, addr, timeout)
 end
 
--- Waits (2 s at most) until no IPv6 address of the nodes is tentative.
+-- Waits (2 s at most) until no IPv6 address of the nodes is tentative
+-- and each has its local route.
 -- An address added without DAD stays tentative until the kernel's addrconf
 -- work runs, which waits for the rtnl lock: right after another lab's
 -- teardown that can take a while, and a tentative address neither answers
 -- neighbour solicitations nor sends (P2).
+-- Once an address leaves that state, the kernel adds its local route
+-- (table local) from the same work a moment later; until then the node
+-- does not answer for it either: both are waited for.
 local function settle(nodes)
-  local Addr = require "nslab.addr"
+  local Addr, Route = require "nslab.addr", require "nslab.route"
   local deadline = core.monotime() + 2
   for _, node in ipairs(nodes) do
     while core.monotime() < deadline do
-      local busy = false
+      local busy, want = false, {}
       for _, a in ipairs(Addr.list { netns = node.netns, family = "inet6" }) do
-        if a.tentative then busy = true end
+        if a.tentative then
+          busy = true
+        elseif a.scope ~= "host" then
+          want[a.address] = true
+        end
+      end
+      if not busy and next(want) then
+        for _, r in ipairs(Route.list { netns = node.netns, family = "inet6", table = "local" }) do
+          want[tostring(r.dst):match("^[^/]+")] = nil
+        end
+        busy = next(want) ~= nil
       end
       if not busy then break end
       core.sleep(0.01)
@@ -131,6 +145,21 @@ local function links_ready(lab)
       end
       if not busy then break end
       core.sleep(0.01)
+    end
+  end
+end
+
+-- The node of lab holding address addr (as given to lab:link, lab:addr),
+-- or nil: a probe to a bare address must wait for that node's address to
+-- leave its tentative state too, or the first neighbour solicitation
+-- goes unanswered and the next comes a second later (RFC 4861 RetransTimer).
+local function owner(lab, addr)
+  if not (lab and lab.nodes) then return nil end
+  local ok, a = pcall(core.inet.parse, addr)
+  if not (ok and a) then return nil end
+  for _, n in ipairs(lab.nodes) do
+    for _, x in ipairs(n._addrs or {}) do
+      if x.address == a.address then return n end
     end
   end
 end
@@ -165,7 +194,7 @@ function M.run(jobs, opts)
     end
     probes[i] = { netns = j.src.netns, dst = j.addr, size = j.size or opts.size, df = j.df or opts.df }
     if is_v6(j.addr) then
-      for _, n in ipairs { j.src, j.dst } do
+      for _, n in ipairs { j.src, j.dst or owner(lab, j.addr) } do
         if type(n) == "table" and n.netns and not seen[n] then
           seen[n] = true
           v6[#v6 + 1] = n
