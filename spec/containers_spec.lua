@@ -398,13 +398,29 @@ end)
 describe("lab:uplink ipv6 #root #quick", function()
   H.guard()
 
+  -- FNV-1a, 32 bits, as uplink.lua names an uplink (an independent copy)
+  local function fnv(s)
+    local h = 2166136261
+    for i = 1, #s do h = ((h ~ s:byte(i)) * 16777619) & 0xffffffff end
+    return string.format("%08x", h)
+  end
+
   it("adds a unique local /64 and an IPv6 default route: a server in nslab's netns answers over IPv6", function()
     if not H.which("nc") then return pending("nc (netcat-openbsd) is not installed") end
     local lname = H.name "cul"
-    local lab = nslab.lab(lname)
-    local a = lab:host(H.name "cua")
+    local lab <close> = nslab.lab(lname)
+    -- a node name whose prefix has a group with a leading zero (fd6e:736c:fa3::
+    -- and not :0fa3:), so the addresses must be in the kernel's RFC 5952 form
+    local aname
+    repeat
+      aname = H.name "cua"
+    until fnv(lname .. "\0" .. aname):match "^0" or fnv(lname .. "\0" .. aname):match "^....0"
+    local a = lab:host(aname)
     local up = lab:uplink(a, { ipv6 = true })
     assert.matches("^fd6e:736c:%x+:%x+::1/64$", up.addrs6[1])
+    assert.is_nil(up.addrs6[1]:find(":0%x"))
+    local kaddr = H.ipj("-6 -n " .. H.q(a.netns) .. " addr show scope global")[1].addr_info[1]
+    assert.equals(up.addrs6[1], kaddr["local"] .. "/" .. kaddr.prefixlen)
     assert.equals(up.addrs6[2]:match("^[^/]+"), up.via6)
     local r = H.ipj("-6 -n " .. H.q(a.netns) .. " route show default")[1]
     assert.equals(up.via6, r.gateway)

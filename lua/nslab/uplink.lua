@@ -274,7 +274,8 @@ function M.uplink(lab, node, opts)
     nat = opts.nat == true, table = opts.nat and tbl or nil }
   if opts.ipv6 then
     -- a unique local /64 (RFC 4193) named by the same hash: fd6e:736c::/32 ("ns", "l")
-    local p6 = string.format("fd6e:736c:%s:%s::", h:sub(1, 4), h:sub(5, 8))
+    -- groups without leading zeros (RFC 5952), as the kernel prints them
+    local p6 = string.format("fd6e:736c:%x:%x::", tonumber(h:sub(1, 4), 16), tonumber(h:sub(5, 8), 16))
     up.addrs6, up.via6 = { p6 .. "1/64", p6 .. "2/64" }, p6 .. "2"
   end
   lab:_step(string.format("uplink %s:%s -- %s", node.name, ifname, peer), function(push)
