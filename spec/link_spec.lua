@@ -629,6 +629,83 @@ describe("link #root", function()
     end)
   end)
 
+  describe("del{wait = false}", function()
+    -- nslab's children now (a background deletion is one until settled)
+    local function children()
+      local f = io.open("/proc/self/task/" .. nslab.core.getpid() .. "/children")
+      local t = f and f:read("a") or ""
+      if f then f:close() end
+      return t
+    end
+
+    it("frees both names at once and deletes the pair in the background; settle waits for it", function()
+      local ns, done = scratch(2)
+      finally(done)
+      link.veth { name = "w0", netns = ns[1], peer = "w1", peer_netns = ns[2], up = true }
+      local before = children()
+      link.del("w0", { netns = ns[1], wait = false, peer_netns = ns[2] })
+      -- the same names again, at once (the old pair renamed nsx..., down)
+      link.veth { name = "w0", netns = ns[1], peer = "w1", peer_netns = ns[2] }
+      local n, failed = link.settle()
+      assert.equals(1, n)
+      assert.equals(0, failed)
+      assert.equals("lo w0", names_in(ns[1]))
+      assert.equals("lo w1", names_in(ns[2]))
+      assert.equals(before, children())
+      assert.same({ 0, 0 }, { link.settle() })
+    end)
+
+    it("renames a peer in the same netns too; a peer elsewhere not given keeps its name until the end", function()
+      local ns, done = scratch(2)
+      finally(done)
+      link.veth { name = "s0", peer = "s1", netns = ns[1] }
+      link.del("s0", { netns = ns[1], wait = false })
+      link.veth { name = "s0", peer = "s1", netns = ns[1] }
+      link.veth { name = "o0", netns = ns[1], peer = "o1", peer_netns = ns[2] }
+      link.del("o0", { netns = ns[1], wait = false })
+      assert.equals(2, link.settle())
+      assert.equals("lo s0 s1", names_in(ns[1]))
+      assert.equals("lo", names_in(ns[2]))
+    end)
+
+    it("deletes a link of another kind alone (a bridge; never a macvlan's parent)", function()
+      local ns, done = scratch(1)
+      finally(done)
+      link.add { kind = "bridge", name = "br9", netns = ns[1] }
+      link.veth { name = "p0", peer = "p1", netns = ns[1] }
+      link.set("p0", { master = "br9" }, { netns = ns[1] })
+      link.del("br9", { netns = ns[1], wait = false })
+      link.add { kind = "bridge", name = "br9", netns = ns[1] }
+      assert.equals(1, link.settle())
+      assert.equals("br9 lo p0 p1", names_in(ns[1]))
+      assert.is_nil(ip_links(ns[1]).p0.master)
+    end)
+
+    it("raises as the waiting del does, changing nothing and leaving no child", function()
+      local ns, done = scratch(3)
+      finally(done)
+      link.veth { name = "d0", peer = "d1", netns = ns[1] }
+      local before = children()
+      local e = raises("ENODEV", link.del, "nope", { netns = ns[1], wait = false })
+      assert.matches('link.del "nope" in netns "' .. ns[1] .. '"', tostring(e), 1, true)
+      raises("ENOENT", link.del, "d0", { netns = ns[1], wait = false, peer_netns = H.name() })
+      assert.equals("d0 d1 lo", names_in(ns[1]))
+      -- peer_netns naming a netns where that ifindex is someone else
+      local other = { ns[2], ns[3] }
+      link.veth { name = "x0", netns = other[1], peer = "x1", peer_netns = other[2] }
+      link.veth { name = "y0", peer = "y1", netns = ns[1] } -- (x1's ifindex in ns[1] may be one of these)
+      e = raises("EINVAL", link.del, "x0", { netns = other[1], wait = false, peer_netns = ns[1] })
+      assert.matches("is not in netns", tostring(e), 1, true)
+      assert.equals("d0 d1 lo y0 y1", names_in(ns[1]))
+      assert.equals("lo x0", names_in(other[1]))
+      assert.has_error(function() link.del("d0", { netns = ns[1], wait = "no" }) end)
+      assert.has_error(function() link.del("d0", { netns = ns[1], later = true }) end)
+      assert.equals("d0 d1 lo y0 y1", names_in(ns[1]))
+      assert.equals(before, children())
+      assert.same({ 0, 0 }, { link.settle() })
+    end)
+  end)
+
   describe("get", function()
     it("lets set give lo an mtu above the Ethernet maximum, as the kernel allows", function()
       local ns, done = scratch(1)

@@ -193,7 +193,9 @@ end
 function M.drop_link(lab, link)
   note_macs(lab, link)
   core.defer_signals(function()
-    local ok, e = pcall(Link.del, link.ifnames[1], { netns = link.a.netns })
+    -- (in the background: the name is free at once, the RCU grace
+    -- period the kernel ends a deletion with is not waited for here)
+    local ok, e = pcall(Link.del, link.ifnames[1], { netns = link.a.netns, wait = false, peer_netns = link.b.netns })
     if not ok and not (type(e) == "table" and e.code == "ENODEV") then error(e, 0) end
     forget_link(lab, link)
   end)
@@ -220,7 +222,7 @@ function M.drop_node(lab, node)
   for _, l in ipairs(links) do note_macs(lab, l) end
   core.defer_signals(function()
     for _, l in ipairs(links) do
-      local ok, e = pcall(Link.del, l.ifnames[1], { netns = l.a.netns })
+      local ok, e = pcall(Link.del, l.ifnames[1], { netns = l.a.netns, wait = false, peer_netns = l.b.netns })
       if not ok and not (type(e) == "table" and e.code == "ENODEV") then error(e, 0) end
       forget_link(lab, l)
     end

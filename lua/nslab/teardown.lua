@@ -10,6 +10,7 @@
 local nslab = require "nslab"
 local core = nslab.core
 local Netns = require "nslab.netns"
+local Link = require "nslab.link"
 local record = require "nslab.record"
 local fault = require "nslab.fault"
 
@@ -174,6 +175,9 @@ function M.run(lab)
     end
   end)
   if not ok then problems[#problems + 1] = "teardown cut short: " .. tostring(err) end
+  -- links deleted in the background (lab:unlink, lab:remove, lab:apply):
+  -- their helpers waited for, so none outlives the lab
+  pcall(Link.settle)
   if #problems == 0 then lab._rec:remove() else lab._rec:rewrite(leftovers(lab, upto, failed)) end
   return problems
 end

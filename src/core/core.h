@@ -38,7 +38,30 @@ struct nslab_state {
 	unsigned int sysproc_uses;
 	int sysproc_refused;
 	int netns_dir_ready; /* /run/netns exists as a shared mount */
+	/* bg.c: the pids of background children not reaped yet. */
+	pid_t *bg;
+	size_t bg_len, bg_cap;
 };
+
+/* ---- bg.c: background children ---- */
+
+/*
+ * Forks a background child, every signal blocked in it, and keeps its pid
+ * in st to be reaped. Returns as fork(2) does: 0 in the child (which must
+ * end with _exit, its status 0 for success), the pid in nslab, or -1 with
+ * errno (ENOMEM: no room to keep the pid).
+ */
+pid_t nslab_bg_fork(struct nslab_state *st);
+
+/*
+ * Reaps the background children that have exited (block: waits for every
+ * one). Returns how many were reaped; *failed (unless NULL) counts those
+ * whose status was not 0.
+ */
+int nslab_bg_settle(struct nslab_state *st, int block, int *failed);
+
+/* Waits for every background child and frees the list. */
+void nslab_bg_free(struct nslab_state *st);
 
 /* ---- state.c ---- */
 

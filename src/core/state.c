@@ -210,6 +210,7 @@ static int l_state_gc(lua_State *L)
 {
 	struct nslab_state *st = luaL_checkudata(L, 1, NSLAB_STATE_MT);
 
+	nslab_bg_free(st);
 	nl_cache_close(&st->nl);
 	if (st->sysproc_fd >= 0)
 		close(st->sysproc_fd);

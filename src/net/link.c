@@ -159,24 +159,36 @@ static int l_link_set(lua_State *L)
 
 /* ---- del ---- */
 
+static const char *const del_fields[] = {"netns", "wait", "peer_netns", NULL};
+
 /*
  * link.del(name, opts): RTM_DELLINK by IFLA_IFNAME. Deleting either end
- * of a veth deletes both; deleting a bridge frees its ports.
+ * of a veth deletes both; deleting a bridge frees its ports. opts.wait
+ * false: returns at once, the rest in the background (link_retire.c).
  */
 static int l_link_del(lua_State *L)
 {
 	static const char op[] = "link.del";
 	char buf[512];
-	const char *name = nslab_checkstr(L, 1, op, "ifname"), *netns, *obj;
+	const char *name = nslab_checkstr(L, 1, op, "ifname"), *netns, *obj,
+		   *peer_netns;
 	struct ifinfomsg *ifm;
 	struct nlmsghdr *nlh;
 	struct nl_conn *c;
 	struct nl_err e;
+	int wait = 1;
 
-	nslab_check_fields(L, 2, netns_field);
+	nslab_check_fields(L, 2, del_fields);
 	nslab_check_ifname(L, op, name);
 	netns = nslab_opt_netns(L, 2, op);
+	peer_netns = NULL;
+	if (lua_istable(L, 2)) {
+		opt_boolean(L, 2, "wait", &wait);
+		peer_netns = opt_netns(L, 2, "peer_netns", op);
+	}
 	obj = link_obj(L, name);
+	if (!wait)
+		return link_retire(L, op, name, netns, peer_netns, obj);
 	c = nslab_conn(L, op, obj, netns);
 	nlh = link_put_request(buf, RTM_DELLINK, 0, &ifm);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
@@ -187,11 +199,25 @@ static int l_link_del(lua_State *L)
 	return 0;
 }
 
+/*
+ * link.settle() -> n, failed: waits for the deletions link.del{wait =
+ * false} left running; n of them, failed of which the kernel refused.
+ */
+static int l_link_settle(lua_State *L)
+{
+	int failed, n = nslab_bg_settle(nslab_state(L), 1, &failed);
+
+	lua_pushinteger(L, n);
+	lua_pushinteger(L, failed);
+	return 2;
+}
+
 static const luaL_Reg funcs[] = {
     {"veth", l_link_veth},
     {"add", l_link_add},
     {"set", l_link_set},
     {"del", l_link_del},
+    {"settle", l_link_settle},
     {"get", l_link_get},
     {"list", l_link_list},
     {"kind_available", l_link_kind_available},

@@ -69,6 +69,15 @@ struct link_veth_end {
 struct nlmsghdr *link_put_veth(void *buf, const struct link_veth_end *a,
 			       const struct link_veth_end *b, uint32_t queues);
 
+/*
+ * link.del{wait = false} of name in netns (link_retire.c): sets the link
+ * (and a veth's peer, in its netns or peer_netns) down, renames it (them)
+ * so the name is free, and leaves RTM_DELLINK to a background child.
+ * Returns 0 (Lua results) or raises the error object for op and obj.
+ */
+int link_retire(lua_State *L, const char *op, const char *name,
+		const char *netns, const char *peer_netns, const char *obj);
+
 /* Appends an RTM_GETLINK for ifname (or ifindex when ifname is NULL). */
 struct nlmsghdr *link_put_getlink(void *buf, const char *ifname, int ifindex);
 
