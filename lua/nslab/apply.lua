@@ -20,6 +20,7 @@ local Sysctl = require "nslab.sysctl"
 local fault = require "nslab.fault"
 local linkctl = require "nslab.linkctl"
 local live = require "nslab.live"
+local order = require "nslab.order"
 local plan_mod = require "nslab.plan"
 local opts_mod = require "nslab.opts"
 
@@ -286,74 +287,13 @@ local function step_text(lab, c)
   return string.format("lab %q: apply: %s %s", lab.name, c.shown_sign or c.sign, c.text)
 end
 
--- The lab's order of nodes and links: node name -> rank, and each link
--- end, node name -> ifname -> the rank of its link (an end is on one link
--- only, so one end finds it: no key strings to build).
-local function order_of(lab)
-  local o = { nodes = {}, ends = {} }
-  for i, n in ipairs(lab.nodes) do
-    o.nodes[n.name] = i
-    o.ends[n.name] = {}
-  end
-  for i, l in ipairs(lab._links) do
-    o.ends[l.a.name][l.ifnames[1]] = i
-    o.ends[l.b.name][l.ifnames[2]] = i
-  end
-  return o
-end
-
--- Sorts list by rank(x) (what it does not know last, as they were),
--- unless it is in that order already.
-local function sort(list, rank)
-  local prev, r = -1, nil
-  for i, x in ipairs(list) do
-    local v = rank(x) or 1e15 + i
-    if v < prev then
-      r = {}
-      break
-    end
-    prev = v
-  end
-  if not r then return end
-  for i, x in ipairs(list) do r[x] = rank(x) or 1e15 + i end
-  table.sort(list, function(x, y) return r[x] < r[y] end)
-end
-
--- Puts the lab's nodes and links (and each node's interfaces) in the order
--- o gives, so a spec lists them in the order applied or, after an undo,
--- in the order before.
-local function reorder(lab, o)
-  local ends = o.ends
-  sort(lab.nodes, function(n) return o.nodes[n.name] end)
-  sort(lab._links, function(l) return (ends[l.a.name] or {})[l.ifnames[1]] end)
-  local at = {}
-  for i, l in ipairs(lab._links) do at[l] = i end
-  local function rank(it) return at[it.link] end
-  for _, n in ipairs(lab.nodes) do
-    if #n._ifs > 1 then sort(n._ifs, rank) end
-  end
-end
-
--- The order of a checked spec's nodes and links.
-local function order_of_spec(want)
-  local o = { nodes = {}, ends = {} }
-  for i, n in ipairs(want.nodes) do
-    o.nodes[n.name] = i
-    o.ends[n.name] = {}
-  end
-  for i, l in ipairs(want.links) do
-    for _, e in ipairs(l.ends) do o.ends[e.node][e.ifname] = i end
-  end
-  return o
-end
-
 --- Carries out a plan on lab; on a failure undoes what it did, newest
 -- first, and raises the error with `step` naming the change. The lab's
 -- nodes and links end in the spec's order (after an undo: as before).
 -- @tparam lab lab
 -- @tparam table plan from `nslab.plan.plan`
 function M.run(lab, plan)
-  local before = order_of(lab)
+  local before = order.snapshot(lab)
   local done = {}
   local held = lab._hosts_held
   lab._hosts_held = true
@@ -386,7 +326,11 @@ function M.run(lab, plan)
       if not fine then problems[#problems + 1] = tostring(why) end
       fault.at("apply-undo")
     end
-    reorder(lab, ok and order_of_spec(plan.want) or before)
+    if not ok then
+      order.reorder(lab, order.of_snapshot(before))
+    elseif not order.matches(lab, plan.want) then
+      order.reorder(lab, order.of_spec(plan.want))
+    end
     lab._hosts_held = held
     if not held and lab._hosts_dirty then
       lab._hosts_dirty = nil
@@ -419,6 +363,7 @@ function M.apply(lab, spec, opts)
 end
 
 -- ---- the lab's methods ----
+
 
 local Lab = {}
 

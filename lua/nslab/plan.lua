@@ -51,30 +51,39 @@ end
 
 local function end_key(n, i) return n .. ":" .. i end
 
--- The running lab's links by end: node name -> ifname -> link (an end
--- is on one link only), so a link is found by its ends with no key
--- string built.
-local function by_end_of(have)
-  local t = {}
-  for _, h in ipairs(have.links) do
-    for _, e in ipairs(h.ends) do
-      t[e.node] = t[e.node] or {}
-      t[e.node][e.ifname] = h
+-- A finder of the running lab's links: find(a, ia, b, ib) is the lab
+-- link joining a:ia and b:ib (either way round), or nil, looked up in the
+-- node's own interfaces (no table built per link); and the lab's links
+-- with their places (link -> index in lab._links).
+local function link_finder(lab)
+  local inlab = {}
+  for i, l in ipairs(lab._links) do inlab[l] = i end
+  local by = lab._by
+  local function find(a, ia, b, ib)
+    local n = by[a]
+    if not n then return nil end
+    for _, x in ipairs(n._ifs) do
+      local l = x.link
+      if x.ifname == ia and l and inlab[l] then
+        local la, lb, li = l.a.name, l.b.name, l.ifnames
+        if la == a and li[1] == ia and lb == b and li[2] == ib
+          or lb == a and li[2] == ia and la == b and li[1] == ib then
+          return l
+        end
+        return nil
+      end
     end
   end
-  return t
+  return find, inlab
 end
 
--- The running lab's link joining a:ia and b:ib (either way round), or nil.
-local function have_link(by_end, a, ia, b, ib)
-  local t = by_end[a]
-  local h = t and t[ia]
-  if not h then return nil end
-  local e1, e2 = h.ends[1], h.ends[2]
-  if e1.node == a and e1.ifname == ia and e2.node == b and e2.ifname == ib
-    or e2.node == a and e2.ifname == ia and e1.node == b and e1.ifname == ib then
-    return h
-  end
+-- A lab link in the form `check` gives a spec's (index: its place).
+local function link_entry(l, index)
+  local s = l.shape or {}
+  return { index = index, ends = { { node = l.a.name, ifname = l.ifnames[1] }, { node = l.b.name,
+    ifname = l.ifnames[2] } }, addrs = { declare.link_addrs(l.a, l.ifnames[1]), declare.link_addrs(l.b, l.ifnames[2]) },
+    mtu = l.mtu ~= 1500 and l.mtu or nil, mac = l.mac and { l.mac[1], l.mac[2] }, state = l.state or "up",
+    shape = { declare.copy(s[1]), declare.copy(s[2]) } }
 end
 
 local function link_text(l) return end_key(l.ends[1].node, l.ends[1].ifname) .. " -- " ..
@@ -134,24 +143,17 @@ local function route_changes(p, node, have, want, gone)
   end
 end
 
--- The running lab in the form `check` returns (without checking: the
--- lab's own data is good), for planning.
+-- The running lab's nodes in the form `check` returns (without checking:
+-- the lab's own data is good), for planning; its links are read where a
+-- plan needs them (link_finder, link_entry).
 local function current(lab)
   require("nslab.linkctl").sync(lab)
-  local out = { name = lab.name, nodes = {}, links = {}, by = {} }
+  local out = { name = lab.name, nodes = {}, by = {} }
   for i, node in ipairs(lab.nodes) do
     local n = declare.node_entry(node)
     n.index = i
     out.nodes[i] = n
     out.by[n.name] = n
-  end
-  for i, l in ipairs(lab._links) do
-    local s = l.shape or {}
-    local addrs = { declare.link_addrs(l.a, l.ifnames[1]), declare.link_addrs(l.b, l.ifnames[2]) }
-    out.links[i] = { index = i, ends = { { node = l.a.name, ifname = l.ifnames[1] }, { node = l.b.name,
-      ifname = l.ifnames[2] } }, addrs = addrs,
-      mtu = l.mtu ~= 1500 and l.mtu or nil, mac = l.mac and { l.mac[1], l.mac[2] }, state = l.state or "up",
-      shape = { declare.copy(s[1]), declare.copy(s[2]) } }
   end
   return out
 end
@@ -217,7 +219,15 @@ end
 
 -- Gives each want link end without ifname one: the link already joining
 -- the two nodes, else the next free ethN of the node (not one it has now).
-local function resolve_ifnames(want, have, fate, by_end, lab)
+local function resolve_ifnames(want, fate, find, lab)
+  local missing = false
+  for _, l in ipairs(want.links) do
+    if not (l.ends[1].ifname and l.ends[2].ifname) then
+      missing = true
+      break
+    end
+  end
+  if not missing then return end
   local used, taken = {}, {}
   local function use(n, i)
     used[n] = used[n] or {}
@@ -228,17 +238,18 @@ local function resolve_ifnames(want, have, fate, by_end, lab)
   end
   for _, l in ipairs(want.links) do
     if l.ends[1].ifname and l.ends[2].ifname then
-      local h = have_link(by_end, l.ends[1].node, l.ends[1].ifname, l.ends[2].node, l.ends[2].ifname)
+      local h = find(l.ends[1].node, l.ends[1].ifname, l.ends[2].node, l.ends[2].ifname)
       if h then taken[h] = true end
     end
   end
   for _, l in ipairs(want.links) do
     local a, b = l.ends[1], l.ends[2]
     if not (a.ifname and b.ifname) and fate[a.node] == "keep" and fate[b.node] == "keep" then
-      for _, h in ipairs(have.links) do
+      for _, h in ipairs(lab._links) do
         if not taken[h] then
+          local he = { { node = h.a.name, ifname = h.ifnames[1] }, { node = h.b.name, ifname = h.ifnames[2] } }
           for _, o in ipairs { { 1, 2 }, { 2, 1 } } do
-            local ha, hb = h.ends[o[1]], h.ends[o[2]]
+            local ha, hb = he[o[1]], he[o[2]]
             local free_a = a.ifname == ha.ifname or not a.ifname and not (used[a.node] or {})[ha.ifname]
             local free_b = b.ifname == hb.ifname or not b.ifname and not (used[b.node] or {})[hb.ifname]
             if not taken[h] and ha.node == a.node and hb.node == b.node and free_a and free_b then
@@ -264,6 +275,16 @@ local function resolve_ifnames(want, have, fate, by_end, lab)
       end
     end
   end
+end
+
+-- Whether lab link l is as want link w (turned alike) has it, read
+-- without building its entry (most links of a plan are).
+local function link_same(l, w)
+  if (l.mtu or 1500) ~= (w.mtu or 1500) or (l.state or "up") ~= w.state then return false end
+  if w.mac and (w.mac[1] or w.mac[2]) then return false end
+  local s = l.shape or {}
+  if not (same(s[1], w.shape[1]) and same(s[2], w.shape[2])) then return false end
+  return declare.addrs_are(l.a, l.ifnames[1], w.addrs[1]) and declare.addrs_are(l.b, l.ifnames[2], w.addrs[2])
 end
 
 -- The changes of a link kept (h have, w want, turned alike).
@@ -327,8 +348,8 @@ function M.plan(lab, spec, op)
   local p = setmetatable({ changes = {}, adds = 0, changes_count = 0, removes = 0, why = {} }, Plan)
   p.want = want
   local fate = node_plan(p, have, want)
-  local by_end = by_end_of(have)
-  resolve_ifnames(want, have, fate, by_end, lab)
+  local find, inlab = link_finder(lab)
+  resolve_ifnames(want, fate, find, lab)
   -- nodes leaving: their routes and addresses with them (not shown)
   for _, n in ipairs(have.nodes) do
     local f = fate[n.name]
@@ -367,11 +388,11 @@ function M.plan(lab, spec, op)
   local kept = {}
   for _, w in ipairs(want.links) do
     local a, b = w.ends[1], w.ends[2]
-    local h = have_link(by_end, a.node, a.ifname, b.node, b.ifname)
-    if h and fate[a.node] == "keep" and fate[b.node] == "keep" then
-      kept[h] = true
-      if h.ends[1].node ~= a.node or h.ends[1].ifname ~= a.ifname then turn(w) end
-      link_changes(p, h, w)
+    local l = find(a.node, a.ifname, b.node, b.ifname)
+    if l and fate[a.node] == "keep" and fate[b.node] == "keep" then
+      kept[l] = true
+      if l.a.name ~= a.node or l.ifnames[1] ~= a.ifname then turn(w) end
+      if not link_same(l, w) then link_changes(p, link_entry(l, inlab[l]), w) end
     else
       p:add("link+", "+", "link", "link " .. link_text(w) .. M.link_detail(w), { link = w })
       if w.state == "down" then
@@ -379,8 +400,11 @@ function M.plan(lab, spec, op)
       end
     end
   end
-  for _, h in ipairs(have.links) do
-    if not kept[h] then p:add("link-", "-", "link", "link " .. link_text(h), { link = h }) end
+  for i, l in ipairs(lab._links) do
+    if not kept[l] then
+      local h = link_entry(l, i)
+      p:add("link-", "-", "link", "link " .. link_text(h), { link = h })
+    end
   end
   -- by phase, each in the order planned (a stable bucket sort)
   local buckets, out = {}, {}

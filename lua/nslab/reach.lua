@@ -104,7 +104,7 @@ end
 -- (table local) from the same work a moment later; until then the node
 -- does not answer for it either: both are waited for.
 local function settle(nodes)
-  local Addr, Route = require "nslab.addr", require "nslab.route"
+  local Addr = require "nslab.addr"
   local deadline = core.monotime() + 2
   for _, node in ipairs(nodes) do
     while core.monotime() < deadline do
