@@ -130,12 +130,16 @@ function M.node_entry(node)
     for k, v in pairs(node._sysctls or {}) do sys[k] = v end
     if next(sys) then n.sysctls = sys end
   end
-  local links = {}
-  if node._addrs[1] then
-    for _, i in ipairs(node._ifs) do links[i.ifname] = true end
-  end
+  local ifs = node._ifs
   for _, a in ipairs(node._addrs) do
-    if not links[a.ifname] then
+    local linked = false -- (on a lab link: the link's entry lists it)
+    for k = 1, #ifs do
+      if ifs[k].ifname == a.ifname then
+        linked = true
+        break
+      end
+    end
+    if not linked then
       n.addrs = n.addrs or {}
       n.addrs[a.ifname] = n.addrs[a.ifname] or {}
       table.insert(n.addrs[a.ifname], addr_text(a))

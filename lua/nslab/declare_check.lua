@@ -155,9 +155,13 @@ local function check_node(op, i, n, by)
     name_ok[n.name] = true
     memo_room()
   end
-  local node = {} -- (a shallow copy: what changes below is made anew)
-  for k, v in next, n do node[k] = v end
-  node.kind = node.kind or "host"
+  -- a shallow copy (what changes below is made anew), made whole at once
+  -- for the common node (a table grown field by field is made again and
+  -- again: garbage, on a spec of thousands of nodes)
+  local node = { name = n.name, kind = n.kind or "host", index = i }
+  for k, v in next, n do
+    if node[k] == nil then node[k] = v end
+  end
   if not KIND_OK[node.kind] then opts_mod.choice(op, where, "kind", node.kind, KINDS) end
   if by[node.name] then
     bad(op, where, string.format("two nodes are named %q (nodes[%d] and nodes[%d]): node names must differ",
@@ -194,44 +198,42 @@ local function check_node(op, i, n, by)
   return node
 end
 
+-- End text of links[i] checked: {node =, ifname =}; ifs: the ends seen
+-- so far ("node:ifname" -> index of their link: the text names one end,
+-- one way).
+local function end_of(op, i, text, by, ifs)
+  local n, ifname = split_end(op, i, text, by)
+  if ifname then
+    local other = ifs[text]
+    if other then
+      bad(op, LINK_AT[i], string.format("%s:%s is on two links (links[%d] and links[%d])", n, ifname, other, i))
+    end
+    ifs[text] = i
+  end
+  return { node = n, ifname = ifname }
+end
+
 local function check_link(op, i, l, by, fake, ifs)
   local where = LINK_AT[i]
   local shaped = check_fields(op, l, LINK_FIELDS, where, SHAPED)
   if type(l[1]) ~= "string" or type(l[2]) ~= "string" then
     bad(op, where, 'a link is {"node:ifname", "node:ifname", ...} (its two ends first)')
   end
-  local link = { index = i }
-  local ends = {}
-  for k = 1, 2 do
-    local n, ifname = split_end(op, i, l[k], by)
-    ends[k] = { node = n, ifname = ifname }
-    if ifname then
-      local t = ifs[n]
-      if not t then
-        t = {}
-        ifs[n] = t
-      end
-      if t[ifname] then
-        bad(op, where, string.format("%s:%s is on two links (links[%d] and links[%d])", n, ifname, t[ifname], i))
-      end
-      t[ifname] = i
-    end
+  local e1 = end_of(op, i, l[1], by, ifs)
+  local e2 = end_of(op, i, l[2], by, ifs)
+  if e1.node == e2.node then
+    bad(op, where, string.format("a node cannot be linked to itself (%q)", e1.node))
   end
-  if ends[1].node == ends[2].node then
-    bad(op, where, string.format("a node cannot be linked to itself (%q)", ends[1].node))
-  end
-  link.ends = ends
+  local ends = { e1, e2 }
   local addrs = l.addrs or {}
-  link.addrs = { addr_list(op, where, addrs[1]), addr_list(op, where, addrs[2]) }
   if l.mtu and (l.mtu < 68 or l.mtu > 65535) then
     bad(op, where, string.format("mtu %d is out of range (68..65535 bytes)", l.mtu))
   end
-  link.mtu = l.mtu ~= 1500 and l.mtu or nil
-  if l.mac then link.mac = { l.mac[1], l.mac[2] } end
-  link.state = l.state or "up"
-  if link.state ~= "up" then opts_mod.choice(op, where, "state", link.state, { "up", "down" }) end
-  link.shape = {}
-  if shaped then link.shape[1], link.shape[2] = shape.directions(op, 1, where, l, l.mtu, 4) end
+  local state = l.state or "up"
+  if state ~= "up" then opts_mod.choice(op, where, "state", state, { "up", "down" }) end
+  local link = { index = i, ends = ends, addrs = { addr_list(op, where, addrs[1]), addr_list(op, where, addrs[2]) },
+    mtu = l.mtu ~= 1500 and l.mtu or nil, mac = l.mac and { l.mac[1], l.mac[2] } or nil, state = state,
+    shape = shaped and { shape.directions(op, 1, where, l, l.mtu, 4) } or {} }
   if not (by[ends[1].node].kind == "bridge" or by[ends[2].node].kind == "bridge" or (l.mtu and l.mtu < 1280)) then
     -- two hosts: their addresses must differ (the rest is checked above)
     local a1, a2 = link.addrs[1], link.addrs[2]
@@ -260,11 +262,11 @@ local function check_link(op, i, l, by, fake, ifs)
       fake.list[#fake.list + 1] = f
     end
   end
-  local e2 = {}
-  for k = 1, 2 do e2[k] = { node = fake.by[ends[k].node], ifname = ends[k].ifname or "?", addrs = link.addrs[k] } end
+  local stand = {}
+  for k = 1, 2 do stand[k] = { node = fake.by[ends[k].node], ifname = ends[k].ifname or "?", addrs = link.addrs[k] } end
   local ok, e = pcall(function()
-    local mine = segment.check(e2, l.mtu)
-    segment.join(fake.list, e2, mine)
+    local mine = segment.check(stand, l.mtu)
+    segment.join(fake.list, stand, mine)
   end)
   if not ok then
     if type(e) == "table" and e.errno then bad(op, where, (e.object and e.object .. ": " or "") .. (e.extack or "")) end

@@ -55,6 +55,7 @@ function M.resegment(lab)
   for _, n in ipairs(lab.nodes) do
     if n.kind == "bridge" then parent[n] = n end
   end
+  if next(parent) == nil then return end -- (no bridge: no segment)
   for _, l in ipairs(lab._links) do
     if parent[l.a] and parent[l.b] then parent[root(l.a)] = root(l.b) end
   end
@@ -64,15 +65,16 @@ function M.resegment(lab)
     segs[r] = segs[r] or {}
     n._seg = segs[r]
   end
-  for _, l in ipairs(lab._links) do
-    for i, e in ipairs { l.a, l.b } do
-      local other = i == 1 and l.b or l.a
-      if other._seg and e.kind ~= "bridge" then
-        for _, a in ipairs(e._addrs) do
-          if a.ifname == l.ifnames[i] then other._seg[a.address] = e.name end
-        end
+  local function note(e, ifname, other)
+    if other._seg and e.kind ~= "bridge" then
+      for _, a in ipairs(e._addrs) do
+        if a.ifname == ifname then other._seg[a.address] = e.name end
       end
     end
+  end
+  for _, l in ipairs(lab._links) do
+    note(l.a, l.ifnames[1], l.b)
+    note(l.b, l.ifnames[2], l.a)
   end
 end
 

@@ -24,6 +24,53 @@ function M.lname(k)
   return k == 1 and "eth0" or "eth1"
 end
 
+local SLAB = "/sys/kernel/slab/net_namespace/"
+
+--- The number in the file at path, or nil.
+-- @tparam string path
+-- @treturn ?number
+function M.read_number(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local n = f:read("n")
+  f:close()
+  return n
+end
+
+--- The kernel's count of network namespace objects (the net_namespace
+-- slab cache: /sys/kernel/slab, else /proc/slabinfo), live and not yet
+-- freed; nil when neither can be read.
+-- @treturn ?number
+function M.netns_objects()
+  local n = M.read_number(SLAB .. "objects")
+  if n then return n end
+  local f = io.open("/proc/slabinfo")
+  if not f then return nil end
+  for line in f:lines() do
+    local c = line:match("^net_namespace%s+(%d+)")
+    if c then
+      f:close()
+      return tonumber(c)
+    end
+  end
+  f:close()
+end
+
+--- Waits (up to `max` seconds) until the count has not changed for `quiet`
+-- seconds: the netns cleanup of whatever ran before is over, or nearly.
+-- @tparam number quiet seconds
+-- @tparam number max seconds
+function M.wait_quiet(quiet, max)
+  local core = require("nslab").core
+  local now, sleep = core.monotime, core.sleep
+  local last, changed, start = M.netns_objects(), now(), now()
+  while last and now() - changed < quiet and now() - start < max do
+    sleep(0.01)
+    local c = M.netns_objects()
+    if c ~= last then last, changed = c, now() end
+  end
+end
+
 --- Builds the chain with the primitives, one call per step: netns.add,
 -- link.set lo up, link.veth with both ends in their netns and up, addr.add
 -- on each end. Appends each netns name to made as soon as it exists, so a

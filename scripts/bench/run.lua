@@ -102,28 +102,8 @@ end
 local SLAB = "/sys/kernel/slab/net_namespace/"
 local CLEANUP_MIN_N, CLEANUP_MAX = 500, 30
 
-local function read_number(path)
-  local f = io.open(path)
-  if not f then return nil end
-  local n = f:read("n")
-  f:close()
-  return n
-end
-
-local function netns_objects()
-  local n = read_number(SLAB .. "objects")
-  if n then return n end
-  local f = io.open("/proc/slabinfo")
-  if not f then return nil end
-  for line in f:lines() do
-    local c = line:match("^net_namespace%s+(%d+)")
-    if c then
-      f:close()
-      return tonumber(c)
-    end
-  end
-  f:close()
-end
+local C = dofile(dir .. "/chain.lua")
+local read_number, netns_objects = C.read_number, C.netns_objects
 
 local SLACK = (tonumber(first_line("nproc")) or 1) *
   ((read_number(SLAB .. "cpu_partial") or 6) + 1) *
@@ -150,16 +130,7 @@ local function wait_cleanup(since, baseline)
   end
 end
 
---- Waits (up to `max` seconds) until the count has not changed for `quiet`
--- seconds: the netns cleanup of whatever ran before is over, or nearly.
-local function wait_quiet(quiet, max)
-  local last, changed, start = netns_objects(), now(), now()
-  while last and now() - changed < quiet and now() - start < max do
-    sleep(0.01)
-    local c = netns_objects()
-    if c ~= last then last, changed = c, now() end
-  end
-end
+local wait_quiet = C.wait_quiet
 
 -- The tools, in the table's order. cmd(n, prefix) is the child's command.
 local function nslab_script(name)
@@ -391,6 +362,7 @@ if LIVE_N > 0 then
     io.open(floor) and q(floor) or ""))
   if not ok or not out.build then error("live bench failed (" .. how .. ")", 0) end
   livebench = { build = tonumber(out.build), floor = tonumber(out.floor), floor_na = out.floor,
+                build_min = tonumber(out.build_min), floor_min = tonumber(out.floor_min),
                 diff = tonumber(out.diff), change = tonumber(out.change), kept = out.kept == "yes" }
   wait_quiet(0.5, 10)
 end
@@ -572,6 +544,10 @@ if livebench then
   print(("  %-40s %8.3f s"):format("lab:apply of the spec onto an empty lab", livebench.build))
   print(("  %-40s %8s"):format("C floor (chainfloor.c), paired",
     livebench.floor and ("%.3f s"):format(livebench.floor) or livebench.floor_na))
+  if livebench.build_min and livebench.floor_min then
+    print(("  %-40s %8.3f s vs %.3f s (%.2fx)"):format("fastest runs: apply vs C floor", livebench.build_min,
+      livebench.floor_min, livebench.build_min / livebench.floor_min))
+  end
   print(("  %-40s %8.3f s"):format("lab:diff of an identical spec", livebench.diff))
   print(("  %-40s %8.3f s"):format("lab:apply of a one-link change", livebench.change))
 end
