@@ -221,6 +221,7 @@ local node_of = require("nslab.linkctl").node
 -- another link (nft table `nslab_uplink_XXXXXXXX`) and
 -- `net.ipv4.ip_forward` = 1 there. Recorded first, undone at close and by
 -- `nslab --clean`.
+-- @tparam lab lab
 -- @tparam node|string node a host or router of the lab (or its name)
 -- @tparam[opt] table opts `addrs` {node_addr, nslab_addr} (IPv4 with
 -- prefix length, one subnet), `nat` (boolean, default false), `ifname`,

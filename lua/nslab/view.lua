@@ -240,7 +240,7 @@ local Lab = {}
 -- boolean, `timeout` number, `family` string); EINVAL error object for a
 -- family other than "inet"/"inet6", a timeout not above 0, a closed lab
 -- @usage local m = lab:pingall(); assert(m.h1.h2)
-function Lab.pingall(self, opts)
+function Lab:pingall(opts)
   self:_check_open("lab:pingall")
   opts = opts_mod.check("lab:pingall", 1, opts, PINGALL_OPTS)
   if opts.family then opts_mod.choice("lab:pingall", nil, "family", opts.family, { "inet", "inet6" }) end
@@ -258,7 +258,7 @@ end
 -- @treturn[opt] string the table, with `quiet` only
 -- @raise argument error for an unknown field or a `quiet` that is not a
 -- boolean; EINVAL error object for a closed lab
-function Lab.show(self, opts)
+function Lab:show(opts)
   self:_check_open("lab:show")
   opts = opts_mod.check("lab:show", 1, opts, SHOW_OPTS)
   self:_quiet()
