@@ -681,6 +681,43 @@ describe("link #root", function()
       assert.is_nil(ip_links(ns[1]).p0.master)
     end)
 
+    it("refuses lo as the waiting del does, renaming nothing", function()
+      local ns, done = scratch(1)
+      finally(done)
+      raises("EOPNOTSUPP", link.del, "lo", { netns = ns[1] })
+      raises("EOPNOTSUPP", link.del, "lo", { netns = ns[1], wait = false })
+      assert.equals("lo", names_in(ns[1]))
+      assert.same({ 0, 0 }, { link.settle() })
+    end)
+
+    it("counts in settle the deletions that ended before it was called", function()
+      local ns, done = scratch(2)
+      finally(done)
+      for i = 1, 3 do
+        link.veth { name = "c" .. i, netns = ns[1], peer = "d" .. i, peer_netns = ns[2] }
+        link.del("c" .. i, { netns = ns[1], wait = false, peer_netns = ns[2] })
+      end
+      nslab.core.sleep(0.3) -- (each done by now, reaped at the next del)
+      link.veth { name = "c9", netns = ns[1], peer = "d9", peer_netns = ns[2] }
+      link.del("c9", { netns = ns[1], wait = false, peer_netns = ns[2] })
+      assert.same({ 4, 0 }, { link.settle() })
+      assert.equals("lo", names_in(ns[1]))
+    end)
+
+    it("refuses a peer_netns where the peer's ifindex belongs to another veth", function()
+      local ns, done = scratch(4)
+      finally(done)
+      -- every end has ifindex 2 in its own netns
+      link.veth { name = "v1", netns = ns[1], peer = "v2", peer_netns = ns[2] }
+      link.veth { name = "w1", netns = ns[3], peer = "w2", peer_netns = ns[4] }
+      local e = raises("EINVAL", link.del, "v1", { netns = ns[1], wait = false, peer_netns = ns[3] })
+      assert.matches("is not in netns", tostring(e), 1, true)
+      raises("EINVAL", link.del, "v1", { netns = ns[1], wait = false, peer_netns = ns[1] })
+      assert.equals("lo w1", names_in(ns[3]))
+      assert.equals("lo v1", names_in(ns[1]))
+      assert.same({ 0, 0 }, { link.settle() })
+    end)
+
     it("raises as the waiting del does, changing nothing and leaving no child", function()
       local ns, done = scratch(3)
       finally(done)

@@ -148,10 +148,11 @@ M.set = core.set
 -- The kernel finishes a deletion only after an RCU grace period (some
 -- 20 ms, in the deleting task). With `wait = false` the call returns at
 -- once (about 0.2 ms): the link, and a veth's peer in the same netns or
--- in `peer_netns`, is set down and renamed `nsx` followed by 12 hex
--- digits (so its name is free for a new link at once; a peer elsewhere
--- keeps its name until the deletion ends), and a background child of
--- nslab deletes it.
+-- in `peer_netns`, is set down and renamed `nsx` followed by 12
+-- random hex digits (so its name is free for a new link at once; a peer
+-- elsewhere keeps its name until the deletion ends), and a background
+-- child of nslab deletes it. A link of no kind (`lo`, a device of the
+-- machine) is refused as the waiting call refuses it, changing nothing.
 -- `link.settle` waits for those children; `lab:close` and the end of
 -- nslab do.
 -- @tparam string name ifname
@@ -159,13 +160,15 @@ M.set = core.set
 --   deletes in the background as above); `peer_netns` (with `wait =
 --   false`: the netns of a veth's peer, renamed too)
 -- @raise ENODEV when there is no such link ("no such link"); ENOENT for a
---   missing netns; EINVAL for a bad ifname.
+--   missing netns (or `peer_netns`); EINVAL for a bad ifname, or a
+--   `peer_netns` that does not hold the veth's peer; EOPNOTSUPP for `lo`.
 -- @usage nslab.link.del("br0", {netns = "sw"})
 -- @usage nslab.link.del("eth1", {netns = "red", wait = false, peer_netns = "blue"})
 M.del = core.del
 
 --- Waits for the deletions `link.del{wait = false}` left running.
--- @treturn integer how many it waited for
+-- @treturn integer how many ended since the last `settle` (those that
+--   ended earlier included)
 -- @treturn integer how many of them the kernel refused (their links
 --   stay, down and renamed, until their netns goes)
 -- @usage nslab.link.settle()

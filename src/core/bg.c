@@ -3,8 +3,9 @@
  * by a forked child (link_retire.c: deleting a link, which the kernel
  * finishes only after an RCU grace period, some 20 ms). nslab keeps
  * their pids in its state and reaps them: those done, whenever one is
- * added; all of them at bg_settle (lab:close, link.settle) and when the
- * state is collected, so none outlives nslab's own work.
+ * added; all of them at nslab_bg_take (lab:close, link.settle) and when
+ * the state is collected, so none outlives nslab's own work. How many
+ * ended, and how many failed, is counted from one take to the next.
  *
  * Syscalls: fork(2), sigprocmask(2), waitpid(2). Read: wait(2).
  */
@@ -46,13 +47,10 @@ pid_t nslab_bg_fork(struct nslab_state *st)
 	return p;
 }
 
-int nslab_bg_settle(struct nslab_state *st, int block, int *failed)
+void nslab_bg_settle(struct nslab_state *st, int block)
 {
 	size_t keep = 0;
-	int n = 0;
 
-	if (failed)
-		*failed = 0;
 	for (size_t i = 0; i < st->bg_len; i++) {
 		int status = 0;
 		pid_t r;
@@ -65,18 +63,28 @@ int nslab_bg_settle(struct nslab_state *st, int block, int *failed)
 			st->bg[keep++] = st->bg[i];
 			continue;
 		}
-		n++;
-		if (r > 0 && failed &&
-		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-			(*failed)++;
+		/* counted until nslab_bg_take: reaped early, not forgotten */
+		st->bg_done++;
+		if (r < 0 || !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			st->bg_failed++;
 	}
 	st->bg_len = keep;
+}
+
+int nslab_bg_take(struct nslab_state *st, int *failed)
+{
+	int n;
+
+	nslab_bg_settle(st, 1);
+	n = st->bg_done;
+	*failed = st->bg_failed;
+	st->bg_done = st->bg_failed = 0;
 	return n;
 }
 
 void nslab_bg_free(struct nslab_state *st)
 {
-	nslab_bg_settle(st, 1, NULL);
+	nslab_bg_settle(st, 1);
 	free(st->bg);
 	st->bg = NULL;
 	st->bg_cap = 0;

@@ -41,6 +41,7 @@ struct nslab_state {
 	/* bg.c: the pids of background children not reaped yet. */
 	pid_t *bg;
 	size_t bg_len, bg_cap;
+	int bg_done, bg_failed; /* reaped since the last nslab_bg_take */
 };
 
 /* ---- bg.c: background children ---- */
@@ -55,10 +56,15 @@ pid_t nslab_bg_fork(struct nslab_state *st);
 
 /*
  * Reaps the background children that have exited (block: waits for every
- * one). Returns how many were reaped; *failed (unless NULL) counts those
- * whose status was not 0.
+ * one), counting them and those whose status was not 0.
  */
-int nslab_bg_settle(struct nslab_state *st, int block, int *failed);
+void nslab_bg_settle(struct nslab_state *st, int block);
+
+/*
+ * Waits for every background child; returns how many ended since the last
+ * take, *failed how many of them failed, and starts counting anew.
+ */
+int nslab_bg_take(struct nslab_state *st, int *failed);
 
 /* Waits for every background child and frees the list. */
 void nslab_bg_free(struct nslab_state *st);

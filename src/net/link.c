@@ -205,7 +205,7 @@ static int l_link_del(lua_State *L)
  */
 static int l_link_settle(lua_State *L)
 {
-	int failed, n = nslab_bg_settle(nslab_state(L), 1, &failed);
+	int failed, n = nslab_bg_take(nslab_state(L), &failed);
 
 	lua_pushinteger(L, n);
 	lua_pushinteger(L, failed);

@@ -3,7 +3,7 @@
  * for the kernel to finish. Unregistering a device ends with an RCU
  * barrier (netdev_run_todo) in the deleting task: some 20 ms, against
  * 0.1 ms for the rest. Here the link (and a veth's peer, wherever it is)
- * is set down and renamed nsxPPPPPPCCCCCC at once, so its name is free
+ * is set down and renamed nsx and 12 random hex digits at once, so its name is free
  * and it carries no traffic (a peer in another netns, given peer_netns:
  * RTM_SETLINK looks ifindexes up in the socket's own netns only); a background
  * child (core/bg.c) sends the RTM_DELLINK from a socket of its own in the
@@ -23,14 +23,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/random.h>
+
 #include <linux/if_link.h>
+#include <linux/net_namespace.h>
 
 #include "net/link.h"
 #include "net/net.h"
 
 /* What a link's RTM_NEWLINK says of it and of a veth peer. */
 struct retire_info {
-	int ifindex, veth, peer, nsid, has_nsid;
+	int ifindex, kind, veth, peer, nsid, has_nsid;
 };
 
 static int retire_cb(const struct nlmsghdr *nlh, void *data)
@@ -47,9 +50,10 @@ static int retire_cb(const struct nlmsghdr *nlh, void *data)
 	if (tb[IFLA_LINKINFO])
 		mnl_attr_for_each_nested (a, tb[IFLA_LINKINFO])
 			if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
-			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0 &&
-			    !strcmp(mnl_attr_get_str(a), "veth"))
-				ri->veth = 1;
+			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) {
+				ri->kind = 1;
+				ri->veth = !strcmp(mnl_attr_get_str(a), "veth");
+			}
 	if (tb[IFLA_LINK] && mnl_attr_get_payload_len(tb[IFLA_LINK]) >= 4)
 		ri->peer = (int)mnl_attr_get_u32(tb[IFLA_LINK]);
 	if (tb[IFLA_LINK_NETNSID] &&
@@ -110,38 +114,118 @@ _Noreturn static void retire_child(int nsfd, int ifindex)
 	_exit(r < 0 ? errno & 0xff : 0);
 }
 
-/* Takes link ifindex in c's netns down and renames it; raises. */
-static void retire_one(lua_State *L, const char *op, const char *obj,
-		       const char *netns, struct nl_conn *c, int ifindex,
-		       const char *newname)
+/* Takes link ifindex in c's netns down and renames it newname; 0 or
+ * the errno (e filled). */
+static int retire_one(struct nl_conn *c, int ifindex, const char *newname,
+		      struct nl_err *e)
 {
 	char buf[512];
 	size_t len = 0;
-	struct nl_err e;
 
 	put_retire(buf, &len, ifindex, newname);
-	if (nl_run(c, buf, len, NULL, NULL, &e) < 0)
-		nslab_raise(
-		    L, op, obj, netns, e.err,
-		    lua_pushfstring(L,
-				    "set down and renamed for "
-				    "deleting: %s",
-				    e.ext[0] ? e.ext : strerror(e.err)));
+	return nl_run(c, buf, len, NULL, NULL, e) < 0 ? e->err : 0;
+}
+
+/* A name no other link has: nsx and 12 random hex digits (a pid and a
+ * counter repeat across nslab runs, each PID 1 of its own namespace). */
+static void retire_name(char *out, size_t n)
+{
+	unsigned char r[6] = {0};
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		static unsigned int serial;
+		unsigned int x =
+		    (unsigned int)getpid() * 2654435761u + serial++;
+
+		memcpy(r, &x, sizeof(x));
+	}
+	snprintf(out, n, "nsx%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3],
+		 r[4], r[5]);
+}
+
+static int nsid_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_type != RTM_NEWNSID)
+		return MNL_CB_OK;
+	mnl_attr_for_each (a, nlh, sizeof(struct rtgenmsg))
+		if (mnl_attr_get_type(a) == NETNSA_NSID &&
+		    mnl_attr_get_payload_len(a) >= 4)
+			*(int *)data = (int)mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+/* The id c's netns has for the netns of fd (RTM_GETNSID), or -1. */
+static int nsid_of(struct nl_conn *c, int fd)
+{
+	char buf[128];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtgenmsg *g;
+	struct nl_err e;
+	int id = -1;
+
+	nlh->nlmsg_type = RTM_GETNSID;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->rtgen_family = AF_UNSPEC;
+	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)fd);
+	return nl_run(c, buf, nlh->nlmsg_len, nsid_cb, &id, &e) < 0 ? -1 : id;
+}
+
+/* Whether ifindex in pc's netns is the veth peer of link ri (in c's):
+ * its peer is ri's ifindex, and the netns ri names by nsid is pc's (an
+ * ifindex alone repeats from netns to netns). */
+static int is_peer(struct nslab_state *st, struct nl_conn *c,
+		   struct nl_conn *pc, const struct retire_info *ri)
+{
+	char buf[256];
+	struct retire_info pi = {0};
+	struct nl_err e;
+	size_t len = link_put_getlink(buf, NULL, ri->peer)->nlmsg_len;
+
+	if (nl_run(pc, buf, len, retire_cb, &pi, &e) < 0 || !pi.veth ||
+	    pi.peer != ri->ifindex)
+		return 0;
+	if (!ri->has_nsid) /* both ends here */
+		return pc == c && !pi.has_nsid;
+	return pc != c && pi.has_nsid &&
+	       nsid_of(c, nl_conn_nsfd(&st->nl, pc)) == ri->nsid;
+}
+
+/* RTM_DELLINK of ifindex, waiting (when no child can do it). */
+static int del_now(lua_State *L, const char *op, const char *obj,
+		   const char *netns, struct nl_conn *c, const char *name,
+		   int ifindex)
+{
+	char buf[512];
+	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh = link_put_request(buf, RTM_DELLINK, 0, &ifm);
+	struct nl_err e;
+
+	ifm->ifi_index = ifindex;
+	if (!ifindex)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0)
+		return nslab_raise(L, op, obj, netns, e.err,
+				   e.err == ENODEV && !e.ext[0] ? "no such link"
+								: e.ext);
+	return 0;
 }
 
 int link_retire(lua_State *L, const char *op, const char *name,
 		const char *netns, const char *peer_netns, const char *obj)
 {
-	static unsigned int serial;
 	struct nslab_state *st = nslab_state(L);
 	struct nl_conn *c = nslab_conn(L, op, obj, netns);
 	/* (a missing peer_netns is an error even for a peer found here) */
 	struct nl_conn *peer =
 	    peer_netns ? nslab_conn(L, op, obj, peer_netns) : NULL;
 	struct retire_info ri = {0};
-	char buf[1024], names[2][IFNAMSIZ];
+	char buf[1024], newname[IFNAMSIZ];
 	size_t len;
 	struct nl_err e;
+	int err = EEXIST;
 	pid_t p;
 
 	len = link_put_getlink(buf, name, 0)->nlmsg_len;
@@ -149,44 +233,37 @@ int link_retire(lua_State *L, const char *op, const char *name,
 		return nslab_raise(L, op, obj, netns, e.err,
 				   e.err == ENODEV && !e.ext[0] ? "no such link"
 								: e.ext);
-	for (int k = 0; k < 2; k++)
-		snprintf(names[k], sizeof(names[k]), "nsx%06x%06x",
-			 (unsigned int)getpid() & 0xffffff,
-			 serial++ & 0xffffff);
-	if (ri.veth && ri.peer > 0 && (!ri.has_nsid || peer)) {
-		struct nl_conn *pc = ri.has_nsid ? peer : c;
-		struct retire_info pi = {0};
-
-		/* that ifindex there must be this veth's peer: never rename
-		 * a stranger because peer_netns named the wrong netns */
-		len = link_put_getlink(buf, NULL, ri.peer)->nlmsg_len;
-		if (nl_run(pc, buf, len, retire_cb, &pi, &e) < 0 || !pi.veth ||
-		    pi.peer != ri.ifindex)
-			return nslab_raise(
-			    L, op, obj, netns, EINVAL,
-			    lua_pushfstring(
-				L,
-				"the veth's peer (ifindex %d) is not "
-				"in netns \"%s\"",
-				ri.peer,
-				pc == c ? (netns ? netns : "") : peer_netns));
-		retire_one(L, op, obj, pc == c ? netns : peer_netns, pc,
-			   ri.peer, names[1]);
+	/* No kind (lo, a device of the machine): the kernel refuses to
+	 * delete it; the waiting delete says so, changing nothing. */
+	if (!ri.kind)
+		return del_now(L, op, obj, netns, c, name, 0);
+	if (ri.veth && ri.peer > 0 && (ri.has_nsid ? peer != NULL : 1) &&
+	    !is_peer(st, c, ri.has_nsid ? peer : c, &ri))
+		return nslab_raise(
+		    L, op, obj, netns, EINVAL,
+		    lua_pushfstring(L,
+				    "the veth's peer (ifindex %d) is not in "
+				    "netns \"%s\"",
+				    ri.peer,
+				    ri.has_nsid ? peer_netns
+						: (netns ? netns : "")));
+	for (int k = 0; k < 3 && err == EEXIST; k++) {
+		retire_name(newname, sizeof(newname));
+		err = retire_one(c, ri.ifindex, newname, &e);
 	}
-	retire_one(L, op, obj, netns, c, ri.ifindex, names[0]);
+	/* Not renamed (and so maybe still named): deleted here, waiting. */
+	if (err)
+		return del_now(L, op, obj, netns, c, name, ri.ifindex);
+	/* The peer's name freed too; if that fails it goes with the pair. */
+	if (ri.veth && ri.peer > 0 && (!ri.has_nsid || peer)) {
+		retire_name(newname, sizeof(newname));
+		retire_one(ri.has_nsid ? peer : c, ri.peer, newname, &e);
+	}
 	p = nslab_bg_fork(st);
 	if (p == 0)
 		retire_child(nl_conn_nsfd(&st->nl, c), ri.ifindex);
-	if (p < 0) {
-		/* no child: delete it here, waiting */
-		struct ifinfomsg *ifm;
-		struct nlmsghdr *nlh =
-		    link_put_request(buf, RTM_DELLINK, 0, &ifm);
-
-		ifm->ifi_index = ri.ifindex;
-		if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0)
-			return nslab_raise(L, op, obj, netns, e.err, e.ext);
-	}
-	nslab_bg_settle(st, 0, NULL);
+	if (p < 0)
+		return del_now(L, op, obj, netns, c, name, ri.ifindex);
+	nslab_bg_settle(st, 0);
 	return 0;
 }
