@@ -268,6 +268,26 @@ describe("live labs #root", function()
       assert.is_false(pb:running())
     end)
 
+    it("takes a node's addrs on a link's ifname as that link end's: applied once, then no changes", function()
+      local lab <close> = nslab.lab(H.name "lva")
+      local p = H.name "va"
+      local spec = { nodes = { { name = p .. "a", addrs = { eth0 = { "10.32.0.7/24" } } }, { name = p .. "b" } },
+        links = { { p .. "a:eth0", p .. "b:eth0", addrs = { "10.32.0.1/24", "10.32.0.2/24" } } } }
+      lab:apply(spec)
+      local got = {}
+      for _, a in ipairs(H.ipj("-n " .. q(lab:node(p .. "a").netns) .. " -4 addr show dev eth0")[1].addr_info) do
+        got[#got + 1] = a["local"] .. "/" .. a.prefixlen
+      end
+      table.sort(got)
+      assert.same({ "10.32.0.1/24", "10.32.0.7/24" }, got)
+      assert.equals("No changes: the lab matches the spec.\n", lab:diff(spec, { quiet = true }):text())
+      assert.same({ "10.32.0.1/24", "10.32.0.7/24" }, lab:spec().links[1].addrs[1])
+      -- and the address rules see it: the same address on both ends is refused
+      local bad = { nodes = { { name = p .. "a", addrs = { eth0 = "10.32.0.2/24" } }, { name = p .. "b" } },
+        links = { { p .. "a:eth0", p .. "b:eth0", addrs = { "10.32.0.1/24", "10.32.0.2/24" } } } }
+      H.raises("EINVAL", lab.diff, lab, bad, { quiet = true })
+    end)
+
     it("rolls back after a failure at each kind of step, leaving the lab exactly as before", function()
       local lab <close>, n = small(H.name("lvl"))
       local p = n.p

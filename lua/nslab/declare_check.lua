@@ -96,8 +96,16 @@ local CHECKED = {} -- the key marking what check returned
 local function bad(op, where, why) opts_mod.raise(op, where, E.EINVAL, why) end
 
 -- "10.0.0.1/24" -> "10.0.0.1", remembered (weak: canon's strings).
-local host_of = setmetatable({}, { __mode = "k", __index = function(t, c)
+-- (strings are never collected from a weak table: emptied past a size)
+local host_n = 0
+local host_of
+host_of = setmetatable({}, { __index = function(t, c)
   local h = c:match("^[^/]*")
+  host_n = host_n + 1
+  if host_n > 100000 then
+    host_n = 0
+    for k in pairs(t) do t[k] = nil end
+  end
   t[c] = h
   return h
 end })
@@ -234,6 +242,22 @@ local function check_link(op, i, l, by, fake, ifs)
   local link = { index = i, ends = ends, addrs = { addr_list(op, where, addrs[1]), addr_list(op, where, addrs[2]) },
     mtu = l.mtu ~= 1500 and l.mtu or nil, mac = l.mac and { l.mac[1], l.mac[2] } or nil, state = state,
     shape = shaped and { shape.directions(op, 1, where, l, l.mtu, 4) } or {} }
+  -- A node's addrs on an ifname that is an end of this link are that
+  -- end's (as lab:spec() lists them): moved here, so the address rules
+  -- below see them and a plan compares them where the lab has them.
+  for k = 1, 2 do
+    local node, ifname = by[ends[k].node], ends[k].ifname
+    local list = ifname and node.addrs and node.addrs[ifname]
+    if list then
+      local mine, have = link.addrs[k], {}
+      for _, a in ipairs(mine) do have[a] = true end
+      for _, a in ipairs(list) do
+        if not have[a] then mine[#mine + 1] = a end
+      end
+      node.addrs[ifname] = nil
+      if next(node.addrs) == nil then node.addrs = nil end
+    end
+  end
   if not (by[ends[1].node].kind == "bridge" or by[ends[2].node].kind == "bridge" or (l.mtu and l.mtu < 1280)) then
     -- two hosts: their addresses must differ (the rest is checked above)
     local a1, a2 = link.addrs[1], link.addrs[2]
