@@ -24,12 +24,25 @@ local USAGE = "nslab --apply NAME lab.lua [--dry-run]"
 --- The spec the script at path returns (run with the argument "--spec").
 -- @tparam string path
 -- @treturn table
--- @raise EINVAL error object when it cannot be loaded, raises, or returns no table
+-- @raise the open's error object (ENOENT, EACCES) for a script that
+-- cannot be read; EINVAL when it cannot be loaded or returns no table;
+-- the script's own error's errno (EINVAL for a plain error) when it raises
 function M.load_spec(path)
+  local f, _, code = io.open(path, "r")
+  if not f then opts_mod.raise(OP, string.format("%q", path), code or E.ENOENT, "cannot open the script") end
+  f:close()
   local chunk, why = loadfile(path)
   if not chunk then opts_mod.raise(OP, string.format("%q", path), E.EINVAL, tostring(why)) end
   local ok, spec = pcall(chunk, "--spec")
-  if not ok then opts_mod.raise(OP, string.format("%q", path), E.EINVAL, "the script failed: " .. tostring(spec)) end
+  if not ok then
+    -- its own error's errno, said once (not "... (EEXIST) (EINVAL)")
+    local errno, text = E.EINVAL, tostring(spec)
+    if type(spec) == "table" and spec.errno and spec.code then
+      errno, text = spec.errno, (text:gsub(" %(" .. spec.code .. "%)$", ""))
+    end
+    opts_mod.raise(OP, string.format("%q", path), errno, "the script failed (a lab script must build nothing " ..
+      "when its first argument is --spec, as lab:export's do): " .. text)
+  end
   if type(spec) ~= "table" or getmetatable(spec) ~= nil then
     opts_mod.raise(OP, string.format("%q", path), E.EINVAL, string.format(
       "the script returned %s, not a spec table ({nodes = ..., links = ...})", tostring(spec)))
@@ -45,7 +58,9 @@ end
 function M.main(args)
   local name, rest, seen = export.args(OP, args, USAGE, { ["--dry-run"] = true })
   if #rest ~= 1 then opts_mod.raise(OP, nil, E.EINVAL, "one script: " .. USAGE) end
-  local spec = M.load_spec(rest[1])
+  -- checked whole before the lab is reopened: a bad spec is named as
+  -- this command's (`nslab --apply links[3]: ...`)
+  local spec = require("nslab.declare").check(M.load_spec(rest[1]), OP)
   local dry = seen["--dry-run"] == true
   local lab = export.reopen(OP, name, not dry)
   local ok, e = pcall(function()
@@ -56,7 +71,10 @@ function M.main(args)
     local plan = lab:diff(spec)
     if not dry and #plan.changes > 0 then lab:apply(spec) end
   end)
-  if not lab._guest then lab:keep() end
+  if not lab._guest then
+    lab:keep()
+    lab._keep_quiet = true -- (kept before, kept again: no notice)
+  end
   lab._keep_at_exit = not lab._guest or nil
   pcall(lab.close, lab)
   if not ok then error(e, 0) end

@@ -104,6 +104,7 @@ local function keep(lab)
     if p:running() then p:detach() end
   end
   -- A notice, on stderr: `nslab --keep lab.lua > out` keeps out the script's.
+  if lab._keep_quiet then return end
   io.stderr:write(string.format("nslab: lab %q kept: %d node(s) left running%s; remove them with `%s`\n",
     lab.name, #lab.nodes, table.concat(runs), record.clean_command(lab.name)))
 end
@@ -150,7 +151,9 @@ end
 -- @treturn {string,...} the problems (empty when everything went)
 function M.run(lab)
   lab:_quiet()
-  if lab._keep or rawget(_G, "NSLAB_KEEP") then
+  -- (a lab with no node has nothing to keep: `nslab --keep` of a script
+  -- that failed at its first node leaves nothing behind)
+  if (lab._keep or rawget(_G, "NSLAB_KEEP")) and (#lab.nodes > 0 or #lab._undo > 0) then
     keep(lab)
     return {}
   end
