@@ -66,7 +66,10 @@ end
 function M.refusal(op, object, stderr)
   local lines = {}
   for l in (stderr or ""):gmatch("[^\n]+") do
-    if not l:find("^listening on ") then lines[#lines + 1] = l end
+    -- (tcpdump repeats pcap's reason in parentheses on a line of its own)
+    local again = l:match("^%((.*)%)$")
+    local said = again and table.concat(lines, "; "):find(again, 1, true)
+    if not l:find("^listening on ") and not said then lines[#lines + 1] = l end
   end
   local text = table.concat(lines, "; ")
   if text == "" then text = "tcpdump ended before it listened" end
