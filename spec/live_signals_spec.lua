@@ -95,4 +95,25 @@ describe("signals during lab:apply #root", function()
     assert.matches("transaction:%s+false%s+[^\n]*interrupted %(SIGINT%)", out)
     cleaned(lname, p)
   end)
+  it("SIGINT held back while a batch of new nodes is made: the error names the batch, the apply is undone", function()
+    local lname, p = H.name("lsb"), H.name("lb")
+    local script = H.tmpfile(string.format([[
+      local lab <close> = require("nslab").lab %q
+      local s = { nodes = {}, links = {} }
+      for i = 1, 6 do s.nodes[i] = { name = %q .. i } end
+      for i = 1, 5 do s.links[i] = { %q .. i .. ":eth1", %q .. (i + 1) .. ":eth0" } end
+      print("apply:", pcall(lab.apply, lab, s))
+      print("nodes:", #lab.nodes)]], lname, p, p, p))
+    finally(function()
+      os.remove(script)
+      H.nslab("--clean " .. q(lname))
+    end)
+    local out = H.sh(string.format("NSLAB_TEST_SIGNAL_AT=build-made:INT %s %s 2>&1; echo status=$?",
+      H.bin or "./nslab", q(script)))
+    assert.matches("apply: + 6 node(s) (" .. p .. "1, ...) and 5 link(s) between them, made together: " ..
+      "interrupted (SIGINT)", out, 1, true)
+    assert.matches("nodes:%s+0", out)
+    for i = 1, 6 do assert.is_false(nslab.netns.exists(p .. i)) end
+    assert.is_nil((record.load(lname)))
+  end)
 end)

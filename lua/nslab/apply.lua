@@ -303,17 +303,20 @@ function M.run(lab, plan)
   for _, c in ipairs(plan.changes) do
     -- A change and its undo together: a signal waits for both, then
     -- comes in as the error that undoes the apply.
+    local batch = false
     ok, e = pcall(core.defer_signals, UNDO_NOTICE, function()
       if not (fast and fast.handles[c]) then
         done[#done + 1] = RUN[c.phase](lab, c)
       elseif not fast.ran then
-        fast.ran = true
+        fast.ran, batch = true, true
         done[#done + 1] = fast.run()
       end
       fault.fail(M.point(c))
     end)
     if not ok then
-      at = type(e) == "table" and rawget(e, "_change") or c
+      -- (a signal held back through the batch names the batch, not its
+      -- first node; a kernel refusal names its own change)
+      at = type(e) == "table" and rawget(e, "_change") or batch and fast.change or c
       break
     end
   end

@@ -32,6 +32,7 @@ local opts_mod = require "nslab.opts"
 local pins = require "nslab.pins"
 local segment = require "nslab.segment"
 local teardown = require "nslab.teardown"
+local fault = require "nslab.fault"
 
 local E = core.errno
 
@@ -63,7 +64,9 @@ local function link_ok(l, new)
 end
 
 --- The part of plan this module carries out, or nil: its `handles` (set
--- of the plan's changes) and `run()` (makes them all, returns the undo).
+-- of the plan's changes), `change` (the batch as one change, named by an
+-- error that is none of its changes' own, such as a signal held back
+-- while it was made) and `run()` (makes them all, returns the undo).
 -- Not while a transaction is being undone (links come back with their
 -- MACs through `lab:link`).
 -- @tparam lab lab
@@ -86,7 +89,12 @@ function M.prepare(lab, plan)
       handles[c] = true
     end
   end
-  return { handles = handles, run = function() return M.run(lab, ncs, lcs) end }
+  -- the batch as one change, for an error that is none of its own (a
+  -- signal held back while it was made)
+  local change = { phase = "node+", sign = "+", kind = "node", text = string.format(
+    "%d node(s) (%s%s) and %d link(s) between them, made together", #ncs, ncs[1].args.node.name,
+    #ncs > 1 and ", ..." or "", #lcs) }
+  return { handles = handles, change = change, run = function() return M.run(lab, ncs, lcs) end }
 end
 
 -- Writes what fn(rec) adds to the record in one write(2).
@@ -341,6 +349,7 @@ function M.run(lab, ncs, lcs)
       error(e, 0)
     end
     register(lab, nodes, links)
+    fault.at("build-made")
   end)
   return function()
     local live = require "nslab.live"
