@@ -159,6 +159,10 @@ struct nl_conn *nslab_conn(lua_State *L, const char *op, const char *object,
 	int err;
 
 	nslab_need_caps(L, op, object);
+	/* background deletions that ended: reaped here, at the next
+	 * rtnetlink call, so none stays a zombie for long (bg.c) */
+	if (st->bg_len)
+		nslab_bg_settle(st, 0);
 	c = nl_conn_get(&st->nl, netns);
 	if (c)
 		return c;
