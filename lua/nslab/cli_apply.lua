@@ -60,7 +60,8 @@ function M.main(args)
   if #rest ~= 1 then opts_mod.raise(OP, nil, E.EINVAL, "one script: " .. USAGE) end
   -- checked whole before the lab is reopened: a bad spec is named as
   -- this command's (`nslab --apply links[3]: ...`)
-  local spec = require("nslab.declare").check(M.load_spec(rest[1]), OP)
+  local spec = M.load_spec(rest[1])
+  require("nslab.declare").check(spec, OP) -- (a copy: diff and apply each check their own)
   local dry = seen["--dry-run"] == true
   local lab = export.reopen(OP, name, not dry)
   local ok, e = pcall(function()
