@@ -169,13 +169,8 @@ static const char *const del_fields[] = {"netns", "wait", "peer_netns", NULL};
 static int l_link_del(lua_State *L)
 {
 	static const char op[] = "link.del";
-	char buf[512];
 	const char *name = nslab_checkstr(L, 1, op, "ifname"), *netns, *obj,
 		   *peer_netns;
-	struct ifinfomsg *ifm;
-	struct nlmsghdr *nlh;
-	struct nl_conn *c;
-	struct nl_err e;
 	int wait = 1;
 
 	nslab_check_fields(L, 2, del_fields);
@@ -189,14 +184,8 @@ static int l_link_del(lua_State *L)
 	obj = link_obj(L, name);
 	if (!wait)
 		return link_retire(L, op, name, netns, peer_netns, obj);
-	c = nslab_conn(L, op, obj, netns);
-	nlh = link_put_request(buf, RTM_DELLINK, 0, &ifm);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	if (nl_run(c, buf, nlh->nlmsg_len, NULL, NULL, &e) < 0)
-		return nslab_raise(L, op, obj, netns, e.err,
-				   e.err == ENODEV && !e.ext[0] ? "no such link"
-								: e.ext);
-	return 0;
+	return link_del_now(L, op, obj, netns, nslab_conn(L, op, obj, netns),
+			    name, 0);
 }
 
 /*

@@ -70,6 +70,16 @@ struct nlmsghdr *link_put_veth(void *buf, const struct link_veth_end *a,
 			       const struct link_veth_end *b, uint32_t queues);
 
 /*
+ * RTM_DELLINK of ifindex (0: of name, by IFLA_IFNAME) in c's netns,
+ * waiting for the kernel (link.del, and link_retire.c where no background
+ * child can). Returns 0, or raises the error object for op and obj (ENODEV
+ * "no such link").
+ */
+int link_del_now(lua_State *L, const char *op, const char *obj,
+		 const char *netns, struct nl_conn *c, const char *name,
+		 int ifindex);
+
+/*
  * link.del{wait = false} of name in netns (link_retire.c): sets the link
  * (and a veth's peer, in its netns or peer_netns) down, renames it (them)
  * so the name is free, and leaves RTM_DELLINK to a background child.

@@ -3,8 +3,8 @@
  * for the kernel to finish. Unregistering a device ends with an RCU
  * barrier (netdev_run_todo) in the deleting task: some 20 ms, against
  * 0.1 ms for the rest. Here the link (and a veth's peer, wherever it is)
- * is set down and renamed nsx and 12 random hex digits at once, so its name is free
- * and it carries no traffic (a peer in another netns, given peer_netns:
+ * is set down and renamed nsx and 12 random hex digits at once, so its name is
+ * free and it carries no traffic (a peer in another netns, given peer_netns:
  * RTM_SETLINK looks ifindexes up in the socket's own netns only); a background
  * child (core/bg.c) sends the RTM_DELLINK from a socket of its own in the
  * link's netns and waits the barrier out. The link is gone when the child has
@@ -193,10 +193,9 @@ static int is_peer(struct nslab_state *st, struct nl_conn *c,
 	       nsid_of(c, nl_conn_nsfd(&st->nl, pc)) == ri->nsid;
 }
 
-/* RTM_DELLINK of ifindex, waiting (when no child can do it). */
-static int del_now(lua_State *L, const char *op, const char *obj,
-		   const char *netns, struct nl_conn *c, const char *name,
-		   int ifindex)
+int link_del_now(lua_State *L, const char *op, const char *obj,
+		 const char *netns, struct nl_conn *c, const char *name,
+		 int ifindex)
 {
 	char buf[512];
 	struct ifinfomsg *ifm;
@@ -236,7 +235,7 @@ int link_retire(lua_State *L, const char *op, const char *name,
 	/* No kind (lo, a device of the machine): the kernel refuses to
 	 * delete it; the waiting delete says so, changing nothing. */
 	if (!ri.kind)
-		return del_now(L, op, obj, netns, c, name, 0);
+		return link_del_now(L, op, obj, netns, c, name, 0);
 	if (ri.veth && ri.peer > 0 && (ri.has_nsid ? peer != NULL : 1) &&
 	    !is_peer(st, c, ri.has_nsid ? peer : c, &ri))
 		return nslab_raise(
@@ -253,7 +252,7 @@ int link_retire(lua_State *L, const char *op, const char *name,
 	}
 	/* Not renamed (and so maybe still named): deleted here, waiting. */
 	if (err)
-		return del_now(L, op, obj, netns, c, name, ri.ifindex);
+		return link_del_now(L, op, obj, netns, c, name, ri.ifindex);
 	/* The peer's name freed too; if that fails it goes with the pair. */
 	if (ri.veth && ri.peer > 0 && (!ri.has_nsid || peer)) {
 		retire_name(newname, sizeof(newname));
@@ -263,7 +262,7 @@ int link_retire(lua_State *L, const char *op, const char *name,
 	if (p == 0)
 		retire_child(nl_conn_nsfd(&st->nl, c), ri.ifindex);
 	if (p < 0)
-		return del_now(L, op, obj, netns, c, name, ri.ifindex);
+		return link_del_now(L, op, obj, netns, c, name, ri.ifindex);
 	nslab_bg_settle(st, 0);
 	return 0;
 }
