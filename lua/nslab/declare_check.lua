@@ -30,23 +30,35 @@ for k, v in pairs(shape.FIELDS) do
   SHAPED[k] = true
 end
 
+-- fn(key) for a string key, remembered (specs name the same nodes, ends
+-- and addresses again and again; a nil result as false); all of it
+-- forgotten past 100000 keys (strings never leave a weak table).
+local function remembered(fn)
+  local memo, n = {}, 0
+  return function(key)
+    local v = memo[key]
+    if v == nil then
+      v = fn(key)
+      if v == nil then v = false end
+      n = n + 1
+      if n > 100000 then memo, n = {}, 0 end
+      memo[key] = v
+    end
+    return v
+  end
+end
+
+local canon_of = remembered(function(text)
+  local ok, a = pcall(core.inet.parse, text)
+  return ok and a and a.has_prefixlen and a.address .. "/" .. a.prefixlen or nil
+end)
+
 --- "address/prefixlen" as the kernel lists it ("FD00::01/64" ->
--- "fd00::1/64"), or nil when text is no address with prefix length;
--- remembered (a plan reads the same addresses again and again).
+-- "fd00::1/64"), or nil when text is no address with prefix length.
 -- @function canon
 -- @tparam string text
 -- @treturn ?string
-local canon_memo, canon_n = {}, 0
-local function canon(text)
-  text = tostring(text)
-  local c = canon_memo[text]
-  if c ~= nil then return c or nil end
-  local ok, a = pcall(core.inet.parse, text)
-  c = ok and a and a.has_prefixlen and a.address .. "/" .. a.prefixlen or false
-  if canon_n > 100000 then canon_memo, canon_n = {}, 0 end
-  canon_memo[text], canon_n = c, canon_n + 1
-  return c or nil
-end
+local function canon(text) return canon_of(tostring(text)) or nil end
 M.canon = canon
 
 -- opts.check, with a fast way through for a table whose fields all have
@@ -81,34 +93,22 @@ local function names_of(what)
 end
 local NODE_AT, LINK_AT = names_of "nodes", names_of "links"
 
--- Memos of what depends on a string alone (specs name the same nodes and
--- ends again and again): names record.check_name let through; each link
--- end "node:ifname" split (node, ifname, and why the ifname is bad).
-local name_ok, ends_split, memo_n = {}, {}, 0
-local function memo_room()
-  memo_n = memo_n + 1
-  if memo_n > 200000 then name_ok, ends_split, memo_n = {}, {}, 0 end
-end
+-- Whether record.check_name lets a name through.
+local name_ok = remembered(function(name) return (pcall(record.check_name, "", name)) end)
+
+-- A link end "node:ifname" split: {node|false, ifname, why the ifname is bad}.
+local end_split = remembered(function(text)
+  local n, ifname = text:match("^(.*):([^:]+)$")
+  return { n or false, ifname, ifname and (#ifname > 15 or ifname:find("[/%s]")) }
+end)
 
 
 local CHECKED = {} -- the key marking what check returned
 
 local function bad(op, where, why) opts_mod.raise(op, where, E.EINVAL, why) end
 
--- "10.0.0.1/24" -> "10.0.0.1", remembered (weak: canon's strings).
--- (strings are never collected from a weak table: emptied past a size)
-local host_n = 0
-local host_of
-host_of = setmetatable({}, { __index = function(t, c)
-  local h = c:match("^[^/]*")
-  host_n = host_n + 1
-  if host_n > 100000 then
-    host_n = 0
-    for k in pairs(t) do t[k] = nil end
-  end
-  t[c] = h
-  return h
-end })
+-- "10.0.0.1/24" -> "10.0.0.1".
+local host_of = remembered(function(c) return c:match("^[^/]*") end)
 
 local function addr_list(op, where, v)
   local out = {}
@@ -134,13 +134,7 @@ end
 -- An end "node" or "node:ifname" of a spec link: node name, ifname|nil.
 local function split_end(op, i, text, by)
   if by[text] then return text, nil end
-  local sp = ends_split[text]
-  if not sp then
-    local n, ifname = text:match("^(.*):([^:]+)$")
-    sp = { n or false, ifname, ifname and (#ifname > 15 or ifname:find("[/%s]")) }
-    ends_split[text] = sp
-    memo_room()
-  end
+  local sp = end_split(text)
   local n, ifname = sp[1], sp[2]
   if n and by[n] then
     if sp[3] then
@@ -158,11 +152,7 @@ local function check_node(op, i, n, by)
   local where = NODE_AT[i]
   check_fields(op, n, NODE_FIELDS, where)
   if n.name == nil then opts_mod.argerror(op, 1, where .. ": field 'name' (a string) is missing") end
-  if not name_ok[n.name] then
-    record.check_name(op, n.name, 3)
-    name_ok[n.name] = true
-    memo_room()
-  end
+  if not name_ok(n.name) then record.check_name(op, n.name, 3) end
   -- a shallow copy (what changes below is made anew), made whole at once
   -- for the common node (a table grown field by field is made again and
   -- again: garbage, on a spec of thousands of nodes)
@@ -263,12 +253,12 @@ local function check_link(op, i, l, by, fake, ifs)
     local a1, a2 = link.addrs[1], link.addrs[2]
     if #a1 == 0 or #a2 == 0 then return link end
     if #a1 == 1 and #a2 == 1 then
-      if host_of[a1[1]] ~= host_of[a2[1]] then return link end
+      if host_of(a1[1]) ~= host_of(a2[1]) then return link end
     end
     local mine = {}
-    for _, c in ipairs(a1) do mine[host_of[c]] = true end
+    for _, c in ipairs(a1) do mine[host_of(c)] = true end
     for _, c in ipairs(a2) do
-      local k = host_of[c]
+      local k = host_of(c)
       if mine[k] then
         bad(op, where, string.format("%q: %s would be on both %q and %q, the two ends of this link: " ..
           "addresses must differ on a segment", c, k, ends[1].node, ends[2].node))

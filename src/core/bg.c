@@ -2,9 +2,10 @@
  * bg.c - background children: short work nslab need not wait for, done
  * by a forked child (link_retire.c: deleting a link, which the kernel
  * finishes only after an RCU grace period, some 20 ms). nslab keeps
- * their pids in its state and reaps them: those done, whenever one is
- * added; all of them at nslab_bg_take (lab:close, link.settle) and when
- * the state is collected, so none outlives nslab's own work. How many
+ * their pids in its state and reaps them: those done, at the next
+ * rtnetlink call (nslab_conn); all of them at nslab_bg_take (lab:close,
+ * link.settle) and when the state is collected, so none outlives nslab's
+ * own work. How many
  * ended, and how many failed, is counted from one take to the next.
  *
  * Syscalls: fork(2), sigprocmask(2), waitpid(2). Read: wait(2).

@@ -263,6 +263,5 @@ int link_retire(lua_State *L, const char *op, const char *name,
 		retire_child(nl_conn_nsfd(&st->nl, c), ri.ifindex);
 	if (p < 0)
 		return link_del_now(L, op, obj, netns, c, name, ri.ifindex);
-	nslab_bg_settle(st, 0);
 	return 0;
 }
