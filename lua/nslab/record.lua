@@ -136,8 +136,11 @@ end
 --- The path of lab name's record.
 function M.path_of(name) return M.dir .. "/" .. name .. M.ext end
 
+local function hex(c) return string.format("%%%02X", c:byte()) end
 local function esc(s)
-  return (tostring(s):gsub("[^\33-\36\38-\126]", function(c) return string.format("%%%02X", c:byte()) end))
+  s = tostring(s)
+  if not s:find("[^\33-\36\38-\126]") then return s end -- (most are plain)
+  return (s:gsub("[^\33-\36\38-\126]", hex))
 end
 
 local function unesc(s)
@@ -170,8 +173,7 @@ function M.parse(text, name)
     if n > 1 then
       local f = {}
       for w in line:gmatch("[^ ]+") do f[#f + 1] = w end
-      local shape = SHAPES[f[1]]
-      local item = { f[1] }
+      local shape, item = SHAPES[f[1]], { f[1] }
       local ok = shape and #f == #shape + 1
       for i = 1, shape and #shape or 0 do
         local v
@@ -191,9 +193,7 @@ function M.parse(text, name)
       end
     end
   end
-  if not (rec.lab and rec.pid) then
-    return nil, string.format("%s: no lab or owner line", name)
-  end
+  if not (rec.lab and rec.pid) then return nil, string.format("%s: no lab or owner line", name) end
   return rec
 end
 
@@ -354,9 +354,9 @@ local Rec = {}
 Rec.__index = Rec
 
 local function line(...)
-  local parts = {}
-  for i = 1, select("#", ...) do parts[i] = esc((select(i, ...))) end
-  return table.concat(parts, " ") .. "\n"
+  local n, parts = select("#", ...), { ... }
+  for i = 1, n do parts[i] = esc(parts[i]) end
+  return table.concat(parts, " ", 1, n) .. "\n"
 end
 
 -- Writes path anew (through path.tmp and a rename), mode 0600.
