@@ -718,6 +718,23 @@ describe("link #root", function()
       assert.same({ 0, 0 }, { link.settle() })
     end)
 
+    it("checks peer_netns in the waiting del too, deleting nothing when it is wrong", function()
+      local ns, done = scratch(4)
+      finally(done)
+      link.veth { name = "v1", netns = ns[1], peer = "v2", peer_netns = ns[2] }
+      link.veth { name = "w1", netns = ns[3], peer = "w2", peer_netns = ns[4] }
+      local e = raises("EINVAL", link.del, "v1", { netns = ns[1], peer_netns = ns[3] })
+      assert.matches("is not in netns \"" .. ns[3] .. "\"", tostring(e), 1, true)
+      raises("ENOENT", link.del, "v1", { netns = ns[1], peer_netns = H.name() })
+      assert.equals("lo v1", names_in(ns[1]))
+      assert.equals("lo w1", names_in(ns[3]))
+      link.del("v1", { netns = ns[1], peer_netns = ns[2] })
+      assert.equals("lo", names_in(ns[1]))
+      assert.equals("lo", names_in(ns[2]))
+      raises("EOPNOTSUPP", link.del, "lo", { netns = ns[1], peer_netns = ns[2] })
+      assert.same({ 0, 0 }, { link.settle() })
+    end)
+
     it("raises as the waiting del does, changing nothing and leaving no child", function()
       local ns, done = scratch(3)
       finally(done)

@@ -157,8 +157,9 @@ M.set = core.set
 -- nslab do.
 -- @tparam string name ifname
 -- @tparam[opt] table opts `netns`; `wait` (boolean, default true: false
---   deletes in the background as above); `peer_netns` (with `wait =
---   false`: the netns of a veth's peer, renamed too)
+--   deletes in the background as above); `peer_netns` (the netns of a
+--   veth's peer: checked to hold it, the waiting call deleting nothing
+--   when it does not; with `wait = false`, that peer is renamed too)
 -- @raise ENODEV when there is no such link ("no such link"); ENOENT for a
 --   missing netns (or `peer_netns`); EINVAL for a bad ifname, or a
 --   `peer_netns` that does not hold the veth's peer; EOPNOTSUPP for `lo`.

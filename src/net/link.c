@@ -184,6 +184,8 @@ static int l_link_del(lua_State *L)
 	obj = link_obj(L, name);
 	if (!wait)
 		return link_retire(L, op, name, netns, peer_netns, obj);
+	if (peer_netns)
+		return link_del_peer(L, op, name, netns, peer_netns, obj);
 	return link_del_now(L, op, obj, netns, nslab_conn(L, op, obj, netns),
 			    name, 0);
 }

@@ -88,6 +88,14 @@ int link_del_now(lua_State *L, const char *op, const char *obj,
 int link_retire(lua_State *L, const char *op, const char *name,
 		const char *netns, const char *peer_netns, const char *obj);
 
+/*
+ * link.del{peer_netns =} of name in netns, waiting (link_retire.c): the
+ * same check of a veth's peer as link_retire makes (EINVAL, nothing
+ * deleted, when the peer is not in peer_netns), then link_del_now.
+ */
+int link_del_peer(lua_State *L, const char *op, const char *name,
+		  const char *netns, const char *peer_netns, const char *obj);
+
 /* Appends an RTM_GETLINK for ifname (or ifindex when ifname is NULL). */
 struct nlmsghdr *link_put_getlink(void *buf, const char *ifname, int ifindex);
 

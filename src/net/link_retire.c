@@ -212,40 +212,67 @@ int link_del_now(lua_State *L, const char *op, const char *obj,
 	return 0;
 }
 
+/* Looks link name up in netns (c) for a deletion: its ifindex, kind and
+ * veth peer in ri. A veth's peer, when in another netns, must be in
+ * peer_netns (*peer: its connection) when that is given: raises EINVAL
+ * naming the netns otherwise, and the error of a missing link. */
+static void look_up(lua_State *L, const char *op, const char *name,
+		    const char *netns, const char *peer_netns, const char *obj,
+		    struct nl_conn *c, struct nl_conn **peer,
+		    struct retire_info *ri)
+{
+	struct nslab_state *st = nslab_state(L);
+	char buf[1024];
+	size_t len;
+	struct nl_err e;
+
+	/* (a missing peer_netns is an error even for a peer found here) */
+	*peer = peer_netns ? nslab_conn(L, op, obj, peer_netns) : NULL;
+	len = link_put_getlink(buf, name, 0)->nlmsg_len;
+	if (nl_run(c, buf, len, retire_cb, ri, &e) < 0)
+		nslab_raise(L, op, obj, netns, e.err,
+			    e.err == ENODEV && !e.ext[0] ? "no such link"
+							 : e.ext);
+	if (ri->kind && ri->veth && ri->peer > 0 &&
+	    (ri->has_nsid ? *peer != NULL : 1) &&
+	    !is_peer(st, c, ri->has_nsid ? *peer : c, ri))
+		nslab_raise(L, op, obj, netns, EINVAL,
+			    lua_pushfstring(L,
+					    "the veth's peer (ifindex %d) is "
+					    "not in netns \"%s\"",
+					    ri->peer,
+					    ri->has_nsid
+						? peer_netns
+						: (netns ? netns : "")));
+}
+
+int link_del_peer(lua_State *L, const char *op, const char *name,
+		  const char *netns, const char *peer_netns, const char *obj)
+{
+	struct nl_conn *c = nslab_conn(L, op, obj, netns), *peer;
+	struct retire_info ri = {0};
+
+	look_up(L, op, name, netns, peer_netns, obj, c, &peer, &ri);
+	return link_del_now(L, op, obj, netns, c, name,
+			    ri.kind ? ri.ifindex : 0);
+}
+
 int link_retire(lua_State *L, const char *op, const char *name,
 		const char *netns, const char *peer_netns, const char *obj)
 {
 	struct nslab_state *st = nslab_state(L);
-	struct nl_conn *c = nslab_conn(L, op, obj, netns);
-	/* (a missing peer_netns is an error even for a peer found here) */
-	struct nl_conn *peer =
-	    peer_netns ? nslab_conn(L, op, obj, peer_netns) : NULL;
+	struct nl_conn *c = nslab_conn(L, op, obj, netns), *peer;
 	struct retire_info ri = {0};
-	char buf[1024], newname[IFNAMSIZ];
-	size_t len;
+	char newname[IFNAMSIZ];
 	struct nl_err e;
 	int err = EEXIST;
 	pid_t p;
 
-	len = link_put_getlink(buf, name, 0)->nlmsg_len;
-	if (nl_run(c, buf, len, retire_cb, &ri, &e) < 0)
-		return nslab_raise(L, op, obj, netns, e.err,
-				   e.err == ENODEV && !e.ext[0] ? "no such link"
-								: e.ext);
+	look_up(L, op, name, netns, peer_netns, obj, c, &peer, &ri);
 	/* No kind (lo, a device of the machine): the kernel refuses to
 	 * delete it; the waiting delete says so, changing nothing. */
 	if (!ri.kind)
 		return link_del_now(L, op, obj, netns, c, name, 0);
-	if (ri.veth && ri.peer > 0 && (ri.has_nsid ? peer != NULL : 1) &&
-	    !is_peer(st, c, ri.has_nsid ? peer : c, &ri))
-		return nslab_raise(
-		    L, op, obj, netns, EINVAL,
-		    lua_pushfstring(L,
-				    "the veth's peer (ifindex %d) is not in "
-				    "netns \"%s\"",
-				    ri.peer,
-				    ri.has_nsid ? peer_netns
-						: (netns ? netns : "")));
 	for (int k = 0; k < 3 && err == EEXIST; k++) {
 		retire_name(newname, sizeof(newname));
 		err = retire_one(c, ri.ifindex, newname, &e);
