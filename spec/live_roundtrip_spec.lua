@@ -91,6 +91,27 @@ describe("a lab's own spec #root", function()
     assert.equals(idx, ifindex(a.netns, "eth0"))
   end)
 
+  it("tells node a's end a:eth0 from a node named a:eth0, in lab:spec() and its export", function()
+    local lab <close> = nslab.lab(H.name("lrt"))
+    local p = H.name("lr")
+    local a, b, c = lab:host(p .. "a"), lab:host(p .. "a:eth0"), lab:host(p .. "c")
+    lab:link(a, b, { addrs = { "10.53.1.1/24", "10.53.1.2/24" } })
+    lab:link(b, c)
+    local spec = lab:spec()
+    assert.same({ node = p .. "a", ifname = "eth0" }, spec.links[1][1])
+    assert.equals(p .. "a:eth0:eth0", spec.links[1][2])
+    assert.equals(p .. "a:eth0:eth1", spec.links[2][1])
+    local idx = ifindex(a.netns, "eth0")
+    assert.equals(0, #lab:apply(spec).changes)
+    assert.equals(0, #lab:apply(assert(load(lab:export()))("--spec")).changes)
+    -- written by hand: the table form, and the text naming the node itself
+    spec.links[2][1] = { node = p .. "a:eth0", ifname = "eth1" }
+    assert.equals(0, #lab:diff(spec, { quiet = true }).changes)
+    spec.links[2][1] = p .. "a:eth0"
+    assert.equals(0, #lab:diff(spec, { quiet = true }).changes)
+    assert.equals(idx, ifindex(a.netns, "eth0"))
+  end)
+
   it("exported from another shell equals the in-process export; --apply of it twice is no change", function()
     local lname, p, file, file2 = kept_setup()
     kept_lab(lname, p, file)

@@ -367,6 +367,18 @@ describe("live labs #root", function()
       s = lab:spec()
       s.links[#s.links + 1] = { p .. "a:eth0", p .. "b" }
       refused(s, "is on two links")
+      s = lab:spec()
+      s.links[#s.links + 1] = { { node = p .. "a", ifname = "eth0" }, p .. "b" }
+      refused(s, "is on two links")
+      s = lab:spec()
+      s.links[#s.links + 1] = { { node = p .. "zz" }, p .. "b" }
+      refused(s, "names no node of the spec")
+      s = lab:spec()
+      s.links[#s.links + 1] = { { node = p .. "a", ifname = "e:1" }, p .. "b" }
+      refused(s, 'interface name "e:1"')
+      s = lab:spec()
+      s.links[#s.links + 1] = { { name = p .. "a" }, p .. "b" }
+      refused(s, "a link end given as a table is")
       assert.has_error(function() lab:apply(42) end)
       assert.has_error(function() lab:apply { nodes = { { name = "x", colour = "red" } } } end)
     end)

@@ -17,7 +17,9 @@
 --   tables without `netns`: `{dst = "default", via = "10.0.0.1"}`),
 -- * `links`: an array of links, each `{"r1:eth0", "h1:eth0", ...}`: its
 --   two ends as "node:ifname" (or "node": the next free ethN, or the
---   ifname of the link already joining the two), and the options of
+--   ifname of the link already joining the two; or a table `{node =
+--   "r1", ifname = "eth0"}`, ifname optional, for a node whose name has
+--   a ':' in it: a text that is a node's name names that node), and the options of
 --   `lab:link`: `addrs` ({a_addrs, b_addrs}, each an address or a list),
 --   `mtu` (bytes; left out: 1500), `mac` ({a_mac, b_mac}; left out: as
 --   the kernel chose), the shaping (`rate`, `delay`, ... for both
@@ -168,8 +170,16 @@ function M.node_opts(node)
   return n
 end
 
+-- End "node:ifname", or {node =, ifname =} where that text is the name
+-- of another node (node "a" beside a node "a:eth0").
+local function end_text(node, ifname)
+  local text = node.name .. ":" .. ifname
+  if node.lab._by[text] then return { node = node.name, ifname = ifname } end
+  return text
+end
+
 local function link_entry(l)
-  local e = { l.a.name .. ":" .. l.ifnames[1], l.b.name .. ":" .. l.ifnames[2] }
+  local e = { end_text(l.a, l.ifnames[1]), end_text(l.b, l.ifnames[2]) }
   local a1, a2 = M.link_addrs(l.a, l.ifnames[1]), M.link_addrs(l.b, l.ifnames[2])
   if #a1 + #a2 > 0 then e.addrs = { a1, a2 } end
   e.mtu = l.mtu ~= 1500 and l.mtu or nil

@@ -24,6 +24,8 @@ local NODE_FIELDS = { name = "string", kind = "string", hostname = "string", ifn
   sysctls = "table", addrs = "table", routes = "table" }
 local LINK_FIELDS = { "string", "string", addrs = "table", mtu = "integer", mac = "table", state = "string",
   a_to_b = "table", b_to_a = "table" }
+-- (for a link with an end given as a table)
+local LINK_FIELDS_T = setmetatable({ "string|table", "string|table" }, { __index = LINK_FIELDS })
 local SHAPED = { a_to_b = true, b_to_a = true } -- the fields that shape a link
 for k, v in pairs(shape.FIELDS) do
   LINK_FIELDS[k] = v
@@ -131,8 +133,23 @@ local function addr_list(op, where, v)
   return out
 end
 
--- An end "node" or "node:ifname" of a spec link: node name, ifname|nil.
+-- An end "node" or "node:ifname" of a spec link, or a table {node =,
+-- ifname =} (for a node whose name has a ':' in it): node name, ifname|nil.
 local function split_end(op, i, text, by)
+  if type(text) == "table" then
+    local n, ifname, fine = text.node, text.ifname, true
+    for k in pairs(text) do fine = fine and (k == "node" or k == "ifname") end
+    if not fine or type(n) ~= "string" or (ifname ~= nil and type(ifname) ~= "string") then
+      bad(op, LINK_AT[i], "a link end given as a table is {node = \"name\", ifname = \"ifname\"} (ifname optional)")
+    end
+    if not by[n] then
+      bad(op, LINK_AT[i], string.format("%q names no node of the spec (its nodes list has no %q)", n, n))
+    end
+    if ifname and (ifname == "" or #ifname > 15 or ifname:find("[/:%s]")) then
+      bad(op, LINK_AT[i], string.format("interface name %q: at most 15 bytes, no '/', ':' or whitespace", ifname))
+    end
+    return n, ifname
+  end
   if by[text] then return text, nil end
   local sp = end_split(text)
   local n, ifname = sp[1], sp[2]
@@ -202,20 +219,24 @@ end
 local function end_of(op, i, text, by, ifs)
   local n, ifname = split_end(op, i, text, by)
   if ifname then
-    local other = ifs[text]
+    local key = type(text) == "string" and text or n .. ":" .. ifname -- (split at the last ':': one end, one key)
+    local other = ifs[key]
     if other then
       bad(op, LINK_AT[i], string.format("%s:%s is on two links (links[%d] and links[%d])", n, ifname, other, i))
     end
-    ifs[text] = i
+    ifs[key] = i
   end
   return { node = n, ifname = ifname }
 end
 
 local function check_link(op, i, l, by, fake, ifs)
   local where = LINK_AT[i]
-  local shaped = check_fields(op, l, LINK_FIELDS, where, SHAPED)
-  if type(l[1]) ~= "string" or type(l[2]) ~= "string" then
-    bad(op, where, 'a link is {"node:ifname", "node:ifname", ...} (its two ends first)')
+  local tabled = type(l) == "table" and (type(l[1]) == "table" or type(l[2]) == "table")
+  local shaped = check_fields(op, l, tabled and LINK_FIELDS_T or LINK_FIELDS, where, SHAPED)
+  local t1, t2 = type(l[1]), type(l[2])
+  if not ((t1 == "string" or t1 == "table") and (t2 == "string" or t2 == "table")) then
+    bad(op, where, 'a link is {"node:ifname", "node:ifname", ...} (its two ends first; an end may also be '
+      .. '{node = "name", ifname = "ifname"})')
   end
   local e1 = end_of(op, i, l[1], by, ifs)
   local e2 = end_of(op, i, l[2], by, ifs)
