@@ -173,6 +173,7 @@ demo: deps
 bench: deps
 	$(MAKE) all $(BUILD)/bench-forkexec
 	-$(MAKE) $(BUILD)/chainfloor
+	$(MAKE) $(BUILD)/labfloor
 	ulimit -n "$$(ulimit -Hn)"; \
 	BENCH_FORKEXEC=$(BUILD)/bench-forkexec tools/sandbox.sh $(NSLAB) \
 		scripts/bench/run.lua
@@ -187,6 +188,10 @@ $(BUILD)/bench-forkexec: scripts/bench/forkexec.c | $(BUILD)
 CHAINFLOOR_SRC ?= ../shared/bench/chainfloor.c
 $(BUILD)/chainfloor: $(CHAINFLOOR_SRC) | $(BUILD)
 	$(CC) -O2 $(CFLAGS) $(LDFLAGS) -o $@ $< -lmnl
+
+# That floor plus the sysctls every lab node must have (pitfalls P2, P8).
+$(BUILD)/labfloor: scripts/bench/labfloor.c | $(BUILD)
+	$(CC) $(WARN) $(OPT) $(CFLAGS) $(LDFLAGS) -o $@ $< -lmnl
 
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \

@@ -1,13 +1,18 @@
---- scripts/bench/live.lua N RUNS PREFIX [FLOOR]
+--- scripts/bench/live.lua N RUNS PREFIX [FLOOR [LABFLOOR]]
 -- Live labs (issue 18), on the chain-N workload of chain_lab.lua:
 --   build   a lab built from a spec (lab:apply onto an empty lab), paired
 --           run by run with FLOOR (../shared/bench/chainfloor.c built: the
---           same work hand-written in C, one libmnl batch per namespace);
+--           same work hand-written in C, one libmnl batch per namespace)
+--           and with LABFLOOR (scripts/bench/labfloor.c built: that work
+--           plus the per-node sysctls every lab node must have, P2 and P8
+--           of ../shared/pitfalls.md), which tells the kernel's cost of a
+--           lab's duties from nslab's own;
 --   diff    lab:diff of the lab's own spec (no changes);
 --   change  lab:apply of a spec that differs by one link (one removed in
 --           the middle, one added between the ends), checking that every
 --           other link kept its ifindex.
--- Prints medians: "build S", "floor S" (or "floor na REASON"), "diff S",
+-- Prints medians: "build S", "floor S" (or "floor na REASON"), "labfloor
+-- S" (with LABFLOOR), "diff S",
 -- "change S", "kept yes"; and the fastest of the runs, "build_min S" and
 -- "floor_min S" (on a shared machine the kernel's share of the build
 -- varies by half from run to run, and the quickest run is the one least
@@ -18,7 +23,7 @@ local C = dofile((arg[0]:match("^(.*)/") or ".") .. "/chain.lua")
 
 local now = nslab.core.monotime
 local n, runs = math.tointeger(tonumber(arg[1] or "1000")), math.tointeger(tonumber(arg[2] or "3"))
-local p, floor = arg[3] or "lv", arg[4]
+local p, floor, labfloor = arg[3] or "lv", arg[4], arg[5]
 
 local function median(t)
   table.sort(t)
@@ -48,20 +53,27 @@ local function ifindexes(lab, skip)
   return t
 end
 
-local function floor_run()
+-- The build time printed by floor program prog (env: the variable that
+-- lets it run in the sandbox), or nil.
+local function floor_run(prog, env)
   C.wait_quiet(0.5, 10) -- (the kernel's cleanup of the run before)
-  local f = io.popen(string.format("CHAIN_SANDBOX=1 %s %d 2>&1", floor, n))
+  local f = io.popen(string.format("%s=1 %s %d 2>&1", env, prog, n))
   local out = f:read("a")
   f:close()
   return tonumber(out:match("build=([%d.]+)"))
 end
 
-local builds, floors, diffs, changes, kept = {}, {}, {}, {}, true
+local builds, floors, labfloors, diffs, changes, kept = {}, {}, {}, {}, {}, true
 local floor_na = not floor and "no chainfloor built (../shared/bench/chainfloor.c)" or nil
 for _ = 1, runs do
   if not floor_na then
-    local t = floor_run()
+    local t = floor_run(floor, "CHAIN_SANDBOX")
     if t then floors[#floors + 1] = t else floor_na = "chainfloor printed no RESULT" end
+  end
+  if labfloor then
+    local t = floor_run(labfloor, "LABFLOOR_SANDBOX")
+    if not t then error("labfloor printed no RESULT", 0) end
+    labfloors[#labfloors + 1] = t
   end
   local lab = nslab.lab(p)
   local ok, err = pcall(function()
@@ -99,6 +111,10 @@ C.say("build_min", math.min(table.unpack(builds)))
 if floor_na then C.say("floor", "na " .. floor_na) else
   C.say("floor", median(floors))
   C.say("floor_min", math.min(table.unpack(floors)))
+end
+if labfloor then
+  C.say("labfloor", median(labfloors))
+  C.say("labfloor_min", math.min(table.unpack(labfloors)))
 end
 C.say("diff", median(diffs))
 C.say("change", median(changes))

@@ -348,7 +348,9 @@ local INSPECT_N, inspect = chain_bench("BENCH_INSPECT_N", "inspect", "inspect.lu
 
 -- Live labs (issue 18): chain BENCH_LIVE_N (default 1000; 0 skips) built
 -- from a spec by lab:apply, paired with the C floor (BENCH_CHAINFLOOR,
--- build/chainfloor from ../shared/bench/chainfloor.c); lab:diff of an
+-- build/chainfloor from ../shared/bench/chainfloor.c) and with the C
+-- floor plus the sysctls a lab node must have (BENCH_LABFLOOR,
+-- build/labfloor from scripts/bench/labfloor.c); lab:diff of an
 -- identical spec; lab:apply of a one-link change (scripts/bench/live.lua).
 local LIVE_N = math.tointeger(tonumber(os.getenv("BENCH_LIVE_N") or "1000"))
 if not LIVE_N or LIVE_N == 1 or LIVE_N < 0 then
@@ -358,11 +360,14 @@ local livebench
 if LIVE_N > 0 then
   log("live: chain %d, %d runs", LIVE_N, RUNS)
   local floor = os.getenv("BENCH_CHAINFLOOR") or "build/chainfloor"
-  local ok, out, how = run_child(("%s %s %d %d bv %s"):format(q(NSLAB), q(dir .. "/live.lua"), LIVE_N, RUNS,
-    io.open(floor) and q(floor) or ""))
+  local labfloor = os.getenv("BENCH_LABFLOOR") or "build/labfloor"
+  local have_floor = io.open(floor) and true
+  local ok, out, how = run_child(("%s %s %d %d bv %s %s"):format(q(NSLAB), q(dir .. "/live.lua"), LIVE_N, RUNS,
+    have_floor and q(floor) or "", have_floor and io.open(labfloor) and q(labfloor) or ""))
   if not ok or not out.build then error("live bench failed (" .. how .. ")", 0) end
   livebench = { build = tonumber(out.build), floor = tonumber(out.floor), floor_na = out.floor,
                 build_min = tonumber(out.build_min), floor_min = tonumber(out.floor_min),
+                labfloor = tonumber(out.labfloor), labfloor_min = tonumber(out.labfloor_min),
                 diff = tonumber(out.diff), change = tonumber(out.change), kept = out.kept == "yes" }
   wait_quiet(0.5, 10)
 end
@@ -548,6 +553,12 @@ if livebench then
     print(("  %-40s %8.3f s vs %.3f s (%.2fx)"):format("fastest runs: apply vs C floor", livebench.build_min,
       livebench.floor_min, livebench.build_min / livebench.floor_min))
   end
+  if livebench.labfloor then
+    print(("  %-40s %8.3f s (apply %.2fx of it)"):format("C floor + lab sysctls (labfloor.c)", livebench.labfloor,
+      livebench.build / livebench.labfloor))
+    print(("  %-40s %8.3f s (%.2fx of the C floor)"):format("  its fastest run", livebench.labfloor_min,
+      livebench.labfloor_min / livebench.floor_min))
+  end
   print(("  %-40s %8.3f s"):format("lab:diff of an identical spec", livebench.diff))
   print(("  %-40s %8.3f s"):format("lab:apply of a one-link change", livebench.change))
 end
@@ -559,7 +570,9 @@ do
     target(label, nil, l and "measured at chain " .. LIVE_N or "skipped")
   end
   t("chain-1000 from a spec (lab:apply) <= 1.05x the C floor", l and l.floor and l.build <= 1.05 * l.floor,
-    l and l.floor and ("%.2fx"):format(l.build / l.floor) or "no floor")
+    l and l.floor and ("%.2fx"):format(l.build / l.floor) .. (l.labfloor and
+      (("; the floor with a lab node's sysctls alone is %.2fx"):format(l.labfloor / l.floor)) or "")
+      or "no floor")
   t("chain-1000: apply of a one-link change <= 50 ms, other links keep their ifindex",
     l and l.change <= 0.05 and l.kept,
     l and ("%.1f ms%s"):format(l.change * 1000, l.kept and "" or ", ifindexes changed"))
