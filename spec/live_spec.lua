@@ -364,21 +364,18 @@ describe("live labs #root", function()
       s = lab:spec()
       s.links[#s.links + 1] = { p .. "a", p .. "b", addrs = { "10.31.7.1" } }
       refused(s, "is not an address with prefix length")
-      s = lab:spec()
-      s.links[#s.links + 1] = { p .. "a:eth0", p .. "b" }
-      refused(s, "is on two links")
-      s = lab:spec()
-      s.links[#s.links + 1] = { { node = p .. "a", ifname = "eth0" }, p .. "b" }
-      refused(s, "is on two links")
-      s = lab:spec()
-      s.links[#s.links + 1] = { { node = p .. "zz" }, p .. "b" }
-      refused(s, "names no node of the spec")
-      s = lab:spec()
-      s.links[#s.links + 1] = { { node = p .. "a", ifname = "e:1" }, p .. "b" }
-      refused(s, 'interface name "e:1"')
-      s = lab:spec()
-      s.links[#s.links + 1] = { { name = p .. "a" }, p .. "b" }
-      refused(s, "a link end given as a table is")
+      -- one link more, each refused: {its two ends, what the error says}
+      for _, c in ipairs {
+        { p .. "a:eth0", "is on two links" },
+        { { node = p .. "a", ifname = "eth0" }, "is on two links" },
+        { { node = p .. "zz" }, "names no node of the spec" },
+        { { node = p .. "a", ifname = "e:1" }, 'interface name "e:1"' },
+        { { name = p .. "a" }, "a link end given as a table is" },
+      } do
+        s = lab:spec()
+        s.links[#s.links + 1] = { c[1], p .. "b" }
+        refused(s, c[2])
+      end
       assert.has_error(function() lab:apply(42) end)
       assert.has_error(function() lab:apply { nodes = { { name = "x", colour = "red" } } } end)
     end)
