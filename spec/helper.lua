@@ -205,6 +205,24 @@ function H.nslab(args)
   return H.sh((H.bin or "./nslab") .. " " .. args)
 end
 
+--- For a test of a lab kept from another shell (`nslab --keep`): a lab
+-- name, a node name prefix and two temporary file paths, all removed at
+-- the end of the test (the lab with `nslab --clean`).
+-- @tparam function finally the test's busted `finally`
+-- @tparam string lab_tag prefix of the lab name (H.name)
+-- @tparam string node_tag prefix of the node names
+-- @treturn string,string,string,string lab name, node prefix, file, file2
+function H.kept_names(finally, lab_tag, node_tag)
+  local lname, p = H.name(lab_tag), H.name(node_tag)
+  local file, file2 = os.tmpname(), os.tmpname()
+  finally(function()
+    os.remove(file)
+    os.remove(file2)
+    H.nslab("--clean " .. H.q(lname))
+  end)
+  return lname, p, file, file2
+end
+
 --- Runs Lua code with `nslab -e` after the shell commands limits (such
 -- as "ulimit -Sn 256", applied to nslab alone); returns stdout+stderr,
 -- success, exit code.

@@ -37,13 +37,7 @@ describe("lab commands --export and --apply #root", function()
       pending("nslab.lab.attach is not in this build (branch inspect)")
       return
     end
-    local lname, p = H.name("lcl"), H.name("lc")
-    local file, file2 = os.tmpname(), os.tmpname()
-    finally(function()
-      os.remove(file)
-      os.remove(file2)
-      H.nslab("--clean " .. q(lname))
-    end)
+    local lname, p, file, file2 = H.kept_names(finally, "lcl", "lc")
     local out, ok = H.nslab(string.format("--keep -e %s", q(string.format([[
       local lab = require("nslab").lab %q
       local r, a = lab:router %q, lab:host %q

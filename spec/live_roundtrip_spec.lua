@@ -51,19 +51,6 @@ local function kept_lab(lname, p, file, extra)
     f:close()]], lname, p .. "a", p .. "r", p .. "s", p .. "b", extra or "", file))))
 end
 
--- A lab name, a node name prefix and two files, all removed at the end
--- of the test (the lab with `nslab --clean`).
-local function kept_setup()
-  local lname, p = H.name("lrt"), H.name("lr")
-  local file, file2 = os.tmpname(), os.tmpname()
-  finally(function()
-    os.remove(file)
-    os.remove(file2)
-    H.nslab("--clean " .. q(lname))
-  end)
-  return lname, p, file, file2
-end
-
 local function write(path, text)
   local f = assert(io.open(path, "w"))
   f:write(text)
@@ -113,7 +100,7 @@ describe("a lab's own spec #root", function()
   end)
 
   it("exported from another shell equals the in-process export; --apply of it twice is no change", function()
-    local lname, p, file, file2 = kept_setup()
+    local lname, p, file, file2 = H.kept_names(finally, "lrt", "lr")
     kept_lab(lname, p, file)
     local exported = nslab_ok("--export " .. q(lname))
     assert.equals(H.read_all(file), exported)
@@ -155,7 +142,7 @@ describe("a lab's own spec #root", function()
       pending("bird is not installed (Debian bird2: make deps)")
       return
     end
-    local lname, p, file, file2 = kept_setup()
+    local lname, p, file, file2 = H.kept_names(finally, "lrt", "lr")
     kept_lab(lname, p, file, string.format(
       [[lab:router(%q, {bird = function() return "router id 1.1.1.1;\nprotocol device {}\n" end})]], p .. "x"))
     local text = H.read_all(file)
