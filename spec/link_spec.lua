@@ -725,9 +725,25 @@ describe("link #root", function()
       link.veth { name = "w1", netns = ns[3], peer = "w2", peer_netns = ns[4] }
       local e = raises("EINVAL", link.del, "v1", { netns = ns[1], peer_netns = ns[3] })
       assert.matches("is not in netns \"" .. ns[3] .. "\"", tostring(e), 1, true)
-      raises("ENOENT", link.del, "v1", { netns = ns[1], peer_netns = H.name() })
+      local missing = H.name()
+      e = raises("ENOENT", link.del, "v1", { netns = ns[1], peer_netns = missing })
+      assert.matches(string.format('link.del "v1" in netns "%s": ', ns[1]), tostring(e), 1, true)
+      assert.matches(string.format('peer_netns "%s": no such netns', missing), tostring(e), 1, true)
       assert.equals("lo v1", names_in(ns[1]))
       assert.equals("lo w1", names_in(ns[3]))
+      -- both ends in one netns: peer_netns must be that one
+      link.veth { name = "s1", netns = ns[1], peer = "s2" }
+      for _, wait in ipairs { true, false } do
+        e = raises("EINVAL", link.del, "s1", { netns = ns[1], peer_netns = ns[2], wait = wait })
+        assert.matches("is not in netns \"" .. ns[2] .. "\"", tostring(e), 1, true)
+      end
+      assert.equals("lo s1 s2 v1", names_in(ns[1]))
+      link.del("s1", { netns = ns[1], peer_netns = ns[1] })
+      -- no veth: no peer to check
+      link.add { name = "br7", kind = "bridge", netns = ns[1] }
+      e = raises("EINVAL", link.del, "br7", { netns = ns[1], peer_netns = ns[2] })
+      assert.matches("peer_netns is for a veth's peer", tostring(e), 1, true)
+      link.del("br7", { netns = ns[1] })
       link.del("v1", { netns = ns[1], peer_netns = ns[2] })
       assert.equals("lo", names_in(ns[1]))
       assert.equals("lo", names_in(ns[2]))

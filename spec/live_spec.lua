@@ -371,10 +371,22 @@ describe("live labs #root", function()
         { { node = p .. "zz" }, "names no node of the spec" },
         { { node = p .. "a", ifname = "e:1" }, 'interface name "e:1"' },
         { { name = p .. "a" }, "a link end given as a table is" },
+        { p .. "a:..", 'interface name ".."' },
+        { p .. "a:lo", 'interface name "lo"' },
+        { { node = p .. "a", ifname = "." }, 'interface name "."' },
+        { p .. "a:eth7", "a node cannot be linked to itself", p .. "a:eth7" },
+        { p .. "a:eth7", "links[" .. (#lab:spec().links + 1) .. "]: a_to_b: unknown field 'colour'", nil,
+          { colour = 1 } },
       } do
         s = lab:spec()
-        s.links[#s.links + 1] = { c[1], p .. "b" }
-        refused(s, c[2])
+        s.links[#s.links + 1] = { c[1], c[3] or p .. "b", a_to_b = c[4] }
+        if c[4] then
+          assert.has_error(function() lab:apply(s) end)
+          local _, e = pcall(lab.apply, lab, s)
+          assert.matches(c[2], e, 1, true)
+        else
+          refused(s, c[2])
+        end
       end
       assert.has_error(function() lab:apply(42) end)
       assert.has_error(function() lab:apply { nodes = { { name = "x", colour = "red" } } } end)

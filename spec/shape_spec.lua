@@ -37,13 +37,18 @@ end
 
 -- Mbit/s from src to dst in a 2 s iperf3 run. (Both ways at once would
 -- queue each flow's ACKs behind the other's data.)
-local function iperf(src, dst)
+-- Mbit/s src to dst received (iperf3, 2 s). Below least, measured once
+-- more and the higher kept: a tbf never lets more through than its rate,
+-- but a busy 2-CPU machine can let less (the specs run beside others).
+local function iperf(src, dst, least)
   local addr = dst:first_addr()
   local srv = dst:spawn { "iperf3", "-s", "-1", "-B", addr }
   H.wait_for(function() return dst:run("ss -Htln 'sport = :5201'").stdout:find("LISTEN") end, 5)
   local mbit, text = received(src:spawn({ "iperf3", "-c", addr, "-t", "2", "-J" }, { timeout = 20 }))
   srv:wait(5)
-  return assert(mbit, text)
+  assert(mbit, text)
+  if least and mbit < least then return math.max(mbit, iperf(src, dst)) end
+  return mbit
 end
 
 local function tc_qdiscs(ns, dev)
@@ -69,7 +74,7 @@ describe("shaped links #root", function()
 
   it("shapes both directions alike to 10 Mbit/s: iperf3 measures 9.0 to 10.5 Mbit/s each way", function()
     local lab <close>, a, b, link = pair { rate = "10mbit" }
-    local ab, ba = iperf(a, b), iperf(b, a)
+    local ab, ba = iperf(a, b, 9.0), iperf(b, a, 9.0)
     assert.is_true(ab >= 9.0 and ab <= 10.5, "a to b " .. ab)
     assert.is_true(ba >= 9.0 and ba <= 10.5, "b to a " .. ba)
     for _, n in ipairs { a, b } do
@@ -86,11 +91,11 @@ describe("shaped links #root", function()
     local lab <close>, a, b = pair { a_to_b = { rate = "1mbit" } }
     assert.is_nil(has_kind(tc_qdiscs(b.netns, "eth0"), "tbf"))
     assert.matches("%[rate 1mbit%]", tostring(a))
-    local ab = iperf(a, b)
+    local ab = iperf(a, b, 0.9)
     assert.is_true(ab >= 0.9 and ab <= 1.1, "a to b " .. ab)
     lab:impair(a, b, { b_to_a = { rate = 100e6 } })
     assert.is_nil(has_kind(tc_qdiscs(a.netns, "eth0"), "tbf"))
-    local ba = iperf(b, a)
+    local ba = iperf(b, a, 90)
     assert.is_true(ba >= 90 and ba <= 110, "b to a " .. ba)
     assert.is_truthy(lab:show({ quiet = true }):find("rate 100mbit", 1, true))
   end)
@@ -145,7 +150,7 @@ describe("shaped links #root", function()
     assert.equals(2e6 / 8, has_kind(tc_qdiscs(a.netns, "eth0"), "tbf").options.rate)
     assert.matches("10.0.0.1/24", in_ns(a.netns, "ip -br addr show dev eth0"), 1, true)
     assert.matches("10.99.0.0/24 via 10.0.0.2", in_ns(a.netns, "ip route"), 1, true)
-    local mbit = iperf(a, b)
+    local mbit = iperf(a, b, 1.8)
     assert.is_true(mbit >= 1.8 and mbit <= 2.2, "2mbit: " .. mbit)
     lab:impair(a, b, nil)
     for _, n in ipairs { a, b } do assert.is_nil(has_kind(tc_qdiscs(n.netns, "eth0"), "tbf")) end

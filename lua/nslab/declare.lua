@@ -18,8 +18,9 @@
 -- * `links`: an array of links, each `{"r1:eth0", "h1:eth0", ...}`: its
 --   two ends as "node:ifname" (or "node": the next free ethN, or the
 --   ifname of the link already joining the two; or a table `{node =
---   "r1", ifname = "eth0"}`, ifname optional, for a node whose name has
---   a ':' in it: a text that is a node's name names that node), and the options of
+--   "r1", ifname = "eth0"}`, ifname optional, where "node:ifname" is also
+--   a node's name, as for node "a" beside node "a:eth0": a text that is a
+--   node's name names that node), and the options of
 --   `lab:link`: `addrs` ({a_addrs, b_addrs}, each an address or a list),
 --   `mtu` (bytes; left out: 1500), `mac` ({a_mac, b_mac}; left out: as
 --   the kernel chose), the shaping (`rate`, `delay`, ... for both

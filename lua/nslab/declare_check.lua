@@ -98,10 +98,18 @@ local NODE_AT, LINK_AT = names_of "nodes", names_of "links"
 -- Whether record.check_name lets a name through.
 local name_ok = remembered(function(name) return (pcall(record.check_name, "", name)) end)
 
--- A link end "node:ifname" split: {node|false, ifname, why the ifname is bad}.
+-- Whether ifname cannot be a link end's (the kernel's dev_valid_name,
+-- and lo, which every node has).
+local function bad_ifname(ifname)
+  return ifname == "" or #ifname > 15 or ifname:find("[/:%s\0]") ~= nil or ifname == "." or ifname == ".."
+    or ifname == "lo"
+end
+local IFNAME_RULE = "at most 15 bytes, no '/', ':', whitespace or NUL, not '.', '..' or 'lo'"
+
+-- A link end "node:ifname" split: {node|false, ifname, whether the ifname is bad}.
 local end_split = remembered(function(text)
   local n, ifname = text:match("^(.*):([^:]+)$")
-  return { n or false, ifname, ifname and (#ifname > 15 or ifname:find("[/%s]")) }
+  return { n or false, ifname, ifname and bad_ifname(ifname) }
 end)
 
 
@@ -134,7 +142,8 @@ local function addr_list(op, where, v)
 end
 
 -- An end "node" or "node:ifname" of a spec link, or a table {node =,
--- ifname =} (for a node whose name has a ':' in it): node name, ifname|nil.
+-- ifname =} (needed where "node:ifname" is also a node's name: node "a"
+-- beside node "a:eth0"): node name, ifname|nil.
 local function split_end(op, i, text, by)
   if type(text) == "table" then
     local n, ifname, fine = text.node, text.ifname, true
@@ -145,8 +154,8 @@ local function split_end(op, i, text, by)
     if not by[n] then
       bad(op, LINK_AT[i], string.format("%q names no node of the spec (its nodes list has no %q)", n, n))
     end
-    if ifname and (ifname == "" or #ifname > 15 or ifname:find("[/:%s]")) then
-      bad(op, LINK_AT[i], string.format("interface name %q: at most 15 bytes, no '/', ':' or whitespace", ifname))
+    if ifname and bad_ifname(ifname) then
+      bad(op, LINK_AT[i], string.format("interface name %q: %s", ifname, IFNAME_RULE))
     end
     return n, ifname
   end
@@ -154,9 +163,7 @@ local function split_end(op, i, text, by)
   local sp = end_split(text)
   local n, ifname = sp[1], sp[2]
   if n and by[n] then
-    if sp[3] then
-      bad(op, LINK_AT[i], string.format("interface name %q: at most 15 bytes, no '/', ':' or whitespace", ifname))
-    end
+    if sp[3] then bad(op, LINK_AT[i], string.format("interface name %q: %s", ifname, IFNAME_RULE)) end
     return n, ifname
   end
   bad(op, LINK_AT[i], string.format("%q names no node of the spec (its nodes list has no %q)", text, n or text))
@@ -221,6 +228,7 @@ local function end_of(op, i, text, by, ifs)
   if ifname then
     local key = type(text) == "string" and text or n .. ":" .. ifname -- (split at the last ':': one end, one key)
     local other = ifs[key]
+    if other == i then bad(op, LINK_AT[i], string.format("a node cannot be linked to itself (%q)", n)) end
     if other then
       bad(op, LINK_AT[i], string.format("%s:%s is on two links (links[%d] and links[%d])", n, ifname, other, i))
     end

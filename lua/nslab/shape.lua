@@ -181,7 +181,7 @@ function M.directions(op, argn, object, opts, mtu, level)
   end
   local out = {}
   for i, d in ipairs { "a_to_b", "b_to_a" } do
-    local t = opts_mod.check(op, argn, opts[d], M.FIELDS, level + 1)
+    local t = opts_mod.check(op, argn, opts[d], M.FIELDS, level + 1, (object and object .. ": " or "") .. d)
     out[i] = M.read(op, object, t, mtu)
   end
   return out[1], out[2]

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sys/random.h>
@@ -212,38 +213,68 @@ int link_del_now(lua_State *L, const char *op, const char *obj,
 	return 0;
 }
 
+/* Whether connections a and b are in one netns (their nsfs inodes). */
+static int same_netns(const struct nslab_state *st, const struct nl_conn *a,
+		      const struct nl_conn *b)
+{
+	struct stat sa, sb;
+
+	return a == b || (fstat(nl_conn_nsfd(&st->nl, a), &sa) == 0 &&
+			  fstat(nl_conn_nsfd(&st->nl, b), &sb) == 0 &&
+			  sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino);
+}
+
 /* Looks link name up in netns (c) for a deletion: its ifindex, kind and
- * veth peer in ri. A veth's peer, when in another netns, must be in
- * peer_netns (*peer: its connection) when that is given: raises EINVAL
- * naming the netns otherwise, and the error of a missing link. */
+ * veth peer in ri. With peer_netns (*peer: its connection), the link must
+ * be a veth whose peer is there; without, a peer in this netns is checked
+ * to be the veth's own. Raises the error of a missing link or netns, or
+ * EINVAL naming the netns; a link of no kind (lo) is left to the caller's
+ * delete, which refuses it. */
 static void look_up(lua_State *L, const char *op, const char *name,
 		    const char *netns, const char *peer_netns, const char *obj,
 		    struct nl_conn *c, struct nl_conn **peer,
 		    struct retire_info *ri)
 {
 	struct nslab_state *st = nslab_state(L);
+	struct nl_conn *where;
 	char buf[1024];
 	size_t len;
 	struct nl_err e;
+	int err;
 
-	/* (a missing peer_netns is an error even for a peer found here) */
-	*peer = peer_netns ? nslab_conn(L, op, obj, peer_netns) : NULL;
+	*peer = peer_netns ? nl_conn_get(&st->nl, peer_netns) : NULL;
+	if (peer_netns && !*peer) {
+		err = errno;
+		nslab_raise(L, op, obj, netns, err,
+			    lua_pushfstring(L, "peer_netns \"%s\": %s",
+					    peer_netns,
+					    err == ENOENT ? "no such netns"
+							  : strerror(err)));
+	}
 	len = link_put_getlink(buf, name, 0)->nlmsg_len;
 	if (nl_run(c, buf, len, retire_cb, ri, &e) < 0)
 		nslab_raise(L, op, obj, netns, e.err,
 			    e.err == ENODEV && !e.ext[0] ? "no such link"
 							 : e.ext);
-	if (ri->kind && ri->veth && ri->peer > 0 &&
-	    (ri->has_nsid ? *peer != NULL : 1) &&
-	    !is_peer(st, c, ri->has_nsid ? *peer : c, ri))
+	if (!ri->kind)
+		return;
+	if (*peer && !ri->veth)
 		nslab_raise(L, op, obj, netns, EINVAL,
-			    lua_pushfstring(L,
-					    "the veth's peer (ifindex %d) is "
-					    "not in netns \"%s\"",
-					    ri->peer,
-					    ri->has_nsid
-						? peer_netns
-						: (netns ? netns : "")));
+			    "peer_netns is for a veth's peer, and this link "
+			    "is no veth");
+	if (!ri->veth || ri->peer <= 0 || (ri->has_nsid && !*peer))
+		return;
+	where = ri->has_nsid ? *peer : c;
+	if ((!ri->has_nsid && *peer && !same_netns(st, c, *peer)) ||
+	    !is_peer(st, c, where, ri))
+		nslab_raise(
+		    L, op, obj, netns, EINVAL,
+		    lua_pushfstring(L,
+				    "the veth's peer (ifindex %d) is not in "
+				    "netns \"%s\"",
+				    ri->peer,
+				    peer_netns ? peer_netns
+					       : (netns ? netns : "")));
 }
 
 int link_del_peer(lua_State *L, const char *op, const char *name,
