@@ -158,11 +158,13 @@ M.set = core.set
 -- @tparam string name ifname
 -- @tparam[opt] table opts `netns`; `wait` (boolean, default true: false
 --   deletes in the background as above); `peer_netns` (the netns of a
---   veth's peer: checked to hold it, the waiting call deleting nothing
---   when it does not; with `wait = false`, that peer is renamed too)
+--   veth's peer, the link's own included: checked to hold it, nothing
+--   deleted when it does not; with `wait = false`, that peer is renamed
+--   too)
 -- @raise ENODEV when there is no such link ("no such link"); ENOENT for a
---   missing netns (or `peer_netns`); EINVAL for a bad ifname, or a
---   `peer_netns` that does not hold the veth's peer; EOPNOTSUPP for `lo`.
+--   missing netns (or `peer_netns`, named as such); EINVAL for a bad
+--   ifname, a `peer_netns` that does not hold the veth's peer, or one
+--   given for a link that is no veth; EOPNOTSUPP for `lo`.
 -- @usage nslab.link.del("br0", {netns = "sw"})
 -- @usage nslab.link.del("eth1", {netns = "red", wait = false, peer_netns = "blue"})
 M.del = core.del
