@@ -97,6 +97,10 @@ describe("a lab's own spec #root", function()
     spec.links[2][1] = p .. "a:eth0"
     assert.equals(0, #lab:diff(spec, { quiet = true }).changes)
     assert.equals(idx, ifindex(a.netns, "eth0"))
+    -- a plan names such an end as the spec does
+    table.remove(spec.links, 1)
+    assert.matches(string.format('- link {node = %q, ifname = "eth0"} -- %s:eth0', p .. "a", p .. "a:eth0"),
+      lab:diff(spec, { quiet = true }):text(), 1, true)
   end)
 
   it("exported from another shell equals the in-process export; --apply of it twice is no change", function()

@@ -49,7 +49,15 @@ function M.route_text(r)
   return table.concat(out, " ")
 end
 
-local function end_key(n, i) return n .. ":" .. i end
+-- The node names of the plan being made (lab's and spec's), and a link
+-- end as text: "node:ifname", or as a spec table where that text is a
+-- node's name (node "a" beside node "a:eth0").
+local named = {}
+local function end_key(n, i)
+  local t = n .. ":" .. i
+  if named[t] then return string.format("{node = %q, ifname = %q}", n, i) end
+  return t
+end
 
 -- A finder of the running lab's links: find(a, ia, b, ib) is the lab
 -- link joining a:ia and b:ib (either way round), or nil, looked up in the
@@ -345,6 +353,9 @@ end
 function M.plan(lab, spec, op)
   local want = declare.check(spec, op or "lab:diff")
   local have = current(lab)
+  named = {}
+  for _, n in ipairs(have.nodes) do named[n.name] = true end
+  for _, n in ipairs(want.nodes) do named[n.name] = true end
   local p = setmetatable({ changes = {}, adds = 0, changes_count = 0, removes = 0, why = {} }, Plan)
   p.want = want
   local fate = node_plan(p, have, want)
