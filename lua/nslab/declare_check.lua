@@ -362,4 +362,9 @@ function M.checked(spec, op, level)
   error(r, 0)
 end
 
+--- The fields a spec link may have (field -> type): its two ends (1, 2),
+-- `lab:link`'s options and shaping. Read by a spec that makes sure a plan
+-- sees a change of each (plan.link_same and plan's link_changes).
+M.LINK_FIELDS = LINK_FIELDS
+
 return M
