@@ -375,11 +375,14 @@ describe("live labs #root", function()
         { p .. "a:lo", 'interface name "lo"' },
         { { node = p .. "a", ifname = "." }, 'interface name "."' },
         { p .. "a:eth7", "a node cannot be linked to itself", p .. "a:eth7" },
+        { p .. "a:eth7", "mac[1] 01:00:5e:00:00:01 is multicast", nil, nil, { "01:00:5e:00:00:01" } },
+        { p .. "a:eth7", 'mac[2] "02:00" is not a MAC address', nil, nil, { nil, "02:00" } },
+        { p .. "a:eth7", "mac[2] 00:00:00:00:00:00 is all zeros", nil, nil, { nil, "00:00:00:00:00:00" } },
         { p .. "a:eth7", "links[" .. (#lab:spec().links + 1) .. "]: a_to_b: unknown field 'colour'", nil,
           { colour = 1 } },
       } do
         s = lab:spec()
-        s.links[#s.links + 1] = { c[1], c[3] or p .. "b", a_to_b = c[4] }
+        s.links[#s.links + 1] = { c[1], c[3] or p .. "b", a_to_b = c[4], mac = c[5] }
         if c[4] then
           assert.has_error(function() lab:apply(s) end)
           local _, e = pcall(lab.apply, lab, s)

@@ -169,6 +169,22 @@ local function split_end(op, i, text, by)
   bad(op, LINK_AT[i], string.format("%q names no node of the spec (its nodes list has no %q)", text, n or text))
 end
 
+-- A link's mac[k] checked as link.veth checks an address (link_msg.c).
+local function check_mac(op, where, k, m)
+  local field = string.format("mac[%s]", tostring(k))
+  if k ~= 1 and k ~= 2 then bad(op, where, field .. ": mac is {a_mac, b_mac}") end
+  if type(m) ~= "string" or not m:match("^%x%x:%x%x:%x%x:%x%x:%x%x:%x%x$") then
+    bad(op, where, string.format("%s %q is not a MAC address (xx:xx:xx:xx:xx:xx)", field, tostring(m)))
+  end
+  if tonumber(m:sub(1, 2), 16) & 1 == 1 then
+    bad(op, where, string.format("%s %s is multicast (a link address must be unicast: clear bit 0 of the first byte)",
+      field, m))
+  end
+  if m == "00:00:00:00:00:00" then
+    bad(op, where, string.format("%s %s is all zeros (not a valid address)", field, m))
+  end
+end
+
 local KIND_OK = {}
 for _, k in ipairs(KINDS) do KIND_OK[k] = true end
 
@@ -256,6 +272,7 @@ local function check_link(op, i, l, by, fake, ifs)
   if l.mtu and (l.mtu < 68 or l.mtu > 65535) then
     bad(op, where, string.format("mtu %d is out of range (68..65535 bytes)", l.mtu))
   end
+  for k, m in pairs(l.mac or {}) do check_mac(op, where, k, m) end
   local state = l.state or "up"
   if state ~= "up" then opts_mod.choice(op, where, "state", state, { "up", "down" }) end
   local link = { index = i, ends = ends, addrs = { addr_list(op, where, addrs[1]), addr_list(op, where, addrs[2]) },
