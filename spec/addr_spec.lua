@@ -344,4 +344,35 @@ describe("addr #root", function()
       assert.has_error(function() addr.list { netns = ns, dev = "veth0" } end)
     end)
   end)
+
+  describe("settle", function()
+    it("waits until no address on the links is tentative; false at its timeout", function()
+      local ns = fixture(true)
+      finally(function() nslab.netns.del(ns) end)
+      local idx = H.ipj("-n " .. ns .. " link show dev veth0")[1].ifindex
+      -- DAD on (the default): a new address stays tentative for about a second
+      nslab.sysctl.set(ns, "net.ipv6.conf.veth0.accept_dad", "1")
+      addr.add("veth0", "fd00:124::1/64", { netns = ns, wait = false })
+      local t0 = nslab.core.monotime()
+      assert.is_false(addr.settle { netns = ns, ifindexes = { idx }, timeout = 0.05 })
+      assert.is_true(nslab.core.monotime() - t0 < 0.5)
+      assert.is_true(ip_find(ns, "veth0", "fd00:124::1").tentative)
+      assert.is_true(addr.settle { netns = ns, ifindexes = { idx }, timeout = 5 })
+      assert.is_nil(ip_find(ns, "veth0", "fd00:124::1").tentative)
+      -- another link's tentative address is not waited for
+      nslab.sysctl.set(ns, "net.ipv6.conf.veth1.accept_dad", "1")
+      addr.add("veth1", "fd00:124::2/64", { netns = ns, wait = false })
+      t0 = nslab.core.monotime()
+      assert.is_true(addr.settle { netns = ns, ifindexes = { idx } })
+      assert.is_true(nslab.core.monotime() - t0 < 0.2)
+    end)
+
+    it("refuses bad arguments and a missing netns", function()
+      raises("ENOENT", addr.settle, { netns = H.name(), ifindexes = { 1 } })
+      for _, bad in ipairs { {}, { ifindexes = {} }, { ifindexes = { 0 } }, { ifindexes = { "x" } },
+        { ifindexes = { 1 }, timeout = -1 }, { ifindexes = { 1 }, timeout = "1" }, { ifindexes = { 1 }, colour = 1 } } do
+        assert.has_error(function() addr.settle(bad) end)
+      end
+    end)
+  end)
 end)

@@ -96,4 +96,19 @@ M.del = core.del
 -- end
 M.list = core.list
 
+--- Waits until no IPv6 address on the given links is tentative (those
+-- that failed DAD, `dadfailed`, aside). Where DAD is off (accept_dad 0,
+-- as in every lab host and router) the kernel still marks a new
+-- link-local address tentative until its addrconf work runs, a moment
+-- after the link came up; until then nothing can be sent from it
+-- (pitfall P2). `lab:link` and `lab:apply` wait this out for the links
+-- they make. RTM_GETADDR dumps, polled (0.2 ms, doubling to 10 ms).
+-- @tparam table opts `netns` (nil: nslab's own), `ifindexes` (1 to 65536
+--   ifindexes, integers), `timeout` (seconds, default 0.25, at most 60)
+-- @treturn boolean true when none is tentative; false at the timeout or
+--   when a signal interrupted the wait
+-- @raise ENOENT for a missing netns; argument errors for bad fields
+-- @usage nslab.addr.settle{netns = "red", ifindexes = {2}}
+M.settle = core.settle
+
 return M

@@ -22,6 +22,7 @@
 
 -- "nslab" first: it registers nslab.core.
 local core = require("nslab").core
+local Addr = require "nslab.addr"
 local Exec = require "nslab.exec"
 local attach = require "nslab.attach"
 local Link = require "nslab.link"
@@ -297,11 +298,20 @@ local function make(lab, nodes, ncs, links)
     end
     error(at(refusal(t, errno, ext, t.netns), tags[tag]), 0)
   end
+  local new = {} -- node -> its new ends' ifindexes
   for _, L in ipairs(links) do
     local a = L.ends[1]
     -- as lab:link pushes it: goes with its namespaces at close
     lab._undo[#lab._undo + 1] = { what = "veth " .. a.ifname, covered = true, veth = { a.node.netns, a.ifname },
       fn = function() Link.del(a.ifname, { netns = a.node.netns }) end }
+    for _, en in ipairs(L.ends) do
+      local t = new[en.node] or {}
+      new[en.node], t[#t + 1] = t, en.index
+    end
+  end
+  -- P2: the link-local addresses usable too, as lab:link leaves them
+  for _, node in ipairs(nodes) do
+    if new[node] then Addr.settle { netns = node.netns, ifindexes = new[node] } end
   end
 end
 

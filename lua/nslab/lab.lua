@@ -338,8 +338,9 @@ function Lab:link(a, b, opts)
   self:_step(string.format("link %s:%s -- %s:%s", a.name, ea.ifname, b.name, eb.ifname), function(push)
     -- The veth and its undo entry together (signals wait), so an
     -- interrupted link is rolled back whole and can be made again.
+    local v
     core.defer_signals(function()
-      Link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
+      v = Link.veth { name = ea.ifname, peer = eb.ifname, netns = a.netns, peer_netns = b.netns,
         mtu = opts.mtu, address = mac[1], peer_address = mac[2], up = true }
       fault.at("veth-added")
       -- Goes with its namespaces at close; removed alone only by a rollback.
@@ -358,6 +359,11 @@ function Lab:link(a, b, opts)
     if ab or ba then
       linkctl.shape({ netns = a.netns, ifname = ea.ifname }, { netns = b.netns, ifname = eb.ifname }, ab, ba,
         { fresh = true, op = "lab:link", object = what })
+    end
+    -- P2: the link-local addresses usable too (bridge ports keep DAD)
+    for i, e in ipairs(ends) do
+      local idx = i == 1 and v.ifindex or v.peer_ifindex
+      if e.node.kind ~= "bridge" then Addr.settle { netns = e.node.netns, ifindexes = { idx } } end
     end
   end)
   segment.join(self.nodes, ends, mine)

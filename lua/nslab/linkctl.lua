@@ -13,6 +13,7 @@
 
 -- "nslab" first: it registers nslab.core.
 local core = require("nslab").core
+local Addr = require "nslab.addr"
 local Link = require "nslab.link"
 local Route = require "nslab.route"
 local Sysctl = require "nslab.sysctl"
@@ -210,7 +211,8 @@ end
 --- Takes a link down as a cable pull does, or brings it up: both ends
 -- down (a veth has no carrier of its own to switch off: setting one end
 -- down only takes the other's carrier), IPv6 addresses kept
--- (keep_addr_on_down), and on up the routes `saved` held put back.
+-- (keep_addr_on_down), and on up the routes `saved` held put back and,
+-- but on a bridge's port (`port`), the addresses no longer tentative.
 -- @tparam {table,table} ends
 -- @tparam boolean up
 -- @tparam[opt] table saved what `routes` returned before the link went down
@@ -225,6 +227,10 @@ function M.set_state(ends, up, saved)
       local t = { netns = e.netns }
       for k, v in pairs(r) do if k ~= "netns" then t[k] = v end end
       pcall(Route.replace, t)
+    end
+    -- P2: its addresses usable again at once (a bridge port keeps DAD)
+    if not e.port then
+      Addr.settle { netns = e.netns, ifindexes = { Link.get(e.ifname, { netns = e.netns }).ifindex } }
     end
   end
 end
@@ -299,7 +305,8 @@ end
 -- @tparam table link
 -- @treturn {table,table}
 function M.ends(link)
-  return { { netns = link.a.netns, ifname = link.ifnames[1] }, { netns = link.b.netns, ifname = link.ifnames[2] } }
+  return { { netns = link.a.netns, ifname = link.ifnames[1], port = link.a.kind == "bridge" or nil },
+    { netns = link.b.netns, ifname = link.ifnames[2], port = link.b.kind == "bridge" or nil } }
 end
 
 --- Sets link's state, saving its routes when it goes from up to down

@@ -50,7 +50,7 @@ end
 
 -- ---- checking the timeline ----
 
-local function plain(e) return { netns = e.netns, ifname = e.ifname } end
+local function plain(e) return { netns = e.netns, ifname = e.ifname, port = e.port } end
 
 -- One event, checked, as {at =, link =, ea =, eb =, state = | shape = {ab, ba}}.
 -- Argument errors point at the script's line: levels count compile_one,

@@ -284,10 +284,8 @@ static int l_addr_del(lua_State *L)
 }
 
 static const luaL_Reg funcs[] = {
-    {"add", l_addr_add},
-    {"del", l_addr_del},
-    {"list", l_addr_list},
-    {NULL, NULL},
+    {"add", l_addr_add},       {"del", l_addr_del}, {"list", l_addr_list},
+    {"settle", l_addr_settle}, {NULL, NULL},
 };
 
 void nslab_open_addr(lua_State *L)

@@ -66,4 +66,8 @@ void addr_wait_dad(lua_State *L, struct nl_conn *c, const char *object,
 /* addr.list (addr_list.c). */
 int l_addr_list(lua_State *L);
 
+/* addr.settle (addr_dad.c): waits for new link-local addresses to lose
+ * the tentative flag where DAD is off. */
+int l_addr_settle(lua_State *L);
+
 #endif

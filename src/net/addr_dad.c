@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -181,6 +182,104 @@ void addr_wait_dad(lua_State *L, struct nl_conn *c, const char *object,
 				    "interrupted while waiting for duplicate "
 				    "address detection");
 		if (pause < 0.05)
+			pause *= 2;
+	}
+}
+
+#define SETTLE_MAX_IFS 65536
+
+struct addr_pending {
+	const lua_Integer *ifs; /* sorted */
+	size_t n;
+	int pending;
+};
+
+static int cmp_ifindex(const void *a, const void *b)
+{
+	lua_Integer x = *(const lua_Integer *)a, y = *(const lua_Integer *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int addr_pending_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_pending *p = data;
+	struct addr_row r;
+	lua_Integer key;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || addr_parse_msg(nlh, &r) < 0 ||
+	    !(r.flags & IFA_F_TENTATIVE) || (r.flags & IFA_F_DADFAILED))
+		return MNL_CB_OK;
+	key = r.ifindex;
+	if (bsearch(&key, p->ifs, p->n, sizeof(key), cmp_ifindex))
+		p->pending = 1;
+	return MNL_CB_OK;
+}
+
+/*
+ * addr.settle{netns =, ifindexes = {...}, timeout = 0.25} -> boolean:
+ * waits until no IPv6 address on those links is tentative (dadfailed
+ * ones aside). Where DAD is off (accept_dad 0, as in lab nodes) the
+ * kernel still marks a new link-local address tentative until its
+ * addrconf work runs, a moment after the link came up: this waits that
+ * moment out (pitfall P2). Returns false at the timeout (seconds) or when
+ * a signal interrupts the wait; raises for a missing netns.
+ */
+int l_addr_settle(lua_State *L)
+{
+	static const char op[] = "addr.settle";
+	static const char *const fields[] = {"netns", "ifindexes", "timeout",
+					     NULL};
+	struct addr_pending p = {0};
+	double timeout = 0.25, pause = 0.0002, deadline;
+	lua_Integer *ifs, n;
+	const char *netns;
+	struct nl_conn *c;
+	struct nl_err e;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	nslab_check_fields(L, 1, fields);
+	netns = nslab_opt_netns(L, 1, op);
+	if (lua_getfield(L, 1, "ifindexes") != LUA_TTABLE)
+		luaL_argerror(L, 1,
+			      "field 'ifindexes' must be a table of "
+			      "ifindexes");
+	n = luaL_len(L, -1);
+	luaL_argcheck(L, n >= 1 && n <= SETTLE_MAX_IFS, 1,
+		      "field 'ifindexes' must hold 1 to 65536 ifindexes");
+	ifs = lua_newuserdatauv(L, (size_t)n * sizeof(*ifs), 0);
+	for (lua_Integer i = 0; i < n; i++) {
+		int isnum;
+
+		lua_geti(L, -2, i + 1);
+		ifs[i] = lua_tointegerx(L, -1, &isnum);
+		luaL_argcheck(L, isnum && ifs[i] > 0, 1,
+			      "field 'ifindexes' must hold positive integers");
+		lua_pop(L, 1);
+	}
+	qsort(ifs, (size_t)n, sizeof(*ifs), cmp_ifindex);
+	p.ifs = ifs, p.n = (size_t)n;
+	if (lua_getfield(L, 1, "timeout") != LUA_TNIL) {
+		luaL_argcheck(L, lua_type(L, -1) == LUA_TNUMBER, 1,
+			      "field 'timeout' must be a number (seconds)");
+		timeout = lua_tonumber(L, -1);
+		luaL_argcheck(L, timeout >= 0 && timeout <= 60, 1,
+			      "field 'timeout' must be 0 to 60 seconds");
+	}
+	lua_pop(L, 1);
+	c = nslab_conn(L, op, NULL, netns);
+	deadline = nslab_now() + timeout;
+	for (;;) {
+		p.pending = 0;
+		if (nl_dump(c, RTM_GETADDR, sizeof(struct ifaddrmsg), AF_INET6,
+			    addr_pending_cb, &p, &e) < 0)
+			return nslab_raise_nl(L, op, NULL, netns, &e);
+		if (!p.pending || nslab_now() >= deadline ||
+		    addr_nap(pause) < 0) {
+			lua_pushboolean(L, !p.pending);
+			return 1;
+		}
+		if (pause < 0.01)
 			pause *= 2;
 	}
 }
