@@ -370,7 +370,8 @@ describe("addr #root", function()
     it("refuses bad arguments and a missing netns", function()
       raises("ENOENT", addr.settle, { netns = H.name(), ifindexes = { 1 } })
       for _, bad in ipairs { {}, { ifindexes = {} }, { ifindexes = { 0 } }, { ifindexes = { "x" } },
-        { ifindexes = { 1 }, timeout = -1 }, { ifindexes = { 1 }, timeout = "1" }, { ifindexes = { 1 }, colour = 1 } } do
+        { ifindexes = { 1 }, timeout = -1 }, { ifindexes = { 1 }, timeout = "1" },
+        { ifindexes = { 1 }, colour = 1 } } do
         assert.has_error(function() addr.settle(bad) end)
       end
     end)
