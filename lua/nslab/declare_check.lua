@@ -272,7 +272,9 @@ local function check_link(op, i, l, by, fake, ifs)
   if l.mtu and (l.mtu < 68 or l.mtu > 65535) then
     bad(op, where, string.format("mtu %d is out of range (68..65535 bytes)", l.mtu))
   end
-  for k, m in pairs(l.mac or {}) do check_mac(op, where, k, m) end
+  if l.mac then
+    for k, m in pairs(l.mac) do check_mac(op, where, k, m) end
+  end
   local state = l.state or "up"
   if state ~= "up" then opts_mod.choice(op, where, "state", state, { "up", "down" }) end
   local link = { index = i, ends = ends, addrs = { addr_list(op, where, addrs[1]), addr_list(op, where, addrs[2]) },
