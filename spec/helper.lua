@@ -13,13 +13,14 @@ function H.name(prefix)
   return string.format("%s-%08x", prefix or "nsl", math.random(0, 0x7fffffff))
 end
 
---- Runs a shell command; returns stdout, success, exit code.
--- Used for independent views (ip, /proc), never for what is tested.
+--- Runs a shell command; returns stdout (with stderr, less the warning
+-- a debug build's AddressSanitizer prints: H.without_asan_noise),
+-- success, exit code.
 function H.sh(cmd)
   local f = assert(io.popen(cmd .. " 2>&1", "r"))
   local out = f:read("a")
   local ok, _, code = f:close()
-  return out, ok == true, code
+  return H.without_asan_noise(out), ok == true, code
 end
 
 --- s quoted for /bin/sh (single quotes).
@@ -232,6 +233,20 @@ function H.without_asan_noise(text)
   return (text:gsub("==%d+==WARNING: ASan is ignoring requested __asan_handle_no_return[^\n]*\n"
     .. "False positive error reports may follow\n"
     .. "For details see https://github.com/google/sanitizers/issues/189\n", ""))
+end
+
+--- The next line of pipe (io.popen) that is not part of that ASan
+-- warning, or nil at its end.
+-- @param pipe file handle
+-- @treturn ?string
+function H.read_line(pipe)
+  local line = pipe:read("l")
+  while line and (line:find("^==%d+==WARNING: ASan is ignoring requested __asan_handle_no_return")
+    or line == "False positive error reports may follow"
+    or line == "For details see https://github.com/google/sanitizers/issues/189") do
+    line = pipe:read("l")
+  end
+  return line
 end
 
 --- Runs Lua code with `nslab -e` after the shell commands limits (such
