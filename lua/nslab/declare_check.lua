@@ -145,28 +145,27 @@ end
 -- ifname =} (needed where "node:ifname" is also a node's name: node "a"
 -- beside node "a:eth0"): node name, ifname|nil.
 local function split_end(op, i, text, by)
+  local n, ifname, bad_if
   if type(text) == "table" then
-    local n, ifname, fine = text.node, text.ifname, true
+    local fine = true
     for k in pairs(text) do fine = fine and (k == "node" or k == "ifname") end
+    n, ifname = text.node, text.ifname
     if not fine or type(n) ~= "string" or (ifname ~= nil and type(ifname) ~= "string") then
       bad(op, LINK_AT[i], "a link end given as a table is {node = \"name\", ifname = \"ifname\"} (ifname optional)")
     end
-    if not by[n] then
-      bad(op, LINK_AT[i], string.format("%q names no node of the spec (its nodes list has no %q)", n, n))
-    end
-    if ifname and bad_ifname(ifname) then
-      bad(op, LINK_AT[i], string.format("interface name %q: %s", ifname, IFNAME_RULE))
-    end
-    return n, ifname
+    bad_if = ifname and bad_ifname(ifname)
+  elseif by[text] then
+    return text, nil
+  else
+    local sp = end_split(text)
+    n, ifname, bad_if = sp[1], sp[2], sp[3]
   end
-  if by[text] then return text, nil end
-  local sp = end_split(text)
-  local n, ifname = sp[1], sp[2]
-  if n and by[n] then
-    if sp[3] then bad(op, LINK_AT[i], string.format("interface name %q: %s", ifname, IFNAME_RULE)) end
-    return n, ifname
+  if not (n and by[n]) then
+    local said = type(text) == "string" and text or n
+    bad(op, LINK_AT[i], string.format("%q names no node of the spec (its nodes list has no %q)", said, n or said))
   end
-  bad(op, LINK_AT[i], string.format("%q names no node of the spec (its nodes list has no %q)", text, n or text))
+  if bad_if then bad(op, LINK_AT[i], string.format("interface name %q: %s", ifname, IFNAME_RULE)) end
+  return n, ifname
 end
 
 -- A link's mac[k] checked as link.veth checks an address (link_msg.c).
