@@ -25,13 +25,8 @@ local function owner_lab(name, a, r)
     while not io.open(%q) do nslab.core.sleep(0.02) end
   ]], name, a, r, flag)
   local pipe = io.popen(H.bin .. " -e " .. H.q(script) .. " 2>&1", "r")
-  -- (lines before it: a debug build's ASan warnings)
-  local seen, pid = {}
-  repeat
-    local line = pipe:read("l")
-    seen[#seen + 1] = line
-    pid = line and tonumber(line:match("^ready (%d+)"))
-  until pid or not line
+  local line = H.read_line(pipe) or ""
+  local pid = tonumber(line:match("^ready (%d+)"))
   local function finish()
     local f = io.open(flag, "w")
     f:close()
@@ -41,7 +36,7 @@ local function owner_lab(name, a, r)
     return out, ok
   end
   if not pid then finish() end -- (its flag too: nothing waits for it)
-  assert(pid, "owner did not start: " .. table.concat(seen, "\n"))
+  assert(pid, "owner did not start: " .. line)
   return pipe, pid, finish
 end
 

@@ -224,15 +224,20 @@ function H.kept_names(finally, lab_tag, node_tag)
   return lname, p, file, file2
 end
 
+-- Whether line is one of the three of that warning.
+local function asan_line(line)
+  return line:find("^==%d+==WARNING: ASan is ignoring requested __asan_handle_no_return") ~= nil
+    or line == "False positive error reports may follow"
+    or line == "For details see https://github.com/google/sanitizers/issues/189"
+end
+
 --- text without the warning AddressSanitizer prints (debug builds, `make
 -- check-debug`) when a helper child runs on a stack of its own: three
 -- lines ("ASan is ignoring requested __asan_handle_no_return", ...).
 -- @tparam string text
 -- @treturn string
 function H.without_asan_noise(text)
-  return (text:gsub("==%d+==WARNING: ASan is ignoring requested __asan_handle_no_return[^\n]*\n"
-    .. "False positive error reports may follow\n"
-    .. "For details see https://github.com/google/sanitizers/issues/189\n", ""))
+  return (text:gsub("([^\n]*)\n", function(l) if asan_line(l) then return "" end end))
 end
 
 --- The next line of pipe (io.popen) that is not part of that ASan
@@ -241,11 +246,7 @@ end
 -- @treturn ?string
 function H.read_line(pipe)
   local line = pipe:read("l")
-  while line and (line:find("^==%d+==WARNING: ASan is ignoring requested __asan_handle_no_return")
-    or line == "False positive error reports may follow"
-    or line == "For details see https://github.com/google/sanitizers/issues/189") do
-    line = pipe:read("l")
-  end
+  while line and asan_line(line) do line = pipe:read("l") end
   return line
 end
 

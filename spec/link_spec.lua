@@ -704,33 +704,31 @@ describe("link #root", function()
       assert.equals("lo", names_in(ns[1]))
     end)
 
-    it("refuses a peer_netns where the peer's ifindex belongs to another veth", function()
+    it("refuses a peer_netns where the peer's ifindex belongs to another veth, waiting or not", function()
       local ns, done = scratch(4)
       finally(done)
       -- every end has ifindex 2 in its own netns
       link.veth { name = "v1", netns = ns[1], peer = "v2", peer_netns = ns[2] }
       link.veth { name = "w1", netns = ns[3], peer = "w2", peer_netns = ns[4] }
-      local e = raises("EINVAL", link.del, "v1", { netns = ns[1], wait = false, peer_netns = ns[3] })
-      assert.matches("is not in netns", tostring(e), 1, true)
-      raises("EINVAL", link.del, "v1", { netns = ns[1], wait = false, peer_netns = ns[1] })
+      for _, wait in ipairs { false, true } do
+        local e = raises("EINVAL", link.del, "v1", { netns = ns[1], wait = wait, peer_netns = ns[3] })
+        assert.matches("is not in netns \"" .. ns[3] .. "\"", tostring(e), 1, true)
+        raises("EINVAL", link.del, "v1", { netns = ns[1], wait = wait, peer_netns = ns[1] })
+      end
       assert.equals("lo w1", names_in(ns[3]))
       assert.equals("lo v1", names_in(ns[1]))
       assert.same({ 0, 0 }, { link.settle() })
     end)
 
     it("checks peer_netns in the waiting del too, deleting nothing when it is wrong", function()
-      local ns, done = scratch(4)
+      local ns, done = scratch(2)
       finally(done)
       link.veth { name = "v1", netns = ns[1], peer = "v2", peer_netns = ns[2] }
-      link.veth { name = "w1", netns = ns[3], peer = "w2", peer_netns = ns[4] }
-      local e = raises("EINVAL", link.del, "v1", { netns = ns[1], peer_netns = ns[3] })
-      assert.matches("is not in netns \"" .. ns[3] .. "\"", tostring(e), 1, true)
       local missing = H.name()
-      e = raises("ENOENT", link.del, "v1", { netns = ns[1], peer_netns = missing })
+      local e = raises("ENOENT", link.del, "v1", { netns = ns[1], peer_netns = missing })
       assert.matches(string.format('link.del "v1" in netns "%s": ', ns[1]), tostring(e), 1, true)
       assert.matches(string.format('peer_netns "%s": no such netns', missing), tostring(e), 1, true)
       assert.equals("lo v1", names_in(ns[1]))
-      assert.equals("lo w1", names_in(ns[3]))
       -- both ends in one netns: peer_netns must be that one
       link.veth { name = "s1", netns = ns[1], peer = "s2" }
       for _, wait in ipairs { true, false } do
